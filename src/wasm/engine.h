@@ -1,0 +1,116 @@
+// wc::wasm::Engine: runs wasmCloud actors (core wasm modules) through the wasmbus ABI.
+//
+// Shapes: an Engine owns configuration and the native-code cache; Engine::load() validates and
+// compiles module bytes once into a Module (shared by every instance of an actor, never
+// recompiled per instance); Module::invoke() runs one invocation (operation, payload) and returns
+// the guest's response bytes or an Error. Two tiers sit behind one Module: tier 0 the wabt
+// interpreter (ready at once), tier 1 native code from wasm2c + the system C compiler (compiled in
+// the background, cached on disk by module SHA-256 and compiler version); a Module switches to
+// tier 1 as soon as it is ready. Rules: spec/actor-rpc-providers.md sections 1 (ABI), 1.7 (WASI),
+// 9 (concurrency); DESIGN.md "WebAssembly execution".
+//
+// Thread-safety: Engine and Module are thread-safe. Module::invoke may run on many threads at
+// once; each call uses its own instance (fresh by default, or a pooled warm one in reuse mode).
+// Guest code runs on the calling thread; a guest fault (trap, out-of-bounds, stack overflow,
+// deadline) ends that invocation with Code::kTrap / kDeadlineExceeded and harms nothing else.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/encoding.h"
+#include "common/error.h"
+
+namespace wc::wasm {
+
+/// Which execution tier ran an invocation.
+enum class Tier { kInterpreter = 0, kNative = 1 };
+/// "interpreter" or "native".
+std::string_view tier_name(Tier tier);
+
+/// Per-instance limits (issue "Actor runtime"); defaults follow the spec's effective limits.
+struct Limits {
+  std::uint64_t max_memory_bytes = 256ull << 20;  ///< linear-memory cap; memory.grow past it fails
+  std::uint32_t max_call_depth = 10000;           ///< wasm call-stack depth before a trap
+  std::chrono::milliseconds deadline{5000};       ///< wall-clock budget of one invocation
+};
+
+/// Engine configuration.
+struct EngineConfig {
+  Limits limits;
+  bool enable_native = true;   ///< false = interpreter only
+  std::string cache_dir;       ///< native-code cache; empty = $XDG_CACHE_HOME or ~/.cache/wasmcloud-cpp/native
+  std::string c_compiler;      ///< empty = "cc" from PATH; missing compiler = interpreter only (logged)
+  bool reuse_instances = false;  ///< false (default): a fresh instance per invocation, as the 0.63 host
+};
+
+/// One outbound call made by the guest through `__host_call` (spec 1.2 / 2).
+struct HostCall {
+  std::string_view binding;    ///< link name ("default" when the guest passes an empty one is the host's rule)
+  std::string_view ns;         ///< namespace: contract id or actor key / call alias
+  std::string_view operation;  ///< e.g. "KeyValue.Increment"
+  std::span<const std::uint8_t> payload;
+};
+
+/// Routes a host call. Success = response bytes (stored as the pending host response, guest gets 1);
+/// an Error's message becomes the pending host error (guest gets 0). Called on the thread running
+/// the guest; may block (the guest waits, spec 1.2).
+using HostCallHandler = std::function<Result<Bytes>(const HostCall&)>;
+
+/// Receives guest log text (WASI stdout/stderr writes, `__console_log`). May be empty.
+using LogHandler = std::function<void(std::string_view stream, std::string_view text)>;
+
+/// The outcome of a successful invocation.
+struct InvokeOutput {
+  Bytes response;  ///< the guest response (empty when `__guest_response` was never called)
+  Tier tier;       ///< which tier ran it
+};
+
+/// A compiled actor module. Create with Engine::load(). Thread-safe.
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  /// Runs one invocation per spec 1.5: instance (fresh or pooled), `_initialize`/`_start` if
+  /// exported, `__guest_call`, outcome rules 7.1–7.5. Errors: kTrap (guest trap, proc_exit,
+  /// unknown import, bad ABI use; message = innermost description), kDeadlineExceeded,
+  /// kResourceExhausted (memory cap), kActorError (the guest's own error text, an unconsumed
+  /// host error, or "operation failed with exit code `N`").
+  virtual Result<InvokeOutput> invoke(std::string_view operation, std::span<const std::uint8_t> payload,
+                                      const HostCallHandler& host_call,
+                                      const LogHandler& log = {}) = 0;
+
+  /// The best tier ready now (kNative once background compilation has finished).
+  [[nodiscard]] virtual Tier current_tier() const = 0;
+
+  /// Blocks until the native tier is ready or has failed (for tests and benchmarks).
+  /// Returns true when native code is in use. `timeout` bounds the wait.
+  virtual bool wait_native(std::chrono::milliseconds timeout) = 0;
+
+  /// Hex SHA-256 of the module bytes (the native cache key's first half).
+  [[nodiscard]] virtual const std::string& sha256_hex() const = 0;
+};
+
+/// Owns configuration, the native compile queue and its on-disk cache. Thread-safe.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  /// Creates an engine. Errors: kInternal when the cache directory cannot be created.
+  static Result<std::shared_ptr<Engine>> create(EngineConfig config);
+
+  /// Validates and compiles module bytes (tier 0 at once; tier 1 queued in the background unless
+  /// disabled or already cached). Errors: kInvalidArgument with a clear message for malformed or
+  /// invalid wasm (truncated, bad opcode, too many locals, declared memory over the cap) or a
+  /// module that does not export `memory` and `__guest_call`.
+  virtual Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes) = 0;
+
+  [[nodiscard]] virtual const EngineConfig& config() const = 0;
+};
+
+}  // namespace wc::wasm
