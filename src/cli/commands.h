@@ -1,0 +1,14 @@
+// The `wasmcloud` executable's subcommands. Each subcommand lives in its own file in src/cli/
+// and registers itself on the CLI11 app here; main.cpp calls every register_* below.
+// Exit codes: 0 success, 1 failure (one clear line on stderr; JSON on stderr with `-o json`).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace wc::cli {
+
+// Each register_* adds one subcommand (and its callback) to `app`.
+void register_keys(CLI::App& app);    // keys.cpp: keys gen
+void register_claims(CLI::App& app);  // claims.cpp: claims inspect | sign
+
+}  // namespace wc::cli

@@ -1,0 +1,18 @@
+// wasmcloud: one executable, wash-like subcommands (see src/cli/commands.h).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"wasmcloud-cpp: a wasmCloud lattice host and its operator tools"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "wasmcloud-cpp 0.1.0");
+  wc::cli::register_keys(app);
+  wc::cli::register_claims(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
