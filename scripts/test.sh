@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up, builds, and runs every test: unit and integration tests (ctest; they start their own
+# nats-server, docker-registry and redis on free 127.0.0.1 ports), browser tests (when present),
+# a short fuzz run and a smoke run of the benchmarks (not timed). Exit code non-zero on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== unit and integration tests (ctest)"
+ctest --test-dir build --output-on-failure -j2 --timeout 600
+
+if [ -x tests/ui/run.sh ]; then
+  echo "== browser tests"
+  tests/ui/run.sh
+fi
+
+if [ -x fuzz/run.sh ]; then
+  echo "== fuzz (short run)"
+  fuzz/run.sh "${WC_FUZZ_SECONDS:-60}"
+fi
+
+if [ -x bench/run_smoke.sh ]; then
+  echo "== benchmarks (smoke run, not timed)"
+  bench/run_smoke.sh
+fi
+echo "== all tests passed"
