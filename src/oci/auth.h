@@ -26,8 +26,8 @@ std::vector<Challenge> parse_www_authenticate(std::string_view header);
 
 /// The token request URL of 4.6 step 3: `<realm>?scope=repository%3A<repo>%3Apull[%2Cpush]`
 /// `[&service=<service>]` ('&' instead of '?' when the realm already has a query).
-std::string token_url(std::string_view realm, std::string_view service,
-                      std::string_view repository, bool push);
+std::string token_url(std::string_view realm, std::string_view service, std::string_view repository,
+                      bool push);
 
 /// Percent-encodes everything except unreserved characters (RFC 3986).
 std::string url_encode(std::string_view text);

@@ -86,9 +86,9 @@ struct PullOptions {
 
 /// What a pull returns.
 struct PullResult {
-  Bytes bytes;          ///< the artifact (concatenated layers, 4.7 step 5)
-  std::string digest;   ///< manifest digest "sha256:<hex>"
-  std::string media_type;  ///< media type of the (first) layer; empty on a cache hit
+  Bytes bytes;              ///< the artifact (concatenated layers, 4.7 step 5)
+  std::string digest;       ///< manifest digest "sha256:<hex>"
+  std::string media_type;   ///< media type of the (first) layer; empty on a cache hit
   bool from_cache = false;  ///< true when the bytes came from the cache file
   std::string cache_path;   ///< the `.bin` file written or read; empty with CachePolicy::kNone
 };
@@ -139,7 +139,8 @@ class Client {
   /// then config), canonical OCI manifest PUT. Errors as pull (prefix-free texts), plus
   /// kInvalidArgument errors::kEmptyBlob for an empty artifact and kPermissionDenied
   /// errors::kPushLatestProhibited.
-  [[nodiscard]] Result<PushResult> push(std::string_view reference, std::span<const uint8_t> artifact,
+  [[nodiscard]] Result<PushResult> push(std::string_view reference,
+                                        std::span<const uint8_t> artifact,
                                         const PushOptions& options) const;
 
   /// The options this client was built with.
