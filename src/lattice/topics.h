@@ -1,0 +1,210 @@
+// Every NATS subject, queue group, bucket and header name the lattice uses, in one place.
+//
+// Owned by src/lattice. Subjects are built by pure functions of the lattice prefix, host id,
+// actor/provider key and (for the control interface) the control topic prefix. Sources:
+// control-interface.md sections 1.2, 2.1, 2.7, 4.1, 5.1-5.5, 5.8, appendix A;
+// actor-rpc-providers.md sections 3.6, 4.2, 6.2, 6.3. Texts are exact: clients match on them.
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wc::lattice::topics {
+
+// --- Defaults and fixed prefixes (control-interface.md 1.2) -----------------------------------
+
+/// Default control topic prefix (`WASMCLOUD_CTL_TOPIC_PREFIX`).
+inline constexpr std::string_view kDefaultCtlPrefix = "wasmbus.ctl";
+/// Default lattice prefix (`WASMCLOUD_LATTICE_PREFIX`).
+inline constexpr std::string_view kDefaultLattice = "default";
+/// RPC subjects always start with this (never affected by the control prefix).
+inline constexpr std::string_view kRpcPrefix = "wasmbus.rpc";
+/// Event subjects: `wasmbus.evt.{lattice}` (control-interface.md 4.1).
+inline constexpr std::string_view kEventPrefix = "wasmbus.evt";
+/// Invocation-event subjects: `wasmbus.rpcevt.{lattice}` (actor-rpc-providers.md 4.6).
+inline constexpr std::string_view kRpcEventPrefix = "wasmbus.rpcevt";
+/// Config-service subjects: `wasmbus.cfg.{lattice}.req` (control-interface.md 2.7).
+inline constexpr std::string_view kConfigPrefix = "wasmbus.cfg";
+
+// --- Control interface operations (control-interface.md 2.1, 2.3, 2.4) ------------------------
+
+/// Host-scoped command operations, the last token of `{ctl}.{lattice}.cmd.{host}.{op}`.
+inline constexpr std::string_view kCmdLaunchActor = "la";
+inline constexpr std::string_view kCmdStopActor = "sa";
+inline constexpr std::string_view kCmdScaleActor = "scale";
+inline constexpr std::string_view kCmdUpdateActor = "upd";
+inline constexpr std::string_view kCmdLaunchProvider = "lp";
+inline constexpr std::string_view kCmdStopProvider = "sp";
+inline constexpr std::string_view kCmdStopHost = "stop";
+
+/// `{ctl}.{lattice}`: the control prefix of one lattice; also the queue group of the
+/// lattice-scoped `get.*` and `linkdefs.*` subscriptions (control-interface.md 2.1).
+std::string ctl_root(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// Queue group of `get.*` and `linkdefs.*`: `{ctl}.{lattice}` (e.g. `wasmbus.ctl.default`).
+std::string ctl_queue_group(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+
+/// `{ctl}.{lattice}.cmd.{host}.{op}` (op: one of the kCmd* constants).
+std::string ctl_cmd(std::string_view lattice, std::string_view host, std::string_view op,
+                    std::string_view ctl = kDefaultCtlPrefix);
+/// Host subscription `{ctl}.{lattice}.cmd.{host}.*` (no queue group).
+std::string ctl_cmd_subscribe(std::string_view lattice, std::string_view host,
+                              std::string_view ctl = kDefaultCtlPrefix);
+/// Host inventory `{ctl}.{lattice}.get.{host}.inv` (subscribed as is, no queue group).
+std::string ctl_get_inventory(std::string_view lattice, std::string_view host,
+                              std::string_view ctl = kDefaultCtlPrefix);
+/// Host discovery `{ctl}.{lattice}.ping.hosts` (no queue group; every host replies).
+std::string ctl_ping_hosts(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// Lattice subscription `{ctl}.{lattice}.get.*` (queue group ctl_queue_group()).
+std::string ctl_get_subscribe(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.get.claims`.
+std::string ctl_get_claims(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.get.links`.
+std::string ctl_get_links(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// Lattice subscription `{ctl}.{lattice}.linkdefs.*` (queue group ctl_queue_group()).
+std::string ctl_linkdefs_subscribe(std::string_view lattice,
+                                   std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.linkdefs.put`.
+std::string ctl_linkdefs_put(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.linkdefs.del`.
+std::string ctl_linkdefs_del(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.registries.put` (no queue group; every host applies it).
+std::string ctl_registries_put(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// Lattice subscription `{ctl}.{lattice}.auction.>` (no queue group).
+std::string ctl_auction_subscribe(std::string_view lattice,
+                                  std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.auction.actor`.
+std::string ctl_auction_actor(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.{lattice}.auction.provider`.
+std::string ctl_auction_provider(std::string_view lattice,
+                                 std::string_view ctl = kDefaultCtlPrefix);
+
+/// The operation part of a control subject: `subject` with the literal `{ctl}.{lattice}.` prefix
+/// removed (e.g. `cmd.NB6P….la`, `get.claims`, `auction.actor`), as control-interface.md 1.2
+/// recommends (instead of the OTP positional split). nullopt when the prefix does not match or
+/// nothing follows it.
+std::optional<std::string> ctl_operation(std::string_view subject, std::string_view lattice,
+                                         std::string_view ctl = kDefaultCtlPrefix);
+
+// --- Events (control-interface.md 4.1) --------------------------------------------------------
+
+/// Lattice events `wasmbus.evt.{lattice}` (independent of the control prefix).
+std::string events(std::string_view lattice);
+/// Invocation events `wasmbus.rpcevt.{lattice}`.
+std::string rpc_events(std::string_view lattice);
+
+// --- RPC (actor-rpc-providers.md 4.2) ---------------------------------------------------------
+
+/// Actor RPC subject `wasmbus.rpc.{lattice}.{actor_key}`; the host subscribes with the queue
+/// group rpc_actor_queue_group() (= the subject itself, 4.3).
+std::string rpc_actor(std::string_view lattice, std::string_view actor_key);
+/// Queue group of an actor's RPC subscription: the subject string itself.
+std::string rpc_actor_queue_group(std::string_view lattice, std::string_view actor_key);
+/// Provider RPC subject `wasmbus.rpc.{lattice}.{provider_key}.{link_name}`.
+std::string rpc_provider(std::string_view lattice, std::string_view provider_key,
+                         std::string_view link_name);
+/// Queue group wasmbus-rpc providers use on their RPC subject.
+inline constexpr std::string_view kProviderQueueGroup = "rpc";
+/// `wasmbus.rpc.{lattice}.{provider}.{link}.linkdefs.put` (host publishes, msgpack linkdef).
+std::string rpc_linkdefs_put(std::string_view lattice, std::string_view provider_key,
+                             std::string_view link_name);
+/// `wasmbus.rpc.{lattice}.{provider}.{link}.linkdefs.del`.
+std::string rpc_linkdefs_del(std::string_view lattice, std::string_view provider_key,
+                             std::string_view link_name);
+/// `wasmbus.rpc.{lattice}.{provider}.{link}.health` (host requests, msgpack placeholder).
+std::string rpc_health(std::string_view lattice, std::string_view provider_key,
+                       std::string_view link_name);
+/// `wasmbus.rpc.{lattice}.{provider}.{link}.shutdown` (host requests, JSON `{"host_id"}`).
+std::string rpc_shutdown(std::string_view lattice, std::string_view provider_key,
+                         std::string_view link_name);
+
+/// Lattice prefix and actor key of an actor RPC subject.
+struct RpcActorSubject {
+  std::string lattice;
+  std::string actor_key;
+};
+/// Parses `wasmbus.rpc.{lattice}.{actor_key}`: exactly four non-empty `.`-separated tokens, the
+/// first two `wasmbus` and `rpc` (actor-rpc-providers.md 4.2 "Topic validation"). nullopt
+/// otherwise (the reference drops such messages without a reply).
+std::optional<RpcActorSubject> parse_rpc_actor(std::string_view subject);
+
+// --- Config service (control-interface.md 2.7) ------------------------------------------------
+
+/// `wasmbus.cfg.{lattice}.req`.
+std::string config_request(std::string_view lattice);
+
+// --- JetStream: metadata bucket, legacy cache, object store -----------------------------------
+
+/// JetStream API prefix: `$JS.API`, or `$JS.{domain}.API` when a non-empty domain is given.
+std::string js_api(std::string_view js_domain = {});
+/// `{api}.STREAM.CREATE.{stream}`.
+std::string js_stream_create(std::string_view stream, std::string_view js_domain = {});
+/// `{api}.STREAM.INFO.{stream}`.
+std::string js_stream_info(std::string_view stream, std::string_view js_domain = {});
+/// `{api}.STREAM.DELETE.{stream}`.
+std::string js_stream_delete(std::string_view stream, std::string_view js_domain = {});
+/// `{api}.CONSUMER.CREATE.{stream}`.
+std::string js_consumer_create(std::string_view stream, std::string_view js_domain = {});
+
+/// Metadata KV bucket `LATTICEDATA_{lattice}` (control-interface.md 5.1).
+std::string kv_bucket(std::string_view lattice);
+/// Its stream `KV_LATTICEDATA_{lattice}`.
+std::string kv_stream(std::string_view lattice);
+/// Its subject filter `$KV.LATTICEDATA_{lattice}.>`.
+std::string kv_stream_subjects(std::string_view lattice);
+/// Put/delete subject of one key: `$KV.LATTICEDATA_{lattice}.{key}`, or
+/// `$JS.{domain}.API.$KV.LATTICEDATA_{lattice}.{key}` with a non-empty JS domain (5.4).
+std::string kv_key(std::string_view lattice, std::string_view key, std::string_view js_domain = {});
+/// Key part of a delivered KV message subject
+/// (`[$JS.{domain}.API.]$KV.LATTICEDATA_{lattice}.{key}`) together with the lattice prefix; nullopt
+/// when the subject is not a metadata KV subject.
+struct KvSubject {
+  std::string lattice;
+  std::string key;
+};
+std::optional<KvSubject> parse_kv_subject(std::string_view subject);
+
+/// KV key prefixes (control-interface.md 5.2).
+inline constexpr std::string_view kLinkdefKeyPrefix = "LINKDEF_";
+inline constexpr std::string_view kClaimsKeyPrefix = "CLAIMS_";
+inline constexpr std::string_view kRefmapKeyPrefix = "REFMAP_";
+/// `LINKDEF_{id}`.
+std::string linkdef_key(std::string_view linkdef_id);
+/// `CLAIMS_{public_key}`.
+std::string claims_key(std::string_view public_key);
+/// `REFMAP_{base64url-nopad(reference)}` (e.g. `wasmcloud.azurecr.io/echo:0.3.4` →
+/// `REFMAP_d2FzbWNsb3VkLmF6dXJlY3IuaW8vZWNobzowLjMuNA`).
+std::string refmap_key(std::string_view reference);
+/// Link definition id: upper-case hex SHA-256 of `actor_id ‖ contract_id ‖ link_name`
+/// (control-interface.md 5.2, actor-rpc-providers.md 6.1).
+std::string linkdef_id(std::string_view actor_id, std::string_view contract_id,
+                       std::string_view link_name);
+
+/// Legacy metadata stream `LATTICECACHE_{lattice}` (control-interface.md 5.8) and its subjects
+/// `lc.{lattice}.>`.
+std::string legacy_cache_stream(std::string_view lattice);
+std::string legacy_cache_subjects(std::string_view lattice);
+
+/// Object store (chunking, actor-rpc-providers.md 3.6): stream `OBJ_{bucket}`.
+std::string obj_stream(std::string_view bucket);
+/// Chunk subject `$O.{bucket}.C.{nuid}`.
+std::string obj_chunk_subject(std::string_view bucket, std::string_view nuid);
+/// Meta subject `$O.{bucket}.M.{base64url-with-padding(object name)}`.
+std::string obj_meta_subject(std::string_view bucket, std::string_view object_name);
+/// Object name of a chunked response: `{invocation_id}-r`.
+std::string obj_response_name(std::string_view invocation_id);
+
+// --- Header names -----------------------------------------------------------------------------
+
+/// KV operation marker header; values `DEL` / `PURGE` mean deletion (compare case-insensitively).
+inline constexpr std::string_view kHeaderKvOperation = "KV-Operation";
+inline constexpr std::string_view kKvOperationDel = "DEL";
+inline constexpr std::string_view kKvOperationPurge = "PURGE";
+/// Rollup header (object-store meta, KV purge): value `sub`.
+inline constexpr std::string_view kHeaderNatsRollup = "Nats-Rollup";
+/// W3C trace context headers carried on requests and events.
+inline constexpr std::string_view kHeaderTraceparent = "traceparent";
+inline constexpr std::string_view kHeaderTracestate = "tracestate";
+
+}  // namespace wc::lattice::topics
