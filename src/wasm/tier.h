@@ -11,6 +11,10 @@
 //     one in reuse mode), calls `_initialize` / `_start` when exported (exit status 0 from
 //     `_start` is normal), calls `__guest_call`, and applies AbiCall::finish(). An instance whose
 //     call ended in an Error is discarded, never pooled again.
+//   * Build: src/wasm/native/CMakeLists.txt (when WC_WASM_NATIVE=ON) adds its sources to the
+//     existing static library target `wc_wasm` with target_sources(wc_wasm PRIVATE ...) and its
+//     link needs with target_link_libraries(wc_wasm PRIVATE ...); with WC_WASM_NATIVE=OFF the
+//     engine links native_stub.cpp instead. Tier 0 lives in the C++17 target `wc_wasm_interp`.
 //   * A tier only instantiates and runs code: it binds every import to call_host_import() (or to
 //     the matching AbiCall / wasi_call function directly, same semantics), enforces Limits
 //     (memory cap, call depth, deadline) and reports faults as Errors with the texts below.
@@ -82,7 +86,7 @@ enum class HostFn {
 /// 'f' = f32, 'F' = f64 (e.g. kHostCall: params "iiiiiiii", results "i").
 struct HostImport {
   HostFn fn;
-  std::string_view field;    ///< import field name (the WASI function name for kWasi)
+  std::string_view field;    ///< import field name (static storage; the WASI name for kWasi)
   std::string_view params;   ///< expected parameter types
   std::string_view results;  ///< expected result types ("" or "i")
 };
@@ -104,6 +108,17 @@ Result<HostImport> resolve_import(std::string_view module, std::string_view fiel
 /// current view of the guest's exported `memory`.
 Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ctx, GuestMemory mem,
                                        std::span<const std::uint64_t> args);
+
+/// Expected wasm signature of WASI preview-1 function `name` in the letter code above
+/// (e.g. fd_write: params "iiii", results "i"; proc_exit: "i", ""), or false when `name` is not a
+/// preview-1 function (spec 1.7's list). `canonical` receives a static copy of the name.
+bool wasi_signature(std::string_view name, std::string_view* canonical, std::string_view* params,
+                    std::string_view* results);
+
+/// wasi_call() with the invocation deadline: `poll_oneoff` never sleeps past `deadline`.
+Result<std::uint32_t> wasi_call(std::string_view name, GuestMemory mem,
+                                std::span<const std::uint64_t> args, const LogHandler& log,
+                                std::chrono::steady_clock::time_point deadline);
 
 /// One instantiated module in some tier (its own memory, globals, tables).
 class TierInstance {
@@ -139,18 +154,14 @@ class CompiledTier {
                                                             CallContext& ctx) = 0;
 };
 
-/// Builds tier 0 (the wabt interpreter) from already validated bytes. Defined in
-/// src/wasm/interp/. Errors: kInvalidArgument with wabt's first diagnostic.
-Result<std::unique_ptr<CompiledTier>> interp_compile(std::span<const std::uint8_t> wasm,
-                                                     const Limits& limits);
-
 /// What the engine hands to the native tier.
 struct NativeCompileRequest {
-  std::span<const std::uint8_t> wasm;  ///< module bytes (valid, imports all resolvable); owned by the caller for the duration of the call
+  std::span<const std::uint8_t> wasm;  ///< module bytes (valid, imports all resolvable); owned by
+                                       ///< the caller for the duration of the call
   std::string sha256_hex;              ///< lower-case hex SHA-256 of `wasm` (cache key, first half)
   Limits limits;                       ///< instance limits to enforce
-  std::string cache_dir;               ///< existing directory for compiled objects (created by Engine::create)
-  std::string c_compiler;              ///< C compiler command; empty = "cc"
+  std::string cache_dir;   ///< existing directory for compiled objects (created by Engine::create)
+  std::string c_compiler;  ///< C compiler command; empty = "cc"
 };
 
 /// TIER 1 ENTRY POINT — defined by src/wasm/native/ (or by src/wasm/native_stub.cpp when the

@@ -1,0 +1,290 @@
+// Engine core: validation at load, tier selection, instance lifecycle per invocation
+// (spec/actor-rpc-providers.md 1.3-1.5), and the background native compile queue (tier.h).
+#include "wasm/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "wasm/abi.h"
+#include "wasm/interp/interp_tier.h"
+#include "wasm/tier.h"
+
+namespace wc::wasm {
+
+std::string_view tier_name(Tier tier) { return tier == Tier::kNative ? "native" : "interpreter"; }
+
+namespace {
+
+constexpr std::uint64_t kPageSize = 65536;
+
+/// Finds export `name` in the module shape.
+const interp::ExportInfo* find_export(const interp::ModuleInfo& info, std::string_view name) {
+  for (const auto& e : info.exports)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+class ModuleImpl;
+
+/// The single background thread compiling native code, one module at a time (2-core budget).
+class CompileQueue {
+ public:
+  CompileQueue() = default;
+  ~CompileQueue() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void push(std::weak_ptr<ModuleImpl> module) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(module));
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    cv_.notify_one();
+  }
+
+ private:
+  void run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::weak_ptr<ModuleImpl>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class ModuleImpl final : public Module {
+ public:
+  ModuleImpl(EngineConfig config, std::string sha, std::optional<Error> link_error,
+             std::shared_ptr<CompiledTier> interp_tier, Bytes bytes, bool native_pending)
+      : config_(std::move(config)),
+        sha_(std::move(sha)),
+        link_error_(std::move(link_error)),
+        interp_(std::move(interp_tier)),
+        bytes_(std::move(bytes)),
+        native_state_(native_pending ? NativeState::kPending : NativeState::kFailed) {}
+
+  Result<InvokeOutput> invoke(std::string_view operation, std::span<const std::uint8_t> payload,
+                              const HostCallHandler& host_call, const LogHandler& log) override {
+    const auto deadline = std::chrono::steady_clock::now() + config_.limits.deadline;
+    if (link_error_) return fail(*link_error_);
+
+    AbiCall abi(operation, payload, host_call, log);
+    CallContext ctx{&abi, &log, deadline};
+
+    std::shared_ptr<CompiledTier> tier = best_tier();
+    std::unique_ptr<TierInstance> instance;
+    if (config_.reuse_instances) instance = take_pooled(tier.get());
+    if (!instance) {
+      auto created = tier->instantiate(config_.limits, ctx);
+      if (!created) return fail(created.error());
+      instance = std::move(*created);
+      if (auto s = run_init_exports(*instance, ctx); !s) return fail(s.error());
+    }
+
+    auto rc = instance->call_guest_call(abi.operation_len(), abi.payload_len(), ctx);
+    const bool healthy = rc.has_value();
+    auto result = abi.finish(rc);
+    if (config_.reuse_instances && healthy) give_back(tier.get(), std::move(instance));
+    if (!result) return fail(result.error());
+    return InvokeOutput{std::move(*result), tier->tier()};
+  }
+
+  Tier current_tier() const override {
+    std::lock_guard lock(mu_);
+    return native_ ? Tier::kNative : Tier::kInterpreter;
+  }
+
+  bool wait_native(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return native_state_ != NativeState::kPending; });
+    return native_ != nullptr;
+  }
+
+  const std::string& sha256_hex() const override { return sha_; }
+
+  /// Runs on the compile thread.
+  void compile_native() {
+    NativeCompileRequest request;
+    {
+      std::lock_guard lock(mu_);
+      if (native_state_ != NativeState::kPending) return;
+      request.wasm = bytes_;
+    }
+    request.sha256_hex = sha_;
+    request.limits = config_.limits;
+    request.cache_dir = config_.cache_dir;
+    request.c_compiler = config_.c_compiler;
+    auto compiled = native_compile(request);
+    std::lock_guard lock(mu_);
+    if (compiled) {
+      native_ = std::shared_ptr<CompiledTier>(std::move(*compiled));
+      native_state_ = NativeState::kReady;
+      spdlog::debug("wasm module {}: native tier ready", sha_.substr(0, 12));
+    } else {
+      native_state_ = NativeState::kFailed;
+      spdlog::info("wasm module {}: staying on the interpreter ({})", sha_.substr(0, 12),
+                   compiled.error().message);
+    }
+    Bytes().swap(bytes_);
+    cv_.notify_all();
+  }
+
+ private:
+  enum class NativeState { kPending, kReady, kFailed };
+
+  std::shared_ptr<CompiledTier> best_tier() const {
+    std::lock_guard lock(mu_);
+    return native_ ? native_ : interp_;
+  }
+
+  /// `_initialize` then `_start` when exported (spec 1.3 recommendation); WASI exit status 0
+  /// from either is normal completion.
+  static Status run_init_exports(TierInstance& instance, CallContext& ctx) {
+    static const std::string kExitZero = std::string(kProcExitPrefix) + "0";
+    for (std::string_view name : {"_initialize", "_start"}) {
+      if (!instance.has_void_export(name)) continue;
+      auto s = instance.call_void(name, ctx);
+      if (!s && !(s.error().code == Code::kTrap && s.error().message == kExitZero))
+        return fail(s.error());
+    }
+    return ok();
+  }
+
+  std::unique_ptr<TierInstance> take_pooled(const CompiledTier* tier) {
+    std::lock_guard lock(mu_);
+    while (!pool_.empty()) {
+      auto [owner, inst] = std::move(pool_.back());
+      pool_.pop_back();
+      if (owner == tier) return std::move(inst);  // instances of a replaced tier are dropped
+    }
+    return nullptr;
+  }
+
+  void give_back(const CompiledTier* tier, std::unique_ptr<TierInstance> instance) {
+    std::lock_guard lock(mu_);
+    if (tier == (native_ ? native_.get() : interp_.get()))
+      pool_.emplace_back(tier, std::move(instance));
+  }
+
+  const EngineConfig config_;
+  const std::string sha_;
+  const std::optional<Error> link_error_;
+  const std::shared_ptr<CompiledTier> interp_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Bytes bytes_;  ///< kept until the native compile has run
+  NativeState native_state_;
+  std::shared_ptr<CompiledTier> native_;
+  std::vector<std::pair<const CompiledTier*, std::unique_ptr<TierInstance>>> pool_;
+};
+
+void CompileQueue::run() {
+  for (;;) {
+    std::weak_ptr<ModuleImpl> next;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (auto module = next.lock()) module->compile_native();
+  }
+}
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(EngineConfig config) : config_(std::move(config)) {}
+
+  Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes) override {
+    auto validated = interp_validate(bytes);
+    if (!validated) return fail(validated.error());
+    const auto& info = validated->info;
+
+    const auto* memory = find_export(info, "memory");
+    if (memory == nullptr || memory->kind != interp::Kind::kMemory)
+      return fail(Code::kInvalidArgument, "module does not export a memory named `memory`");
+    const auto* guest_call = find_export(info, "__guest_call");
+    if (guest_call == nullptr || guest_call->kind != interp::Kind::kFunc)
+      return fail(Code::kInvalidArgument, "module does not export the function `__guest_call`");
+    if (guest_call->sig.params != "ii" || guest_call->sig.results != "i")
+      return fail(Code::kInvalidArgument,
+                  "`__guest_call` has the wrong type (expected (i32, i32) -> i32)");
+    if (info.memory_initial_pages * kPageSize > config_.limits.max_memory_bytes) {
+      return fail(Code::kInvalidArgument,
+                  "module declares " + std::to_string(info.memory_initial_pages) +
+                      " pages of memory (" + std::to_string(info.memory_initial_pages * kPageSize) +
+                      " bytes), over the instance memory cap of " +
+                      std::to_string(config_.limits.max_memory_bytes) + " bytes");
+    }
+
+    // Imports: an unresolvable one fails every invocation (as 0.63 fails instantiation).
+    std::optional<Error> link_error;
+    std::vector<HostImport> imports;
+    for (const auto& imp : info.imports) {
+      Result<HostImport> r =
+          imp.kind == interp::Kind::kFunc
+              ? resolve_import(imp.module, imp.field, imp.sig.params, imp.sig.results)
+              : fail(Code::kTrap, "unknown import: `" + imp.module + "::" + imp.field +
+                                      "` has not been defined");
+      if (!r) {
+        if (!link_error) link_error = r.error();
+        continue;
+      }
+      imports.push_back(*r);
+    }
+
+    const std::string sha = hex_lower(sha256(bytes));
+    std::shared_ptr<CompiledTier> interp;
+    if (!link_error) interp = interp_tier(std::move(*validated), std::move(imports));
+    const bool want_native = config_.enable_native && !link_error;
+    auto module = std::make_shared<ModuleImpl>(
+        config_, sha, std::move(link_error), interp,
+        want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native);
+    if (want_native) queue_.push(module);
+    return std::shared_ptr<Module>(module);
+  }
+
+  const EngineConfig& config() const override { return config_; }
+
+ private:
+  EngineConfig config_;
+  CompileQueue queue_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
+  if (config.enable_native) {
+    if (config.cache_dir.empty()) {
+      const char* xdg = std::getenv("XDG_CACHE_HOME");
+      const char* home = std::getenv("HOME");
+      std::filesystem::path base = xdg && *xdg     ? std::filesystem::path(xdg)
+                                   : home && *home ? std::filesystem::path(home) / ".cache"
+                                                   : std::filesystem::temp_directory_path();
+      config.cache_dir = (base / "wasmcloud-cpp" / "native").string();
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(config.cache_dir, ec);
+    if (ec)
+      return fail(Code::kInternal,
+                  "cannot create native code cache " + config.cache_dir + ": " + ec.message());
+  }
+  if (config.limits.max_call_depth == 0) config.limits.max_call_depth = 1;
+  return std::shared_ptr<Engine>(std::make_shared<EngineImpl>(std::move(config)));
+}
+
+}  // namespace wc::wasm

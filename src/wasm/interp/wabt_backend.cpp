@@ -1,0 +1,393 @@
+// Tier 0 backend over the wabt 1.0.32 interpreter (C++17 translation unit, see wabt_backend.h).
+//
+// wabt's public Func::Call runs a function to completion with a fixed call-stack size, which
+// would let a runaway guest spin forever. To run in bounded slices and to size the call stack
+// from Limits, this file reaches four private Thread members through the standard rule that
+// explicit template instantiations ignore access checks (the "access via pointer to member"
+// idiom): frames_ (call stack, its capacity is the depth limit), PushValues, PushCall and
+// PopValues (what DefinedFunc::DoCall does before and after Thread::Run).
+#include "wasm/interp/wabt_backend.h"
+
+#include <cstring>
+#include <utility>
+
+#include "wabt/binary-reader.h"
+#include "wabt/error.h"
+#include "wabt/interp/binary-reader-interp.h"
+#include "wabt/interp/interp.h"
+
+namespace wc::wasm::interp {
+
+namespace wi = wabt::interp;
+
+namespace {
+
+// --- private member access (see file comment) ---
+template <typename Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+struct FramesTag {
+  using type = std::vector<wi::Frame> wi::Thread::*;
+  friend type member(FramesTag);
+};
+struct PushValuesTag {
+  using type = void (wi::Thread::*)(const wi::ValueTypes&, const wi::Values&);
+  friend type member(PushValuesTag);
+};
+struct PushCallTag {
+  using type = wi::RunResult (wi::Thread::*)(const wi::DefinedFunc&, wi::Trap::Ptr*);
+  friend type member(PushCallTag);
+};
+struct PopValuesTag {
+  using type = void (wi::Thread::*)(const wi::ValueTypes&, wi::Values*);
+  friend type member(PopValuesTag);
+};
+template struct Expose<FramesTag, &wi::Thread::frames_>;
+template struct Expose<PushValuesTag, &wi::Thread::PushValues>;
+template struct Expose<PushCallTag, &wi::Thread::PushCall>;
+template struct Expose<PopValuesTag, &wi::Thread::PopValues>;
+
+/// Instructions run between two deadline checks (a few tens of microseconds).
+constexpr int kSliceInstructions = 20000;
+
+char type_letter(wabt::Type type) {
+  switch (type) {
+    case wabt::Type::I32:
+      return 'i';
+    case wabt::Type::I64:
+      return 'I';
+    case wabt::Type::F32:
+      return 'f';
+    case wabt::Type::F64:
+      return 'F';
+    case wabt::Type::V128:
+      return 'v';
+    case wabt::Type::FuncRef:
+      return 'r';
+    case wabt::Type::ExternRef:
+      return 'e';
+    default:
+      return '?';
+  }
+}
+
+Signature signature_of(const wi::FuncType& type) {
+  Signature sig;
+  for (auto t : type.params) sig.params.push_back(type_letter(t));
+  for (auto t : type.results) sig.results.push_back(type_letter(t));
+  return sig;
+}
+
+std::uint64_t value_bits(wabt::Type type, const wi::Value& value) {
+  switch (type) {
+    case wabt::Type::I32:
+      return value.Get<wi::u32>();
+    case wabt::Type::I64:
+      return value.Get<wi::u64>();
+    case wabt::Type::F32: {
+      float f = value.Get<wi::f32>();
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &f, sizeof bits);
+      return bits;
+    }
+    case wabt::Type::F64: {
+      double d = value.Get<wi::f64>();
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      return bits;
+    }
+    default:
+      return 0;
+  }
+}
+
+wi::Value make_value(wabt::Type type, std::uint64_t bits) {
+  switch (type) {
+    case wabt::Type::I32:
+      return wi::Value::Make(static_cast<wi::u32>(bits));
+    case wabt::Type::I64:
+      return wi::Value::Make(static_cast<wi::u64>(bits));
+    case wabt::Type::F32: {
+      auto b32 = static_cast<std::uint32_t>(bits);
+      float f = 0;
+      std::memcpy(&f, &b32, sizeof f);
+      return wi::Value::Make(f);
+    }
+    case wabt::Type::F64: {
+      double d = 0;
+      std::memcpy(&d, &bits, sizeof d);
+      return wi::Value::Make(d);
+    }
+    default:
+      return wi::Value::Make(static_cast<wi::u32>(0));
+  }
+}
+
+}  // namespace
+
+class WabtModule {
+ public:
+  wi::ModuleDesc desc;  ///< start functions removed (run by run_start)
+  bool has_start = false;
+  wi::Index start_func = 0;
+};
+
+std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_t size,
+                                            std::uint32_t max_locals, ModuleInfo* info,
+                                            std::string* error) {
+  auto module = std::make_shared<WabtModule>();
+  wabt::Errors errors;
+  wabt::Features features;  // wabt defaults: the MVP plus the finished post-MVP proposals
+  wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                  /*stop_on_first_error=*/true,
+                                  /*fail_on_custom_section_error=*/false);
+  if (wabt::Failed(
+          wi::ReadBinaryInterp("module.wasm", data, size, options, &errors, &module->desc))) {
+    std::string text = "invalid wasm module";
+    if (!errors.empty()) {
+      text += ": " + errors.front().message;
+      if (errors.front().loc.offset != wabt::kInvalidOffset) {
+        char at[48];
+        std::snprintf(at, sizeof at, " (at byte offset %zu)", errors.front().loc.offset);
+        text += at;
+      }
+    }
+    *error = text;
+    return nullptr;
+  }
+
+  auto& desc = module->desc;
+  const std::size_t imported_funcs = [&] {
+    std::size_t n = 0;
+    for (const auto& imp : desc.imports) n += imp.type.type->kind == wabt::ExternalKind::Func;
+    return n;
+  }();
+  for (std::size_t i = 0; i < desc.funcs.size(); ++i) {
+    const auto& func = desc.funcs[i];
+    std::uint64_t total = func.type.params.size();
+    if (!func.locals.empty()) total += func.locals.back().end;
+    if (total > max_locals) {
+      *error = "invalid wasm module: too many locals: function " +
+               std::to_string(imported_funcs + i) + " declares " + std::to_string(total) +
+               " (limit " + std::to_string(max_locals) + ")";
+      return nullptr;
+    }
+  }
+
+  ModuleInfo out;
+  for (const auto& imp : desc.imports) {
+    ImportInfo ii;
+    ii.module = imp.type.module;
+    ii.field = imp.type.name;
+    ii.kind = static_cast<Kind>(imp.type.type->kind);
+    if (auto* ft = wabt::dyn_cast<wi::FuncType>(imp.type.type.get())) ii.sig = signature_of(*ft);
+    out.imports.push_back(std::move(ii));
+  }
+  for (const auto& exp : desc.exports) {
+    ExportInfo ei;
+    ei.name = exp.type.name;
+    ei.kind = static_cast<Kind>(exp.type.type->kind);
+    if (auto* ft = wabt::dyn_cast<wi::FuncType>(exp.type.type.get())) ei.sig = signature_of(*ft);
+    out.exports.push_back(std::move(ei));
+  }
+  if (!desc.memories.empty()) {
+    out.has_defined_memory = true;
+    out.memory_initial_pages = desc.memories.front().type.limits.initial;
+  }
+  if (!desc.starts.empty()) {
+    module->has_start = true;
+    module->start_func = desc.starts.front().func_index;
+    desc.starts.clear();
+  }
+  *info = std::move(out);
+  return module;
+}
+
+namespace {
+
+class Instance final : public WabtInstance {
+ public:
+  Instance(std::shared_ptr<const WabtModule> module, std::uint32_t max_depth)
+      : module_(std::move(module)), max_depth_(max_depth) {}
+
+  bool init(std::uint64_t max_pages, std::string* error) {
+    wi::ModuleDesc desc = module_->desc;
+    for (auto& mem : desc.memories) {
+      auto& limits = mem.type.limits;
+      if (!limits.has_max || limits.max > max_pages) {
+        limits.max = max_pages;
+        limits.has_max = true;
+      }
+      if (limits.initial > limits.max) {
+        *error = "memory cap";
+        return false;
+      }
+    }
+    wi::Module::Ptr mod = wi::Module::New(store_, std::move(desc));
+
+    wi::RefVec imports;
+    const auto& import_descs = mod->desc().imports;
+    for (std::size_t i = 0; i < import_descs.size(); ++i) {
+      const auto* ft = wabt::dyn_cast<wi::FuncType>(import_descs[i].type.type.get());
+      if (ft == nullptr) {
+        imports.push_back(wi::Ref::Null);
+        continue;
+      }
+      auto func =
+          wi::HostFunc::New(store_, *ft,
+                            [this, i, ft_copy = *ft](wi::Thread& thread, const wi::Values& params,
+                                                     wi::Values& results, wi::Trap::Ptr* out_trap) {
+                              return host_call(i, ft_copy, thread, params, results, out_trap);
+                            });
+      imports.push_back(func.ref());
+    }
+
+    wi::Trap::Ptr trap;
+    instance_ = wi::Instance::Instantiate(store_, mod.ref(), imports, &trap);
+    if (!instance_) {
+      *error = trap ? trap->message() : std::string("instantiation failed");
+      return false;
+    }
+    module_ref_ = mod;
+    for (const auto& exp : mod->desc().exports) {
+      if (exp.type.type->kind == wabt::ExternalKind::Memory && exp.type.name == "memory") {
+        memory_ = wi::Memory::Ptr(store_, instance_->memories()[exp.index]);
+      }
+    }
+    return true;
+  }
+
+  RunOutcome run_start(HostDispatch* dispatch,
+                       std::chrono::steady_clock::time_point deadline) override {
+    if (!module_->has_start) return {};
+    wi::Func::Ptr func(store_, instance_->funcs()[module_->start_func]);
+    return run(func, {}, dispatch, deadline);
+  }
+
+  bool has_func_export(const std::string& name, const Signature& sig) const override {
+    for (const auto& exp : module_->desc.exports) {
+      if (exp.type.name != name || exp.type.type->kind != wabt::ExternalKind::Func) continue;
+      auto s = signature_of(*wabt::cast<wi::FuncType>(exp.type.type.get()));
+      return s.params == sig.params && s.results == sig.results;
+    }
+    return false;
+  }
+
+  RunOutcome call(const std::string& name, const std::vector<std::uint64_t>& args,
+                  HostDispatch* dispatch, std::chrono::steady_clock::time_point deadline) override {
+    const auto& exports = module_ref_->desc().exports;
+    for (std::size_t i = 0; i < exports.size(); ++i) {
+      if (exports[i].type.name != name || exports[i].type.type->kind != wabt::ExternalKind::Func)
+        continue;
+      wi::Func::Ptr func(store_, instance_->funcs()[exports[i].index]);
+      const auto& params = func->type().params;
+      if (params.size() != args.size()) break;
+      wi::Values values;
+      for (std::size_t p = 0; p < params.size(); ++p)
+        values.push_back(make_value(params[p], args[p]));
+      return run(func, values, dispatch, deadline);
+    }
+    RunOutcome out;
+    out.kind = RunOutcome::Kind::kTrap;
+    out.trap = "export not found: " + name;
+    return out;
+  }
+
+  std::uint8_t* memory_data() override { return memory_ ? memory_->UnsafeData() : nullptr; }
+  std::uint64_t memory_size() const override { return memory_ ? memory_->ByteSize() : 0; }
+
+ private:
+  wabt::Result host_call(std::size_t index, const wi::FuncType& type, wi::Thread& thread,
+                         const wi::Values& params, wi::Values& results, wi::Trap::Ptr* out_trap) {
+    std::uint64_t args[16] = {};
+    std::vector<std::uint64_t> big;
+    std::uint64_t* argv = args;
+    if (params.size() > 16) {
+      big.resize(params.size());
+      argv = big.data();
+    }
+    for (std::size_t p = 0; p < params.size(); ++p) argv[p] = value_bits(type.params[p], params[p]);
+    std::uint64_t result = 0;
+    if (dispatch_ == nullptr ||
+        !dispatch_->call(index, argv, params.size(), &result, memory_data(), memory_size())) {
+      host_failed_ = true;
+      *out_trap = wi::Trap::New(thread.store(), "host function failed");
+      return wabt::Result::Error;
+    }
+    for (std::size_t r = 0; r < results.size(); ++r)
+      results[r] = make_value(type.results[r], result);
+    return wabt::Result::Ok;
+  }
+
+  RunOutcome run(wi::Func::Ptr func, const wi::Values& params, HostDispatch* dispatch,
+                 std::chrono::steady_clock::time_point deadline) {
+    dispatch_ = dispatch;
+    host_failed_ = false;
+    RunOutcome out;
+    wi::Thread thread(store_);
+    auto& frames = thread.*member(FramesTag{});
+    std::vector<wi::Frame>().swap(frames);
+    frames.reserve(max_depth_);
+
+    wi::Trap::Ptr trap;
+    wi::Values results;
+    wi::RunResult rr = wi::RunResult::Ok;
+    auto* defined = wabt::dyn_cast<wi::DefinedFunc>(func.get());
+    if (defined == nullptr) {
+      // A re-exported import: call the host function directly.
+      results.resize(func->type().results.size());
+      rr = wabt::Failed(func->Call(thread, params, results, &trap)) ? wi::RunResult::Trap
+                                                                    : wi::RunResult::Return;
+    } else {
+      (thread.*member(PushValuesTag{}))(defined->type().params, params);
+      rr = (thread.*member(PushCallTag{}))(*defined, &trap);
+      while (rr == wi::RunResult::Ok) {
+        rr = thread.Run(kSliceInstructions, &trap);
+        if (rr == wi::RunResult::Ok && std::chrono::steady_clock::now() >= deadline) {
+          out.kind = RunOutcome::Kind::kDeadline;
+          dispatch_ = nullptr;
+          return out;
+        }
+      }
+      if (rr == wi::RunResult::Return) {
+        (thread.*member(PopValuesTag{}))(defined->type().results, &results);
+      }
+    }
+    dispatch_ = nullptr;
+    if (rr == wi::RunResult::Return) {
+      if (!results.empty()) out.result = value_bits(func->type().results[0], results[0]);
+      return out;
+    }
+    if (host_failed_) {
+      out.kind = RunOutcome::Kind::kHostError;
+      return out;
+    }
+    out.kind = RunOutcome::Kind::kTrap;
+    out.trap = rr == wi::RunResult::Exception ? std::string("uncaught exception")
+               : trap                         ? trap->message()
+                                              : std::string("trap");
+    return out;
+  }
+
+  std::shared_ptr<const WabtModule> module_;
+  std::uint32_t max_depth_;
+  wi::Store store_;
+  wi::Module::Ptr module_ref_;
+  wi::Instance::Ptr instance_;
+  wi::Memory::Ptr memory_;
+  HostDispatch* dispatch_ = nullptr;
+  bool host_failed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<WabtInstance> WabtInstance::create(std::shared_ptr<const WabtModule> module,
+                                                   std::uint64_t max_pages, std::uint32_t max_depth,
+                                                   std::string* error) {
+  auto instance = std::make_unique<Instance>(std::move(module), max_depth == 0 ? 1 : max_depth);
+  if (!instance->init(max_pages, error)) return nullptr;
+  return instance;
+}
+
+}  // namespace wc::wasm::interp
