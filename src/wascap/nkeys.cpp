@@ -205,16 +205,28 @@ std::string encode_seed(KeyType t, std::span<const std::uint8_t, 32> seed) {
 }
 
 Result<DecodedKey> decode_public_key(std::string_view text) {
-  if (text.size() != kPublicKeyLength) {
+  // Order as nkeys: base32, checksum, prefix; then our stricter length check (spec 1.3).
+  auto raw = base32_decode(text);
+  if (!raw) return fail(raw.error());
+  if (raw->size() < 3) {
     return fail(Code::kInvalidArgument,
                 std::string(errors::kBadPublicKeyLength) + std::to_string(text.size()));
   }
-  auto raw = unseal(text, 35);
-  if (!raw) return fail(raw.error());
+  const std::size_t n = raw->size() - 2;
+  const std::uint16_t stored =
+      static_cast<std::uint16_t>((*raw)[n] | (static_cast<std::uint16_t>((*raw)[n + 1]) << 8));
+  raw->resize(n);
+  if (crc16(*raw) != stored) {
+    return fail(Code::kInvalidArgument, std::string(errors::kChecksumMismatch));
+  }
   const std::uint8_t prefix = (*raw)[0];
   if (!is_public_prefix(prefix)) {
     return fail(Code::kInvalidArgument,
                 std::string(errors::kNotPublicPrefix) + std::to_string(prefix));
+  }
+  if (text.size() != kPublicKeyLength || raw->size() != 33) {
+    return fail(Code::kInvalidArgument,
+                std::string(errors::kBadPublicKeyLength) + std::to_string(text.size()));
   }
   DecodedKey key;
   key.type = *key_type_from_prefix(prefix);

@@ -65,10 +65,11 @@ struct DecodedKey {
   std::array<std::uint8_t, 32> bytes{};
 };
 
-/// Decodes a public key text: length 56, base32, CRC16, public prefix, valid Ed25519 point (only
-/// checked for Ed25519 types). Errors (Code::kInvalidArgument) carry the nkeys texts of
-/// errors.h (kBadPublicKeyLength, kCodecFailure, kChecksumMismatch, kNotPublicPrefix,
-/// kCouldNotReadPublicKey).
+/// Decodes a public key text, checking in nkeys' order: base32, CRC16, public prefix (A C O N U
+/// M V), then length 56 (our addition), then a valid Ed25519 point (libsodium
+/// crypto_core_ed25519_is_valid_point: small-order points are refused). Errors
+/// (Code::kInvalidArgument) carry the nkeys texts of errors.h (kBadPublicKeyLength, kCodecFailure,
+/// kChecksumMismatch, kNotPublicPrefix, kCouldNotReadPublicKey).
 Result<DecodedKey> decode_public_key(std::string_view text);
 /// Decodes a seed text: length 58, base32, CRC16, seed marker, known type. Errors
 /// (Code::kInvalidArgument): kBadSeedLength, kCodecFailure, kChecksumMismatch,
