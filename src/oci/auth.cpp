@@ -34,7 +34,11 @@ struct Cursor {
   }
   // A quoted-string (cursor on the opening quote) with backslash escapes; or a token.
   std::string value() {
-    if (peek() != '"') return token();
+    if (peek() != '"') {  // unquoted: leniently up to the next ',' or blank (URLs seen in the wild)
+      std::size_t start = i;
+      while (!done() && s[i] != ',' && s[i] != ' ' && s[i] != '\t') ++i;
+      return std::string(s.substr(start, i - start));
+    }
     ++i;
     std::string out;
     while (!done() && s[i] != '"') {
@@ -72,9 +76,7 @@ std::vector<Challenge> parse_www_authenticate(std::string_view header) {
       }
       ++c.i;
       c.skip_ws();
-      // token68 ("abc==") leaves '=' characters; value() then reads what it can.
       std::string value = c.value();
-      while (c.peek() == '=') ++c.i;
       ch.params[to_lower(name)] = value;
     }
     out.push_back(std::move(ch));
