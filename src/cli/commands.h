@@ -10,5 +10,6 @@ namespace wc::cli {
 // Each register_* adds one subcommand (and its callback) to `app`.
 void register_keys(CLI::App& app);    // keys.cpp: keys gen
 void register_claims(CLI::App& app);  // claims.cpp: claims inspect | sign
+void register_reg(CLI::App& app);     // reg.cpp: reg push | pull
 
 }  // namespace wc::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "wasmcloud-cpp 0.1.0");
   wc::cli::register_keys(app);
   wc::cli::register_claims(app);
+  wc::cli::register_reg(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
