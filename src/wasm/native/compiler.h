@@ -1,0 +1,52 @@
+// The native compile pipeline: module bytes -> `wasm2c -n <prefix>` -> generated glue (glue.c,
+// see glue_abi.h) -> system C compiler (-O2 -fPIC -shared) -> shared object in the on-disk
+// cache. Nothing here runs guest code. Thread-safe (each build uses its own temporary
+// directory; results are published with an atomic rename, so concurrent builders and readers of
+// one cache directory never see a partial file).
+//
+// Cache key: SHA-256 over (module SHA-256, C compiler identity = `cc --version` first line +
+// `cc -dumpmachine`, `wasm2c --version`, compile flags, WC_NATIVE_ABI_VERSION); the object is
+// `<cache_dir>/<key>.so`.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace wc::wasm::native {
+
+/// The tools a build uses, identified once per compiler command (cached per process).
+struct Toolchain {
+  std::string cc;              ///< compiler command (may hold arguments, split on spaces)
+  std::string cc_identity;     ///< `--version` first line + target triple
+  std::string wasm2c;          ///< wasm2c executable (WC_WASM2C env or "wasm2c")
+  std::string wasm2c_version;  ///< `wasm2c --version`
+  std::string cflags;          ///< optimisation flags (WC_NATIVE_CFLAGS env, default "-O2")
+};
+
+/// Finds and identifies the tools. `c_compiler` empty = "cc". Errors: kUnavailable
+/// "no C compiler: ..." / "wasm2c not found: ..." (the caller stays on the interpreter).
+Result<Toolchain> detect_toolchain(std::string_view c_compiler);
+
+/// `<cache_dir>/<key>.so` for this module and toolchain.
+std::string cache_path(const Toolchain& tc, std::string_view cache_dir,
+                       std::string_view sha256_hex);
+
+/// Generates glue.c for a wasm2c header. `prefix` is the -n name. Errors: kUnsupported when the
+/// module uses something the native tier does not provide (imported memory/table/global,
+/// multi-value imports, several memories) — the module then stays on the interpreter.
+Result<std::string> generate_glue(std::string_view header, std::string_view header_file,
+                                  std::string_view prefix);
+
+/// Inserts the call_indirect macro that tells "undefined element" / "uninitialized element" /
+/// "indirect call type mismatch" apart into wasm2c's C output (unchanged if not found).
+std::string patch_generated_c(std::string c_source);
+
+/// Builds the shared object for `wasm` into `path` (see cache_path). Blocking (seconds).
+/// Errors: kInternal with the tool's first diagnostic lines.
+Status build_shared_object(const Toolchain& tc, std::span<const std::uint8_t> wasm,
+                           std::string_view sha256_hex, const std::string& path);
+
+}  // namespace wc::wasm::native

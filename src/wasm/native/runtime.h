@@ -1,0 +1,84 @@
+// Thread-safe wasm2c runtime support for the native tier, written against /usr/include/wasm-rt.h
+// (Debian's wasm-rt-impl is not used: it keeps trap state in globals and handles signals on one
+// thread). Pieces:
+//   * linear memories: each memory is a reservation of 8 GiB + 64 KiB of address space
+//     (PROT_NONE), of which exactly `pages * 64 KiB` is read-write. wasm2c on x86-64 emits no
+//     bounds checks (WASM_RT_MEMCHECK_SIGNAL_HANDLER=1): an access is `base + u32 + u32 offset`,
+//     so any out-of-bounds access lands in the reservation and faults; guard.c turns that into a
+//     trap. Growth is capped by the memory's max_pages, which the instantiating code sets to
+//     min(module maximum, Limits::max_memory_bytes). Released reservations are zeroed
+//     (MADV_DONTNEED) and pooled.
+//   * funcref / externref tables (malloc'd arrays) and the process-wide function-type registry.
+//   * the watchdog: one lazily started thread that, when an armed per-thread deadline passes,
+//     marks it fired and sends the deadline signal to that thread (guard.h).
+// Thread-safety: every function here may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <wasm-rt.h>
+
+namespace wc::wasm::native {
+
+/// Address space reserved per linear memory: 4 GiB index + 4 GiB static offset + access size.
+inline constexpr std::uint64_t kReservationBytes = (8ull << 30) + 65536;
+/// Largest page count a memory may reach (wasm_rt_memory_t::size is 32-bit).
+inline constexpr std::uint32_t kMaxPages = 65535;
+inline constexpr std::uint64_t kWasmPage = 65536;
+
+/// Allocates a zeroed memory of `initial` pages; max_pages = min(max, cap of this thread's
+/// current instantiation (set_alloc_cap)). Returns false when the address space is exhausted.
+bool memory_allocate(wasm_rt_memory_t* mem, std::uint32_t initial, std::uint32_t max);
+/// wasm memory.grow: old page count, or UINT32_MAX past max_pages / on failure.
+std::uint32_t memory_grow(wasm_rt_memory_t* mem, std::uint32_t delta);
+/// Returns the reservation to the pool (zeroed) or unmaps it. Null data is a no-op.
+void memory_free(wasm_rt_memory_t* mem);
+
+/// Cap (in pages) applied by memory_allocate on this thread; 0 = no cap beyond kMaxPages.
+void set_alloc_cap(std::uint32_t cap_pages);
+std::uint32_t alloc_cap();
+
+/// An initialised memory, kept as its non-zero 4 KiB pages.
+struct MemorySnapshot {
+  std::uint32_t pages = 0;
+  std::uint32_t module_max_pages = 0;       ///< the module's declared maximum (0xffffffff = none)
+  std::vector<std::uint32_t> page_offsets;  ///< byte offsets of the non-zero 4 KiB pages
+  std::vector<std::uint8_t> data;           ///< their contents, 4 KiB each, same order
+};
+/// Records `mem` (its max_pages as allocated by the module is passed separately).
+MemorySnapshot memory_snapshot(const wasm_rt_memory_t& mem, std::uint32_t module_max_pages);
+/// Creates `mem` from a snapshot; max_pages = min(module max, cap_pages, kMaxPages).
+/// Returns false when the address space is exhausted.
+bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
+                          std::uint32_t cap_pages);
+
+void funcref_table_allocate(wasm_rt_funcref_table_t* t, std::uint32_t n, std::uint32_t max);
+void funcref_table_free(wasm_rt_funcref_table_t* t);
+std::uint32_t funcref_table_grow(wasm_rt_funcref_table_t* t, std::uint32_t delta,
+                                 wasm_rt_funcref_t init);
+void externref_table_allocate(wasm_rt_externref_table_t* t, std::uint32_t n, std::uint32_t max);
+void externref_table_free(wasm_rt_externref_table_t* t);
+std::uint32_t externref_table_grow(wasm_rt_externref_table_t* t, std::uint32_t delta,
+                                   wasm_rt_externref_t init);
+
+/// Process-wide function-type index: equal signatures get equal indexes.
+std::uint32_t register_func_type(std::uint32_t params, std::uint32_t results,
+                                 const wasm_rt_type_t* types);
+
+/// Arms the calling thread's deadline for the frame being entered. Returns the generation to
+/// store in wc_frame::gen and sets *fired_gen to the word the watchdog writes. `restore` receives
+/// what to pass to disarm() (supports nested guest calls on one thread).
+struct DeadlineToken {
+  std::int64_t prev_deadline_ns = 0;
+  std::uint64_t prev_gen = 0;
+};
+std::uint64_t deadline_arm(std::chrono::steady_clock::time_point deadline,
+                           const std::uint64_t** fired_gen, DeadlineToken* restore);
+void deadline_disarm(const DeadlineToken& restore);
+
+/// Resident-set size of this process in bytes (from /proc/self/statm), for benchmarks/tests.
+std::uint64_t resident_bytes();
+
+}  // namespace wc::wasm::native

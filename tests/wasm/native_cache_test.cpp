@@ -1,0 +1,150 @@
+// The native tier's on-disk cache and its fallbacks: a second engine (a "restart") loads the
+// shared object from the cache without compiling; a missing C compiler or a broken cache file
+// leaves the module on the interpreter (or rebuilds) instead of failing; the generated glue
+// rejects what the tier cannot run.
+#include <filesystem>
+#include <fstream>
+
+#include "native_test_util.h"
+
+namespace wc::wasm {
+namespace {
+
+namespace fs = std::filesystem;
+
+Bytes small_module(int salt) {
+  // `salt` changes the bytes (and so the cache key) so each test compiles its own module.
+  return testing::wat(
+      testing::abi_guest("(drop (i32.const " + std::to_string(salt) + "))" + testing::echo_body()));
+}
+
+TEST(NativeCache, SecondEngineLoadsFromCacheWithoutCompiling) {
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("cache");
+  const Bytes bytes = small_module(1);
+  const auto before = native::native_stats();
+  {
+    auto engine = testing::make_native_engine(dir);
+    auto m = engine->load(bytes);
+    ASSERT_TRUE(m.has_value());
+    ASSERT_TRUE(testing::require_native(**m));
+    auto out = (*m)->invoke("op", Bytes{7}, testing::no_host_calls());
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->tier, Tier::kNative);
+  }
+  const auto mid = native::native_stats();
+  EXPECT_EQ(mid.compiles, before.compiles + 1);
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = dir;
+  auto file = native::native_cache_file(req);
+  ASSERT_TRUE(file.has_value());
+  EXPECT_TRUE(fs::exists(*file));
+  {
+    auto engine = testing::make_native_engine(dir);
+    auto m = engine->load(bytes);
+    ASSERT_TRUE(m.has_value());
+    ASSERT_TRUE(testing::require_native(**m, std::chrono::seconds(10)));
+    auto out = (*m)->invoke("op", Bytes{8}, testing::no_host_calls());
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->response, Bytes{8});
+    EXPECT_EQ(out->tier, Tier::kNative);
+  }
+  const auto after = native::native_stats();
+  EXPECT_EQ(after.compiles, mid.compiles);
+  EXPECT_EQ(after.cache_hits, mid.cache_hits + 1);
+  // Nothing but the object is left in the cache (no temporary build directories).
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, DamagedCacheFileIsRebuilt) {
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("damaged");
+  const Bytes bytes = small_module(2);
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = dir;
+  auto file = native::native_cache_file(req);
+  ASSERT_TRUE(file.has_value());
+  std::ofstream(*file) << "not an ELF object";
+  auto tier = native_compile(req);
+  ASSERT_TRUE(tier.has_value()) << tier.error().to_string();
+  EXPECT_EQ((*tier)->tier(), Tier::kNative);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, MissingCompilerStaysOnTheInterpreter) {
+  const std::string dir = testing::fresh_temp_dir("nocc");
+  auto engine = testing::make_native_engine(dir, {}, false, "/nonexistent/bin/cc");
+  auto m = engine->load(small_module(3));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_FALSE((*m)->wait_native(std::chrono::seconds(30)));
+  auto out = (*m)->invoke("op", Bytes{1, 2, 3}, testing::no_host_calls());
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->response, (Bytes{1, 2, 3}));
+  EXPECT_EQ(out->tier, Tier::kInterpreter);
+  NativeCompileRequest req;
+  req.wasm = small_module(3);
+  req.sha256_hex = "00";
+  req.cache_dir = dir;
+  req.c_compiler = "/nonexistent/bin/cc";
+  auto tier = native_compile(req);
+  ASSERT_FALSE(tier.has_value());
+  EXPECT_EQ(tier.error().code, Code::kUnavailable);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, FailingCompilerStaysOnTheInterpreter) {
+  const std::string dir = testing::fresh_temp_dir("badcc");
+  // `false` exists and "identifies" itself (exit 1 on --version): treated as no compiler.
+  auto engine = testing::make_native_engine(dir, {}, false, "false");
+  auto m = engine->load(small_module(4));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_FALSE((*m)->wait_native(std::chrono::seconds(30)));
+  auto out = (*m)->invoke("op", Bytes{9}, testing::no_host_calls());
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->tier, Tier::kInterpreter);
+  fs::remove_all(dir);
+}
+
+TEST(NativeGlue, RejectsAnImportedMemory) {
+  const std::string header =
+      "typedef struct Z_m_instance_t {\n"
+      "  struct Z_env_instance_t* Z_env_instance;\n"
+      "  wasm_rt_memory_t* Z_envZ_memory;\n"
+      "} Z_m_instance_t;\n"
+      "void Z_m_instantiate(Z_m_instance_t*, struct Z_env_instance_t*);\n";
+  auto glue = native::generate_glue(header, "m.h", "m");
+  ASSERT_FALSE(glue.has_value());
+  EXPECT_EQ(glue.error().code, Code::kUnsupported);
+}
+
+TEST(NativeGlue, RejectsAHeaderWithoutInstanceStruct) {
+  auto glue = native::generate_glue("int x;\n", "m.h", "m");
+  ASSERT_FALSE(glue.has_value());
+  EXPECT_EQ(glue.error().code, Code::kUnsupported);
+}
+
+TEST(NativeGlue, PatchesCallIndirectOnce) {
+  const std::string c =
+      "#define CALL_INDIRECT(table, t, ft, x, ...)             \\\n"
+      "  (LIKELY(x) || TRAP(CALL_INDIRECT),                     \\\n"
+      "   ((t)table.data[x].func)(__VA_ARGS__))\n"
+      "int after;\n";
+  const std::string p = native::patch_generated_c(c);
+  EXPECT_NE(p.find("#undef CALL_INDIRECT"), std::string::npos);
+  EXPECT_NE(p.find("int after;"), std::string::npos);
+  EXPECT_LT(p.find("#undef CALL_INDIRECT"), p.find("int after;"));
+  EXPECT_EQ(native::patch_generated_c("no macro here"), "no macro here");
+}
+
+}  // namespace
+}  // namespace wc::wasm

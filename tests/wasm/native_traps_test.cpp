@@ -1,0 +1,250 @@
+// Guest faults on the native tier: each ends the invocation with the same error (code and tier.h
+// text) as on the interpreter, 8 threads trapping at once harm nothing, and the next invocation
+// of the same module succeeds. Fails when a C compiler exists and native code did not run.
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "native_test_util.h"
+#include "wasm/tier.h"
+
+namespace wc::wasm {
+namespace {
+
+using testing::abi_guest;
+using testing::outcome;
+
+// A guest whose "ok" operation echoes and whose other operations run `fault`.
+std::string faulting_guest(const std::string& fault, const std::string& extra = "",
+                           int max_pages = 0) {
+  // Operation names: "ok" (2 bytes) echoes; anything else faults.
+  return abi_guest(
+      "(if (i32.ne (local.get $op_len) (i32.const 2)) (then " + fault + "))" + testing::echo_body(),
+      extra, "wasmbus", max_pages);
+}
+
+struct TrapCase {
+  const char* name;
+  std::string wat;
+  Code code;
+  std::string_view message;
+  Limits limits;
+};
+
+Limits short_deadline() {
+  Limits l;
+  l.deadline = std::chrono::milliseconds(300);
+  return l;
+}
+Limits small_cap() {
+  Limits l;
+  l.max_memory_bytes = 2 * 65536;
+  return l;
+}
+
+const char* kRecursion =
+    "(func $rec (param i32) (result i32)"
+    "  (i32.store (i32.const 16) (call $rec (i32.add (local.get 0) (i32.load (i32.const 8)))))"
+    "  (i32.add (i32.load (i32.const 16)) (i32.const 1)))";
+const char* kTable =
+    "(type $v_i (func (result i32)))"
+    "(table 3 funcref) (elem (i32.const 0) $takes_i32 $gives_i32)"
+    "(func $takes_i32 (param i32))"
+    "(func $gives_i32 (result i32) (i32.const 5))";
+
+std::vector<TrapCase> cases() {
+  return {
+      {"unreachable", faulting_guest("unreachable"), Code::kTrap, kTrapUnreachable, {}},
+      {"oob_load",
+       faulting_guest("(drop (i32.load (i32.const 70000)))"),
+       Code::kTrap,
+       kTrapOutOfBounds,
+       {}},
+      {"oob_store",
+       faulting_guest("(i32.store (i32.add (local.get $pl_len) (i32.const 65535)) (i32.const 1))"),
+       Code::kTrap,
+       kTrapOutOfBounds,
+       {}},
+      {"oob_huge_offset",
+       faulting_guest("(drop (i64.load offset=4000000000 (local.get $pl_len)))"),
+       Code::kTrap,
+       kTrapOutOfBounds,
+       {}},
+      {"div_by_zero",
+       faulting_guest("(drop (i32.div_s (i32.const 1) (local.get $pl_len)))"),
+       Code::kTrap,
+       kTrapDivByZero,
+       {}},
+      {"int_overflow",
+       faulting_guest(
+           "(drop (i32.div_s (i32.const 0x80000000) (i32.sub (local.get $pl_len) (i32.const 1))))"),
+       Code::kTrap,
+       kTrapIntOverflow,
+       {}},
+      {"stack_overflow",
+       faulting_guest("(drop (call $rec (i32.const 0)))", kRecursion),
+       Code::kTrap,
+       kTrapCallStack,
+       {}},
+      {"indirect_type_mismatch",
+       faulting_guest("(drop (call_indirect (type $v_i) (i32.const 0)))", kTable),
+       Code::kTrap,
+       kTrapIndirectType,
+       {}},
+      {"indirect_undefined_element",
+       faulting_guest("(drop (call_indirect (type $v_i) (i32.const 7)))", kTable),
+       Code::kTrap,
+       kTrapUndefinedElement,
+       {}},
+      {"indirect_uninitialized_element",
+       faulting_guest("(drop (call_indirect (type $v_i) (i32.const 2)))", kTable),
+       Code::kTrap,
+       kTrapUninitializedElement,
+       {}},
+      {"infinite_loop", faulting_guest("(loop $l (br $l))"), Code::kDeadlineExceeded, kTrapDeadline,
+       short_deadline()},
+      {"guest_request_oob",
+       faulting_guest("(call $req (i32.const 65534) (i32.const 0))"),
+       Code::kTrap,
+       kTrapOutOfBounds,
+       {}},
+  };
+}
+
+class NativeTraps : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(NativeTraps, SameErrorAsInterpreterAndNextCallSucceeds) {
+  const TrapCase c = cases()[GetParam()];
+  SCOPED_TRACE(c.name);
+  auto bytes = testing::wat(c.wat);
+  ASSERT_FALSE(bytes.empty());
+  auto interp = testing::make_engine(c.limits);
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"), c.limits);
+  auto im = interp->load(bytes);
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(im.has_value()) << im.error().to_string();
+  ASSERT_TRUE(nm.has_value()) << nm.error().to_string();
+  const bool on_native = testing::require_native(**nm);
+  const Bytes payload{'p', 'a', 'y'};
+  // Payload length 0 drives the div-by-zero and overflow cases; the op name "bad" faults.
+  auto a = (*im)->invoke("bad", {}, testing::no_host_calls());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto b = (*nm)->invoke("bad", {}, testing::no_host_calls());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().code, c.code) << b.error().to_string();
+  EXPECT_EQ(b.error().message, c.message);
+  EXPECT_EQ(outcome(a), outcome(b));
+  if (c.code == Code::kDeadlineExceeded) {
+    EXPECT_LT(took, std::chrono::seconds(2));
+  }
+  auto ok = (*nm)->invoke("ok", payload, testing::no_host_calls());
+  ASSERT_TRUE(ok.has_value()) << ok.error().to_string();
+  EXPECT_EQ(ok->response, payload);
+  if (on_native) {
+    EXPECT_EQ(ok->tier, Tier::kNative);
+  }
+}
+
+TEST_P(NativeTraps, EightThreadsTrapAtOnce) {
+  const TrapCase c = cases()[GetParam()];
+  SCOPED_TRACE(c.name);
+  auto bytes = testing::wat(c.wat);
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"), c.limits);
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  const bool on_native = testing::require_native(**nm);
+  std::atomic<int> right{0}, wrong{0}, healthy{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < (c.code == Code::kDeadlineExceeded ? 1 : 5); ++i) {
+        auto b = (*nm)->invoke("bad", {}, testing::no_host_calls());
+        (!b && b.error().code == c.code && b.error().message == c.message ? right : wrong)
+            .fetch_add(1);
+        auto ok = (*nm)->invoke("ok", Bytes{1, 2}, testing::no_host_calls());
+        if (ok && ok->response == Bytes{1, 2} && (!on_native || ok->tier == Tier::kNative))
+          healthy.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const int n = 8 * (c.code == Code::kDeadlineExceeded ? 1 : 5);
+  EXPECT_EQ(right.load(), n);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(healthy.load(), n);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, NativeTraps, ::testing::Range<std::size_t>(0, cases().size()),
+                         [](const auto& param_info) {
+                           return std::string(cases()[param_info.param].name);
+                         });
+
+TEST(NativeLimits, MemoryGrowPastTheCapReturnsMinusOne) {
+  // Grows by 1 page (allowed: 1 -> 2) then by 1 more (past the 2-page cap): answers both results.
+  const std::string body =
+      "(i32.store (i32.const 0) (memory.grow (i32.const 1)))"
+      "(i32.store (i32.const 4) (memory.grow (i32.const 1)))"
+      "(call $resp (i32.const 0) (i32.const 8)) (i32.const 1)";
+  auto bytes = testing::wat(abi_guest(body));
+  auto interp = testing::make_engine(small_cap());
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"), small_cap());
+  auto im = interp->load(bytes);
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(im && nm);
+  testing::require_native(**nm);
+  auto a = (*im)->invoke("x", {}, testing::no_host_calls());
+  auto b = (*nm)->invoke("x", {}, testing::no_host_calls());
+  ASSERT_TRUE(b.has_value()) << b.error().to_string();
+  EXPECT_EQ(b->response, (Bytes{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}));
+  EXPECT_EQ(outcome(a), outcome(b));
+}
+
+TEST(NativeLimits, InitialMemoryOverTheCapFailsInstantiation) {
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  auto bytes = testing::wat(abi_guest(testing::echo_body()));
+  Limits tiny;
+  tiny.max_memory_bytes = 65536;
+  // Through the tier directly: instantiate with a cap below the module's 1 page.
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = testing::native_cache_dir("traps");
+  auto tier = native_compile(req);
+  ASSERT_TRUE(tier.has_value()) << tier.error().to_string();
+  Limits zero;
+  zero.max_memory_bytes = 0;
+  CallContext ctx;
+  auto inst = (*tier)->instantiate(zero, ctx);
+  ASSERT_FALSE(inst.has_value());
+  EXPECT_EQ(inst.error().code, Code::kResourceExhausted);
+  EXPECT_EQ(inst.error().message, kTrapMemoryCap);
+  auto fine = (*tier)->instantiate(tiny, ctx);
+  EXPECT_TRUE(fine.has_value());
+}
+
+TEST(NativeLimits, DeadlineDuringAHostCallIsReportedWhenItReturns) {
+  const std::string body =
+      "(drop (call $host_call (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)"
+      " (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))"
+      "(loop $l (br $l)) (i32.const 1)";
+  auto bytes = testing::wat(abi_guest(body));
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"), short_deadline());
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  testing::require_native(**nm);
+  auto slow = [](const HostCall&) -> Result<Bytes> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return Bytes{};
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = (*nm)->invoke("x", {}, slow);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kDeadlineExceeded);
+  EXPECT_EQ(r.error().message, kTrapDeadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace wc::wasm
