@@ -58,8 +58,11 @@ struct HostCall {
 };
 
 /// Routes a host call. Success = response bytes (stored as the pending host response, guest gets 1);
-/// an Error's message becomes the pending host error (guest gets 0). Called on the thread running
-/// the guest; may block (the guest waits, spec 1.2).
+/// an Error's message becomes the pending host error verbatim (guest gets 0), so the handler
+/// applies the 0.63 prefix itself ("Host call function failed: <router error>", spec 2.1 step 6).
+/// An Error with Code::kTrap instead traps the guest and fails the invocation with that message
+/// (0.63 behaviour for malformed builtin requests, spec 2.2). Called on the thread running the
+/// guest; may block (the guest waits, spec 1.2); the invocation deadline is checked when it returns.
 using HostCallHandler = std::function<Result<Bytes>(const HostCall&)>;
 
 /// Receives guest log text (WASI stdout/stderr writes, `__console_log`). May be empty.

@@ -225,6 +225,23 @@ TEST(Limits, CallDepthFollowsTheConfiguredLimit) {
   EXPECT_EQ(out.error().message, kTrapCallStack);
 }
 
+TEST(Limits, RecursionWithManyLocalsTrapsWithoutExhaustingMemory) {
+  // 40000 locals per frame x 10000 frames would need ~6 GB of interpreter value stack; the depth
+  // limit shrinks for such modules so the call traps as a stack overflow instead.
+  std::string locals;
+  for (int i = 0; i < 40000; ++i) locals += " i32";
+  auto engine = make_engine();
+  auto module =
+      engine->load(wat(trap_or_echo("(drop (call $rec (i32.const 0)))",
+                                    "(func $rec (param i32) (result i32) (local" + locals +
+                                        ") (i32.add (i32.const 1) (call $rec (local.get 0))))")));
+  ASSERT_TRUE(module.has_value()) << module.error().to_string();
+  auto out = (*module)->invoke("trap", {}, no_host_calls());
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(out.error().message, kTrapCallStack);
+  EXPECT_TRUE((*module)->invoke("echo!", {}, no_host_calls()).has_value());
+}
+
 TEST(Limits, StartSectionLoopStopsAtTheDeadline) {
   Limits limits;
   limits.deadline = std::chrono::milliseconds(150);

@@ -8,6 +8,7 @@
 // PopValues (what DefinedFunc::DoCall does before and after Thread::Run).
 #include "wasm/interp/wabt_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -47,9 +48,21 @@ template struct Expose<FramesTag, &wi::Thread::frames_>;
 template struct Expose<PushValuesTag, &wi::Thread::PushValues>;
 template struct Expose<PushCallTag, &wi::Thread::PushCall>;
 template struct Expose<PopValuesTag, &wi::Thread::PopValues>;
+struct ValuesTag {
+  using type = std::vector<wi::Value> wi::Thread::*;
+  friend type member(ValuesTag);
+};
+template struct Expose<ValuesTag, &wi::Thread::values_>;
 
 /// Instructions run between two deadline checks (a few tens of microseconds).
 constexpr int kSliceInstructions = 20000;
+
+/// Value-stack budget (16-byte values): the call-depth limit is lowered for modules whose
+/// functions declare many locals so that depth x frame size stays within it, and a call whose
+/// value stack still grows past twice this (deep operand stacks) traps as a stack overflow.
+/// Without it a guest could make the interpreter allocate without bound (wabt grows the value
+/// stack freely).
+constexpr std::size_t kValueBudget = std::size_t{4} << 20;
 
 char type_letter(wabt::Type type) {
   switch (type) {
@@ -131,6 +144,7 @@ class WabtModule {
   wi::ModuleDesc desc;  ///< start functions removed (run by run_start)
   bool has_start = false;
   wi::Index start_func = 0;
+  std::uint64_t max_frame_values = 1;  ///< largest params + locals of any function, plus one
 };
 
 std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_t size,
@@ -167,6 +181,7 @@ std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_
     const auto& func = desc.funcs[i];
     std::uint64_t total = func.type.params.size();
     if (!func.locals.empty()) total += func.locals.back().end;
+    module->max_frame_values = std::max<std::uint64_t>(module->max_frame_values, total + 1);
     if (total > max_locals) {
       *error = "invalid wasm module: too many locals: function " +
                std::to_string(imported_funcs + i) + " declares " + std::to_string(total) +
@@ -209,7 +224,9 @@ namespace {
 class Instance final : public WabtInstance {
  public:
   Instance(std::shared_ptr<const WabtModule> module, std::uint32_t max_depth)
-      : module_(std::move(module)), max_depth_(max_depth) {}
+      : module_(std::move(module)),
+        max_depth_(static_cast<std::uint32_t>(std::max<std::uint64_t>(
+            1, std::min<std::uint64_t>(max_depth, kValueBudget / module_->max_frame_values)))) {}
 
   bool init(std::uint64_t max_pages, std::string* error) {
     wi::ModuleDesc desc = module_->desc;
@@ -342,10 +359,18 @@ class Instance final : public WabtInstance {
     } else {
       (thread.*member(PushValuesTag{}))(defined->type().params, params);
       rr = (thread.*member(PushCallTag{}))(*defined, &trap);
+      const auto& values = thread.*member(ValuesTag{});
       while (rr == wi::RunResult::Ok) {
         rr = thread.Run(kSliceInstructions, &trap);
-        if (rr == wi::RunResult::Ok && std::chrono::steady_clock::now() >= deadline) {
+        if (rr != wi::RunResult::Ok) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
           out.kind = RunOutcome::Kind::kDeadline;
+          dispatch_ = nullptr;
+          return out;
+        }
+        if (values.size() > 2 * kValueBudget) {
+          out.kind = RunOutcome::Kind::kTrap;
+          out.trap = "call stack exhausted";
           dispatch_ = nullptr;
           return out;
         }
