@@ -45,6 +45,7 @@ class CompileQueue {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    abandon_queued();
   }
 
   void push(std::weak_ptr<ModuleImpl> module) {
@@ -56,6 +57,7 @@ class CompileQueue {
 
  private:
   void run();
+  void abandon_queued();
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -134,9 +136,20 @@ class ModuleImpl final : public Module {
       spdlog::debug("wasm module {}: native tier ready", sha_.substr(0, 12));
     } else {
       native_state_ = NativeState::kFailed;
-      spdlog::info("wasm module {}: staying on the interpreter ({})", sha_.substr(0, 12),
-                   compiled.error().message);
+      spdlog::log(
+          compiled.error().code == Code::kUnsupported ? spdlog::level::debug : spdlog::level::info,
+          "wasm module {}: staying on the interpreter ({})", sha_.substr(0, 12),
+          compiled.error().message);
     }
+    Bytes().swap(bytes_);
+    cv_.notify_all();
+  }
+
+  /// The engine is going away before this module's native compile ran: stay on tier 0.
+  void abandon_native() {
+    std::lock_guard lock(mu_);
+    if (native_state_ != NativeState::kPending) return;
+    native_state_ = NativeState::kFailed;
     Bytes().swap(bytes_);
     cv_.notify_all();
   }
@@ -203,6 +216,16 @@ void CompileQueue::run() {
     }
     if (auto module = next.lock()) module->compile_native();
   }
+}
+
+void CompileQueue::abandon_queued() {
+  std::deque<std::weak_ptr<ModuleImpl>> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& weak : left)
+    if (auto module = weak.lock()) module->abandon_native();
 }
 
 class EngineImpl final : public Engine {
