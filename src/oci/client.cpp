@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -56,6 +57,7 @@ struct HttpResponse {
 };
 
 struct Transfer {
+  CURL* handle;
   HttpResponse* resp;
   std::size_t max_body;
   bool too_large = false;
@@ -65,8 +67,15 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
   if (t->resp->body.size() + len > t->max_body) {
-    t->too_large = true;
-    return 0;  // aborts the transfer
+    long status = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      t->too_large = true;
+      return 0;  // aborts the transfer
+    }
+    // An error page: keep its head for the message, drop the rest.
+    t->resp->body.append(data, std::min(len, t->max_body - t->resp->body.size()));
+    return len;
   }
   t->resp->body.append(data, len);
   return len;
@@ -99,7 +108,7 @@ Result<HttpResponse> send(const ClientOptions& opts, const HttpRequest& req) {
   if (!curl) return fail(Code::kInternal, "curl_easy_init failed");
   CURL* h = curl.get();
   HttpResponse resp;
-  Transfer transfer{&resp, req.max_body};
+  Transfer transfer{h, &resp, req.max_body};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   for (const auto& line : req.headers) headers = curl_slist_append(headers, line.c_str());
