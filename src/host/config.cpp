@@ -1,0 +1,345 @@
+#include "host/config.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "host/util.h"
+
+extern char** environ;
+
+namespace wc::host {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return s;
+}
+
+void core_labels(std::map<std::string, std::string>& labels) {
+  std::string arch = "unknown";
+#if defined(__x86_64__)
+  arch = "x86_64";
+#elif defined(__aarch64__)
+  arch = "aarch64";
+#elif defined(__arm__)
+  arch = "arm";
+#elif defined(__i386__)
+  arch = "x86";
+#endif
+  std::string os = "linux";
+#if defined(__APPLE__)
+  os = "macos";
+#elif defined(__FreeBSD__)
+  os = "freebsd";
+#endif
+  labels["hostcore.arch"] = arch;
+  labels["hostcore.os"] = os;
+  labels["hostcore.osfamily"] = "unix";
+}
+
+bool parse_int(const std::string& text, int& out) {
+  try {
+    size_t pos = 0;
+    int v = std::stoi(text, &pos);
+    if (pos != text.size()) return false;
+    out = v;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string NatsEndpoint::url() const {
+  return std::string(tls ? "tls://" : "nats://") + host + ":" + std::to_string(port);
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::map<std::string, std::string> make_labels(const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> labels;
+  for (const auto& [k, v] : env) {
+    if (k.rfind("HOST_", 0) == 0 && k.size() > 5) labels[lower(k.substr(5))] = v;
+  }
+  for (const auto& [k, v] : env) {
+    static constexpr std::string_view kPrefix = "WASMCLOUD_LABEL_";
+    if (k.rfind(kPrefix, 0) == 0 && k.size() > kPrefix.size())
+      labels[lower(k.substr(kPrefix.size()))] = v;
+  }
+  core_labels(labels);
+  return labels;
+}
+
+HostConfig load_config(const std::map<std::string, std::string>& env,
+                       const std::string& json_file) {
+  HostConfig cfg;
+  // host_config.json (spec 1.4 step 2): missing or unparseable = empty.
+  nlohmann::json file = nlohmann::json::object();
+  if (!json_file.empty()) {
+    std::ifstream in(json_file);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      file = nlohmann::json::parse(ss.str(), nullptr, false);
+      if (!file.is_object()) file = nlohmann::json::object();
+    }
+  }
+  // One lookup: environment wins over the file; values as strings.
+  auto get = [&](const char* env_name, const char* json_key) -> std::optional<std::string> {
+    if (auto it = env.find(env_name); it != env.end()) return it->second;
+    if (auto it = file.find(json_key); it != file.end()) {
+      if (it->is_string()) return it->get<std::string>();
+      if (it->is_boolean()) return std::string(it->get<bool>() ? "true" : "false");
+      if (it->is_number_integer()) return std::to_string(it->get<long long>());
+      if (it->is_array()) {
+        std::string joined;
+        for (const auto& x : *it) {
+          if (!x.is_string()) continue;
+          if (!joined.empty()) joined += ",";
+          joined += x.get<std::string>();
+        }
+        return joined;
+      }
+    }
+    return std::nullopt;
+  };
+  auto set_str = [&](std::string& field, const char* e, const char* j) {
+    if (auto v = get(e, j)) field = *v;
+  };
+  auto set_int = [&](int& field, const char* e, const char* j) {
+    if (auto v = get(e, j)) {
+      if (!parse_int(*v, field)) spdlog::warn("Ignoring non-integer value of {}", e);
+    }
+  };
+  auto set_bool = [&](bool& field, const char* e, const char* j) {
+    if (auto v = get(e, j)) field = parse_bool(*v);
+  };
+  auto set_endpoint = [&](NatsEndpoint& ep, const char* name, const char* key) {
+    std::string e = std::string("WASMCLOUD_") + name, j = key;
+    set_str(ep.host, (e + "_HOST").c_str(), (j + "_host").c_str());
+    set_int(ep.port, (e + "_PORT").c_str(), (j + "_port").c_str());
+    set_str(ep.seed, (e + "_SEED").c_str(), (j + "_seed").c_str());
+    set_str(ep.jwt, (e + "_JWT").c_str(), (j + "_jwt").c_str());
+    set_bool(ep.tls, (e + "_TLS").c_str(), (j + "_tls").c_str());
+  };
+
+  set_str(cfg.lattice_prefix, "WASMCLOUD_LATTICE_PREFIX", "lattice_prefix");
+  set_str(cfg.ctl_topic_prefix, "WASMCLOUD_CTL_TOPIC_PREFIX", "ctl_topic_prefix");
+  set_str(cfg.host_seed, "WASMCLOUD_HOST_SEED", "host_seed");
+  set_str(cfg.cluster_seed, "WASMCLOUD_CLUSTER_SEED", "cluster_seed");
+  if (auto v = get("WASMCLOUD_CLUSTER_ISSUERS", "cluster_issuers")) {
+    cfg.cluster_issuers.clear();
+    for (auto& s : split_commas(*v))
+      if (!s.empty()) cfg.cluster_issuers.push_back(s);
+  }
+  set_endpoint(cfg.rpc, "RPC", "rpc");
+  set_endpoint(cfg.ctl, "CTL", "ctl");
+  set_endpoint(cfg.prov_rpc, "PROV_RPC", "prov_rpc");
+  set_int(cfg.rpc_timeout_ms, "WASMCLOUD_RPC_TIMEOUT_MS", "rpc_timeout_ms");
+  if (auto v = get("WASMCLOUD_JS_DOMAIN", "js_domain"); v && !v->empty()) cfg.js_domain = *v;
+  if (auto v = get("WASMCLOUD_OCI_ALLOW_LATEST", "allow_latest")) cfg.allow_latest = *v == "true";
+  if (auto v = get("WASMCLOUD_OCI_ALLOWED_INSECURE", "allowed_insecure"))
+    cfg.allowed_insecure = split_commas(*v);
+  set_bool(cfg.config_service_enabled, "WASMCLOUD_CONFIG_SERVICE", "config_service_enabled");
+  set_bool(cfg.structured_logging, "WASMCLOUD_STRUCTURED_LOGGING_ENABLED",
+           "structured_logging_enabled");
+  {
+    auto lvl = get("WASMCLOUD_LOG_LEVEL", "log_level");
+    if (!lvl) lvl = get("WASMCLOUD_STRUCTURED_LOG_LEVEL", "structured_log_level");
+    if (lvl) {
+      std::string l = lower(*lvl);
+      while (!l.empty() && std::isspace(static_cast<unsigned char>(l.back()))) l.pop_back();
+      while (!l.empty() && std::isspace(static_cast<unsigned char>(l.front()))) l.erase(0, 1);
+      if (l == "warning") l = "warn";
+      if (l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error") {
+        cfg.log_level = l;
+      } else {
+        spdlog::warn("Unexpected log level '{}'. Defaulting to 'debug'", *lvl);
+        cfg.log_level = "debug";
+      }
+    }
+  }
+  set_bool(cfg.enable_ipv6, "WASMCLOUD_ENABLE_IPV6", "enable_ipv6");
+  set_bool(cfg.allow_file_load, "WASMCLOUD_ALLOW_FILE_LOAD", "enable_start_from_fs");
+  set_int(cfg.provider_shutdown_delay_ms, "WASMCLOUD_PROV_SHUTDOWN_DELAY_MS", "provider_delay");
+  set_str(cfg.policy_topic, "WASMCLOUD_POLICY_TOPIC", "policy_topic");
+  set_int(cfg.policy_timeout_ms, "WASMCLOUD_POLICY_TIMEOUT", "policy_timeout_ms");
+  {
+    std::string p = cfg.lattice_prefix;
+    for (auto& c : p)
+      if (c == '-') c = '_';
+    if (auto it = env.find("WASMCLOUD_POLICY_CHANGES_TOPIC_" + p); it != env.end())
+      cfg.policy_changes_topic = it->second;
+    else if (auto it2 = env.find("WASMCLOUD_POLICY_CHANGES_TOPIC"); it2 != env.end())
+      cfg.policy_changes_topic = it2->second;
+  }
+  if (auto it = env.find("OCI_REGISTRY"); it != env.end()) cfg.oci_registry = it->second;
+  if (auto it = env.find("OCI_REGISTRY_USER"); it != env.end()) cfg.oci_registry_user = it->second;
+  if (auto it = env.find("OCI_REGISTRY_PASSWORD"); it != env.end())
+    cfg.oci_registry_password = it->second;
+  cfg.labels = make_labels(env);
+  return cfg;
+}
+
+void add_host_flags(CLI::App& app, HostConfig& cfg) {
+  app.add_option("--lattice-prefix,-x", cfg.lattice_prefix,
+                 "Lattice prefix (WASMCLOUD_LATTICE_PREFIX)");
+  app.add_option("--ctl-topic-prefix", cfg.ctl_topic_prefix,
+                 "Control topic prefix (WASMCLOUD_CTL_TOPIC_PREFIX)");
+  app.add_option("--host-seed", cfg.host_seed, "Host server seed SN... (WASMCLOUD_HOST_SEED)");
+  app.add_option("--cluster-seed", cfg.cluster_seed, "Cluster seed SC... (WASMCLOUD_CLUSTER_SEED)");
+  app.add_option_function<std::string>(
+      "--cluster-issuers",
+      [&cfg](const std::string& v) {
+        cfg.cluster_issuers.clear();
+        for (auto& s : split_commas(v))
+          if (!s.empty()) cfg.cluster_issuers.push_back(s);
+      },
+      "Comma-separated accepted cluster issuers (WASMCLOUD_CLUSTER_ISSUERS)");
+  app.add_option_function<std::string>(
+      "--nats-host",
+      [&cfg](const std::string& v) { cfg.rpc.host = cfg.ctl.host = cfg.prov_rpc.host = v; },
+      "NATS host for both connections");
+  app.add_option_function<int>(
+      "--nats-port", [&cfg](int v) { cfg.rpc.port = cfg.ctl.port = cfg.prov_rpc.port = v; },
+      "NATS port for both connections");
+  auto endpoint = [&app](NatsEndpoint& ep, const std::string& name, const std::string& env) {
+    app.add_option("--" + name + "-host", ep.host, "NATS host (" + env + "_HOST)");
+    app.add_option("--" + name + "-port", ep.port, "NATS port (" + env + "_PORT)");
+    app.add_option("--" + name + "-seed", ep.seed, "NATS nkey seed (" + env + "_SEED)");
+    app.add_option("--" + name + "-jwt", ep.jwt, "NATS user JWT (" + env + "_JWT)");
+    app.add_flag("--" + name + "-tls", ep.tls, "TLS on this connection (" + env + "_TLS)");
+  };
+  endpoint(cfg.rpc, "rpc", "WASMCLOUD_RPC");
+  endpoint(cfg.ctl, "ctl", "WASMCLOUD_CTL");
+  endpoint(cfg.prov_rpc, "prov-rpc", "WASMCLOUD_PROV_RPC");
+  app.add_option("--rpc-timeout-ms", cfg.rpc_timeout_ms,
+                 "Outbound RPC timeout in ms (WASMCLOUD_RPC_TIMEOUT_MS)");
+  app.add_option_function<std::string>(
+      "--js-domain",
+      [&cfg](const std::string& v) {
+        if (v.empty())
+          cfg.js_domain.reset();
+        else
+          cfg.js_domain = v;
+      },
+      "JetStream domain (WASMCLOUD_JS_DOMAIN)");
+  app.add_flag("--allow-latest", cfg.allow_latest,
+               "Allow OCI references tagged latest (WASMCLOUD_OCI_ALLOW_LATEST)");
+  app.add_option_function<std::string>(
+      "--allowed-insecure",
+      [&cfg](const std::string& v) { cfg.allowed_insecure = split_commas(v); },
+      "Comma-separated registries reached over plain HTTP (WASMCLOUD_OCI_ALLOWED_INSECURE)");
+  app.add_flag("--allow-file-load", cfg.allow_file_load,
+               "Allow file:// references (WASMCLOUD_ALLOW_FILE_LOAD)");
+  app.add_option("--policy-topic", cfg.policy_topic,
+                 "Policy service subject (WASMCLOUD_POLICY_TOPIC)");
+  app.add_option("--policy-changes-topic", cfg.policy_changes_topic,
+                 "Policy decision override subject (WASMCLOUD_POLICY_CHANGES_TOPIC)");
+  app.add_option("--policy-timeout-ms", cfg.policy_timeout_ms,
+                 "Policy request timeout in ms (WASMCLOUD_POLICY_TIMEOUT)");
+  app.add_flag("--structured-logging", cfg.structured_logging,
+               "JSON log lines (WASMCLOUD_STRUCTURED_LOGGING_ENABLED)");
+  app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error (WASMCLOUD_LOG_LEVEL)");
+  app.add_flag("--enable-ipv6", cfg.enable_ipv6, "IPv6 sockets for NATS (WASMCLOUD_ENABLE_IPV6)");
+  app.add_flag("--config-service", cfg.config_service_enabled,
+               "Query the configuration service at start (WASMCLOUD_CONFIG_SERVICE)");
+  app.add_option("--friendly-name", cfg.friendly_name, "Friendly name (default: random)");
+  app.add_option("--oci-cache-dir", cfg.oci_cache_dir, "OCI artifact cache directory");
+  app.add_flag("!--no-native", cfg.native_tier,
+               "Run actors on the interpreter only (no background native compilation)");
+  app.add_option("--native-cache-dir", cfg.native_cache_dir, "Native-code cache directory");
+  app.add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms,
+                 "Heartbeat period in ms (default 30000)");
+  app.add_option_function<std::vector<std::string>>(
+      "--label,-l",
+      [&cfg](const std::vector<std::string>& kvs) {
+        for (const auto& kv : kvs) {
+          auto eq = kv.find('=');
+          if (eq == std::string::npos || eq == 0) continue;
+          cfg.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+      },
+      "Host label key=value (repeatable; also HOST_* and WASMCLOUD_LABEL_*)");
+}
+
+void finish_flags(HostConfig& cfg) { core_labels(cfg.labels); }
+
+HostIdentity resolve_identity(const HostConfig& cfg) {
+  std::optional<wascap::KeyPair> host_key;
+  if (!cfg.host_seed.empty()) {
+    auto kp = wascap::KeyPair::from_seed(cfg.host_seed);
+    if (kp && kp->type() == wascap::KeyType::kServer) {
+      host_key = *kp;
+    } else {
+      spdlog::error(
+          "Failed to obtain host public key from seed: ({}). Generating a new host key instead.",
+          kp ? std::string("not a server seed") : kp.error().message);
+    }
+  }
+  if (!host_key) host_key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+
+  std::optional<wascap::KeyPair> cluster_key;
+  bool adhoc = false;
+  if (!cfg.cluster_seed.empty()) {
+    auto kp = wascap::KeyPair::from_seed(cfg.cluster_seed);
+    if (kp && kp->type() == wascap::KeyType::kCluster) {
+      cluster_key = *kp;
+    } else {
+      // Never log the seed itself (docs/ARCHITECTURE.md): only the reason.
+      spdlog::warn("Invalid cluster seed: {}, generating a new cluster seed instead.",
+                   kp ? std::string("not a cluster seed") : kp.error().message);
+    }
+  }
+  std::vector<std::string> issuers;
+  if (!cluster_key) {
+    cluster_key = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+    adhoc = true;
+    issuers = {cluster_key->public_key()};
+    spdlog::warn(
+        "The host is running with an ad-hoc cluster key {}. To let other hosts accept its "
+        "invocations, start this host with WASMCLOUD_CLUSTER_SEED set and share the seed",
+        cluster_key->public_key());
+  } else {
+    issuers = cfg.cluster_issuers;
+    auto own = cluster_key->public_key();
+    bool present = false;
+    for (const auto& i : issuers) present = present || i == own;
+    if (!present) issuers.insert(issuers.begin(), own);
+  }
+  return HostIdentity{*host_key, *cluster_key, std::move(issuers), adhoc};
+}
+
+}  // namespace wc::host

@@ -1,0 +1,109 @@
+// HostConfig: everything a lattice host is configured with, and where it comes from.
+//
+// Owned by src/host. Sources, lowest precedence first (control-interface 1.4, 1.5): built-in
+// defaults, `./host_config.json` (if present), the WASMCLOUD_* / HOST_* / WASMCLOUD_LABEL_*
+// environment, then command-line flags (add_host_flags). resolve_identity() turns the seeds into
+// key pairs (control-interface 1.1). Plain values; not synchronised (configure before starting).
+// Secrets (seeds, JWTs, registry passwords) are never logged.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.h"
+#include "wascap/nkeys.h"
+
+namespace wc::host {
+
+/// The host version reported in pings, heartbeats and `host_started` (control-interface 1.1).
+inline constexpr const char* kHostVersion = "0.63.2";
+
+/// One NATS server and its credentials (control-interface 1.6).
+struct NatsEndpoint {
+  std::string host = "127.0.0.1";
+  int port = 4222;
+  std::string seed;  ///< nkey seed (secret)
+  std::string jwt;   ///< user JWT (with seed)
+  bool tls = false;
+
+  /// "nats://host:port" (or "tls://..." when tls).
+  [[nodiscard]] std::string url() const;
+};
+
+/// Host configuration (control-interface 1.5; field = JSON key of host_config.json).
+struct HostConfig {
+  std::string lattice_prefix = "default";
+  std::string ctl_topic_prefix = "wasmbus.ctl";
+  std::string host_seed;     ///< server seed "SN..."; empty = generate
+  std::string cluster_seed;  ///< cluster seed "SC..."; empty = ad-hoc cluster
+  std::vector<std::string> cluster_issuers;
+  NatsEndpoint rpc;       ///< outbound actor RPC (WASMCLOUD_RPC_*)
+  NatsEndpoint ctl;       ///< control interface, events, actor RPC subscriptions (WASMCLOUD_CTL_*)
+  NatsEndpoint prov_rpc;  ///< given to providers (WASMCLOUD_PROV_RPC_*)
+  int rpc_timeout_ms = 2000;
+  std::optional<std::string> js_domain;  ///< "" is treated as unset
+  bool allow_latest = false;
+  std::vector<std::string> allowed_insecure;
+  bool config_service_enabled = false;
+  bool structured_logging = false;
+  std::string log_level = "info";
+  bool enable_ipv6 = false;
+  bool allow_file_load = false;
+  int provider_shutdown_delay_ms = 400;
+  std::string policy_topic;          ///< empty = policy evaluation disabled
+  std::string policy_changes_topic;  ///< empty = no override subscription
+  int policy_timeout_ms = 1000;
+  std::map<std::string, std::string> labels;  ///< final labels incl. hostcore.* (see make_labels)
+  std::string friendly_name;                  ///< empty = random at start
+  std::string oci_cache_dir;                  ///< empty = the OCI library's default
+  /// Fallback OCI credentials (OCI_REGISTRY, OCI_REGISTRY_USER, OCI_REGISTRY_PASSWORD).
+  std::string oci_registry, oci_registry_user, oci_registry_password;
+  int heartbeat_interval_ms = 30000;  ///< control-interface 6.1
+  int executor_threads = 8;           ///< invocation executor pool size
+  bool native_tier = true;            ///< compile actors to native code in the background
+  std::string native_cache_dir;       ///< empty = the engine's default cache directory
+};
+
+/// The environment as a name -> value map (a copy of `environ`).
+std::map<std::string, std::string> process_environment();
+
+/// Host labels (control-interface 1.3): every `HOST_<NAME>` -> `<name lower-cased>`, every
+/// `WASMCLOUD_LABEL_<NAME>` -> `<name lower-cased>`, then hostcore.arch/os/osfamily (which win).
+std::map<std::string, std::string> make_labels(const std::map<std::string, std::string>& env);
+
+/// Builds a configuration from defaults, `json_file` (when non-empty and readable; unreadable or
+/// non-JSON files count as empty, spec 1.4) and the environment `env`. Never fails; bad numbers
+/// keep the default (logged).
+HostConfig load_config(const std::map<std::string, std::string>& env,
+                       const std::string& json_file = "host_config.json");
+
+/// Registers `--lattice-prefix`, `--host-seed`, `--cluster-seed`, `--cluster-issuers`,
+/// `--nats-host/--nats-port` (both connections), `--rpc-*`, `--ctl-*`, `--allow-latest`,
+/// `--allowed-insecure`, `--allow-file-load`, `--policy-topic`, `--structured-logging`,
+/// `--log-level`, `--label k=v`, ... on `app`, each overriding the field in `cfg` when given.
+/// `cfg` must outlive parsing; call finish_flags() after parsing.
+void add_host_flags(CLI::App& app, HostConfig& cfg);
+
+/// Applies the flag values collected by add_host_flags() that need post-processing (labels,
+/// comma lists, the shared --nats-* options).
+void finish_flags(HostConfig& cfg);
+
+/// The host's keys (control-interface 1.1).
+struct HostIdentity {
+  wascap::KeyPair host_key;                  ///< server key "N..."
+  wascap::KeyPair cluster_key;               ///< cluster key "C..."
+  std::vector<std::string> cluster_issuers;  ///< own cluster key first unless already listed
+  bool adhoc_cluster = false;                ///< the cluster seed was generated here
+};
+
+/// Resolves seeds: invalid or missing host seed -> fresh server key (logged); invalid or missing
+/// cluster seed -> fresh cluster key and issuers = exactly [that key] (warning logged); otherwise
+/// the cluster key is prepended to `cluster_issuers` if absent. Never fails.
+HostIdentity resolve_identity(const HostConfig& cfg);
+
+}  // namespace wc::host

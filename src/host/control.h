@@ -1,0 +1,134 @@
+// Control-interface request parsing and reply shapes (spec control-interface.md 2.2-2.5).
+//
+// Owned by src/host. Pure functions from request bodies to typed requests, and from host state
+// to reply JSON; the control server (host.h) routes subjects to them. Validation follows the
+// OTP "present" rule of spec 0 (a key is present when it exists and is neither null nor false,
+// so "", 0, {} and [] count); on failure each parser returns Code::kInvalidArgument with the
+// exact ack text of errors.h. Thread-safe (no state).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace wc::host {
+
+/// Annotations / labels / link values: string -> string.
+using StringMap = std::map<std::string, std::string>;
+
+/// `{"accepted": <accepted>, "error": "<error>"}` (spec 2.2).
+std::string ack_json(bool accepted, std::string_view error = {});
+
+/// `cmd.{host}.la` (spec 2.3.2). `count` 0 is treated as 1 (Appendix B #2).
+struct LaunchActorRequest {
+  std::string actor_ref;
+  std::int64_t count = 1;
+  StringMap annotations;
+};
+/// Errors: errors::kInvalidLaunchActor (not JSON, `actor_ref` absent or not a string, bad
+/// `count`/`annotations` types, negative count).
+Result<LaunchActorRequest> parse_launch_actor(std::string_view body);
+
+/// `cmd.{host}.sa` (spec 2.3.3): `actor_ref` is the actor public key; count 0 = all.
+struct StopActorRequest {
+  std::string actor_id;
+  std::int64_t count = 0;
+  StringMap annotations;
+};
+/// Errors: errors::kInvalidStopActor (also for a negative count, Appendix B #5).
+Result<StopActorRequest> parse_stop_actor(std::string_view body);
+
+/// `cmd.{host}.scale` (spec 2.3.4): `count` is the desired total.
+struct ScaleActorRequest {
+  std::string actor_id;
+  std::string actor_ref;
+  std::int64_t count = 0;
+};
+/// Errors: errors::kInvalidScaleActor (also for a negative count).
+Result<ScaleActorRequest> parse_scale_actor(std::string_view body);
+
+/// `cmd.{host}.upd` (spec 2.3.5).
+struct UpdateActorRequest {
+  std::string new_actor_ref;
+};
+/// Errors: errors::kInvalidUpdateActor.
+Result<UpdateActorRequest> parse_update_actor(std::string_view body);
+
+/// `cmd.{host}.lp` (spec 2.3.6). Errors: errors::kInvalidStartProvider.
+struct StartProviderRequest {
+  std::string provider_ref;
+  std::string link_name;
+  std::string configuration;
+  StringMap annotations;
+};
+Result<StartProviderRequest> parse_start_provider(std::string_view body);
+
+/// `cmd.{host}.sp` (spec 2.3.7): `provider_ref` must be exactly 56 characters.
+/// Errors: errors::kInvalidStopProvider.
+struct StopProviderRequest {
+  std::string provider_id;
+  std::string link_name;
+};
+Result<StopProviderRequest> parse_stop_provider(std::string_view body);
+
+/// `cmd.{host}.stop` (spec 2.3.8). Errors: errors::kUnableToParseStopHost + parser message.
+struct StopHostRequest {
+  std::int64_t timeout = 500;  ///< ignored, as by the OTP host
+};
+Result<StopHostRequest> parse_stop_host(std::string_view body);
+
+/// A link definition (spec 2.4.3, actor-rpc-providers 6.1).
+struct LinkDefinition {
+  std::string id;  ///< lattice::topics::linkdef_id(actor_id, contract_id, link_name)
+  std::string actor_id;
+  std::string provider_id;
+  std::string link_name;
+  std::string contract_id;
+  StringMap values;
+};
+/// The six-field JSON object of a linkdef (events, get.links, KV).
+nlohmann::json linkdef_json(const LinkDefinition& ld);
+/// `linkdefs.put` (spec 2.4.4): `id` recomputed, `values` null/missing -> {}.
+/// Errors: errors::kInvalidLinkdefPut.
+Result<LinkDefinition> parse_linkdef_put(std::string_view body);
+/// `linkdefs.del` (spec 2.4.5): actor_id, contract_id, link_name. Errors: kInvalidLinkdefDel.
+Result<LinkDefinition> parse_linkdef_del(std::string_view body);
+
+/// `auction.actor` (spec 2.4.7). Errors: errors::kInvalidActorAuction.
+struct ActorAuctionRequest {
+  std::string actor_ref;
+  nlohmann::json constraints = nlohmann::json::object();  ///< as sent
+};
+Result<ActorAuctionRequest> parse_actor_auction(std::string_view body);
+
+/// `auction.provider` (spec 2.4.8). Errors: errors::kInvalidProviderAuction.
+struct ProviderAuctionRequest {
+  std::string provider_ref;
+  std::string link_name = "default";
+  nlohmann::json constraints = nlohmann::json::object();
+};
+Result<ProviderAuctionRequest> parse_provider_auction(std::string_view body);
+
+/// True when every constraint key exists in `labels` with an identical string value.
+bool labels_satisfy(const StringMap& labels, const nlohmann::json& constraints);
+
+/// The operation a control subject names, after stripping `{ctl}.{prefix}.` (Appendix B #1):
+/// e.g. "cmd.NB..X.scale" -> {kind "cmd", host "NB..X", op "scale"}; "ping.hosts" -> {kind
+/// "ping", op "hosts"}; "get.claims" -> {kind "get", op "claims"}; "get.NB..X.inv" -> {kind
+/// "get", host "NB..X", op "inv"}. Errors: errors::kInvalidTopic when the subject does not start
+/// with the prefix or has no operation.
+struct ControlTopic {
+  std::string kind;
+  std::string host;
+  std::string op;
+};
+Result<ControlTopic> parse_control_topic(std::string_view subject, std::string_view ctl_prefix,
+                                         std::string_view lattice);
+
+}  // namespace wc::host

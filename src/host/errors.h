@@ -1,0 +1,97 @@
+// Client-visible texts of the lattice host: control-interface ack errors, lifecycle errors,
+// RPC/invocation errors, host-call routing errors and policy messages.
+//
+// Owned by src/host. Texts come from the OTP host 0.63 (spec control-interface.md 2.5, 3.2-3.5,
+// 2.8; actor-rpc-providers.md 2.1, 2.5, 4.4, 4.7, 8.3); clients and tests match on them, so they
+// are spelled here once. Texts marked "ours" are this host's where the original crashed or stayed
+// silent. Constants and small formatters only; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wc::host::errors {
+
+// --- Control interface acks (control-interface 2.5) ------------------------------------------
+inline constexpr std::string_view kInvalidTopic = "Invalid request topic";
+inline constexpr std::string_view kIncorrectHost =
+    "Command received by incorrect host and could not be processed";
+inline constexpr std::string_view kInvalidLaunchActor = "Invalid launch actor JSON request";
+inline constexpr std::string_view kInvalidStopActor = "Invalid request to stop actor";
+inline constexpr std::string_view kInvalidScaleActor = "Invalid scale actor JSON request";
+inline constexpr std::string_view kInvalidUpdateActor = "Invalid JSON request to update actor";
+/// Followed by the reason (control-interface 2.3.5).
+inline constexpr std::string_view kLiveUpdatePrefix = "Unable to perform live update: ";
+/// Live update of a file:// reference while file loading is disabled (2.3.5).
+inline constexpr std::string_view kLiveUpdateFromFileDisabled =
+    "actor from local filesystem is disabled";
+/// Followed by the parser message (2.3.8; ours where OTP stayed silent).
+inline constexpr std::string_view kUnableToParseStopHost = "Unable to parse stop host command: ";
+inline constexpr std::string_view kInvalidStartProvider =
+    "Improperly formed start provider command JSON";
+inline constexpr std::string_view kProviderAlreadyRunning =
+    "Provider with that link name is already running on this host";
+inline constexpr std::string_view kInvalidStopProvider = "Invalid JSON request for stop provider";
+inline constexpr std::string_view kInvalidLinkdefPut = "Invalid link definition put request";
+inline constexpr std::string_view kInvalidLinkdefDel = "Invalid link definition removal request";
+inline constexpr std::string_view kRegistryPutFailed = "Failed to update registry credential map";
+inline constexpr std::string_view kInvalidActorAuction = "Invalid JSON request for actor auction";
+inline constexpr std::string_view kInvalidProviderAuction =
+    "Invalid JSON request to auction provider";
+/// Ours: capability providers are a later issue of this project.
+inline constexpr std::string_view kProvidersNotSupported =
+    "Capability providers are not supported by this host yet";
+
+/// "Target host <host> is not active, stop request ignored." (2.3.8).
+inline std::string host_not_active(std::string_view host) {
+  return "Target host " + std::string(host) + " is not active, stop request ignored.";
+}
+
+// --- Actor lifecycle (control-interface 3.1-3.5) ---------------------------------------------
+inline constexpr std::string_view kScaleWithoutReference =
+    "Scaling actor up without an OCI reference is not currently supported";
+inline constexpr std::string_view kActorFileLoadDisabled = "actor file loading is disabled";
+inline constexpr std::string_view kProviderFileLoadDisabled = "provider file loading is disabled";
+/// `actors_start_failed.error` on a policy denial; followed by the request id (3.2 step 3).
+inline constexpr std::string_view kPolicyDeniedStartPrefix =
+    "Policy denied starting actor, request: ";
+/// The start's error on a policy denial; followed by the policy message (3.2 step 3).
+inline constexpr std::string_view kStartingActorDeniedPrefix = "Starting actor denied: ";
+/// Prefix of scale failures in the log (3.3).
+inline constexpr std::string_view kErrorScalingPrefix = "Error scaling actor ";
+/// Live update: claims not cached or revision not newer (2.3.5 "error").
+inline constexpr std::string_view kLiveUpdateGenericError = "error";
+/// Ours: `sa` / `scale` with a negative count (OTP crashed, no reply).
+inline constexpr std::string_view kNegativeCount = "count must not be negative";
+
+/// Step 4 of spec 3.2: a second reference for an actor key that already runs.
+inline std::string other_reference(std::string_view public_key, std::string_view ref) {
+  return "Cannot start new instance of " + std::string(public_key) + " from ref '" +
+         std::string(ref) +
+         "', it is already running with different reference. To upgrade an actor, use live "
+         "update.";
+}
+
+// --- Inbound actor RPC and outbound host calls -----------------------------------------------
+// The invocation texts (deserialize, anti-forgery, not running, missing claim/link, request
+// timeout, "Host call function failed: ") live in rpc/errors.h.
+
+/// "unknown builtin namespace: `<ns>`" (a trap in 0.63).
+inline std::string unknown_builtin(std::string_view ns) {
+  return "unknown builtin namespace: `" + std::string(ns) + "`";
+}
+/// "unknown operation: `<op>`" (a trap in 0.63).
+inline std::string unknown_operation(std::string_view op) {
+  return "unknown operation: `" + std::string(op) + "`";
+}
+
+// --- Policy (control-interface 2.8, actor-rpc-providers 8) -----------------------------------
+inline constexpr std::string_view kPolicyDisabled = "Policy evaluation disabled, allowing action";
+inline constexpr std::string_view kPolicyDecodeFailed = "Policy response failed to decode";
+inline constexpr std::string_view kPolicyNoResponders =
+    "No responders to policy request (policy server not listening?)";
+inline constexpr std::string_view kPolicyTimedOut = "Policy request timed out";
+/// Ours: invocation denied locally because the origin or target claims are not cached (8.1).
+inline constexpr std::string_view kPolicyNoClaims = "Claims for the source or target are not known";
+
+}  // namespace wc::host::errors

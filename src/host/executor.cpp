@@ -1,0 +1,69 @@
+#include "host/executor.h"
+
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+namespace wc::host {
+
+Executor::Executor(std::size_t threads, std::string name) : name_(std::move(name)) {
+  if (threads == 0) threads = 1;
+  workers_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+}
+
+Executor::~Executor() { shutdown(); }
+
+bool Executor::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Executor::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+  }
+  std::lock_guard lock(mu_);
+  for (auto& t : workers_) {
+    if (t.joinable()) t.detach();
+  }
+  workers_.clear();
+}
+
+std::size_t Executor::pending() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void Executor::run() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      task();
+    } catch (const std::exception& e) {
+      spdlog::error("{} executor task failed: {}", name_, e.what());
+    } catch (...) {
+      spdlog::error("{} executor task failed", name_);
+    }
+  }
+}
+
+}  // namespace wc::host

@@ -1,0 +1,82 @@
+#include "host/policy.h"
+
+#include <chrono>
+
+#include "host/errors.h"
+#include "lattice/cloudevent.h"
+
+namespace wc::host {
+
+using nlohmann::json;
+
+PolicyManager::PolicyManager(std::string topic, std::chrono::milliseconds timeout, json host,
+                             PolicyRequester requester)
+    : topic_(std::move(topic)),
+      timeout_(timeout),
+      host_(std::move(host)),
+      requester_(std::move(requester)) {}
+
+json PolicyManager::default_source() {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return json{{"publicKey", ""},       {"contractId", ""},
+              {"linkName", ""},        {"capabilities", json::array()},
+              {"issuer", ""},          {"issuedOn", ""},
+              {"expiresAt", now + 60}, {"expired", false}};
+}
+
+PolicyDecision PolicyManager::evaluate(const std::string& action, const json& source,
+                                       const json& target) {
+  if (!enabled()) return PolicyDecision{true, std::string(errors::kPolicyDisabled), ""};
+  std::string key = json{source, target, action}.dump();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  }
+  std::string id = lattice::uuid_v4();
+  json req{{"requestId", id},
+           {"source", source},
+           {"target", target},
+           {"action", action},
+           {"host", host_}};
+  auto reply = requester_(topic_, req.dump(), timeout_);
+  if (!reply) {
+    if (reply.error().code == Code::kDeadlineExceeded)
+      return PolicyDecision{false, std::string(errors::kPolicyTimedOut), id};
+    return PolicyDecision{false, std::string(errors::kPolicyNoResponders), id};
+  }
+  json r = json::parse(*reply, nullptr, false);
+  // A reply without a boolean `permitted` is a decode failure (8.3 recommendation).
+  if (r.is_discarded() || !r.is_object() || !r.contains("permitted") ||
+      !r["permitted"].is_boolean())
+    return PolicyDecision{false, std::string(errors::kPolicyDecodeFailed), id};
+  PolicyDecision d;
+  d.permitted = r["permitted"].get<bool>();
+  d.message = r.value("message", "");
+  d.request_id = r.contains("requestId") && r["requestId"].is_string()
+                     ? r["requestId"].get<std::string>()
+                     : id;
+  std::lock_guard lock(mu_);
+  cache_[key] = d;
+  request_to_key_[d.request_id] = key;
+  return d;
+}
+
+std::string PolicyManager::apply_change(std::string_view body) {
+  json r = json::parse(body, nullptr, false);
+  if (r.is_discarded() || !r.is_object() || !r.contains("request_id") ||
+      !r["request_id"].is_string() || !r.contains("permitted") || !r["permitted"].is_boolean() ||
+      !r.contains("message") || !r["message"].is_string())
+    return R"({"success":false})";
+  std::lock_guard lock(mu_);
+  auto it = request_to_key_.find(r["request_id"].get<std::string>());
+  if (it != request_to_key_.end()) {
+    auto& d = cache_[it->second];
+    d.permitted = r["permitted"].get<bool>();
+    d.message = r["message"].get<std::string>();
+  }
+  return R"({"success":true})";
+}
+
+}  // namespace wc::host

@@ -1,0 +1,153 @@
+#include "host/config.h"
+
+#include <gtest/gtest.h>
+
+#include "host/util.h"
+
+namespace wc::host {
+namespace {
+
+TEST(HostConfig, DefaultsWithEmptyEnvironment) {
+  auto cfg = load_config({}, "");
+  EXPECT_EQ(cfg.lattice_prefix, "default");
+  EXPECT_EQ(cfg.ctl_topic_prefix, "wasmbus.ctl");
+  EXPECT_EQ(cfg.rpc.host, "127.0.0.1");
+  EXPECT_EQ(cfg.ctl.port, 4222);
+  EXPECT_EQ(cfg.rpc_timeout_ms, 2000);
+  EXPECT_EQ(cfg.policy_timeout_ms, 1000);
+  EXPECT_FALSE(cfg.allow_latest);
+  EXPECT_FALSE(cfg.allow_file_load);
+  EXPECT_FALSE(cfg.js_domain.has_value());
+  EXPECT_TRUE(cfg.policy_topic.empty());
+}
+
+TEST(HostConfig, EnvironmentVariablesApply) {
+  auto cfg = load_config({{"WASMCLOUD_LATTICE_PREFIX", "blue"},
+                          {"WASMCLOUD_CTL_HOST", "10.0.0.1"},
+                          {"WASMCLOUD_CTL_PORT", "4333"},
+                          {"WASMCLOUD_RPC_PORT", "5222"},
+                          {"WASMCLOUD_OCI_ALLOW_LATEST", "true"},
+                          {"WASMCLOUD_OCI_ALLOWED_INSECURE", "a:5000, b"},
+                          {"WASMCLOUD_ALLOW_FILE_LOAD", "yes"},
+                          {"WASMCLOUD_STRUCTURED_LOGGING_ENABLED", "enabled"},
+                          {"WASMCLOUD_POLICY_TOPIC", "wasmcloud.policy"},
+                          {"WASMCLOUD_POLICY_CHANGES_TOPIC_blue", "changes.blue"},
+                          {"WASMCLOUD_JS_DOMAIN", ""},
+                          {"WASMCLOUD_LOG_LEVEL", " WARNING "}},
+                         "");
+  EXPECT_EQ(cfg.lattice_prefix, "blue");
+  EXPECT_EQ(cfg.ctl.host, "10.0.0.1");
+  EXPECT_EQ(cfg.ctl.port, 4333);
+  EXPECT_EQ(cfg.rpc.port, 5222);
+  EXPECT_TRUE(cfg.allow_latest);
+  ASSERT_EQ(cfg.allowed_insecure.size(), 2u);
+  EXPECT_EQ(cfg.allowed_insecure[1], " b");  // no trimming (claims-oci-par 4.4)
+  EXPECT_TRUE(cfg.allow_file_load);
+  EXPECT_TRUE(cfg.structured_logging);
+  EXPECT_EQ(cfg.policy_topic, "wasmcloud.policy");
+  EXPECT_EQ(cfg.policy_changes_topic, "changes.blue");
+  EXPECT_FALSE(cfg.js_domain.has_value());  // "" = unset
+  EXPECT_EQ(cfg.log_level, "warn");
+}
+
+TEST(HostConfig, AllowLatestOnlyExactTrue) {
+  EXPECT_FALSE(load_config({{"WASMCLOUD_OCI_ALLOW_LATEST", "1"}}, "").allow_latest);
+}
+
+TEST(HostConfig, BadPortKeepsDefault) {
+  EXPECT_EQ(load_config({{"WASMCLOUD_RPC_PORT", "x12"}}, "").rpc.port, 4222);
+}
+
+TEST(HostConfig, LabelsFromHostAndLabelVariablesCoreWins) {
+  auto labels = make_labels({{"HOST_ZONE", "us-east-1"},
+                             {"HOST_Foo_Bar", "x"},
+                             {"WASMCLOUD_LABEL_Team", "red"},
+                             {"HOST_hostcore.os", "spoofed"}});
+  EXPECT_EQ(labels["zone"], "us-east-1");
+  EXPECT_EQ(labels["foo_bar"], "x");
+  EXPECT_EQ(labels["team"], "red");
+  EXPECT_EQ(labels["hostcore.os"], "linux");
+  EXPECT_EQ(labels["hostcore.osfamily"], "unix");
+  EXPECT_EQ(labels["hostcore.arch"], "x86_64");
+}
+
+TEST(HostConfig, BoolParsing) {
+  for (auto t : {"1", "true", "TRUE", "yes", "Y", "enabled", "enable"}) EXPECT_TRUE(parse_bool(t));
+  for (auto f : {"0", "false", "no", " true", "on", ""}) EXPECT_FALSE(parse_bool(f));
+}
+
+TEST(HostConfig, IdentityFromSeedsAndIssuers) {
+  auto cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+  auto other = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+  auto server = wascap::KeyPair::generate(wascap::KeyType::kServer);
+  HostConfig cfg;
+  cfg.host_seed = server.seed();
+  cfg.cluster_seed = cluster.seed();
+  cfg.cluster_issuers = {other.public_key()};
+  auto id = resolve_identity(cfg);
+  EXPECT_EQ(id.host_key.public_key(), server.public_key());
+  EXPECT_EQ(id.cluster_key.public_key(), cluster.public_key());
+  ASSERT_EQ(id.cluster_issuers.size(), 2u);
+  EXPECT_EQ(id.cluster_issuers[0], cluster.public_key());
+  EXPECT_EQ(id.cluster_issuers[1], other.public_key());
+  EXPECT_FALSE(id.adhoc_cluster);
+}
+
+TEST(HostConfig, OwnClusterKeyNotDuplicated) {
+  auto cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+  HostConfig cfg;
+  cfg.cluster_seed = cluster.seed();
+  cfg.cluster_issuers = {cluster.public_key()};
+  EXPECT_EQ(resolve_identity(cfg).cluster_issuers.size(), 1u);
+}
+
+TEST(HostConfig, InvalidSeedsGenerateFreshKeys) {
+  HostConfig cfg;
+  cfg.host_seed = "SNnot-a-seed";
+  cfg.cluster_seed = wascap::KeyPair::generate(wascap::KeyType::kServer).seed();  // wrong type
+  cfg.cluster_issuers = {"CSOMEONE"};
+  auto id = resolve_identity(cfg);
+  EXPECT_EQ(id.host_key.public_key()[0], 'N');
+  EXPECT_EQ(id.cluster_key.public_key()[0], 'C');
+  EXPECT_TRUE(id.adhoc_cluster);
+  ASSERT_EQ(id.cluster_issuers.size(), 1u);
+  EXPECT_EQ(id.cluster_issuers[0], id.cluster_key.public_key());
+}
+
+TEST(HostConfig, FlagsOverrideEnvironment) {
+  auto cfg = load_config({{"WASMCLOUD_LATTICE_PREFIX", "env"}}, "");
+  CLI::App app;
+  add_host_flags(app, cfg);
+  const char* argv[] = {"host",    "--lattice-prefix", "flag",    "--nats-port",
+                        "4999",    "--label",          "zone=eu", "--allowed-insecure",
+                        "r:1,r:2", "--allow-latest"};
+  app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
+  finish_flags(cfg);
+  EXPECT_EQ(cfg.lattice_prefix, "flag");
+  EXPECT_EQ(cfg.rpc.port, 4999);
+  EXPECT_EQ(cfg.ctl.port, 4999);
+  EXPECT_EQ(cfg.labels["zone"], "eu");
+  EXPECT_EQ(cfg.allowed_insecure.size(), 2u);
+  EXPECT_TRUE(cfg.allow_latest);
+}
+
+TEST(HostUtil, UptimeHuman) {
+  EXPECT_EQ(uptime_human(182), "3 minutes, 2 seconds");
+  EXPECT_EQ(uptime_human(3600), "1 hour");
+  EXPECT_EQ(uptime_human(694861), "1 week, 1 day, 1 hour, 1 minute, 1 second");
+  EXPECT_EQ(uptime_human(0), "");
+}
+
+TEST(HostUtil, InspectRendering) {
+  EXPECT_EQ(inspect("Provider is already running on this host"),
+            "\"Provider is already running on this host\"");
+  EXPECT_EQ(inspect("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+}
+
+TEST(HostUtil, FriendlyNameShape) {
+  auto name = friendly_name();
+  EXPECT_EQ(std::count(name.begin(), name.end(), '-'), 2);
+}
+
+}  // namespace
+}  // namespace wc::host

@@ -1,0 +1,160 @@
+#include "host/control.h"
+
+#include <gtest/gtest.h>
+
+#include "host/errors.h"
+
+namespace wc::host {
+namespace {
+
+TEST(Control, AckShape) {
+  EXPECT_EQ(ack_json(true), R"({"accepted":true,"error":""})");
+  EXPECT_EQ(ack_json(false, "x"), R"({"accepted":false,"error":"x"})");
+}
+
+TEST(Control, ScaleSeedRequest) {
+  auto r = parse_scale_actor(
+      R"({"actor_id":"MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5","actor_ref":"127.0.0.1:5000/echo:0.3.4","count":1})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->actor_id, "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5");
+  EXPECT_EQ(r->actor_ref, "127.0.0.1:5000/echo:0.3.4");
+  EXPECT_EQ(r->count, 1);
+}
+
+TEST(Control, ScalePresentRuleAcceptsEmptyAndZero) {
+  auto r = parse_scale_actor(R"({"actor_id":"","actor_ref":"","count":0})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count, 0);
+}
+
+TEST(Control, ScaleMissingCount) {
+  auto r = parse_scale_actor(R"({"actor_id":"M","actor_ref":"x"})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, errors::kInvalidScaleActor);
+}
+
+TEST(Control, ScaleMissingActorId) {
+  EXPECT_FALSE(parse_scale_actor(R"({"actor_ref":"x","count":1})"));
+}
+
+TEST(Control, ScaleNullRef) {
+  EXPECT_FALSE(parse_scale_actor(R"({"actor_id":"M","actor_ref":null,"count":1})"));
+}
+
+TEST(Control, ScaleMalformedJson) {
+  EXPECT_FALSE(parse_scale_actor("{not json"));
+  EXPECT_FALSE(parse_scale_actor(""));
+  EXPECT_FALSE(parse_scale_actor("[1,2]"));
+}
+
+TEST(Control, ScaleNegativeCount) {
+  EXPECT_FALSE(parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":-1})"));
+}
+
+TEST(Control, ScaleCountWrongType) {
+  EXPECT_FALSE(parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":"1"})"));
+}
+
+TEST(Control, LaunchActorDefaults) {
+  auto r = parse_launch_actor(R"({"actor_ref":"r"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count, 1);
+  EXPECT_TRUE(r->annotations.empty());
+  auto zero = parse_launch_actor(R"({"actor_ref":"r","count":0,"annotations":{"a":"b"}})");
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->count, 1);
+  EXPECT_EQ(zero->annotations.at("a"), "b");
+}
+
+TEST(Control, LaunchActorMissingRef) {
+  auto r = parse_launch_actor(R"({"count":1})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, errors::kInvalidLaunchActor);
+}
+
+TEST(Control, StopActor) {
+  auto r = parse_stop_actor(R"({"actor_ref":"MKEY","count":0})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->actor_id, "MKEY");
+  EXPECT_EQ(parse_stop_actor(R"({"actor_ref":"MKEY"})").error().message, errors::kInvalidStopActor);
+  EXPECT_FALSE(parse_stop_actor(R"({"actor_ref":"MKEY","count":-2})"));
+  EXPECT_FALSE(parse_stop_actor(R"({"actor_ref":false,"count":1})"));
+}
+
+TEST(Control, UpdateActor) {
+  EXPECT_TRUE(parse_update_actor(R"({"new_actor_ref":"x"})"));
+  EXPECT_EQ(parse_update_actor("{}").error().message, errors::kInvalidUpdateActor);
+}
+
+TEST(Control, StopProviderNeeds56Chars) {
+  EXPECT_EQ(
+      parse_stop_provider(
+          R"({"provider_ref":"wasmcloud.azurecr.io/httpserver:0.16.0","link_name":"default"})")
+          .error()
+          .message,
+      errors::kInvalidStopProvider);
+  EXPECT_TRUE(parse_stop_provider(
+      R"({"provider_ref":"VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M","link_name":"default"})"));
+}
+
+TEST(Control, StartProvider) {
+  EXPECT_EQ(parse_start_provider(R"({"provider_ref":"x"})").error().message,
+            errors::kInvalidStartProvider);
+}
+
+TEST(Control, StopHost) {
+  EXPECT_TRUE(parse_stop_host(R"({"timeout":5})"));
+  auto bad = parse_stop_host("");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind(errors::kUnableToParseStopHost, 0), 0u);
+}
+
+TEST(Control, LinkdefPutComputesId) {
+  auto r = parse_linkdef_put(
+      R"({"actor_id":"MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5","provider_id":"VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M","contract_id":"wasmcloud:httpserver","link_name":"default","values":{"address":"0.0.0.0:8080"},"id":"ignored"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, "EC986307FC72C45DBA4699F5AD52702B09800138ACA24BC53339B929423947B6");
+  EXPECT_EQ(r->values.at("address"), "0.0.0.0:8080");
+  auto j = linkdef_json(*r);
+  EXPECT_EQ(j.size(), 6u);
+}
+
+TEST(Control, LinkdefPutMissingProvider) {
+  EXPECT_EQ(parse_linkdef_put(R"({"actor_id":"M","contract_id":"c","link_name":"default"})")
+                .error()
+                .message,
+            errors::kInvalidLinkdefPut);
+}
+
+TEST(Control, LinkdefDel) {
+  EXPECT_TRUE(parse_linkdef_del(R"({"actor_id":"M","contract_id":"c","link_name":"default"})"));
+  EXPECT_EQ(parse_linkdef_del(R"({"actor_id":"M"})").error().message, errors::kInvalidLinkdefDel);
+}
+
+TEST(Control, Auctions) {
+  auto a = parse_actor_auction(R"({"actor_ref":"r","constraints":{"zone":"us-east-1"}})");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(labels_satisfy({{"zone", "us-east-1"}, {"x", "y"}}, a->constraints));
+  EXPECT_FALSE(labels_satisfy({{"zone", "us-west-1"}}, a->constraints));
+  EXPECT_EQ(parse_actor_auction("{}").error().message, errors::kInvalidActorAuction);
+  auto p = parse_provider_auction(R"({"provider_ref":"r"})");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->link_name, "default");
+  EXPECT_EQ(parse_provider_auction("nope").error().message, errors::kInvalidProviderAuction);
+}
+
+TEST(Control, TopicParsing) {
+  auto t = parse_control_topic("wasmbus.ctl.default.cmd.NHOST.scale", "wasmbus.ctl", "default");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->kind, "cmd");
+  EXPECT_EQ(t->host, "NHOST");
+  EXPECT_EQ(t->op, "scale");
+  auto p = parse_control_topic("custom.ctl.prefix.blue.ping.hosts", "custom.ctl.prefix", "blue");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, "ping");
+  EXPECT_FALSE(parse_control_topic("wasmbus.ctl.other.ping.hosts", "wasmbus.ctl", "default"));
+  EXPECT_FALSE(parse_control_topic("wasmbus.ctl.default.cmd", "wasmbus.ctl", "default"));
+}
+
+}  // namespace
+}  // namespace wc::host
