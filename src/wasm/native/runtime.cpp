@@ -38,6 +38,8 @@ Pool& pool() {
 }
 
 // Returns a reservation whose first `rw` bytes are read-write and zero, the rest PROT_NONE.
+// Pooled reservations keep their (zeroed) pages resident, so a new instance does not page-fault
+// on the pages its predecessor used (see release()).
 std::uint8_t* acquire(std::uint64_t rw) {
   Pool::Entry e{nullptr, 0};
   {
@@ -60,14 +62,39 @@ std::uint8_t* acquire(std::uint64_t rw) {
       return nullptr;
     }
   } else if (rw < e.rw) {
+    madvise(e.base + rw, e.rw - rw, MADV_DONTNEED);  // a later memory.grow must see zeros
     mprotect(e.base + rw, e.rw - rw, PROT_NONE);
   }
   return e.base;
 }
 
+// Zeroes a used reservation and pools it. Small footprints (the common case: a call touched a
+// few dozen pages) are found with mincore() and cleared with memset, keeping the pages mapped;
+// large ones are dropped with MADV_DONTNEED.
 void release(std::uint8_t* base, std::uint64_t rw) {
   if (base == nullptr) return;
-  if (rw > 0) madvise(base, rw, MADV_DONTNEED);  // zero-fills on next touch
+  constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
+  constexpr std::size_t kMaxMemsetPages = 96;
+  if (rw > kPoolMaxBytes) {
+    munmap(base, kReservationBytes);
+    return;
+  }
+  if (rw > 0) {
+    thread_local std::vector<unsigned char> vec;
+    const std::size_t pages = rw / kOsPage;
+    vec.resize(pages);
+    bool cleared = false;
+    if (mincore(base, rw, vec.data()) == 0) {
+      std::size_t resident = 0;
+      for (unsigned char v : vec) resident += v & 1;
+      if (resident <= kMaxMemsetPages) {
+        for (std::size_t i = 0; i < pages; ++i)
+          if (vec[i] & 1) std::memset(base + i * kOsPage, 0, kOsPage);
+        cleared = true;
+      }
+    }
+    if (!cleared) madvise(base, rw, MADV_DONTNEED);
+  }
   {
     Pool& p = pool();
     std::lock_guard lock(p.mu);

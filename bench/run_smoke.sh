@@ -1,0 +1,16 @@
+#!/bin/sh
+# Quick pass over every benchmark for CI: tiny measuring time and instance counts, so the
+# programs are exercised (and their baselines/ratios printed) in well under a minute each,
+# apart from the one-off native compile of the echo actor (cached after the first run).
+# Usage: bench/run_smoke.sh [build dir]   (default: build)
+set -eu
+build=${1:-build}
+export WC_BENCH_SMOKE=1
+export WC_BENCH_INSTANCES=${WC_BENCH_INSTANCES:-200}
+status=0
+for b in "$build"/bench/*_bench; do
+  [ -x "$b" ] || continue
+  echo "== $b"
+  "$b" --benchmark_min_time=0.01 || status=1
+done
+exit $status
