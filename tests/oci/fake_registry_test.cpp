@@ -30,8 +30,12 @@ struct Seen {
 // /v2/<repo>/blobs/<digest>, /token, /redirected/<digest>. Tests fill the maps and knobs.
 class FakeRegistry {
  public:
-  FakeRegistry() {
-    server_.Get(R"(/v2/)", [this](const httplib::Request& req, httplib::Response& res) {
+  /// Plain HTTP, or HTTPS when `cert`/`key` PEM paths are given.
+  explicit FakeRegistry(const std::string& cert = {}, const std::string& key = {})
+      : server_(cert.empty() ? std::make_unique<httplib::Server>()
+                             : std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str())),
+        http_(*server_) {
+    http_.Get(R"(/v2/)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       if (!challenge.empty()) {
         res.status = 401;
@@ -43,8 +47,8 @@ class FakeRegistry {
       }
       res.set_content("{}", "application/json");
     });
-    server_.Get(R"(/v2/echo/manifests/(.+))", [this](const httplib::Request& req,
-                                                     httplib::Response& res) {
+    http_.Get(R"(/v2/echo/manifests/(.+))", [this](const httplib::Request& req,
+                                                   httplib::Response& res) {
       record(req);
       if (manifest_status != 200) {
         res.status = manifest_status;
@@ -60,7 +64,7 @@ class FakeRegistry {
       }
       res.set_content(it->second, "application/vnd.oci.image.manifest.v1+json");
     });
-    server_.Get(
+    http_.Get(
         R"(/v2/echo/blobs/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
           record(req);
           const std::string digest = req.matches[1].str();
@@ -72,21 +76,21 @@ class FakeRegistry {
           }
           serve_blob(digest, res);
         });
-    server_.Get(R"(/redirected/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.Get(R"(/redirected/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       serve_blob(req.matches[1].str(), res);
     });
-    server_.Get("/token", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.Get("/token", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       res.status = token_status;
       res.set_content(token_body, "application/json");
     });
     port_ = wc::testing::free_port();
-    thread_ = std::thread([this] { server_.listen("127.0.0.1", port_); });
+    thread_ = std::thread([this] { http_.listen("127.0.0.1", port_); });
     if (!wc::testing::wait_port(port_)) throw std::runtime_error("fake registry did not start");
   }
   ~FakeRegistry() {
-    server_.stop();
+    http_.stop();
     thread_.join();
   }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -136,7 +140,8 @@ class FakeRegistry {
   }
   mutable std::mutex mu_;
   std::vector<Seen> seen_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  httplib::Server& http_;
   int port_ = 0;
   std::thread thread_;
 };
@@ -382,6 +387,39 @@ TEST_F(Fake, BlobRedirectToOtherHostDropsAuthorization) {
     }
   }
   EXPECT_EQ(redirected, 2);
+}
+
+// HTTPS (4.4): a registry with a self-signed certificate for 127.0.0.1 is reached with the
+// client's CA file option and refused without it.
+TEST(FakeTls, CaFileOption) {
+  const std::string dir = wc::testing::make_temp_dir("wc-oci-tls");
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
+                          "/key.pem -out " + dir + "/cert.pem -days 2 -subj /CN=127.0.0.1 " +
+                          "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  FakeRegistry reg(dir + "/cert.pem", dir + "/key.pem");
+  json m = {{"schemaVersion", 2},
+            {"config", reg.add_blob("{}", std::string(media::kActorConfig))},
+            {"layers", json::array({reg.add_blob(kWasm, std::string(media::kActorLayer))})}};
+  reg.add_manifest("1", m);
+  PullOptions o;
+  o.cache = CachePolicy::kNone;
+  o.use_env_credentials = false;
+
+  Client trusting(ClientOptions{.ca_file = dir + "/cert.pem"});
+  auto r = trusting.pull(reg.host() + "/echo:1", o);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(wc::to_string(r->bytes), kWasm);
+
+  Client system_store;
+  auto refused = system_store.pull(reg.host() + "/echo:1", o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, wc::Code::kUnavailable);
+  EXPECT_TRUE(refused.error().message.starts_with(
+      "Failed to fetch OCI bytes: error sending request for url (https://" + reg.host()))
+      << refused.error().message;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
