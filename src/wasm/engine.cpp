@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -42,6 +43,7 @@ class CompileQueue {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
+      cancel_ = true;
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -63,6 +65,7 @@ class CompileQueue {
   std::condition_variable cv_;
   std::deque<std::weak_ptr<ModuleImpl>> queue_;
   bool stop_ = false;
+  std::atomic<bool> cancel_{false};  ///< read by native_compile (NativeCompileRequest::cancel)
   std::thread thread_;
 };
 
@@ -117,7 +120,7 @@ class ModuleImpl final : public Module {
   const std::string& sha256_hex() const override { return sha_; }
 
   /// Runs on the compile thread.
-  void compile_native() {
+  void compile_native(const std::atomic<bool>* cancel) {
     NativeCompileRequest request;
     {
       std::lock_guard lock(mu_);
@@ -128,6 +131,7 @@ class ModuleImpl final : public Module {
     request.limits = config_.limits;
     request.cache_dir = config_.cache_dir;
     request.c_compiler = config_.c_compiler;
+    request.cancel = cancel;
     auto compiled = native_compile(request);
     std::lock_guard lock(mu_);
     if (compiled) {
@@ -214,7 +218,7 @@ void CompileQueue::run() {
       next = std::move(queue_.front());
       queue_.pop_front();
     }
-    if (auto module = next.lock()) module->compile_native();
+    if (auto module = next.lock()) module->compile_native(&cancel_);
   }
 }
 

@@ -24,6 +24,7 @@
 // runs two calls on one instance at once) but may move between threads between calls.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -162,6 +163,10 @@ struct NativeCompileRequest {
   Limits limits;                       ///< instance limits to enforce
   std::string cache_dir;   ///< existing directory for compiled objects (created by Engine::create)
   std::string c_compiler;  ///< C compiler command; empty = "cc"
+  /// Set to true when the engine is being destroyed (never null when called by the engine).
+  /// native_compile SHOULD poll it (e.g. every 100 ms while waiting for wasm2c / cc), kill the
+  /// child processes and return an Error promptly: the engine's destructor waits for it.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// TIER 1 ENTRY POINT — defined by src/wasm/native/ (or by src/wasm/native_stub.cpp when the
