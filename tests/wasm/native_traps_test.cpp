@@ -1,8 +1,10 @@
 // Guest faults on the native tier: each ends the invocation with the same error (code and tier.h
 // text) as on the interpreter, 8 threads trapping at once harm nothing, and the next invocation
 // of the same module succeeds. Fails when a C compiler exists and native code did not run.
+#include <pthread.h>
 #include <atomic>
 #include <chrono>
+
 #include <thread>
 #include <vector>
 
@@ -244,6 +246,56 @@ TEST(NativeLimits, DeadlineDuringAHostCallIsReportedWhenItReturns) {
   EXPECT_EQ(r.error().code, Code::kDeadlineExceeded);
   EXPECT_EQ(r.error().message, kTrapDeadline);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace wc::wasm
+
+namespace wc::wasm {
+namespace {
+
+// Guest code runs on a dedicated guest stack sized from Limits::max_call_depth, so a thread
+// with a small stack can run a deep guest, and the depth bound does not depend on the caller.
+TEST(NativeStack, DeepRecursionOnASmallThreadStack) {
+  // $down(n) recurses n times (not a tail call: it stores after the call).
+  const std::string extra =
+      "(func $down (param i32) (result i32)"
+      "  (if (i32.eqz (local.get 0)) (then (return (i32.const 0))))"
+      "  (i32.store (i32.const 16) (call $down (i32.sub (local.get 0) (i32.const 1))))"
+      "  (i32.add (i32.load (i32.const 16)) (i32.const 1)))";
+  const std::string body =
+      "(i32.store (i32.const 0) (call $down (i32.const 5000)))"
+      "(call $resp (i32.const 0) (i32.const 4)) (i32.const 1)";
+  auto bytes = testing::wat(testing::abi_guest(body, extra));
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"));
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  const bool on_native = testing::require_native(**nm);
+  Result<InvokeOutput> out = fail(Code::kInternal, "not run");
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  struct Job {
+    Module* m;
+    Result<InvokeOutput>* out;
+  } job{nm->get(), &out};
+  pthread_t tid;
+  ASSERT_EQ(pthread_create(
+                &tid, &attr,
+                [](void* p) -> void* {
+                  auto* j = static_cast<Job*>(p);
+                  *j->out = j->m->invoke("x", {}, testing::no_host_calls());
+                  return nullptr;
+                },
+                &job),
+            0);
+  pthread_join(tid, nullptr);
+  pthread_attr_destroy(&attr);
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->response, (Bytes{0x88, 0x13, 0, 0}));  // 5000
+  if (on_native) {
+    EXPECT_EQ(out->tier, Tier::kNative);
+  }
 }
 
 }  // namespace

@@ -14,7 +14,76 @@ enum {
   kAltStackSize = 64 * 1024,
   kGuardBelow = 1024 * 1024, /* fault addresses this far below the stack count as exhaustion */
   kGuardAbove = 64 * 1024,   /* ... and this far into its lowest usable part */
+  kGuestGuard = 64 * 1024,   /* PROT_NONE region below a dedicated guest stack */
 };
+
+/* A dedicated guest stack (one per thread, kept until the thread exits). */
+typedef struct guest_stack {
+  char* map;
+  size_t map_size;
+  size_t usable;
+} guest_stack;
+static __thread guest_stack* tl_gstack;
+static pthread_key_t gstack_key;
+
+/* call_on_stack(top, fn, arg): switches the stack pointer to `top`, calls fn(arg), switches
+   back. The frame pointer keeps the old stack, so unwinders walk through it (CFI below). */
+#if defined(__x86_64__)
+#define WC_HAVE_STACK_SWITCH 1
+void wc_call_on_stack(void* top, void (*fn)(void*), void* arg);
+__asm__(
+    ".text\n"
+    ".p2align 4\n"
+    ".globl wc_call_on_stack\n"
+    ".hidden wc_call_on_stack\n"
+    ".type wc_call_on_stack,@function\n"
+    "wc_call_on_stack:\n"
+    ".cfi_startproc\n"
+    "  pushq %rbp\n"
+    ".cfi_def_cfa_offset 16\n"
+    ".cfi_offset %rbp, -16\n"
+    "  movq %rsp, %rbp\n"
+    ".cfi_def_cfa_register %rbp\n"
+    "  andq $-16, %rdi\n"
+    "  movq %rdi, %rsp\n"
+    "  movq %rdx, %rdi\n"
+    "  callq *%rsi\n"
+    "  movq %rbp, %rsp\n"
+    "  popq %rbp\n"
+    ".cfi_def_cfa %rsp, 8\n"
+    "  ret\n"
+    ".cfi_endproc\n"
+    ".size wc_call_on_stack, .-wc_call_on_stack\n");
+#elif defined(__aarch64__)
+#define WC_HAVE_STACK_SWITCH 1
+void wc_call_on_stack(void* top, void (*fn)(void*), void* arg);
+__asm__(
+    ".text\n"
+    ".p2align 4\n"
+    ".globl wc_call_on_stack\n"
+    ".hidden wc_call_on_stack\n"
+    ".type wc_call_on_stack,%function\n"
+    "wc_call_on_stack:\n"
+    ".cfi_startproc\n"
+    "  stp x29, x30, [sp, #-16]!\n"
+    ".cfi_def_cfa_offset 16\n"
+    ".cfi_offset x29, -16\n"
+    ".cfi_offset x30, -8\n"
+    "  mov x29, sp\n"
+    ".cfi_def_cfa_register x29\n"
+    "  and x9, x0, #~15\n"
+    "  mov sp, x9\n"
+    "  mov x0, x2\n"
+    "  blr x1\n"
+    "  mov sp, x29\n"
+    "  ldp x29, x30, [sp], #16\n"
+    ".cfi_def_cfa sp, 0\n"
+    "  ret\n"
+    ".cfi_endproc\n"
+    ".size wc_call_on_stack, .-wc_call_on_stack\n");
+#else
+#define WC_HAVE_STACK_SWITCH 0
+#endif
 
 static __thread wc_frame* tl_frame;
 static __thread uintptr_t tl_stack_lo;
@@ -57,7 +126,7 @@ static void on_fault(int sig, siginfo_t* info, void* uc) {
   if (f != NULL && f->in_host == 0) {
     uintptr_t a = (uintptr_t)info->si_addr;
     if (a >= f->mem_lo && a < f->mem_hi) unblock_and_jump(f, WASM_RT_TRAP_OOB);
-    if (tl_stack_lo != 0 && a < tl_stack_lo + kGuardAbove && a + kGuardBelow >= tl_stack_lo)
+    if (f->stack_lo != 0 && a < f->stack_lo + kGuardAbove && a + kGuardBelow >= f->stack_lo)
       unblock_and_jump(f, WASM_RT_TRAP_EXHAUSTION);
   }
   chain(sig, info, uc);
@@ -81,8 +150,41 @@ static void free_altstack(void* p) {
   munmap(p, kAltStackSize + 4096);
 }
 
+static void free_gstack(void* p) {
+  guest_stack* g = (guest_stack*)p;
+  munmap(g->map, g->map_size);
+  free(g);
+}
+
+/* The calling thread's guest stack with at least `usable` bytes (NULL on failure). */
+static guest_stack* thread_guest_stack(size_t usable) {
+  usable = (usable + 65535) & ~(size_t)65535;
+  guest_stack* g = tl_gstack;
+  if (g != NULL && g->usable == usable) return g;
+  if (g != NULL) {
+    pthread_setspecific(gstack_key, NULL);
+    free_gstack(g);
+    tl_gstack = NULL;
+  }
+  g = (guest_stack*)malloc(sizeof *g);
+  if (g == NULL) return NULL;
+  g->map_size = usable + kGuestGuard;
+  g->usable = usable;
+  g->map = mmap(NULL, g->map_size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (g->map == MAP_FAILED) {
+    free(g);
+    return NULL;
+  }
+  mprotect(g->map, kGuestGuard, PROT_NONE);
+  pthread_setspecific(gstack_key, g);
+  tl_gstack = g;
+  return g;
+}
+
 static void do_install(void) {
   if (pthread_key_create(&altstack_key, free_altstack) != 0) return;
+  if (pthread_key_create(&gstack_key, free_gstack) != 0) return;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fault;
@@ -135,17 +237,37 @@ int wc_guard_thread_init(void) {
   return 0;
 }
 
-int wc_guard_run(wc_frame* frame, void (*fn)(void*), void* arg) {
+int wc_guard_run(wc_frame* frame, void (*fn)(void*), void* arg, size_t guest_stack_size) {
   sigjmp_buf jb;
+  char* volatile top = NULL;
   frame->trap_code = 0;
   frame->in_host = 0;
   frame->prev = tl_frame;
+  frame->stack_lo = tl_frame != NULL ? tl_frame->stack_lo : tl_stack_lo;
+#if WC_HAVE_STACK_SWITCH
+  if (tl_frame == NULL && guest_stack_size > 0) {
+    guest_stack* g = thread_guest_stack(guest_stack_size);
+    if (g != NULL) {
+      frame->stack_lo = (uintptr_t)(g->map + kGuestGuard);
+      top = g->map + g->map_size;
+    }
+  }
+#else
+  (void)guest_stack_size;
+#endif
   if (sigsetjmp(jb, 0) == 0) {
     frame->jmp = &jb;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tl_frame = frame;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#if WC_HAVE_STACK_SWITCH
+    if (top != NULL)
+      wc_call_on_stack(top, fn, arg);
+    else
+      fn(arg);
+#else
     fn(arg);
+#endif
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tl_frame = frame->prev;
     return 0;
@@ -182,6 +304,7 @@ int wc_guard_host_leave(void) {
 
 uintptr_t wc_guard_stack_left(void) {
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-  if (tl_stack_lo == 0 || here < tl_stack_lo) return 0;
-  return here - tl_stack_lo;
+  uintptr_t lo = tl_frame != NULL ? tl_frame->stack_lo : tl_stack_lo;
+  if (lo == 0 || here < lo) return 0;
+  return here - lo;
 }

@@ -23,6 +23,7 @@
 
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -35,6 +36,7 @@ typedef struct wc_frame {
   volatile int32_t in_host;   /* >0 while a host import / runtime function runs */
   volatile int32_t trap_code; /* why the frame was left by a trap */
   uintptr_t mem_lo, mem_hi;   /* linear-memory reservation of the running instance */
+  uintptr_t stack_lo;         /* lowest usable address of the stack the guest runs on */
   /* Deadline: the frame's deadline passed when *fired_gen == gen (both written by the
      watchdog / the arming code with __atomic builtins). fired_gen NULL = no deadline. */
   uint64_t gen;
@@ -48,8 +50,12 @@ int wc_guard_install(void);
 /** Prepares the calling thread (alternate signal stack, stack bounds). Idempotent; 0 or -1. */
 int wc_guard_thread_init(void);
 
-/** Runs fn(arg) under `frame`. Returns 0 when fn returned, else the trap code (>0). */
-int wc_guard_run(wc_frame* frame, void (*fn)(void*), void* arg);
+/** Runs fn(arg) under `frame`. Returns 0 when fn returned, else the trap code (>0).
+ * `guest_stack` > 0: the outermost guest call on a thread runs on a dedicated guest stack of
+ * that many usable bytes (one per thread, reused, 64 KiB guard page region below it; x86-64 and
+ * aarch64), so the guest's depth does not depend on the caller's thread stack. Nested guest
+ * calls (a host function that runs another guest) stay on the stack they are called on. */
+int wc_guard_run(wc_frame* frame, void (*fn)(void*), void* arg, size_t guest_stack);
 
 /** Leaves the innermost frame with `code`. Never returns; aborts when no frame is active. */
 __attribute__((noreturn)) void wc_guard_trap(int32_t code);
@@ -63,7 +69,7 @@ void wc_guard_host_enter(void);
  * guest call with WC_TRAP_DEADLINE once no C++ object is live on its frame), else 0. */
 int wc_guard_host_leave(void);
 
-/** Bytes of stack left below the caller's frame on this thread (0 when unknown). */
+/** Bytes of stack left below the caller on the innermost frame's stack (0 when unknown). */
 uintptr_t wc_guard_stack_left(void);
 
 /** The deadline signal number (SIGRTMIN+5). */

@@ -1,6 +1,7 @@
 // Tier 1: compiled modules and their instances. See native.h.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -28,6 +29,14 @@ std::atomic<std::uint64_t> g_compiles{0}, g_cache_hits{0}, g_failures{0}, g_last
 // Host functions below an import need this much stack; a deeper guest gets "call stack
 // exhausted" instead of a host crash.
 constexpr std::uintptr_t kHostStackReserve = 256 * 1024;
+
+// The dedicated guest stack (guard.h): Limits::max_call_depth frames of this many bytes (a
+// typical wasm2c frame at -O2 is 32-200 bytes), plus the reserve for host functions.
+constexpr std::size_t kBytesPerFrame = 256;
+std::size_t guest_stack_bytes(const Limits& limits) {
+  const std::size_t frames = std::max<std::size_t>(limits.max_call_depth, 1000);
+  return std::min<std::size_t>(frames * kBytesPerFrame, std::size_t{256} << 20) + kHostStackReserve;
+}
 
 class NativeInstance;
 
@@ -136,7 +145,7 @@ void call_trampoline(void* p) {
 
 // Runs `args` under a trap frame with a deadline. Returns 0 or the trap code.
 int run_protected(CallArgs& args, const wasm_rt_memory_t* mem,
-                  std::chrono::steady_clock::time_point deadline) {
+                  std::chrono::steady_clock::time_point deadline, std::size_t stack_bytes) {
   wc_frame frame{};
   if (mem != nullptr && mem->data != nullptr) {
     frame.mem_lo = reinterpret_cast<std::uintptr_t>(mem->data);
@@ -144,7 +153,7 @@ int run_protected(CallArgs& args, const wasm_rt_memory_t* mem,
   }
   DeadlineToken token;
   frame.gen = deadline_arm(deadline, &frame.fired_gen, &token);
-  const int code = wc_guard_run(&frame, &call_trampoline, &args);
+  const int code = wc_guard_run(&frame, &call_trampoline, &args, stack_bytes);
   deadline_disarm(token);
   return code;
 }
@@ -167,6 +176,7 @@ class NativeInstance final : public TierInstance {
 
   // Builds the instance from the template. Errors: kResourceExhausted.
   Status init(const Limits& limits) {
+    stack_bytes_ = guest_stack_bytes(limits);
     const Shared& s = *shared_;
     const wc_module_desc* d = s.desc;
     const std::uint64_t cap_bytes = limits.max_memory_bytes;
@@ -276,7 +286,7 @@ class NativeInstance final : public TierInstance {
     ctx_ = &ctx;
     pending_.reset();
     CallArgs args{shared_->desc, inst_, kind, a, b, 0};
-    const int code = run_protected(args, memory_, ctx.deadline);
+    const int code = run_protected(args, memory_, ctx.deadline, stack_bytes_);
     ctx_ = saved;
     if (code == 0) return args.result;
     if (code == WC_TRAP_HOST && pending_) return fail(std::move(*pending_));
@@ -288,6 +298,7 @@ class NativeInstance final : public TierInstance {
   wasm_rt_memory_t* memory_ = nullptr;
   CallContext* ctx_ = nullptr;
   std::optional<Error> pending_;
+  std::size_t stack_bytes_ = 0;
 };
 
 // ------------------------------------------------------------------ the runtime table
@@ -385,8 +396,8 @@ Result<std::shared_ptr<Shared>> make_shared_state(std::shared_ptr<LoadedCode> co
   const std::uint32_t saved_cap = alloc_cap();
   set_alloc_cap(0);
   CallArgs args{d, inst, 3, 0, 0, 0};
-  const int code_rc =
-      run_protected(args, nullptr, std::chrono::steady_clock::now() + limits.deadline);
+  const int code_rc = run_protected(
+      args, nullptr, std::chrono::steady_clock::now() + limits.deadline, guest_stack_bytes(limits));
   set_alloc_cap(saved_cap);
   auto cleanup = [&] {
     for (std::uint32_t i = 0; i < d->n_memories; ++i)
