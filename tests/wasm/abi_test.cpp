@@ -1,6 +1,8 @@
 // wasmbus ABI semantics (spec 1.2, 1.3, 1.5): outcome rules 7.1-7.5, host calls and their
 // response/error hand-over, UTF-8 checks, init exports, instance freshness and reuse.
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "wasm/abi.h"
@@ -229,6 +231,47 @@ TEST(Abi, InitExportsRunInOrderOnAFreshInstanceEveryCall) {
     ASSERT_TRUE(out.has_value()) << out.error().to_string();
     EXPECT_EQ(out->response, (Bytes{21, 0, 0, 0}));  // state never survives (spec 1.4)
   }
+}
+
+TEST(Abi, FreshInstancesNeverSeeEarlierState) {
+  // Each call reports memory.size, the byte at 100 and what table slot 0 returns, then grows
+  // memory, overwrites the byte, repoints the table and bumps a global. Every call must still see
+  // the initial state (1 page, 0x11, function $one, global 5) — also on the 8 calls that run
+  // concurrently.
+  auto m = load(abi_guest(
+      "(i32.store8 (i32.const 0) (memory.size))"
+      " (i32.store8 (i32.const 1) (i32.load8_u (i32.const 100)))"
+      " (i32.store8 (i32.const 2) (call_indirect $t (type $v2i) (i32.const 0)))"
+      " (i32.store8 (i32.const 3) (global.get $g))"
+      " (drop (memory.grow (i32.const 3)))"
+      " (i32.store8 (i32.const 100) (i32.const 0xee))"
+      " (i32.store8 (i32.const 200000) (i32.const 0xee))"
+      " (table.set $t (i32.const 0) (ref.func $two))"
+      " (global.set $g (i32.const 99))"
+      " (call $resp (i32.const 0) (i32.const 4)) (i32.const 1)",
+      "(type $v2i (func (result i32)))"
+      "(func $one (result i32) (i32.const 1)) (func $two (result i32) (i32.const 2))"
+      "(table $t 1 funcref) (elem (table $t) (i32.const 0) func $one) (elem declare func $two)"
+      "(global $g (mut i32) (i32.const 5)) (data (i32.const 100) \"\\11\")"));
+  ASSERT_NE(m, nullptr);
+  const Bytes initial{1, 0x11, 1, 5};
+  for (int i = 0; i < 4; ++i) {
+    auto out = m->invoke("x", {}, no_host_calls());
+    ASSERT_TRUE(out.has_value()) << out.error().to_string();
+    EXPECT_EQ(out->response, initial) << "call " << i;
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> fresh{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto out = m->invoke("x", {}, no_host_calls());
+        if (out && out->response == initial) ++fresh;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(fresh.load(), 40);
 }
 
 TEST(Abi, ReusedInstancesKeepStateAndRunInitOnce) {

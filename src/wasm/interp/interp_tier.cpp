@@ -1,6 +1,7 @@
 // Tier 0 CompiledTier / TierInstance over the C++17 wabt backend (see interp_tier.h).
 #include "wasm/interp/interp_tier.h"
 
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -55,42 +56,79 @@ Result<std::uint64_t> to_result(const interp::RunOutcome& out, Dispatch& dispatc
   return fail(Code::kTrap, canonical_trap(out.trap));
 }
 
+/// Idle instances reset to their post-instantiation state, ready to serve as fresh ones.
+/// Creating a wabt instance costs more than the call it serves (the real echo actor: 600
+/// function objects, 17 pages of memory zeroed and initialised), while resetting one is a copy
+/// of its memory image (WabtInstance::reset).
+struct IdlePool {
+  static constexpr std::size_t kMaxIdle = 8;
+  std::mutex mu;
+  std::vector<std::unique_ptr<interp::WabtInstance>> idle;
+
+  std::unique_ptr<interp::WabtInstance> take() {
+    std::lock_guard lock(mu);
+    if (idle.empty()) return nullptr;
+    auto inst = std::move(idle.back());
+    idle.pop_back();
+    return inst;
+  }
+  void give(std::unique_ptr<interp::WabtInstance> inst) {
+    std::lock_guard lock(mu);
+    if (idle.size() < kMaxIdle) idle.push_back(std::move(inst));
+  }
+};
+
 class InterpInstance final : public TierInstance {
  public:
   InterpInstance(std::unique_ptr<interp::WabtInstance> inst,
-                 std::shared_ptr<const std::vector<HostImport>> imports)
-      : inst_(std::move(inst)), imports_(std::move(imports)) {}
+                 std::shared_ptr<const std::vector<HostImport>> imports,
+                 std::shared_ptr<IdlePool> pool)
+      : inst_(std::move(inst)), imports_(std::move(imports)), pool_(std::move(pool)) {}
+
+  /// A healthy instance (no trap, no deadline) is reset and kept for the next instantiate().
+  ~InterpInstance() override {
+    if (healthy_ && inst_->reset()) pool_->give(std::move(inst_));
+  }
 
   bool has_void_export(std::string_view name) const override {
     return inst_->has_func_export(std::string(name), interp::Signature{});
   }
 
   Status call_void(std::string_view name, CallContext& ctx) override {
-    Dispatch dispatch(*imports_, ctx);
-    auto r = to_result(inst_->call(std::string(name), {}, &dispatch, ctx.deadline), dispatch);
+    auto r =
+        run(ctx, [&](Dispatch& d) { return inst_->call(std::string(name), {}, &d, ctx.deadline); });
     if (!r) return fail(r.error());
     return ok();
   }
 
   Result<std::int32_t> call_guest_call(std::uint32_t op_len, std::uint32_t payload_len,
                                        CallContext& ctx) override {
-    Dispatch dispatch(*imports_, ctx);
-    auto r = to_result(inst_->call("__guest_call", {op_len, payload_len}, &dispatch, ctx.deadline),
-                       dispatch);
+    auto r = run(ctx, [&](Dispatch& d) {
+      return inst_->call("__guest_call", {op_len, payload_len}, &d, ctx.deadline);
+    });
     if (!r) return fail(r.error());
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(*r));
   }
 
   Status run_start(CallContext& ctx) {
-    Dispatch dispatch(*imports_, ctx);
-    auto r = to_result(inst_->run_start(&dispatch, ctx.deadline), dispatch);
+    auto r = run(ctx, [&](Dispatch& d) { return inst_->run_start(&d, ctx.deadline); });
     if (!r) return fail(r.error());
     return ok();
   }
 
  private:
+  template <class F>
+  Result<std::uint64_t> run(CallContext& ctx, F&& body) {
+    Dispatch dispatch(*imports_, ctx);
+    auto r = to_result(body(dispatch), dispatch);
+    if (!r) healthy_ = false;  // a trapped instance is never reused
+    return r;
+  }
+
   std::unique_ptr<interp::WabtInstance> inst_;
   std::shared_ptr<const std::vector<HostImport>> imports_;
+  std::shared_ptr<IdlePool> pool_;
+  bool healthy_ = true;
 };
 
 class InterpTier final : public CompiledTier {
@@ -106,6 +144,9 @@ class InterpTier final : public CompiledTier {
     const std::uint64_t max_pages = limits.max_memory_bytes / kPageSize;
     if (module_.info.memory_initial_pages > max_pages)
       return fail(Code::kResourceExhausted, std::string(kTrapMemoryCap));
+    if (auto idle = pool_->take())
+      return std::unique_ptr<TierInstance>(
+          std::make_unique<InterpInstance>(std::move(idle), imports_, pool_));
     std::string error;
     auto inst =
         interp::WabtInstance::create(module_.wabt, max_pages, limits.max_call_depth, &error);
@@ -113,7 +154,7 @@ class InterpTier final : public CompiledTier {
       if (error == "memory cap") return fail(Code::kResourceExhausted, std::string(kTrapMemoryCap));
       return fail(Code::kTrap, canonical_trap(error));
     }
-    auto instance = std::make_unique<InterpInstance>(std::move(inst), imports_);
+    auto instance = std::make_unique<InterpInstance>(std::move(inst), imports_, pool_);
     if (auto s = instance->run_start(ctx); !s) return fail(s.error());
     return std::unique_ptr<TierInstance>(std::move(instance));
   }
@@ -121,6 +162,7 @@ class InterpTier final : public CompiledTier {
  private:
   ValidatedModule module_;
   std::shared_ptr<const std::vector<HostImport>> imports_;
+  std::shared_ptr<IdlePool> pool_ = std::make_shared<IdlePool>();
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "wabt/binary-reader.h"
@@ -53,6 +54,22 @@ struct ValuesTag {
   friend type member(ValuesTag);
 };
 template struct Expose<ValuesTag, &wi::Thread::values_>;
+// Memory internals, to shrink a grown memory back to its initial size in reset().
+struct MemoryDataTag {
+  using type = wi::Buffer wi::Memory::*;
+  friend type member(MemoryDataTag);
+};
+struct MemoryPagesTag {
+  using type = wi::u64 wi::Memory::*;
+  friend type member(MemoryPagesTag);
+};
+struct MemoryTypeTag {
+  using type = wi::MemoryType wi::Memory::*;
+  friend type member(MemoryTypeTag);
+};
+template struct Expose<MemoryDataTag, &wi::Memory::data_>;
+template struct Expose<MemoryPagesTag, &wi::Memory::pages_>;
+template struct Expose<MemoryTypeTag, &wi::Memory::type_>;
 
 /// Instructions run between two deadline checks (a few tens of microseconds).
 constexpr int kSliceInstructions = 20000;
@@ -145,6 +162,12 @@ class WabtModule {
   bool has_start = false;
   wi::Index start_func = 0;
   std::uint64_t max_frame_values = 1;  ///< largest params + locals of any function, plus one
+  /// No start function, no passive data/elem segments: every instance starts identical, so an
+  /// instance can be reset to the state right after instantiation (WabtInstance::reset).
+  bool resettable = false;
+  /// Memory bytes right after instantiation, shared by all instances (set by the first one).
+  mutable std::mutex snapshot_mu;
+  mutable std::shared_ptr<const std::vector<std::uint8_t>> memory_snapshot;
 };
 
 std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_t size,
@@ -215,6 +238,9 @@ std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_
     module->start_func = desc.starts.front().func_index;
     desc.starts.clear();
   }
+  module->resettable = !module->has_start && desc.memories.size() <= 1;
+  for (const auto& d : desc.datas) module->resettable &= d.mode != wabt::SegmentKind::Passive;
+  for (const auto& e : desc.elems) module->resettable &= e.mode != wabt::SegmentKind::Passive;
   *info = std::move(out);
   return module;
 }
@@ -271,6 +297,49 @@ class Instance final : public WabtInstance {
       if (exp.type.type->kind == wabt::ExternalKind::Memory && exp.type.name == "memory") {
         memory_ = wi::Memory::Ptr(store_, instance_->memories()[exp.index]);
       }
+    }
+    if (module_->resettable) take_snapshot();
+    return true;
+  }
+
+  bool reset() override {
+    if (!module_->resettable || !snapshot_taken_) return false;
+    std::shared_ptr<const std::vector<std::uint8_t>> memory_bytes;
+    {
+      std::lock_guard lock(module_->snapshot_mu);
+      memory_bytes = module_->memory_snapshot;
+    }
+    const auto& memories = instance_->memories();
+    if (!memories.empty()) {
+      wi::Memory::Ptr mem(store_, memories.front());
+      if (!memory_bytes || memory_bytes->size() % WABT_PAGE_SIZE != 0) return false;
+      if (mem->ByteSize() != memory_bytes->size()) {
+        // memory.grow ran: shrink back to the initial size (the guest sees a fresh memory).
+        wi::Memory& m = *mem;
+        const wi::u64 pages = memory_bytes->size() / WABT_PAGE_SIZE;
+        if (mem->ByteSize() < memory_bytes->size()) return false;
+        (m.*member(MemoryDataTag{})).resize(memory_bytes->size());
+        m.*member(MemoryPagesTag{}) = pages;
+        (m.*member(MemoryTypeTag{})).limits.initial = pages;
+      }
+      if (!memory_bytes->empty())
+        std::memcpy(mem->UnsafeData(), memory_bytes->data(), memory_bytes->size());
+    }
+    const auto& tables = instance_->tables();
+    for (std::size_t t = 0; t < tables.size(); ++t) {
+      wi::Table::Ptr table(store_, tables[t]);
+      const auto& saved = tables_snapshot_[t];
+      if (table->size() != saved.size()) return false;
+      for (std::size_t i = 0; i < saved.size(); ++i) {
+        if (table->elements()[i] != saved[i] &&
+            wabt::Failed(table->Set(store_, static_cast<wi::u32>(i), saved[i])))
+          return false;
+      }
+    }
+    const auto& globals = instance_->globals();
+    for (std::size_t g = 0; g < globals.size(); ++g) {
+      wi::Global::Ptr global(store_, globals[g]);
+      if (global->type().mut == wi::Mutability::Var) global->UnsafeSet(globals_snapshot_[g]);
     }
     return true;
   }
@@ -395,8 +464,29 @@ class Instance final : public WabtInstance {
     return out;
   }
 
+  /// Records the post-instantiation state reset() restores (memory shared per module).
+  void take_snapshot() {
+    for (auto ref : instance_->tables())
+      tables_snapshot_.push_back(wi::Table::Ptr(store_, ref)->elements());
+    for (auto ref : instance_->globals())
+      globals_snapshot_.push_back(wi::Global::Ptr(store_, ref)->Get());
+    const auto& memories = instance_->memories();
+    if (!memories.empty()) {
+      std::lock_guard lock(module_->snapshot_mu);
+      if (!module_->memory_snapshot) {
+        wi::Memory::Ptr mem(store_, memories.front());
+        module_->memory_snapshot = std::make_shared<const std::vector<std::uint8_t>>(
+            mem->UnsafeData(), mem->UnsafeData() + mem->ByteSize());
+      }
+    }
+    snapshot_taken_ = true;
+  }
+
   std::shared_ptr<const WabtModule> module_;
   std::uint32_t max_depth_;
+  bool snapshot_taken_ = false;
+  std::vector<wi::RefVec> tables_snapshot_;
+  std::vector<wi::Value> globals_snapshot_;
   wi::Store store_;
   wi::Module::Ptr module_ref_;
   wi::Instance::Ptr instance_;

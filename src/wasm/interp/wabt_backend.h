@@ -109,6 +109,12 @@ class WabtInstance {
                           HostDispatch* dispatch,
                           std::chrono::steady_clock::time_point deadline) = 0;
 
+  /// Restores the state right after instantiation (memory bytes, mutable globals, table
+  /// elements) so the instance can serve as a fresh one again. Only possible for modules without
+  /// a start function and without passive segments, when memory and tables kept their initial
+  /// sizes; returns false otherwise (discard the instance then).
+  virtual bool reset() = 0;
+
   /// Current exported `memory` view (data may move on memory.grow).
   virtual std::uint8_t* memory_data() = 0;
   virtual std::uint64_t memory_size() const = 0;
