@@ -427,6 +427,7 @@ void BM_LiveInstancesRss(benchmark::State& state) {
     // Baseline: N instances by wasm2c's own instantiate.
     double bare_kib = 0;
     {
+      native::memory_pool_trim();  // pooled memories would hide the instances' pages
       const auto r0 = native::resident_bytes();
       std::vector<void*> v;
       v.reserve(n);
@@ -434,6 +435,7 @@ void BM_LiveInstancesRss(benchmark::State& state) {
       bare_kib = static_cast<double>(native::resident_bytes() - r0) / 1024.0 / n;
       for (void* p : v) bare_free(p);
     }
+    native::memory_pool_trim();
     const auto r0 = native::resident_bytes();
     std::vector<std::unique_ptr<TierInstance>> live;
     live.reserve(n);

@@ -189,7 +189,11 @@ static void do_install(void) {
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  /* The three handlers never nest: each may leave by siglongjmp. */
   sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGSEGV);
+  sigaddset(&sa.sa_mask, SIGBUS);
+  sigaddset(&sa.sa_mask, wc_guard_deadline_signal());
   if (sigaction(SIGSEGV, &sa, &old_segv) != 0) return;
   if (sigaction(SIGBUS, &sa, &old_bus) != 0) return;
   sa.sa_sigaction = on_deadline;

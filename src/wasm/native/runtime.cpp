@@ -74,7 +74,7 @@ std::uint8_t* acquire(std::uint64_t rw) {
 void release(std::uint8_t* base, std::uint64_t rw) {
   if (base == nullptr) return;
   constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
-  constexpr std::size_t kMaxMemsetPages = 96;
+  constexpr std::size_t kMaxMemsetPages = 32;
   if (rw > kPoolMaxBytes) {
     munmap(base, kReservationBytes);
     return;
@@ -258,6 +258,16 @@ void memory_free(wasm_rt_memory_t* mem) {
   mem->data = nullptr;
   mem->pages = 0;
   mem->size = 0;
+}
+
+void memory_pool_trim() {
+  std::vector<Pool::Entry> entries;
+  {
+    Pool& p = pool();
+    std::lock_guard lock(p.mu);
+    entries.swap(p.free);
+  }
+  for (const auto& e : entries) munmap(e.base, kReservationBytes);
 }
 
 void set_alloc_cap(std::uint32_t cap_pages) { tl_cap_pages = cap_pages; }

@@ -36,6 +36,11 @@ std::uint32_t memory_grow(wasm_rt_memory_t* mem, std::uint32_t delta);
 /// Returns the reservation to the pool (zeroed) or unmaps it. Null data is a no-op.
 void memory_free(wasm_rt_memory_t* mem);
 
+/// Unmaps every pooled (free) memory reservation. The pool keeps up to 256 zeroed reservations
+/// with their small resident footprint (<= 128 KiB each) for fast instantiation; benchmarks
+/// trim it before measuring RSS.
+void memory_pool_trim();
+
 /// Cap (in pages) applied by memory_allocate on this thread; 0 = no cap beyond kMaxPages.
 void set_alloc_cap(std::uint32_t cap_pages);
 std::uint32_t alloc_cap();
