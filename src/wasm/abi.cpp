@@ -227,6 +227,9 @@ Result<HostImport> resolve_import(std::string_view module, std::string_view fiel
   if (module == "wasi_snapshot_preview1" || module == "wasi_unstable") {
     std::string_view name, want_params, want_results;
     if (!wasi_signature(field, &name, &want_params, &want_results)) return unknown();
+    if (module == "wasi_unstable") {
+      if (auto variant = wasi_unstable_variant(field); !variant.empty()) name = variant;
+    }
     if (want_params != params || want_results != results) return incompatible();
     return HostImport{HostFn::kWasi, name, want_params, want_results};
   }

@@ -116,6 +116,11 @@ Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ct
 bool wasi_signature(std::string_view name, std::string_view* canonical, std::string_view* params,
                     std::string_view* results);
 
+/// The internal WASI name a `wasi_unstable` (snapshot 0) import `name` resolves to when its
+/// memory layout differs from preview 1 ("unstable.poll_oneoff", "unstable.fd_filestat_get"),
+/// or empty when the preview-1 function serves both. wasi_signature / wasi_call accept it.
+std::string_view wasi_unstable_variant(std::string_view name);
+
 /// wasi_call() with the invocation deadline: `poll_oneoff` never sleeps past `deadline`.
 Result<std::uint32_t> wasi_call(std::string_view name, GuestMemory mem,
                                 std::span<const std::uint64_t> args, const LogHandler& log,

@@ -188,14 +188,24 @@ std::uint32_t fd_write(GuestMemory mem, std::span<const std::uint64_t> a, const 
 
 /// poll_oneoff: clock subscriptions sleep (bounded by the invocation deadline); stdin reads and
 /// stdout/stderr writes are ready at once; other fds report EBADF.
+/// Subscription layout: preview 1 (48 bytes, clock id at +16) or snapshot 0 (56 bytes, a u64
+/// identifier first so the clock id is at +24). Events are 32 bytes in both.
+struct SubscriptionLayout {
+  std::uint32_t size;
+  std::uint32_t clock_id;  ///< offset of clock id; timeout at +8, flags at +24 from it
+};
+constexpr SubscriptionLayout kPreview1Subscription{48, 16};
+constexpr SubscriptionLayout kSnapshot0Subscription{56, 24};
+
 std::uint32_t poll_oneoff(GuestMemory mem, std::span<const std::uint64_t> a,
-                          std::chrono::steady_clock::time_point deadline) {
+                          std::chrono::steady_clock::time_point deadline,
+                          SubscriptionLayout layout) {
   const auto in = static_cast<std::uint32_t>(a[0]);
   const auto out = static_cast<std::uint32_t>(a[1]);
   const auto nsubs = static_cast<std::uint32_t>(a[2]);
   const auto nevents_ptr = static_cast<std::uint32_t>(a[3]);
   if (nsubs == 0) return kEinval;
-  if (static_cast<std::uint64_t>(in) + 48ull * nsubs > mem.size ||
+  if (static_cast<std::uint64_t>(in) + std::uint64_t{layout.size} * nsubs > mem.size ||
       static_cast<std::uint64_t>(out) + 32ull * nsubs > mem.size)
     return kEfault;
 
@@ -208,17 +218,17 @@ std::uint32_t poll_oneoff(GuestMemory mem, std::span<const std::uint64_t> a,
   std::vector<Sub> subs;
   bool any_fd_ready = false;
   for (std::uint32_t i = 0; i < nsubs; ++i) {
-    const std::uint32_t base = in + 48 * i;
+    const std::uint32_t base = in + layout.size * i;
     Sub s{};
     load_u64(mem, base, &s.userdata);
     s.tag = mem.data[base + 8];
     if (s.tag == 0) {
       std::uint32_t id = 0;
       std::uint64_t timeout = 0;
-      load_u32(mem, base + 16, &id);
-      load_u64(mem, base + 24, &timeout);
-      std::uint16_t flags =
-          static_cast<std::uint16_t>(mem.data[base + 40] | (mem.data[base + 41] << 8));
+      const std::uint32_t c = base + layout.clock_id;
+      load_u32(mem, c, &id);
+      load_u64(mem, c + 8, &timeout);
+      const auto flags = static_cast<std::uint16_t>(mem.data[c + 24] | (mem.data[c + 25] << 8));
       clockid_t clock{};
       if (!posix_clock(id, &clock)) return kEinval;
       const std::uint64_t now = now_ns(clock);
@@ -266,10 +276,30 @@ std::uint32_t poll_oneoff(GuestMemory mem, std::span<const std::uint64_t> a,
   return kSuccess;
 }
 
+/// Functions whose `wasi_unstable` (snapshot 0) memory layout differs from preview 1 in what
+/// this host writes or reads; resolved to these internal names (see wasi_unstable_variant).
+constexpr std::string_view kUnstableVariants[] = {"unstable.fd_filestat_get",
+                                                  "unstable.poll_oneoff"};
+constexpr std::string_view kUnstablePrefix = "unstable.";
+
 }  // namespace
+
+std::string_view wasi_unstable_variant(std::string_view name) {
+  for (auto v : kUnstableVariants)
+    if (v.substr(kUnstablePrefix.size()) == name) return v;
+  return {};
+}
 
 bool wasi_signature(std::string_view name, std::string_view* canonical, std::string_view* params,
                     std::string_view* results) {
+  if (name.starts_with(kUnstablePrefix)) {
+    auto variant = wasi_unstable_variant(name.substr(kUnstablePrefix.size()));
+    if (variant.empty()) return false;
+    if (!wasi_signature(name.substr(kUnstablePrefix.size()), nullptr, params, results))
+      return false;
+    if (canonical) *canonical = variant;
+    return true;
+  }
   for (const auto& fn : kWasiFns) {
     if (fn.name != name) continue;
     if (canonical) *canonical = fn.name;
@@ -344,7 +374,18 @@ Result<std::uint32_t> wasi_call(std::string_view name, GuestMemory mem,
     std::this_thread::yield();
     return kSuccess;
   }
-  if (name == "poll_oneoff") return poll_oneoff(mem, args, deadline);
+  if (name == "poll_oneoff") return poll_oneoff(mem, args, deadline, kPreview1Subscription);
+  if (name == "unstable.poll_oneoff")
+    return poll_oneoff(mem, args, deadline, kSnapshot0Subscription);
+  if (name == "unstable.fd_filestat_get") {
+    // snapshot 0 filestat: 56 bytes (u32 nlink), filetype at +16
+    if (!is_stdio(a(0))) return kEbadf;
+    auto buf = mem.slice(a(1), 56);
+    if (!buf) return kEfault;
+    std::memset(buf->data(), 0, 56);
+    (*buf)[16] = 2;  // filetype: character_device
+    return kSuccess;
+  }
   if (name == "proc_raise") return kEnosys;
   if (name.starts_with("sock_")) return kEnotsup;
   if (name.starts_with("path_")) return kEbadf;  // no preopened directories

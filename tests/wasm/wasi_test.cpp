@@ -1,6 +1,7 @@
 // WASI preview 1 as spec 1.7 sets it up: through a module (fd_write reaching the LogHandler,
 // random_get, proc_exit, `_start` exiting 0, the wasi_unstable name) and function by function
 // over a host-side memory buffer.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -255,6 +256,33 @@ TEST_F(Wasi, FdstatOfStdioIsACharacterDevice) {
   EXPECT_EQ(call("fd_fdstat_get", {1, 0}).value(), 0u);
   EXPECT_EQ(mem_[0], 2);  // character_device
   EXPECT_EQ(call("fd_fdstat_get", {4, 0}).value(), 8u);
+}
+
+TEST_F(Wasi, SnapshotZeroFilestatIsFiftySixBytes) {
+  std::fill(mem_.begin(), mem_.begin() + 80, 0x77);
+  auto import = resolve_import("wasi_unstable", "fd_filestat_get", "ii", "i");
+  ASSERT_TRUE(import.has_value());
+  EXPECT_EQ(import->field, "unstable.fd_filestat_get");
+  EXPECT_EQ(call(import->field, {1, 0}).value(), 0u);
+  EXPECT_EQ(mem_[16], 2);
+  EXPECT_EQ(mem_[55], 0);
+  EXPECT_EQ(mem_[56], 0x77);  // nothing written past the snapshot-0 struct
+  EXPECT_EQ(resolve_import("wasi_snapshot_preview1", "fd_filestat_get", "ii", "i")->field,
+            "fd_filestat_get");
+}
+
+TEST_F(Wasi, SnapshotZeroPollOneoffReadsItsOwnSubscriptionLayout) {
+  // snapshot 0 clock subscription: userdata, tag, identifier u64 @16, clock id @24, timeout @32.
+  put_u64(0, 7);
+  mem_[8] = 0;
+  put_u64(16, 12345);
+  put_u32(24, 1);
+  put_u64(32, 20'000'000);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(call("unstable.poll_oneoff", {0, 1024, 1, 2000}).value(), 0u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(20));
+  EXPECT_EQ(u32(2000), 1u);
+  EXPECT_EQ(u64(1024), 7u);
 }
 
 TEST(WasiNames, EveryPreview1FunctionIsProvidedUnderBothModuleNames) {
