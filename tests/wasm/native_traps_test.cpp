@@ -300,3 +300,56 @@ TEST(NativeStack, DeepRecursionOnASmallThreadStack) {
 
 }  // namespace
 }  // namespace wc::wasm
+
+namespace wc::wasm {
+namespace {
+
+// Short-lived threads each run guest code that overflows its stack: their alternate signal
+// stacks and guest stacks are set up per thread and released when the thread ends.
+TEST(NativeStack, ManyShortLivedThreadsTrapAndExit) {
+  const std::string extra =
+      "(func $rec (param i32) (result i32)"
+      "  (i32.store (i32.const 16) (call $rec (i32.add (local.get 0) (i32.const 1))))"
+      "  (i32.load (i32.const 16)))";
+  auto bytes =
+      testing::wat(testing::abi_guest("(drop (call $rec (i32.const 0))) (i32.const 1)", extra));
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"));
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  testing::require_native(**nm);
+  std::atomic<int> trapped{0};
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        auto r = (*nm)->invoke("x", {}, testing::no_host_calls());
+        if (!r && r.error().message == kTrapCallStack) trapped.fetch_add(1);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(trapped.load(), 40);
+}
+
+// A fault outside guest code is not a trap: the process still dies (the handler passes it on).
+TEST(NativeSignalsDeathTest, HostCrashIsNotSwallowed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto bytes = testing::wat(testing::abi_guest(testing::echo_body()));
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"));
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  if (!testing::require_native(**nm)) GTEST_SKIP() << "no native tier";
+  EXPECT_DEATH(
+      {
+        // Handlers are installed by the native call; then the host itself faults.
+        auto r = (*nm)->invoke("x", Bytes{1}, testing::no_host_calls());
+        if (r) {
+          volatile int* volatile p = nullptr;
+          *p = 1;
+        }
+      },
+      "");
+}
+
+}  // namespace
+}  // namespace wc::wasm
