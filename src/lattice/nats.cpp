@@ -257,6 +257,10 @@ void on_disconnected(natsConnection* nc, void* closure) {
 void on_reconnected(natsConnection* nc, void* closure) {
   notify(nc, closure, ConnectionEvent::kReconnected);
 }
+/// First successful connection after retry_initial_connect (reported as kReconnected).
+void on_connected(natsConnection* nc, void* closure) {
+  notify(nc, closure, ConnectionEvent::kReconnected);
+}
 void on_closed(natsConnection* nc, void* closure) {
   notify(nc, closure, ConnectionEvent::kClosed);
   delete static_cast<StateHolder*>(closure);  // last callback of a connection
@@ -394,7 +398,7 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectOptions& o)
     if (auto r = check(natsOptions_SetClosedCB(g.opts, on_closed, holder), "NATS callbacks"); !r)
       return r;
     if (o.retry_initial_connect) {
-      if (auto r = check(natsOptions_SetRetryOnFailedConnect(g.opts, true, nullptr, nullptr),
+      if (auto r = check(natsOptions_SetRetryOnFailedConnect(g.opts, true, on_connected, holder),
                          "NATS retry");
           !r)
         return r;
