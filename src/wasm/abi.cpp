@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 #include "wasm/tier.h"
 
@@ -119,7 +120,13 @@ Result<std::uint32_t> AbiCall::host_call(GuestMemory mem, std::uint32_t bd_ptr,
     return 0u;
   }
   HostCall call{*binding, *ns, *op, payload_copy};
-  auto result = host_call_(call);
+  Result<Bytes> result = fail(Code::kInternal, "host call handler failed");
+  try {
+    result = host_call_(call);
+  } catch (const std::exception& e) {  // a throwing handler must not unwind through the guest
+    result = fail(Code::kInternal, std::string("host call handler failed: ") + e.what());
+  } catch (...) {
+  }
   if (!result) {
     if (result.error().code == Code::kTrap) return fail(result.error());
     host_error_ = result.error().message;
@@ -158,7 +165,12 @@ Status AbiCall::host_error(GuestMemory mem, std::uint32_t ptr) {
 Status AbiCall::console_log(GuestMemory mem, std::uint32_t ptr, std::uint32_t len) {
   auto text = read_utf8(mem, ptr, len, "`__console_log`");
   if (!text) return fail(text.error());
-  if (log_) log_("console", *text);
+  if (log_) {
+    try {
+      log_("console", *text);
+    } catch (...) {  // logging must never fail the guest
+    }
+  }
   return ok();
 }
 
@@ -236,8 +248,10 @@ Result<HostImport> resolve_import(std::string_view module, std::string_view fiel
   return unknown();
 }
 
-Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ctx, GuestMemory mem,
-                                       std::span<const std::uint64_t> args) {
+namespace {
+
+Result<std::uint64_t> dispatch_import(const HostImport& import, CallContext& ctx, GuestMemory mem,
+                                      std::span<const std::uint64_t> args) {
   AbiCall& abi = *ctx.abi;
   const auto a = [&](std::size_t i) { return static_cast<std::uint32_t>(args[i]); };
   const auto need = [&](std::size_t n) { return args.size() >= n; };
@@ -282,6 +296,19 @@ Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ct
     }
   }
   return trap("incompatible import type for `" + std::string(import.field) + "`");
+}
+
+}  // namespace
+
+Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ctx, GuestMemory mem,
+                                       std::span<const std::uint64_t> args) {
+  auto result = dispatch_import(import, ctx, mem, args);
+  // Host calls and WASI sleeps may block: an invocation whose deadline passed meanwhile ends
+  // here instead of running on (tier.h CallContext::deadline).
+  if (result && (import.fn == HostFn::kHostCall || import.fn == HostFn::kWasi) &&
+      std::chrono::steady_clock::now() >= ctx.deadline)
+    return fail(Code::kDeadlineExceeded, std::string(kTrapDeadline));
+  return result;
 }
 
 }  // namespace wc::wasm

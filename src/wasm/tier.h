@@ -65,7 +65,8 @@ struct CallContext {
   /// Absolute deadline of the whole invocation (instantiate + init exports + __guest_call).
   /// When reached the tier stops guest code and returns Code::kDeadlineExceeded / kTrapDeadline;
   /// nothing of that call keeps running afterwards. A host function already running (e.g. a
-  /// blocking host call) is not interrupted; the deadline is checked when it returns.
+  /// blocking host call) is not interrupted; call_host_import() checks the deadline when a host
+  /// call or WASI function returns and then fails with kDeadlineExceeded itself.
   std::chrono::steady_clock::time_point deadline;
 };
 

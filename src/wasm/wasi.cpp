@@ -182,7 +182,12 @@ std::uint32_t fd_write(GuestMemory mem, std::span<const std::uint64_t> a, const 
     total += len;
   }
   if (!store_u32(mem, nwritten, static_cast<std::uint32_t>(total))) return kEfault;
-  if (log && !text.empty()) log(fd == 1 ? "stdout" : "stderr", text);
+  if (log && !text.empty()) {
+    try {
+      log(fd == 1 ? "stdout" : "stderr", text);
+    } catch (...) {  // logging must never fail the guest
+    }
+  }
   return kSuccess;
 }
 

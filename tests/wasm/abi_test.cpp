@@ -1,6 +1,7 @@
 // wasmbus ABI semantics (spec 1.2, 1.3, 1.5): outcome rules 7.1-7.5, host calls and their
 // response/error hand-over, UTF-8 checks, init exports, instance freshness and reuse.
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,6 +147,15 @@ TEST(Abi, FailedHostCallReturnsZeroAndTheGuestReadsTheError) {
   Bytes expect{0, 0, 0, 0};
   expect.insert(expect.end(), text.begin(), text.end());
   EXPECT_EQ(out->response, expect);
+}
+
+TEST(Abi, AThrowingHandlerBecomesAHostError) {
+  auto m = load(abi_guest("(drop " + kHostCall + ") (i32.const 1)", kData));
+  auto out = m->invoke("x", {},
+                       [](const HostCall&) -> Result<Bytes> { throw std::runtime_error("boom"); });
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(out.error().code, Code::kActorError);
+  EXPECT_EQ(out.error().message, "host call handler failed: boom");
 }
 
 TEST(Abi, UnconsumedHostErrorFailsTheCall) {  // 7.3
