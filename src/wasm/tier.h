@@ -10,7 +10,9 @@
 //   * Per invocation the engine creates the AbiCall, takes an instance (fresh, or a pooled warm
 //     one in reuse mode), calls `_initialize` / `_start` when exported (exit status 0 from
 //     `_start` is normal), calls `__guest_call`, and applies AbiCall::finish(). An instance whose
-//     call ended in an Error is discarded, never pooled again.
+//     call ended in an Error is discarded, never pooled again. (A tier may keep its own idle
+//     instances as long as instantiate() returns one indistinguishable from a new one; tier 0
+//     resets healthy instances to their post-instantiation image, interp_tier.cpp.)
 //   * Build: src/wasm/native/CMakeLists.txt (when WC_WASM_NATIVE=ON) adds its sources to the
 //     existing static library target `wc_wasm` with target_sources(wc_wasm PRIVATE ...) and its
 //     link needs with target_link_libraries(wc_wasm PRIVATE ...); with WC_WASM_NATIVE=OFF the
