@@ -60,17 +60,21 @@ TEST(Engine, ModulesOutliveTheirEngine) {
   EXPECT_EQ(out->response, testing::vector_b_response());
 }
 
-TEST(Engine, NativeEnabledEngineAnswersTheSameOnWhicheverTierIsReady) {
+TEST(Engine, MissingCompilerLeavesTheModuleOnTheInterpreter) {
   EngineConfig config;
   config.cache_dir = (std::filesystem::temp_directory_path() / "wc-wasm-engine-test").string();
+  config.c_compiler = "/nonexistent/cc";
   auto engine = Engine::create(config);
   ASSERT_TRUE(engine.has_value());
   auto module = (*engine)->load(fixture("echo.wasm"));
   ASSERT_TRUE(module.has_value());
+  EXPECT_FALSE((*module)->wait_native(std::chrono::seconds(20)));
+  EXPECT_EQ((*module)->current_tier(), Tier::kInterpreter);
   auto out =
       (*module)->invoke("HttpServer.HandleRequest", testing::vector_a_request(), no_host_calls());
   ASSERT_TRUE(out.has_value()) << out.error().to_string();
   EXPECT_EQ(out->response, testing::vector_b_response());
+  EXPECT_EQ(out->tier, Tier::kInterpreter);
 }
 
 }  // namespace
