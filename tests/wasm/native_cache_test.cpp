@@ -54,12 +54,11 @@ TEST(NativeCache, SecondEngineLoadsFromCacheWithoutCompiling) {
   const auto after = native::native_stats();
   EXPECT_EQ(after.compiles, mid.compiles);
   EXPECT_EQ(after.cache_hits, mid.cache_hits + 1);
-  // Nothing but the object is left in the cache (no temporary build directories).
+  // Nothing but the object (and toolchain identities) is left in the cache: no temporary build
+  // directories.
   int entries = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    (void)e;
-    ++entries;
-  }
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() != ".id") ++entries;
   EXPECT_EQ(entries, 1);
   fs::remove_all(dir);
 }
@@ -112,6 +111,21 @@ TEST(NativeCache, FailingCompilerStaysOnTheInterpreter) {
   auto out = (*m)->invoke("op", Bytes{9}, testing::no_host_calls());
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->tier, Tier::kInterpreter);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, ToolchainIdentityIsRememberedOnDisk) {
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("toolchain");
+  // A compiler command this process has not identified yet (extra flag = distinct key).
+  auto first = native::detect_toolchain("cc -pipe", dir);
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  int ids = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".id") ++ids;
+  EXPECT_EQ(ids, 1);
+  EXPECT_FALSE(first->cc_identity.empty());
+  EXPECT_FALSE(first->wasm2c_version.empty());
   fs::remove_all(dir);
 }
 

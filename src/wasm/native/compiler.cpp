@@ -2,6 +2,7 @@
 #include "wasm/native/compiler.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -182,7 +183,40 @@ std::vector<std::string> quoted_names(std::string_view line) {
 }  // namespace
 
 // ----------------------------------------------------------------- toolchain
-Result<Toolchain> detect_toolchain(std::string_view c_compiler) {
+namespace {
+
+// "<resolved path> <size> <inode> <mtime ns>" of an executable (PATH lookup), or "" if absent.
+std::string exe_fingerprint(const std::string& name) {
+  std::string path;
+  if (name.find('/') != std::string::npos) {
+    path = name;
+  } else {
+    const char* env = std::getenv("PATH");
+    std::string dirs = env != nullptr ? env : "/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+      const auto end = std::min(dirs.find(':', start), dirs.size());
+      const std::string cand =
+          (end > start ? dirs.substr(start, end - start) : std::string(".")) + "/" + name;
+      if (access(cand.c_str(), X_OK) == 0) {
+        path = cand;
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  if (path.empty()) return {};
+  char real[PATH_MAX];
+  if (realpath(path.c_str(), real) == nullptr) return {};
+  struct stat st {};
+  if (stat(real, &st) != 0) return {};
+  return std::string(real) + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_ino) +
+         " " + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir) {
   static std::mutex mu;
   static std::map<std::string, Toolchain> cache;
   const std::string key(c_compiler.empty() ? "cc" : c_compiler);
@@ -198,6 +232,29 @@ Result<Toolchain> detect_toolchain(std::string_view c_compiler) {
 
   auto words = split_words(tc.cc);
   if (words.empty()) return fail(Code::kUnavailable, "no C compiler: empty compiler command");
+
+  // On-disk identity, valid while both executables are unchanged.
+  std::string id_file;
+  if (!cache_dir.empty()) {
+    const std::string cc_fp = exe_fingerprint(words[0]);
+    const std::string w2c_fp = exe_fingerprint(tc.wasm2c);
+    if (!cc_fp.empty() && !w2c_fp.empty()) {
+      const std::string k = tc.cc + "\n" + cc_fp + "\n" + tc.wasm2c + "\n" + w2c_fp;
+      id_file = std::string(cache_dir) + "/toolchain-" +
+                hex_lower(sha256(as_bytes(k))).substr(0, 32) + ".id";
+      if (auto text = read_file(id_file)) {
+        const std::string t = to_string(*text);
+        const auto nl = t.find('\n');
+        if (nl != std::string::npos && nl > 0 && nl + 1 < t.size()) {
+          tc.cc_identity = t.substr(0, nl);
+          tc.wasm2c_version = trim(std::string_view(t).substr(nl + 1));
+          cache.emplace(key, tc);
+          return tc;
+        }
+      }
+    }
+  }
+
   auto v = words;
   v.push_back("--version");
   ProcessResult r = run_process(v);
@@ -214,6 +271,10 @@ Result<Toolchain> detect_toolchain(std::string_view c_compiler) {
   if (r.exit_code != 0)
     return fail(Code::kUnavailable, "wasm2c not found: " + first_lines(r.output, 2));
   tc.wasm2c_version = trim(first_lines(r.output, 1));
+  if (!id_file.empty()) {
+    const std::string text = tc.cc_identity + "\n" + tc.wasm2c_version + "\n";
+    (void)write_file(id_file, as_bytes(text));  // best effort
+  }
   cache.emplace(key, tc);
   return tc;
 }

@@ -26,9 +26,12 @@ struct Toolchain {
   std::string cflags;          ///< optimisation flags (WC_NATIVE_CFLAGS env, default "-O2")
 };
 
-/// Finds and identifies the tools. `c_compiler` empty = "cc". Errors: kUnavailable
-/// "no C compiler: ..." / "wasm2c not found: ..." (the caller stays on the interpreter).
-Result<Toolchain> detect_toolchain(std::string_view c_compiler);
+/// Finds and identifies the tools. `c_compiler` empty = "cc". Identities are remembered per
+/// process and, when `cache_dir` is given, on disk (`toolchain-<key>.id`, keyed by the resolved
+/// paths, sizes, inodes and modification times of the compiler and wasm2c executables), so a
+/// restarted host does not run `cc --version` again. Errors: kUnavailable "no C compiler: ..." /
+/// "wasm2c not found: ..." (the caller stays on the interpreter).
+Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir = {});
 
 /// `<cache_dir>/<key>.so` for this module and toolchain.
 std::string cache_path(const Toolchain& tc, std::string_view cache_dir,

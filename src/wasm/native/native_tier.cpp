@@ -468,14 +468,14 @@ NativeStats native_stats() {
 const wc_rt_api* native_runtime_api() { return &kApi; }
 
 Result<std::string> native_cache_file(const NativeCompileRequest& request) {
-  auto tc = detect_toolchain(request.c_compiler);
+  auto tc = detect_toolchain(request.c_compiler, request.cache_dir);
   if (!tc) return fail(tc.error());
   return cache_path(*tc, request.cache_dir, request.sha256_hex);
 }
 
 Result<std::string> native_build(const NativeCompileRequest& request, bool* compiled) {
   if (compiled != nullptr) *compiled = false;
-  auto tc = detect_toolchain(request.c_compiler);
+  auto tc = detect_toolchain(request.c_compiler, request.cache_dir);
   if (!tc) return fail(tc.error());
   const std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
   std::error_code ec;
