@@ -77,6 +77,26 @@ TEST(Load, HugeDeclaredMemoryIsRefused) {
   EXPECT_TRUE(e.message.starts_with("invalid wasm module")) << e.message;
 }
 
+TEST(Load, HugeTableIsRefused) {
+  auto e = load_error(wat(R"((module (memory (export "memory") 1) (table 50000000 funcref)
+    (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1))))"));
+  EXPECT_EQ(e.code, Code::kInvalidArgument);
+  EXPECT_NE(e.message.find("table 0 declares 50000000 elements"), std::string::npos) << e.message;
+}
+
+TEST(Load, TableGrowPastTheLimitReturnsMinusOne) {
+  auto engine = make_engine();
+  auto module = engine->load(
+      wat(abi_guest("(i32.store (i32.const 0) (table.grow $t (ref.null func) (i32.const 2000000)))"
+                    "(i32.store (i32.const 4) (table.grow $t (ref.null func) (i32.const 10)))"
+                    "(call $resp (i32.const 0) (i32.const 8)) (i32.const 1)",
+                    "(table $t 1 funcref)")));
+  ASSERT_TRUE(module.has_value()) << module.error().to_string();
+  auto out = (*module)->invoke("x", {}, no_host_calls());
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->response, (Bytes{0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0}));
+}
+
 TEST(Load, DeclaredMemoryOverTheCapIsRefused) {
   Limits limits;
   limits.max_memory_bytes = 16 * 65536;

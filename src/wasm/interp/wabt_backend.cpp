@@ -213,6 +213,16 @@ std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_
     }
   }
 
+  for (std::size_t t = 0; t < desc.tables.size(); ++t) {
+    const auto initial = desc.tables[t].type.limits.initial;
+    if (initial > kMaxTableElements) {
+      *error = "invalid wasm module: table " + std::to_string(t) + " declares " +
+               std::to_string(initial) + " elements (limit " + std::to_string(kMaxTableElements) +
+               ")";
+      return nullptr;
+    }
+  }
+
   ModuleInfo out;
   for (const auto& imp : desc.imports) {
     ImportInfo ii;
@@ -265,6 +275,13 @@ class Instance final : public WabtInstance {
       if (limits.initial > limits.max) {
         *error = "memory cap";
         return false;
+      }
+    }
+    for (auto& table : desc.tables) {
+      auto& limits = table.type.limits;
+      if (!limits.has_max || limits.max > kMaxTableElements) {
+        limits.max = kMaxTableElements;  // table.grow past it returns -1
+        limits.has_max = true;
       }
     }
     wi::Module::Ptr mod = wi::Module::New(store_, std::move(desc));

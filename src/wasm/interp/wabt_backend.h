@@ -53,11 +53,16 @@ struct ModuleInfo {
   bool has_defined_memory = false;
 };
 
+/// Largest table size (elements) a module may declare or grow to: wabt allocates tables eagerly,
+/// so an unbounded declaration would let a module allocate gigabytes per instance.
+inline constexpr std::uint64_t kMaxTableElements = 1000000;
+
 /// Validated, decoded module (wabt ModuleDesc). Opaque outside wabt_backend.cpp.
 class WabtModule;
 
 /// Decodes and validates module bytes with wabt (ReadBinaryInterp, which runs the validator),
-/// rejecting functions with more than `max_locals` locals (params included). On failure returns
+/// rejecting functions with more than `max_locals` locals (params included) and tables declared
+/// larger than kMaxTableElements. On failure returns
 /// null and sets `error` to a one-line description (wabt's first diagnostic and its offset).
 std::shared_ptr<const WabtModule> wabt_load(const std::uint8_t* data, std::size_t size,
                                             std::uint32_t max_locals, ModuleInfo* info,
