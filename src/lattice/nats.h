@@ -23,7 +23,8 @@
 // Lifetime: destroying a Subscription unsubscribes and waits until its handler has returned for
 // the last time (unless called from inside that handler), so captured state may be freed right
 // after. Destroying a Connection closes it; its subscriptions stop delivering (their objects
-// stay safe to destroy later).
+// stay safe to destroy later). A handler that captures a Connection* must have its
+// Subscription destroyed before that Connection.
 //
 // Errors are wc::Error: kDeadlineExceeded for timeouts, kUnavailable for "no responders" and
 // for a closed or disconnected connection, kInvalidArgument for bad subjects, kPermissionDenied
@@ -168,8 +169,9 @@ struct ConnectOptions {
 /// One NATS connection. Thread-safe; see the file comment for callbacks.
 class Connection {
  public:
-  /// Connects (SendAsap on: every publish is flushed immediately — 0.2 ms instead of 1 ms p50
-  /// request latency; automatic reconnect forever). Errors: kUnavailable (no server reachable),
+  /// Connects (SendAsap on: every publish is written immediately instead of by libnats'
+  /// flusher thread; measured request/reply p50 on loopback ~0.1 ms with a SendAsap responder vs
+  /// ~1.0 ms without; automatic reconnect forever). Errors: kUnavailable (no server reachable),
   /// kPermissionDenied (authentication refused), kInvalidArgument (bad URL, seed or creds file).
   static Result<std::unique_ptr<Connection>> connect(const ConnectOptions& options);
 
