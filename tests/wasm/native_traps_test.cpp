@@ -353,3 +353,45 @@ TEST(NativeSignalsDeathTest, HostCrashIsNotSwallowed) {
 
 }  // namespace
 }  // namespace wc::wasm
+
+namespace wc::wasm {
+namespace {
+
+// Memories are pooled between instances: what one instance wrote (also in pages it grew) is
+// gone for the next one, and pages past the next one's size are out of bounds again.
+TEST(NativeMemoryPool, NextInstanceSeesZerosAndItsOwnBounds) {
+  // op "w" (1 byte): grow by 2, write 0xdeadbeef at 150000 and at 100; op "rr" (2 bytes): grow
+  // by 2, answer the words at 150000 and 100; op "oob" (3 bytes): read 150000 without growing.
+  const std::string body =
+      "(if (i32.eq (local.get $op_len) (i32.const 3))"
+      "  (then (drop (i32.load (i32.const 150000)))))"
+      "(drop (memory.grow (i32.const 2)))"
+      "(if (i32.eq (local.get $op_len) (i32.const 1))"
+      "  (then (i32.store (i32.const 150000) (i32.const 0xdeadbeef))"
+      "        (i32.store (i32.const 100) (i32.const 0xdeadbeef))))"
+      "(i32.store (i32.const 200) (i32.load (i32.const 150000)))"
+      "(i32.store (i32.const 204) (i32.load (i32.const 100)))"
+      "(call $resp (i32.const 200) (i32.const 8)) (i32.const 1)";
+  auto bytes = testing::wat(testing::abi_guest(body));
+  auto native = testing::make_native_engine(testing::native_cache_dir("traps"));
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(nm.has_value());
+  const bool on_native = testing::require_native(**nm);
+  for (int i = 0; i < 5; ++i) {
+    auto w = (*nm)->invoke("w", {}, testing::no_host_calls());
+    ASSERT_TRUE(w.has_value()) << w.error().to_string();
+    EXPECT_EQ(w->response, (Bytes{0xef, 0xbe, 0xad, 0xde, 0xef, 0xbe, 0xad, 0xde}));
+    auto oob = (*nm)->invoke("oob", {}, testing::no_host_calls());
+    ASSERT_FALSE(oob.has_value());
+    EXPECT_EQ(oob.error().message, kTrapOutOfBounds);
+    auto rr = (*nm)->invoke("rr", {}, testing::no_host_calls());
+    ASSERT_TRUE(rr.has_value()) << rr.error().to_string();
+    EXPECT_EQ(rr->response, Bytes(8, 0));
+    if (on_native) {
+      EXPECT_EQ(rr->tier, Tier::kNative);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wc::wasm

@@ -62,7 +62,8 @@ std::uint8_t* acquire(std::uint64_t rw) {
       return nullptr;
     }
   } else if (rw < e.rw) {
-    madvise(e.base + rw, e.rw - rw, MADV_DONTNEED);  // a later memory.grow must see zeros
+    // release() left all of [0, e.rw) zero, so the excess keeps its (zero) pages for a later
+    // memory.grow; it only has to fault again until then.
     mprotect(e.base + rw, e.rw - rw, PROT_NONE);
   }
   return e.base;
