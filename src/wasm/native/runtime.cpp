@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,7 +72,7 @@ std::uint8_t* acquire(std::uint64_t rw) {
 
 // Zeroes a used reservation and pools it. Small footprints (the common case: a call touched a
 // few dozen pages) are found with mincore() and cleared with memset, keeping the pages mapped;
-// large ones are dropped with MADV_DONTNEED.
+// large ones (and every one on a system with swap) are dropped with MADV_DONTNEED.
 void release(std::uint8_t* base, std::uint64_t rw) {
   if (base == nullptr) return;
   constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
@@ -85,7 +86,11 @@ void release(std::uint8_t* base, std::uint64_t rw) {
     const std::size_t pages = rw / kOsPage;
     vec.resize(pages);
     bool cleared = false;
-    if (mincore(base, rw, vec.data()) == 0) {
+    // mincore() cannot tell a swapped-out page from an untouched one, and a swapped-out page
+    // would come back with the previous guest's data: only trust it on a system without swap.
+    struct sysinfo si {};
+    const bool no_swap = sysinfo(&si) == 0 && si.totalswap == 0;
+    if (no_swap && mincore(base, rw, vec.data()) == 0) {
       std::size_t resident = 0;
       for (unsigned char v : vec) resident += v & 1;
       if (resident <= kMaxMemsetPages) {
