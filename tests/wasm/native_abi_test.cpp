@@ -186,3 +186,80 @@ TEST(NativeAbiReuse, GuestStateSurvivesOnlyInReuseMode) {
 
 }  // namespace
 }  // namespace wc::wasm
+
+namespace wc::wasm {
+namespace {
+
+// A wasm start section without imports runs once, into the template every instance copies.
+TEST(NativeStartSection, StartWithoutImportsRunsOnNative) {
+  const std::string extra =
+      "(global $g (mut i32) (i32.const 1))"
+      "(func $init (global.set $g (i32.add (global.get $g) (i32.const 41))))"
+      "(start $init)";
+  const std::string body =
+      "(i32.store (i32.const 0) (global.get $g))"
+      "(global.set $g (i32.const 0))"
+      "(call $resp (i32.const 0) (i32.const 4)) (i32.const 1)";
+  auto bytes = testing::wat(abi_guest(body, extra));
+  auto interp = testing::make_engine();
+  auto native = testing::make_native_engine(testing::native_cache_dir("abi"));
+  auto im = interp->load(bytes);
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(im && nm);
+  const bool on_native = testing::require_native(**nm);
+  for (int i = 0; i < 2; ++i) {
+    auto a = (*im)->invoke("x", {}, testing::no_host_calls());
+    auto b = (*nm)->invoke("x", {}, testing::no_host_calls());
+    ASSERT_TRUE(b.has_value()) << b.error().to_string();
+    EXPECT_EQ(b->response, (Bytes{42, 0, 0, 0}));
+    EXPECT_EQ(outcome(a), outcome(b));
+    if (on_native) {
+      EXPECT_EQ(b->tier, Tier::kNative);
+    }
+  }
+}
+
+// A start section that calls an import cannot be captured in a template: the module stays on
+// the interpreter (a documented limit of the native tier) and still answers like it.
+TEST(NativeStartSection, StartCallingAnImportStaysOnTheInterpreter) {
+  const std::string extra =
+      "(func $init (call $resp (i32.const 0) (i32.const 0)))"
+      "(start $init)";
+  auto bytes = testing::wat(abi_guest(testing::echo_body(), extra));
+  auto interp = testing::make_engine();
+  auto native = testing::make_native_engine(testing::native_cache_dir("abi"));
+  auto im = interp->load(bytes);
+  auto nm = native->load(bytes);
+  ASSERT_TRUE(im && nm);
+  EXPECT_FALSE((*nm)->wait_native(std::chrono::seconds(120)));
+  auto a = (*im)->invoke("x", Bytes{1}, testing::no_host_calls());
+  auto b = (*nm)->invoke("x", Bytes{1}, testing::no_host_calls());
+  EXPECT_EQ(outcome(a), outcome(b));
+  if (b) {
+    EXPECT_EQ(b->tier, Tier::kInterpreter);
+  }
+}
+
+// A data segment past the memory end fails instantiation on both tiers alike.
+TEST(NativeStartSection, DataSegmentOutOfBoundsFailsLikeTheInterpreter) {
+  auto bytes = testing::wat(abi_guest(testing::echo_body(), "(data (i32.const 65534) \"abcd\")"),
+                            /*validate=*/true);
+  auto interp = testing::make_engine();
+  auto native = testing::make_native_engine(testing::native_cache_dir("abi"));
+  auto im = interp->load(bytes);
+  auto nm = native->load(bytes);
+  if (!im) {
+    ASSERT_FALSE(nm.has_value());
+    EXPECT_EQ(im.error().message, nm.error().message);
+    return;
+  }
+  ASSERT_TRUE(nm.has_value());
+  (*nm)->wait_native(std::chrono::seconds(120));
+  auto a = (*im)->invoke("x", {}, testing::no_host_calls());
+  auto b = (*nm)->invoke("x", {}, testing::no_host_calls());
+  EXPECT_FALSE(b.has_value());
+  EXPECT_EQ(outcome(a), outcome(b));
+}
+
+}  // namespace
+}  // namespace wc::wasm

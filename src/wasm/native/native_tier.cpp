@@ -409,8 +409,8 @@ Result<std::shared_ptr<Shared>> make_shared_state(std::shared_ptr<LoadedCode> co
     free_instance_block(inst);
   };
   if (code_rc != 0) {
-    // Resources of a trapped instantiation may be half made; leak them rather than guess.
-    free_instance_block(inst);
+    // The struct started zeroed, so every memory/table is either allocated or still null.
+    cleanup();
     if (code_rc == WC_TRAP_HOST)
       return fail(Code::kUnsupported, "native tier: the start function calls an import");
     return fail(trap_error(code_rc));

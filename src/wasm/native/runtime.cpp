@@ -310,7 +310,7 @@ bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
     std::memcpy(base + snap.page_offsets[i], snap.data.data() + i * kOsPage, kOsPage);
   mem->data = base;
   mem->pages = snap.pages;
-  mem->max_pages = effective_max(snap.module_max_pages, cap_pages);
+  mem->max_pages = std::min({snap.module_max_pages, cap_pages, kMaxPages});
   mem->size = static_cast<std::uint32_t>(std::uint64_t{snap.pages} * kWasmPage);
   return true;
 }

@@ -54,7 +54,8 @@ struct MemorySnapshot {
 };
 /// Records `mem` (its max_pages as allocated by the module is passed separately).
 MemorySnapshot memory_snapshot(const wasm_rt_memory_t& mem, std::uint32_t module_max_pages);
-/// Creates `mem` from a snapshot; max_pages = min(module max, cap_pages, kMaxPages).
+/// Creates `mem` from a snapshot; max_pages = min(module max, cap_pages, kMaxPages) (a cap of 0
+/// pages allows no growth).
 /// Returns false when the address space is exhausted.
 bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
                           std::uint32_t cap_pages);
