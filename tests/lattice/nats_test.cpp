@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "collector.h"
+#include "common/encoding.h"
 #include "support/servers.h"
+#include "wascap/jwt.h"
 #include "wascap/nkeys.h"
 
 namespace wc::lattice {
@@ -471,6 +473,116 @@ TEST(NatsConnect, NkeySeedAuthentication) {
   auto bad = Connection::connect(wrong);
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, Code::kPermissionDenied) << bad.error().to_string();
+}
+
+}  // namespace
+}  // namespace wc::lattice
+
+namespace wc::lattice {
+namespace {
+
+/// A NATS (not wascap) JWT: header {"typ":"JWT","alg":"ed25519-nkey"}, Ed25519 signature by
+/// `issuer` over `header.payload` (base64url without padding).
+std::string nats_jwt(const nlohmann::json& claims, const wascap::KeyPair& issuer) {
+  std::string input = base64url_encode(as_bytes(R"({"typ":"JWT","alg":"ed25519-nkey"})")) + "." +
+                      base64url_encode(as_bytes(claims.dump()));
+  auto sig = issuer.sign(as_bytes(input));
+  return input + "." + base64url_encode(sig);
+}
+
+/// nats-server in operator mode (memory resolver) with a system account (JetStream needs it),
+/// one account and one user.
+struct OperatorSetup {
+  wascap::KeyPair op = wascap::KeyPair::generate(wascap::KeyType::kOperator);
+  wascap::KeyPair account = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+  wascap::KeyPair system = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+  wascap::KeyPair user = wascap::KeyPair::generate(wascap::KeyType::kUser);
+  std::string user_jwt;
+  std::string dir = wc::testing::make_temp_dir("wc-nats-jwt");
+  std::unique_ptr<wc::testing::NatsServer> server;
+
+  OperatorSetup() {
+    const std::int64_t now = wascap::now_seconds();
+    nlohmann::json opc = {
+        {"jti", "OPJTI"},         {"iat", now},
+        {"iss", op.public_key()}, {"name", "op"},
+        {"sub", op.public_key()}, {"nats", {{"type", "operator"}, {"version", 2}}}};
+    nlohmann::json limits = {{"subs", -1},    {"data", -1},        {"payload", -1}, {"imports", -1},
+                             {"exports", -1}, {"wildcards", true}, {"conn", -1},    {"leaf", -1}};
+    nlohmann::json acc = {{"jti", "ACJTI"},
+                          {"iat", now},
+                          {"iss", op.public_key()},
+                          {"name", "acc"},
+                          {"sub", account.public_key()},
+                          {"nats", {{"limits", limits}, {"type", "account"}, {"version", 2}}}};
+    nlohmann::json usr = {{"jti", "USJTI"},
+                          {"iat", now},
+                          {"iss", account.public_key()},
+                          {"name", "usr"},
+                          {"sub", user.public_key()},
+                          {"nats",
+                           {{"pub", nlohmann::json::object()},
+                            {"sub", nlohmann::json::object()},
+                            {"subs", -1},
+                            {"data", -1},
+                            {"payload", -1},
+                            {"type", "user"},
+                            {"version", 2}}}};
+    nlohmann::json sys = acc;
+    sys["jti"] = "SYSJTI";
+    sys["name"] = "SYS";
+    sys["sub"] = system.public_key();
+    user_jwt = nats_jwt(usr, account);
+    std::string conf = dir + "/op.conf";
+    std::ofstream(conf) << "operator: " << nats_jwt(opc, op) << "\n"
+                        << "resolver: MEMORY\n"
+                        << "system_account: " << system.public_key() << "\n"
+                        << "resolver_preload: { " << account.public_key() << ": "
+                        << nats_jwt(acc, op) << ", " << system.public_key() << ": "
+                        << nats_jwt(sys, op) << " }\n";
+    server = std::make_unique<wc::testing::NatsServer>(0, std::vector<std::string>{"-c", conf});
+  }
+};
+
+TEST(NatsConnect, UserJwtAndSeedAuthentication) {
+  OperatorSetup s;
+  ConnectOptions o;
+  o.servers = {s.server->url()};
+  o.jwt = s.user_jwt;
+  o.seed = s.user.seed();
+  auto nc = Connection::connect(o);
+  ASSERT_TRUE(nc.has_value()) << nc.error().to_string();
+  Connection* c = nc->get();
+  auto sub = (*nc)->subscribe("t.jwt", [c](Message m) { (void)c->respond(m, m.text()); });
+  ASSERT_TRUE(sub && (*nc)->flush());
+  auto r = (*nc)->request("t.jwt", std::string_view("ok"), std::chrono::seconds(2));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->text(), "ok");
+
+  ConnectOptions wrong = o;
+  wrong.seed = wascap::KeyPair::generate(wascap::KeyType::kUser).seed();  // not the JWT's user
+  auto bad = Connection::connect(wrong);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, Code::kPermissionDenied) << bad.error().to_string();
+}
+
+TEST(NatsConnect, CredsFileAuthentication) {
+  OperatorSetup s;
+  std::string creds = s.dir + "/user.creds";
+  std::ofstream(creds) << "-----BEGIN NATS USER JWT-----\n"
+                       << s.user_jwt << "\n------END NATS USER JWT------\n\n"
+                       << "-----BEGIN USER NKEY SEED-----\n"
+                       << s.user.seed() << "\n------END USER NKEY SEED------\n";
+  ConnectOptions o;
+  o.servers = {s.server->url()};
+  o.creds_file = creds;
+  auto nc = Connection::connect(o);
+  ASSERT_TRUE(nc.has_value()) << nc.error().to_string();
+  EXPECT_TRUE((*nc)->connected());
+
+  ConnectOptions missing = o;
+  missing.creds_file = s.dir + "/absent.creds";
+  EXPECT_FALSE(Connection::connect(missing).has_value());
 }
 
 }  // namespace
