@@ -58,7 +58,23 @@ Error nats_error(natsStatus s, std::string_view what) {
   }
   std::string msg(what);
   msg += ": ";
-  msg += natsStatus_GetText(s);
+  const char* text = natsStatus_GetText(s);
+  msg += text;
+  // The calling thread's last libnats error often says more ("Authorization Violation").
+  natsStatus last_status = NATS_OK;
+  const char* last = nats_GetLastError(&last_status);
+  if (last_status == s && last != nullptr) {
+    std::string_view detail(last);
+    if (!detail.empty() && detail.front() == '(') {  // drop the "(conn.c:1905): " origin
+      auto end = detail.find("): ");
+      if (end != std::string_view::npos) detail.remove_prefix(end + 3);
+    }
+    if (!detail.empty() && detail != text) {
+      msg += " (";
+      msg += detail;
+      msg += ")";
+    }
+  }
   return Error{code, std::move(msg)};
 }
 
