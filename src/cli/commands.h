@@ -11,5 +11,6 @@ namespace wc::cli {
 void register_keys(CLI::App& app);    // keys.cpp: keys gen
 void register_claims(CLI::App& app);  // claims.cpp: claims inspect | sign
 void register_reg(CLI::App& app);     // reg.cpp: reg push | pull
+void register_par(CLI::App& app);     // par.cpp: par create | inspect
 
 }  // namespace wc::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   wc::cli::register_keys(app);
   wc::cli::register_claims(app);
   wc::cli::register_reg(app);
+  wc::cli::register_par(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

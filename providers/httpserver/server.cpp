@@ -1,0 +1,288 @@
+// HTTP <-> HttpServer.HandleRequest bridge (see server.h).
+#include "httpserver/server.h"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include "sdk/msgpack.h"
+
+namespace wc::httpserver {
+namespace mp = provider::mp;
+
+namespace {
+
+void write_headers(mp::Writer& w, const HeaderMap& h) {
+  w.map(static_cast<std::uint32_t>(h.size()));
+  for (const auto& [name, values] : h) {
+    w.str(name).array(static_cast<std::uint32_t>(values.size()));
+    for (const auto& v : values) w.str(v);
+  }
+}
+
+Result<HeaderMap> read_headers(const msgpack::object& map) {
+  HeaderMap out;
+  const auto* h = mp::find(map, "header");
+  if (h == nullptr) return out;
+  if (h->type != msgpack::type::MAP) return fail(mp::decode_error("`header` must be a map"));
+  for (std::uint32_t i = 0; i < h->via.map.size; ++i) {
+    auto name = mp::as_string(h->via.map.ptr[i].key, "header");
+    if (!name) return fail(name.error());
+    const auto& v = h->via.map.ptr[i].val;
+    if (v.type == msgpack::type::ARRAY) {
+      auto values = mp::as_string_array(v, "header");
+      if (!values) return fail(values.error());
+      out[*name] = std::move(*values);
+    } else {
+      auto value = mp::as_string(v, "header");  // tolerate a single string
+      if (!value) return fail(value.error());
+      out[*name] = {std::move(*value)};
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out;
+}
+
+}  // namespace
+
+Bytes encode_http_request(const HttpRequest& req) {
+  mp::Writer w;
+  w.map(5);
+  w.str("method").str(req.method);
+  w.str("path").str(req.path);
+  w.str("queryString").str(req.query_string);
+  w.str("header");
+  write_headers(w, req.header);
+  w.str("body").bin(req.body);
+  return w.bytes();
+}
+
+Bytes encode_http_response(const HttpResponse& resp) {
+  mp::Writer w;
+  w.map(3);
+  w.str("statusCode").uint64(resp.status_code);
+  w.str("header");
+  write_headers(w, resp.header);
+  w.str("body").bin(resp.body);
+  return w.bytes();
+}
+
+Result<HttpResponse> decode_http_response(std::span<const std::uint8_t> bytes) {
+  auto h = mp::parse(bytes);
+  if (!h) return fail(h.error());
+  const auto& o = h->get();
+  if (o.type != msgpack::type::MAP) return fail(mp::decode_error("HttpResponse: expected a map"));
+  HttpResponse r;
+  if (const auto* s = mp::find(o, "statusCode")) {
+    auto code = mp::as_uint(*s, "statusCode");
+    if (!code) return fail(code.error());
+    if (*code < 100 || *code > 999) return fail(mp::decode_error("`statusCode` out of range"));
+    r.status_code = static_cast<std::uint16_t>(*code);
+  }
+  auto headers = read_headers(o);
+  if (!headers) return fail(headers.error());
+  r.header = std::move(*headers);
+  if (const auto* b = mp::find(o, "body")) {
+    auto body = mp::as_bytes(*b, "body");
+    if (!body) return fail(body.error());
+    r.body = std::move(*body);
+  }
+  return r;
+}
+
+Result<HttpRequest> decode_http_request(std::span<const std::uint8_t> bytes) {
+  auto h = mp::parse(bytes);
+  if (!h) return fail(h.error());
+  const auto& o = h->get();
+  if (o.type != msgpack::type::MAP) return fail(mp::decode_error("HttpRequest: expected a map"));
+  HttpRequest r;
+  for (auto [key, dst] : {std::pair{"method", &r.method}, std::pair{"path", &r.path},
+                          std::pair{"queryString", &r.query_string}}) {
+    auto s = mp::string_or(o, key);
+    if (!s) return fail(s.error());
+    *dst = std::move(*s);
+  }
+  auto headers = read_headers(o);
+  if (!headers) return fail(headers.error());
+  r.header = std::move(*headers);
+  if (const auto* b = mp::find(o, "body")) {
+    auto body = mp::as_bytes(*b, "body");
+    if (!body) return fail(body.error());
+    r.body = std::move(*body);
+  }
+  return r;
+}
+
+std::size_t default_threads() {
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return std::max<std::size_t>(64, 16 * static_cast<std::size_t>(hw));
+}
+
+struct LinkServer::Impl {
+  HttpConfig cfg;
+  ActorCaller caller;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  int port = 0;
+  bool stopped = false;
+
+  bool origin_allowed(const std::string& origin) const {
+    const auto& list = cfg.cors.allowed_origins;
+    return std::find(list.begin(), list.end(), "*") != list.end() ||
+           std::find(list.begin(), list.end(), origin) != list.end();
+  }
+
+  void add_cors(const httplib::Request& req, httplib::Response& res) const {
+    if (cfg.cors.allowed_origins.empty() || !req.has_header("Origin")) return;
+    const std::string origin = req.get_header_value("Origin");
+    if (!origin_allowed(origin)) return;
+    res.set_header("Access-Control-Allow-Origin", origin);
+    if (!cfg.cors.exposed_headers.empty()) {
+      res.set_header("Access-Control-Expose-Headers", join(cfg.cors.exposed_headers));
+    }
+  }
+
+  /// CORS preflight answered by the provider itself; true when handled.
+  bool preflight(const httplib::Request& req, httplib::Response& res) const {
+    if (cfg.cors.allowed_origins.empty() || req.method != "OPTIONS" ||
+        !req.has_header("Access-Control-Request-Method") || !req.has_header("Origin")) {
+      return false;
+    }
+    res.status = 204;
+    add_cors(req, res);
+    if (!cfg.cors.allowed_methods.empty()) {
+      res.set_header("Access-Control-Allow-Methods", join(cfg.cors.allowed_methods));
+    }
+    if (!cfg.cors.allowed_headers.empty()) {
+      res.set_header("Access-Control-Allow-Headers", join(cfg.cors.allowed_headers));
+    }
+    if (cfg.cors.max_age_secs) {
+      res.set_header("Access-Control-Max-Age", std::to_string(*cfg.cors.max_age_secs));
+    }
+    return true;
+  }
+
+  void handle(const httplib::Request& req, httplib::Response& res) {
+    if (preflight(req, res)) return;
+    HttpRequest r;
+    r.method = req.method;
+    const auto q = req.target.find('?');
+    r.path = req.target.substr(0, q);
+    r.query_string = q == std::string::npos ? std::string() : req.target.substr(q + 1);
+    for (const auto& [name, value] : req.headers) {
+      // httplib adds these for its own bookkeeping; they were not sent by the client.
+      if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+          name == "LOCAL_PORT") {
+        continue;
+      }
+      r.header[lower(name)].push_back(value);
+    }
+    r.body.assign(req.body.begin(), req.body.end());
+    auto out = caller(encode_http_request(r));
+    if (!out) {
+      const Code c = out.error().code;
+      if (c == Code::kDeadlineExceeded || c == Code::kUnavailable) {
+        res.status = 503;
+      } else if (c == Code::kUnsupported) {
+        res.status = 413;  // above the chunking threshold (not implemented)
+      } else {
+        res.status = 500;
+      }
+      spdlog::debug("{} {} -> {}: {}", req.method, req.target, res.status, out.error().message);
+      return;
+    }
+    auto resp = decode_http_response(*out);
+    if (!resp) {
+      spdlog::warn("undecodable HttpResponse: {}", resp.error().message);
+      res.status = 500;
+      return;
+    }
+    res.status = resp->status_code;
+    for (const auto& [name, values] : resp->header) {
+      for (const auto& v : values) res.set_header(name, v);
+    }
+    add_cors(req, res);
+    res.body.assign(resp->body.begin(), resp->body.end());
+  }
+};
+
+LinkServer::LinkServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+LinkServer::~LinkServer() { stop(); }
+
+int LinkServer::port() const { return impl_->port; }
+
+Result<std::unique_ptr<LinkServer>> LinkServer::start(const HttpConfig& cfg, ActorCaller caller) {
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = cfg;
+  impl->caller = std::move(caller);
+  if (cfg.tls) {
+    auto ssl = std::make_unique<httplib::SSLServer>(cfg.tls->cert_file.c_str(),
+                                                    cfg.tls->priv_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return fail(Code::kInvalidArgument, "Cannot load TLS certificate or key (" +
+                                              cfg.tls->cert_file + ", " + cfg.tls->priv_key_file +
+                                              ")");
+    }
+    impl->server = std::move(ssl);
+  } else {
+    impl->server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& s = *impl->server;
+  const std::size_t threads = cfg.threads != 0 ? cfg.threads : default_threads();
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_payload_max_length(cfg.max_content_len);
+  s.set_keep_alive_max_count(100000);
+  // Exclusive bind (no SO_REUSEPORT): a second link on a port in use must fail.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  Impl* p = impl.get();
+  auto handler = [p](const httplib::Request& req, httplib::Response& res) { p->handle(req, res); };
+  const std::string all = ".*";
+  s.Get(all, handler);
+  s.Post(all, handler);
+  s.Put(all, handler);
+  s.Delete(all, handler);
+  s.Patch(all, handler);
+  s.Options(all, handler);
+  if (cfg.port == 0) {
+    impl->port = s.bind_to_any_port(cfg.host);
+    if (impl->port < 0) return fail(Code::kUnavailable, "Cannot bind " + cfg.host);
+  } else {
+    if (!s.bind_to_port(cfg.host, cfg.port)) {
+      return fail(Code::kAlreadyExists, "Cannot listen on " + cfg.host + ":" +
+                                            std::to_string(cfg.port) +
+                                            " (address in use or not available)");
+    }
+    impl->port = cfg.port;
+  }
+  impl->thread = std::thread([p] { p->server->listen_after_bind(); });
+  spdlog::info("HTTP server listening on {}:{}{}", cfg.host, impl->port, cfg.tls ? " (TLS)" : "");
+  return std::unique_ptr<LinkServer>(new LinkServer(std::move(impl)));
+}
+
+void LinkServer::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace wc::httpserver

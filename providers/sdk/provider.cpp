@@ -1,0 +1,381 @@
+// Provider runtime (see provider.h).
+#include "sdk/provider.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lattice/nats.h"
+#include "lattice/topics.h"
+#include "rpc/antiforgery.h"
+#include "rpc/errors.h"
+#include "sdk/errors.h"
+#include "sdk/msgpack.h"
+#include "sdk/validate.h"
+#include "wascap/jwt.h"
+#include "wascap/nkeys.h"
+
+namespace wc::provider {
+namespace {
+
+/// Fixed-size pool running queued jobs in FIFO order. Destruction drops jobs not yet started and
+/// joins the running ones.
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t n) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i) {
+      threads_.emplace_back([this] { loop(); });
+    }
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      jobs_.clear();
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void post(std::function<void()> job) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      try {
+        job();
+      } catch (const std::exception& e) {
+        spdlog::error("provider worker: unexpected exception: {}", e.what());
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Bytes encode_health(const HealthStatus& h) {
+  mp::Writer w;
+  w.map(h.message.empty() ? 1 : 2).str("healthy").boolean(h.healthy);
+  if (!h.message.empty()) w.str("message").str(h.message);
+  return w.bytes();
+}
+
+struct ProviderRuntime::Impl {
+  HostData hd;
+  ProviderHandler* handler = nullptr;
+  RuntimeOptions options;
+  std::optional<wascap::KeyPair> cluster_key;
+  std::unique_ptr<lattice::Connection> conn;
+  std::vector<lattice::Subscription> subs;
+  std::unique_ptr<WorkerPool> pool;
+
+  mutable std::mutex links_mu;
+  std::map<std::string, LinkDefinition> links;  // by actor id (the SDK keys links by actor)
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+  std::once_flag finished;
+
+  void request_stop() {
+    {
+      std::lock_guard lock(stop_mu);
+      stop_requested = true;
+    }
+    stop_cv.notify_all();
+  }
+
+  bool is_linked(const std::string& actor) const {
+    std::lock_guard lock(links_mu);
+    return links.contains(actor);
+  }
+
+  void put_link(const LinkDefinition& ld) {
+    if (is_linked(ld.actor_id)) {
+      spdlog::debug("link for actor {} already present; put ignored", ld.actor_id);
+      return;
+    }
+    if (auto s = handler->put_link(ld); !s) {
+      spdlog::error("link from actor {} refused: {}", ld.actor_id, s.error().message);
+      return;
+    }
+    std::lock_guard lock(links_mu);
+    links[ld.actor_id] = ld;
+    spdlog::info("linked actor {} ({})", ld.actor_id, ld.contract_id);
+  }
+
+  void delete_link(const std::string& actor) {
+    {
+      std::lock_guard lock(links_mu);
+      if (links.erase(actor) == 0) return;
+    }
+    handler->delete_link(actor);
+    spdlog::info("unlinked actor {}", actor);
+  }
+
+  void on_linkdef(lattice::Message msg) {
+    auto ld = decode_linkdef(msg.data());
+    if (!ld) {
+      spdlog::warn("bad link definition on {}: {}", msg.subject(), ld.error().message);
+    } else if (msg.subject().ends_with(".put")) {
+      put_link(*ld);
+    } else if (msg.subject().ends_with(".del")) {
+      delete_link(ld->actor_id);
+    }
+    // Not part of the protocol (hosts publish without reply): a requester gets an empty ack
+    // once the link was applied, which lets tools and tests synchronize.
+    if (!msg.reply().empty()) (void)conn->respond(msg, std::span<const std::uint8_t>{});
+  }
+
+  void on_health(const lattice::Message& msg) {
+    const HealthStatus h = handler->health();
+    if (hd.test_mode()) {
+      nlohmann::json j{{"healthy", h.healthy}};
+      if (!h.message.empty()) j["message"] = h.message;
+      (void)conn->respond(msg, j.dump());
+    } else {
+      (void)conn->respond(msg, encode_health(h));
+    }
+  }
+
+  void on_shutdown(const lattice::Message& msg) {
+    std::string host;
+    auto j = nlohmann::json::parse(msg.text(), nullptr, false);
+    if (j.is_object()) {
+      if (auto it = j.find("host_id"); it != j.end() && it->is_string()) host = *it;
+    }
+    if (!host.empty() && host != hd.host_id) {
+      spdlog::debug("shutdown request for host {} ignored", host);
+      return;
+    }
+    spdlog::info("shutdown requested");
+    if (!msg.reply().empty()) (void)conn->respond(msg, std::string_view("shutting down"));
+    request_stop();
+  }
+
+  void reply(const lattice::Message& msg, rpc::InvocationResponse resp) {
+    if (msg.reply().empty()) return;
+    resp.content_length = resp.msg.size();
+    if (auto s = conn->respond(msg, rpc::encode_response(resp, rpc::ResponseStyle::kSdk)); !s) {
+      spdlog::warn("cannot reply to invocation: {}", s.error().message);
+    }
+  }
+
+  void handle_invocation(const lattice::Message& msg) {
+    rpc::InvocationResponse resp;
+    auto inv = rpc::decode_invocation(msg.data());
+    if (!inv) {
+      resp.error = inv.error().message;
+      reply(msg, std::move(resp));
+      return;
+    }
+    resp.invocation_id = inv->id;
+    if (rpc::is_chunked(*inv)) {
+      resp.error = std::string(errors::kChunkedUnsupported);
+      reply(msg, std::move(resp));
+      return;
+    }
+    auto valid = validate_provider_invocation(
+        *inv, hd.provider_key, hd.cluster_issuers,
+        [this](const std::string& actor) { return is_linked(actor); }, wascap::now_seconds());
+    if (!valid) {
+      spdlog::warn("invocation {} from {} refused: {}", inv->id, inv->origin.public_key,
+                   valid.error().message);
+      resp.error = valid.error().message;
+      reply(msg, std::move(resp));
+      return;
+    }
+    InvocationContext ctx{inv->origin, inv->id};
+    auto out = handler->dispatch(ctx, inv->operation, inv->msg);
+    if (out) {
+      resp.msg = std::move(*out);
+    } else {
+      resp.error = out.error().message;
+    }
+    reply(msg, std::move(resp));
+  }
+};
+
+ProviderRuntime::ProviderRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ProviderRuntime::~ProviderRuntime() {
+  stop();
+  wait();
+}
+
+Result<std::unique_ptr<ProviderRuntime>> ProviderRuntime::start(HostData host_data,
+                                                                ProviderHandler& handler,
+                                                                RuntimeOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->hd = std::move(host_data);
+  impl->handler = &handler;
+  impl->options = std::move(options);
+  const HostData& hd = impl->hd;
+  if (hd.test_mode()) {
+    impl->cluster_key = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+  } else {
+    auto key = wascap::KeyPair::from_seed(hd.invocation_seed);
+    if (!key) {
+      return fail(Code::kInvalidArgument,
+                  std::string(errors::kHostDataPrefix) + "invocation_seed: " + key.error().message);
+    }
+    impl->cluster_key = std::move(*key);
+  }
+  lattice::ConnectOptions co;
+  co.servers = {hd.nats_url()};
+  co.name = impl->options.name;
+  co.jwt = hd.lattice_rpc_user_jwt;
+  co.seed = hd.lattice_rpc_user_seed;
+  co.tls = hd.lattice_rpc_tls;
+  auto conn = lattice::Connection::connect(co);
+  if (!conn) return fail(conn.error());
+  impl->conn = std::move(*conn);
+  impl->pool = std::make_unique<WorkerPool>(impl->options.workers);
+
+  std::unique_ptr<ProviderRuntime> rt(new ProviderRuntime(std::move(impl)));
+  Impl* p = rt->impl_.get();
+  handler.attach(*rt);
+  for (const auto& ld : p->hd.link_definitions) p->put_link(ld);
+
+  namespace topics = lattice::topics;
+  const std::string& lattice = p->hd.lattice_rpc_prefix;
+  const std::string& key = p->hd.provider_key;
+  const std::string& link = p->hd.link_name;
+  const std::string rpc_subject = topics::rpc_provider(lattice, key, link);
+  auto rpc_sub =
+      p->conn->queue_subscribe(rpc_subject, topics::kProviderQueueGroup, [p](lattice::Message m) {
+        auto shared = std::make_shared<lattice::Message>(std::move(m));
+        p->pool->post([p, shared] { p->handle_invocation(*shared); });
+      });
+  if (!rpc_sub) return fail(rpc_sub.error());
+  p->subs.push_back(std::move(*rpc_sub));
+  // One subscription for put and del keeps their order (see provider.h).
+  auto ld_sub = p->conn->subscribe(rpc_subject + ".linkdefs.*",
+                                   [p](lattice::Message m) { p->on_linkdef(std::move(m)); });
+  if (!ld_sub) return fail(ld_sub.error());
+  p->subs.push_back(std::move(*ld_sub));
+  auto health_sub = p->conn->subscribe(topics::rpc_health(lattice, key, link),
+                                       [p](lattice::Message m) { p->on_health(m); });
+  if (!health_sub) return fail(health_sub.error());
+  p->subs.push_back(std::move(*health_sub));
+  auto shutdown_sub = p->conn->subscribe(topics::rpc_shutdown(lattice, key, link),
+                                         [p](lattice::Message m) { p->on_shutdown(m); });
+  if (!shutdown_sub) return fail(shutdown_sub.error());
+  p->subs.push_back(std::move(*shutdown_sub));
+  if (auto f = p->conn->flush(); !f) return fail(f.error());
+  spdlog::info("provider {} ({}) serving {} on {}", key, p->options.contract_id, rpc_subject,
+               p->hd.nats_url());
+  return rt;
+}
+
+void ProviderRuntime::stop() { impl_->request_stop(); }
+
+void ProviderRuntime::wait() {
+  Impl* p = impl_.get();
+  {
+    std::unique_lock lock(p->stop_mu);
+    p->stop_cv.wait(lock, [p] { return p->stop_requested; });
+  }
+  std::call_once(p->finished, [p] {
+    for (auto& s : p->subs) s.unsubscribe();
+    p->pool.reset();  // joins running invocations
+    for (const auto& ld : [p] {
+           std::lock_guard lock(p->links_mu);
+           std::vector<LinkDefinition> all;
+           for (const auto& [actor, ld] : p->links) all.push_back(ld);
+           return all;
+         }()) {
+      p->delete_link(ld.actor_id);
+    }
+    p->handler->shutdown();
+    (void)p->conn->drain(std::chrono::seconds(2));
+  });
+}
+
+Result<Bytes> ProviderRuntime::call_actor(const std::string& actor_id, std::string_view operation,
+                                          Bytes payload,
+                                          std::optional<std::chrono::milliseconds> timeout) {
+  Impl* p = impl_.get();
+  rpc::SignOptions so;
+  so.chunk_threshold = rpc::kSdkChunkThreshold;
+  auto inv = rpc::make_invocation(
+      *p->cluster_key,
+      rpc::provider_entity(p->hd.provider_key, p->options.contract_id, p->hd.link_name),
+      rpc::actor_entity(actor_id), std::string(operation), std::move(payload), p->hd.host_id, so);
+  if (!inv) return fail(inv.error());
+  const Bytes body = rpc::encode_invocation(*inv, rpc::EntityOrder::kSdk);
+  auto reply = p->conn->request(lattice::topics::rpc_actor(p->hd.lattice_rpc_prefix, actor_id),
+                                body, timeout.value_or(p->hd.rpc_timeout()));
+  if (!reply) return fail(reply.error());
+  auto resp = rpc::decode_response(reply->data());
+  if (!resp) return fail(resp.error());
+  if (resp->error) return fail(Code::kActorError, *resp->error);
+  return std::move(resp->msg);
+}
+
+const HostData& ProviderRuntime::host_data() const { return impl_->hd; }
+
+std::optional<LinkDefinition> ProviderRuntime::link(const std::string& actor_id) const {
+  std::lock_guard lock(impl_->links_mu);
+  auto it = impl_->links.find(actor_id);
+  if (it == impl_->links.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<LinkDefinition> ProviderRuntime::links() const {
+  std::lock_guard lock(impl_->links_mu);
+  std::vector<LinkDefinition> out;
+  for (const auto& [actor, ld] : impl_->links) out.push_back(ld);
+  return out;
+}
+
+int run_provider(ProviderHandler& handler, RuntimeOptions options) {
+  auto logger = spdlog::stderr_color_mt("provider");
+  spdlog::set_default_logger(logger);
+  auto hd = read_host_data(std::cin);
+  if (!hd) {
+    std::cerr << hd.error().message << "\n";
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::from_str(hd->log_level));
+  auto rt = ProviderRuntime::start(std::move(*hd), handler, std::move(options));
+  if (!rt) {
+    std::cerr << "provider start failed: " << rt.error().message << "\n";
+    return 1;
+  }
+  (*rt)->wait();
+  rt->reset();
+  spdlog::info("provider stopped");
+  return 0;
+}
+
+}  // namespace wc::provider

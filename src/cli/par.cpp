@@ -1,0 +1,327 @@
+// `wasmcloud par create | inspect`: provider archives over src/par (claims-oci-par.md 5.5, 3.5).
+//
+// Failures print one line on stderr (a JSON object with `-o json`) and exit 1 by throwing
+// CLI::RuntimeError(1); exceptions never leave the CLI.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/encoding.h"
+#include "par/par.h"
+#include "wascap/claims.h"
+#include "wascap/nkeys.h"
+
+namespace wc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void die(const std::string& message, bool json) {
+  if (json) {
+    std::cerr << nlohmann::ordered_json{{"success", false}, {"error", message}}.dump() << "\n";
+  } else {
+    std::string line = message;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::cerr << "Error: " << line << "\n";
+  }
+  throw CLI::RuntimeError(1);
+}
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::string default_keys_dir() {
+  if (const char* env = std::getenv("WASH_KEYS"); env != nullptr && *env != '\0') return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.wash/keys";
+}
+
+/// A key from the flag (a seed or a file holding one), else <keys_dir>/<stem>_<kind>.nk, which
+/// is generated (mode 0600) when missing; `notes` says where.
+wascap::KeyPair resolve_key(const std::optional<std::string>& flag, wascap::KeyType type,
+                            const std::string& keys_dir, const std::string& stem, bool json,
+                            std::vector<std::string>& notes, nlohmann::ordered_json& key_files) {
+  const std::string kind(wascap::key_type_name(type));
+  std::string seed;
+  if (flag) {
+    if (flag->size() == wascap::kSeedLength && (*flag)[0] == 'S') {
+      seed = *flag;
+    } else {
+      auto content = read_file(*flag);
+      if (!content)
+        die("Cannot read " + kind + " key " + *flag + ": " + content.error().message, json);
+      seed = trim(to_string(*content));
+    }
+  } else {
+    const std::string path = keys_dir + "/" + stem + "_" + kind + ".nk";
+    key_files[kind] = path;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      const wascap::KeyPair kp = wascap::KeyPair::generate(type);
+      fs::create_directories(keys_dir, ec);
+      if (ec) die("Cannot create key directory " + keys_dir + ": " + ec.message(), json);
+      auto written = write_file(path, as_bytes(kp.seed()));
+      if (!written) die("Cannot write " + path + ": " + written.error().message, json);
+      ::chmod(path.c_str(), 0600);
+      notes.push_back("No keypair found in \"" + path +
+                      "\".\nWe will generate one for you and place it there.\nIf you'd like to "
+                      "use alternative keys, you can supply them as a flag.");
+      return kp;
+    }
+    auto content = read_file(path);
+    if (!content)
+      die("Cannot read " + kind + " key " + path + ": " + content.error().message, json);
+    seed = trim(to_string(*content));
+  }
+  auto kp = wascap::KeyPair::from_seed(seed);
+  if (!kp) die("Invalid " + kind + " seed: " + kp.error().message, json);
+  if (kp->type() != type) die("The " + kind + " key must be a " + kind + " seed", json);
+  return *kp;
+}
+
+// ---- par create ------------------------------------------------------------------------------
+
+struct CreateArgs {
+  std::string capid, vendor, name, arch, binary;
+  std::optional<std::string> issuer, subject, ver, destination, keys_dir, schema;
+  std::optional<std::int32_t> rev;
+  bool compress = false;
+  std::string output = "text";
+};
+
+void run_create(const CreateArgs& a) {
+  const bool json = a.output == "json";
+  if (!par::is_valid_target_name(a.arch)) {
+    die("Invalid target name (expected <arch>-<os>, e.g. x86_64-linux): " + a.arch, json);
+  }
+  auto binary = read_file(a.binary);
+  if (!binary) die("Cannot read " + a.binary + ": " + binary.error().message, json);
+  std::string stem = fs::path(a.binary).stem().string();
+  const std::string keys_dir = a.keys_dir.value_or(default_keys_dir());
+  std::vector<std::string> notes;
+  nlohmann::ordered_json key_files = nlohmann::ordered_json::object();
+  const auto issuer =
+      resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes, key_files);
+  const auto subject =
+      resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json, notes, key_files);
+
+  par::CreateSpec spec;
+  spec.capid = a.capid;
+  spec.vendor = a.vendor;
+  spec.name = a.name;
+  spec.rev = a.rev;
+  spec.ver = a.ver;
+  if (a.schema) {
+    auto text = read_file(*a.schema);
+    if (!text) die("Cannot read " + *a.schema + ": " + text.error().message, json);
+    auto parsed = nlohmann::json::parse(to_string(*text), nullptr, false);
+    if (parsed.is_discarded()) die("Schema file is not valid JSON: " + *a.schema, json);
+    spec.config_schema = std::move(parsed);
+  }
+  spec.targets[a.arch] = std::move(*binary);
+  auto archive = par::create_archive(spec, issuer, subject, a.compress);
+  if (!archive) die(archive.error().message, json);
+
+  std::string destination = a.destination.value_or(stem + (a.compress ? ".par.gz" : ".par"));
+  if (a.compress && !destination.ends_with(".gz")) destination += ".gz";
+  auto written = write_file(destination, *archive);
+  if (!written) die("Cannot write " + destination + ": " + written.error().message, json);
+
+  if (json) {
+    nlohmann::ordered_json j;
+    j["file"] = destination;
+    j["account"] = issuer.public_key();
+    j["service"] = subject.public_key();
+    j["capability_contract_id"] = a.capid;
+    j["key_files"] = key_files;
+    j["success"] = true;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  for (const auto& note : notes) std::cout << note << "\n";
+  std::cout << "Successfully created archive " << destination << "\n";
+}
+
+// ---- par inspect (table of claims-oci-par.md 3.5 in the layout of 3.2) -------------------------
+
+enum class Align { kLeft, kCenter, kRight };
+struct Cell {
+  std::string text;
+  Align align = Align::kLeft;
+};
+using Row = std::vector<Cell>;
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t nl = text.find('\n', start);
+    lines.push_back(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::size_t cell_width(const Cell& c) {
+  std::size_t longest = 0;
+  for (const auto& line : split_lines(c.text)) longest = std::max(longest, line.size());
+  return longest + 2;
+}
+
+std::string pad(const std::string& line, std::size_t width, Align align) {
+  const std::string text = " " + line + " ";
+  if (text.size() >= width) return text;
+  const std::size_t p = width - text.size();
+  switch (align) {
+    case Align::kLeft:
+      return text + std::string(p, ' ');
+    case Align::kRight:
+      return std::string(p, ' ') + text;
+    case Align::kCenter:
+      return std::string((p + 1) / 2, ' ') + text + std::string(p / 2, ' ');
+  }
+  return text;
+}
+
+std::string render_table(const std::vector<Row>& rows) {
+  std::size_t w0 = 0, w1 = 0;
+  for (const Row& row : rows) {
+    if (row.size() == 1) {
+      const std::size_t w = cell_width(row[0]);
+      w0 = std::max(w0, w / 2);
+      w1 = std::max(w1, row[0].text.empty() ? w / 2 : w / 2 + 1);
+    } else {
+      w0 = std::max(w0, cell_width(row[0]));
+      w1 = std::max(w1, cell_width(row[1]));
+    }
+  }
+  bool grown = false;
+  for (const Row& row : rows) {
+    if (grown || row.size() != 1 || row[0].align != Align::kCenter) continue;
+    if (cell_width(row[0]) != w0 + w1 && (w0 + w1) % 2 == 0) {
+      ++w0;
+      grown = true;
+    }
+  }
+  const std::size_t total = 1 + w0 + 1 + w1 + 1;
+  std::string out = std::string(total, ' ') + "\n";
+  for (const Row& row : rows) {
+    if (row.size() == 1) {
+      for (const auto& line : split_lines(row[0].text)) {
+        out += " " + pad(line, w0 + 1 + w1, row[0].align) + " \n";
+      }
+    } else {
+      const auto left = split_lines(row[0].text);
+      const auto right = split_lines(row[1].text);
+      for (std::size_t i = 0; i < std::max(left.size(), right.size()); ++i) {
+        out += " " + pad(i < left.size() ? left[i] : "", w0, row[0].align) + " " +
+               pad(i < right.size() ? right[i] : "", w1, row[1].align) + " \n";
+      }
+    }
+  }
+  out += std::string(total, ' ') + "\n";
+  return out;
+}
+
+struct InspectArgs {
+  std::string file;
+  std::string output = "text";
+};
+
+void run_inspect(const InspectArgs& a) {
+  const bool json = a.output == "json";
+  auto archive = par::load_archive_file(a.file);
+  if (!archive) die(archive.error().message, json);
+  const wascap::ProviderClaims& c = archive->claims;
+  const std::string name = c.name.value_or("None");
+  const std::string version = c.ver.value_or("None");
+  const std::string revision = c.rev ? std::to_string(*c.rev) : "None";
+  std::vector<std::string> targets;
+  for (const auto& [target, bytes] : archive->targets) targets.push_back(target);
+  if (json) {
+    nlohmann::ordered_json j;
+    j["name"] = name;
+    j["issuer"] = c.iss;
+    j["service"] = c.sub;
+    j["capability_contract_id"] = c.capid;
+    j["vendor"] = c.vendor;
+    j["version"] = version;
+    j["revision"] = revision;
+    j["targets"] = targets;
+    if (c.config_schema) j["schema"] = *c.config_schema;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::string target_text;
+  for (std::size_t i = 0; i < targets.size(); ++i) target_text += (i ? "\n" : "") + targets[i];
+  std::vector<Row> rows = {
+      {{name + " - Provider Archive", Align::kCenter}},
+      {{"Account", Align::kLeft}, {c.iss, Align::kRight}},
+      {{"Service", Align::kLeft}, {c.sub, Align::kRight}},
+      {{"Capability Contract ID", Align::kLeft}, {c.capid, Align::kRight}},
+      {{"Vendor", Align::kLeft}, {c.vendor, Align::kRight}},
+      {{"Version", Align::kLeft}, {version, Align::kRight}},
+      {{"Revision", Align::kLeft}, {revision, Align::kRight}},
+      {{"Supported Architecture Targets", Align::kCenter}},
+      {{target_text, Align::kLeft}},
+  };
+  if (c.config_schema) {
+    rows.push_back({{"\nLink Definition Schema", Align::kCenter}});
+    rows.push_back({{"\nUse the JSON output option to extract the schema", Align::kLeft}});
+  }
+  std::cout << "\n" << render_table(rows) << "\n";
+}
+
+}  // namespace
+
+void register_par(CLI::App& app) {
+  auto* par_cmd = app.add_subcommand("par", "Create and inspect provider archives");
+  par_cmd->require_subcommand(1);
+
+  auto ca = std::make_shared<CreateArgs>();
+  auto* create = par_cmd->add_subcommand("create", "Build a signed provider archive");
+  create->add_option("--capid", ca->capid, "Capability contract ID, e.g. wasmcloud:httpserver")
+      ->required();
+  create->add_option("--vendor", ca->vendor, "Vendor name")->required();
+  create->add_option("-n,--name", ca->name, "Provider name")->required();
+  create->add_option("--arch", ca->arch, "Target of the binary, <arch>-<os>, e.g. x86_64-linux")
+      ->required();
+  create->add_option("-b,--binary", ca->binary, "Provider executable")->required();
+  create->add_option("-i,--issuer", ca->issuer, "Issuer account seed (SA...) or a file holding it");
+  create->add_option("-s,--subject", ca->subject,
+                     "Subject service seed (SV...) or a file holding it");
+  create->add_option("-r,--rev,--revision", ca->rev, "Revision number");
+  create->add_option("-v,--ver,--vers", ca->ver, "Human-readable version, e.g. 0.1.0");
+  create->add_option("--schema", ca->schema, "JSON schema file of the link values");
+  create->add_flag("--compress", ca->compress, "gzip the archive (.par.gz)");
+  create->add_option("-o,-d,--destination", ca->destination,
+                     "Output file (default <binary stem>.par[.gz])");
+  create->add_option("--keys-dir,--directory", ca->keys_dir,
+                     "Where generated keys are written (default $WASH_KEYS or ~/.wash/keys)");
+  create->add_option("--format", ca->output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  create->callback([ca] { run_create(*ca); });
+
+  auto ia = std::make_shared<InspectArgs>();
+  auto* inspect = par_cmd->add_subcommand("inspect", "Show the claims and targets of an archive");
+  inspect->add_option("file", ia->file, "Provider archive (.par or .par.gz)")->required();
+  inspect->add_option("-o,--output", ia->output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  inspect->callback([ia] { run_inspect(*ia); });
+}
+
+}  // namespace wc::cli
