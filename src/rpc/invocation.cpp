@@ -349,6 +349,33 @@ Result<Invocation> decode_invocation(std::span<const std::uint8_t> bytes) {
   return r;
 }
 
+InvocationResponse success_response(std::string invocation_id, std::string instance_id,
+                                    Bytes result) {
+  InvocationResponse r;
+  r.content_length = result.size();
+  r.msg = std::move(result);
+  r.invocation_id = std::move(invocation_id);
+  r.instance_id = std::move(instance_id);
+  return r;
+}
+
+InvocationResponse failure_response(std::string invocation_id, std::string instance_id,
+                                    std::string error, bool with_content_length) {
+  InvocationResponse r;
+  r.invocation_id = std::move(invocation_id);
+  r.instance_id = std::move(instance_id);
+  r.error = std::move(error);
+  if (with_content_length) r.content_length = 0;
+  return r;
+}
+
+InvocationResponse not_running_response(std::string_view actor_key) {
+  InvocationResponse r;
+  r.error = std::string(errors::kNotRunningPrefix) + std::string(actor_key) +
+            std::string(errors::kNotRunningSuffix);
+  return r;
+}
+
 Bytes encode_response(const InvocationResponse& resp, ResponseStyle style) {
   msgpack::sbuffer buf(128 + resp.msg.size());
   Packer pk(buf);

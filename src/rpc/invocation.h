@@ -100,6 +100,20 @@ struct InvocationResponse {
   bool operator==(const InvocationResponse&) const = default;
 };
 
+/// Success reply of the actor host (4.4 step 4.8): `msg`, `invocation_id`, `instance_id`,
+/// `content_length` = result size.
+InvocationResponse success_response(std::string invocation_id, std::string instance_id,
+                                    Bytes result);
+/// Failure reply of the actor host with `msg` empty. `with_content_length`: true for a failed
+/// actor run (4.4 step 4.8, content_length 0); false for the decode / anti-forgery / claim /
+/// policy failures of steps 4.2-4.5, which carry no content_length.
+InvocationResponse failure_response(std::string invocation_id, std::string instance_id,
+                                    std::string error, bool with_content_length);
+/// `{msg: empty, error: "Invocation received for actor <key> that is not running"}` without
+/// invocation_id (4.4 step 2; the reference writes msg as an empty array, bin is accepted by
+/// every peer).
+InvocationResponse not_running_response(std::string_view actor_key);
+
 /// How InvocationResponse is encoded (3.3). Absent optional fields are omitted in every style.
 enum class ResponseStyle {
   /// Host, alphabetical keys (`content_length, error, instance_id, invocation_id, msg`), `msg` as

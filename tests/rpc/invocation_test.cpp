@@ -602,6 +602,33 @@ TEST(ResponseMalformed, InvocationIdIsBinary) {
   EXPECT_FALSE(decode_response(Mp().map(1).str("invocation_id").bin("x").b).has_value());
 }
 
+TEST(ResponseHelpers, SuccessReplyReproducesVectorB) {
+  auto r =
+      success_response("7c5e7f1a2b3c4d5e8f90a1b2c3d4e5f6", "4a6e2f8c-3b1d-4c5e-9f70-1a2b3c4d5e6f",
+                       unhex(vectors::kB1HttpResponse));
+  EXPECT_EQ(hex_lower(encode_response(r, ResponseStyle::kHostReference)), vectors::kB2Response);
+}
+
+TEST(ResponseHelpers, FailureReplies) {
+  auto run = failure_response("id", "inst", "guest error", true);
+  EXPECT_TRUE(run.failed());
+  EXPECT_EQ(run.content_length, 0u);
+  EXPECT_TRUE(run.msg.empty());
+  auto check = failure_response("", "inst", "Failed to deserialize invocation", false);
+  EXPECT_FALSE(check.content_length.has_value());
+  EXPECT_EQ(check.invocation_id, "");
+}
+
+TEST(ResponseHelpers, NotRunningReply) {
+  auto r = not_running_response("MX");
+  EXPECT_EQ(r.error, "Invocation received for actor MX that is not running");
+  EXPECT_FALSE(r.invocation_id.has_value());
+  EXPECT_FALSE(r.instance_id.has_value());
+  auto back = decode_response(encode_response(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, r);
+}
+
 TEST(Thresholds, TimeoutForLargePayloads) {
   EXPECT_EQ(rpc_timeout_for(921600, kDefaultRpcTimeout), kDefaultRpcTimeout);
   EXPECT_EQ(rpc_timeout_for(921601, kDefaultRpcTimeout), kLargePayloadTimeout);
