@@ -24,7 +24,10 @@ struct SignOptions {
   std::string jti;                  ///< token id; default: a fresh 22-character base62 id
   std::optional<std::int64_t> iat;  ///< issued-at (Unix seconds); default: now
   /// Payloads strictly larger than this are refused with kUnsupported
-  /// (errors::kChunkingUnsupported) until chunking (3.6) exists. Default: the host threshold.
+  /// (errors::kChunkingUnsupported): the caller must chunk them. To chunk (3.6), pass
+  /// SIZE_MAX here, then store inv.msg with lattice::ObjectStore under inv.id and clear inv.msg
+  /// (content_length keeps the full size; the token hashes the full payload). Default: the
+  /// host threshold.
   std::size_t chunk_threshold = kHostChunkThreshold;
 };
 

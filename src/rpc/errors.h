@@ -60,10 +60,10 @@ inline constexpr std::string_view kMissingLinkPrefix =
 inline constexpr std::string_view kMissingClaimPrefix =
     "Invocation not authorized: missing capability claim for ";
 
-// --- Chunking (3.6, not implemented yet) ------------------------------------------------------
-/// Payloads above the chunking threshold need the JetStream object store, which this
-/// implementation does not provide yet.
+// --- Chunking (3.6) ---------------------------------------------------------------------------
+/// make_invocation() refuses payloads above its chunk threshold: the caller has to move them to
+/// the object store (lattice/objstore.h) itself (see SignOptions::chunk_threshold).
 inline constexpr std::string_view kChunkingUnsupported =
-    "Payload exceeds the chunking threshold; chunked invocations are not supported yet";
+    "Payload exceeds the chunking threshold; store it in the object store and send it chunked";
 
 }  // namespace wc::rpc::errors

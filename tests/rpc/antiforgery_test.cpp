@@ -182,6 +182,19 @@ TEST(AntiForgery, PayloadAboveChunkThresholdIsNotSupportedYet) {
   EXPECT_TRUE(at.has_value());
 }
 
+TEST(AntiForgery, ChunkingCallerSignsTheFullPayloadThenClearsMsg) {
+  auto kp = cluster_key();
+  SignOptions o;
+  o.chunk_threshold = SIZE_MAX;
+  auto inv = make_invocation(kp, actor_entity(kKvCounter), actor_entity(kEcho), "Actor.Call",
+                             Bytes(kHostChunkThreshold + 1000, 3), kp.public_key(), o);
+  ASSERT_TRUE(inv.has_value());
+  inv->msg.clear();  // the payload now travels in the object store
+  EXPECT_TRUE(is_chunked(*inv));
+  EXPECT_EQ(inv->content_length, kHostChunkThreshold + 1000);
+  EXPECT_EQ(reason(*inv, wascap::now_seconds()), "");
+}
+
 TEST(AntiForgery, MessageWrapping) {
   EXPECT_EQ(anti_forgery_message(errors::kUnknownIssuer),
             "Anti-forgery check failed: Issuer of this invocation is not among the list of valid "
