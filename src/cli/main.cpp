@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   wc::cli::register_claims(app);
   wc::cli::register_reg(app);
   wc::cli::register_par(app);
+  wc::cli::register_host(app);
+  wc::cli::register_call(app);
+  wc::cli::register_ctl(app);
+  wc::cli::register_up(app);
+  wc::cli::register_dashboard(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,38 @@
+// `wasmcloud host [flags]`: runs one lattice host until SIGINT/SIGTERM (or `cmd.{host}.stop`),
+// then stops its actors, publishes host_stopped and exits 0. Configuration: the WASMCLOUD_*
+// environment of control-interface.md 1.5, ./host_config.json, and flags (see --help).
+#include <iostream>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "host/config.h"
+#include "host/host.h"
+#include "host/runner.h"
+
+namespace wc::cli {
+
+void register_host(CLI::App& app) {
+  auto cfg = std::make_shared<host::HostConfig>(host::load_config(host::process_environment()));
+  auto* cmd = app.add_subcommand("host", "Run a wasmCloud lattice host until Ctrl-C");
+  host::add_host_flags(*cmd, *cfg);
+  cmd->callback([cfg] {
+    host::finish_flags(*cfg);
+    init_logging(cfg->structured_logging, cfg->log_level);
+    host::block_termination_signals();
+    auto h = host::Host::start(*cfg);
+    if (!h) {
+      spdlog::error("Failed to start host: {}", h.error().message);
+      std::cerr << "Failed to start host: " << h.error().message << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    auto& hostp = *h;
+    int sig = host::wait_for_termination([&] { return hostp->stopping(); });
+    if (sig != 0) spdlog::info("Received signal {}, stopping host", sig);
+    hostp->stop();
+  });
+}
+
+}  // namespace wc::cli

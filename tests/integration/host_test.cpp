@@ -1,0 +1,568 @@
+// The seed path end to end against real servers: a `wasmcloud host` process, nats-server and
+// docker-registry (tests/support/servers.h), the real signed echo actor pushed with the OCI
+// client. Control requests are sent as raw JSON exactly as the dashboard sends them.
+// The tests share one host process and run in declaration order; each leaves no actor running.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "host/errors.h"
+#include "lattice/nats.h"
+#include "oci/client.h"
+#include "oci/errors.h"
+#include "rpc/antiforgery.h"
+#include "rpc/errors.h"
+#include "rpc/invocation.h"
+#include "support/servers.h"
+#include "wascap/claims.h"
+#include "wascap/errors.h"
+#include "wascap/nkeys.h"
+#include "wascap/wasm_sections.h"
+
+namespace wc {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kEcho = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+constexpr const char* kHttpServer = "VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M";
+
+Bytes from_hex(std::string_view hex) {
+  Bytes out;
+  std::string digits;
+  for (char c : hex)
+    if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// actor-rpc-providers.md 10.2 A.1: HttpRequest GET /foo/bar?x=1, body "hello".
+const Bytes kRequest = from_hex(
+    "85 a6 6d 65 74 68 6f 64 a3 47 45 54 a4 70 61 74 68 a8 2f 66 6f 6f 2f 62 61 72 ab 71 75 65 72 "
+    "79 53 74 72 69 6e 67 a3 78 3d 31 a6 68 65 61 64 65 72 81 a6 61 63 63 65 70 74 91 a3 2a 2f 2a "
+    "a4 62 6f 64 79 c4 05 68 65 6c 6c 6f");
+// 10.3 B.1: the echo actor's HttpResponse to it.
+const Bytes kEchoResponse = from_hex(
+    "83 aa 73 74 61 74 75 73 43 6f 64 65 cc c8 a6 68 65 61 64 65 72 80 a4 62 6f 64 79 c4 54 7b 22 "
+    "62 6f 64 79 22 3a 5b 31 30 34 2c 31 30 31 2c 31 30 38 2c 31 30 38 2c 31 31 31 5d 2c 22 6d 65 "
+    "74 68 6f 64 22 3a 22 47 45 54 22 2c 22 70 61 74 68 22 3a 22 2f 66 6f 6f 2f 62 61 72 22 2c 22 "
+    "71 75 65 72 79 5f 73 74 72 69 6e 67 22 3a 22 78 3d 31 22 7d");
+
+/// Collects every event on wasmbus.evt.default.
+class EventLog {
+ public:
+  void add(json e) {
+    {
+      std::lock_guard lock(mu_);
+      events_.push_back(std::move(e));
+    }
+    cv_.notify_all();
+  }
+  size_t mark() {
+    std::lock_guard lock(mu_);
+    return events_.size();
+  }
+  /// First event of `type` (short name) at index >= from whose data satisfies pred.
+  std::optional<json> wait(size_t from, const std::string& type,
+                           const std::function<bool(const json&)>& pred = {},
+                           std::chrono::milliseconds timeout = 15s) {
+    std::unique_lock lock(mu_);
+    std::optional<json> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (size_t i = from; i < events_.size(); ++i) {
+        const auto& e = events_[i];
+        if (e.value("type", "") == "com.wasmcloud.lattice." + type && (!pred || pred(e["data"]))) {
+          found = e;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  size_t count(size_t from, const std::string& type) {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (size_t i = from; i < events_.size(); ++i)
+      n += events_[i].value("type", "") == "com.wasmcloud.lattice." + type;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<json> events_;
+};
+
+class HostSeedPath : public ::testing::Test {
+ protected:
+  static inline std::unique_ptr<testing::NatsServer> nats;
+  static inline std::unique_ptr<testing::RegistryServer> registry;
+  static inline std::unique_ptr<testing::ChildProcess> host_proc;
+  static inline std::unique_ptr<lattice::Connection> nc;
+  static inline std::unique_ptr<EventLog> log;
+  static inline lattice::Subscription events_sub;
+  static inline std::optional<wascap::KeyPair> cluster, host_key;
+  static inline std::string host_id, dir, echo_ref;
+  static inline int dead_port = 0;
+  static inline Bytes echo_bytes;
+
+  static void push(const std::string& ref, const Bytes& bytes) {
+    oci::PushOptions po;
+    po.allowed_insecure = {registry->host()};
+    auto r = oci::Client().push(ref, bytes, po);
+    ASSERT_TRUE(r) << r.error().message;
+  }
+
+  static void SetUpTestSuite() {
+    dir = testing::make_temp_dir("wc-host-it");
+    nats = std::make_unique<testing::NatsServer>();
+    registry = std::make_unique<testing::RegistryServer>();
+    dead_port = testing::free_port();
+    auto bytes = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
+    ASSERT_TRUE(bytes);
+    echo_bytes = *bytes;
+    echo_ref = registry->host() + "/echo:0.3.4";
+    push(echo_ref, echo_bytes);
+    push(registry->host() + "/echo:0.3.5", echo_bytes);
+    auto unsigned_mod = wascap::strip_token_sections(echo_bytes);
+    ASSERT_TRUE(unsigned_mod);
+    push(registry->host() + "/unsigned:1", *unsigned_mod);
+    // A token whose signature no longer matches its claims.
+    auto token = wascap::find_token(echo_bytes);
+    ASSERT_TRUE(token && *token);
+    std::string bad = **token;
+    char& ch = bad[bad.rfind('.') + 5];
+    ch = ch == 'A' ? 'B' : 'A';
+    auto forged = wascap::embed_token(*unsigned_mod, bad);
+    ASSERT_TRUE(forged);
+    push(registry->host() + "/forged:1", *forged);
+    // A current (wascap_revision 3) signature over different code: the hash gate rejects it.
+    wascap::SignOptions so;
+    so.name = "rev3";
+    so.caps = {"wasmcloud:httpserver"};
+    auto signed3 =
+        wascap::sign_module(*unsigned_mod, wascap::KeyPair::generate(wascap::KeyType::kAccount),
+                            wascap::KeyPair::generate(wascap::KeyType::kModule), so);
+    ASSERT_TRUE(signed3);
+    Bytes junk = {'x'};
+    push(registry->host() + "/tampered:1",
+         wascap::append_custom_section(signed3->module, "junk", junk));
+    cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+    host_key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+    host_id = host_key->public_key();
+    start_host();
+
+    lattice::ConnectOptions o;
+    o.servers = {nats->url()};
+    auto c = lattice::Connection::connect(o);
+    ASSERT_TRUE(c) << c.error().message;
+    nc = std::move(*c);
+    log = std::make_unique<EventLog>();
+    auto sub = nc->subscribe("wasmbus.evt.default", [](lattice::Message m) {
+      auto j = json::parse(m.text(), nullptr, false);
+      if (!j.is_discarded()) log->add(std::move(j));
+    });
+    ASSERT_TRUE(sub);
+    events_sub = std::move(*sub);
+    ASSERT_TRUE(wait_host_up(20s)) << "host did not answer; log in " << dir;
+  }
+
+  static void start_host() {
+    host_proc = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host",
+                                 "--nats-port", std::to_string(nats->port()), "--allowed-insecure",
+                                 registry->host() + ",127.0.0.1:" + std::to_string(dead_port),
+                                 "--no-native", "--log-level", "debug", "--oci-cache-dir",
+                                 dir + "/oci", "--label", "zone=test"},
+        dir + "/host.log",
+        std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + host_key->seed(),
+                                 "WASMCLOUD_CLUSTER_SEED=" + cluster->seed()});
+  }
+
+  static void TearDownTestSuite() {
+    events_sub.unsubscribe();
+    if (host_proc) host_proc->stop(15);
+    host_proc.reset();
+    nc.reset();
+    registry.reset();
+    nats.reset();
+  }
+
+  static bool wait_host_up(std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = nc->request("wasmbus.ctl.default.get." + host_id + ".inv", "", 500ms);
+      if (r) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  static json request(const std::string& subject, const std::string& body,
+                      std::chrono::milliseconds timeout = 3s) {
+    auto r = nc->request(subject, body, timeout);
+    if (!r) return json{{"__error", r.error().message}};
+    return json::parse(r->text(), nullptr, false);
+  }
+  static json cmd(const std::string& op, const std::string& body) {
+    return request("wasmbus.ctl.default.cmd." + host_id + "." + op, body);
+  }
+  static json inventory() { return request("wasmbus.ctl.default.get." + host_id + ".inv", ""); }
+  static json scale(const std::string& ref, int count, const std::string& actor = kEcho) {
+    return cmd("scale", json{{"actor_id", actor}, {"actor_ref", ref}, {"count", count}}.dump());
+  }
+  static size_t instances_of(const json& inv, const std::string& key = kEcho) {
+    for (const auto& a : inv["actors"])
+      if (a["id"] == key) return a["instances"].size();
+    return 0;
+  }
+
+  /// A signed HttpServer.HandleRequest invocation from the httpserver provider entity.
+  static Result<rpc::InvocationResponse> invoke(const wascap::KeyPair& signer,
+                                                const Bytes& payload = kRequest) {
+    auto inv = rpc::make_invocation(
+        signer, rpc::provider_entity(kHttpServer, "wasmcloud:httpserver", "default"),
+        rpc::actor_entity(kEcho), "HttpServer.HandleRequest", payload, signer.public_key());
+    if (!inv) return fail(inv.error());
+    return invoke_raw(rpc::encode_invocation(*inv));
+  }
+  static Result<rpc::InvocationResponse> invoke_raw(const Bytes& body) {
+    auto r = nc->request(std::string("wasmbus.rpc.default.") + kEcho, body, 5s);
+    if (!r) return fail(r.error());
+    return rpc::decode_response(r->data());
+  }
+
+  /// Scales echo to `n` from echo_ref and waits for the inventory to show it.
+  static void ensure_echo(int n) {
+    auto ack = scale(echo_ref, n);
+    ASSERT_EQ(ack["accepted"], true) << ack.dump();
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (instances_of(inventory()) != static_cast<size_t>(n) &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(instances_of(inventory()), static_cast<size_t>(n));
+  }
+
+  /// After a bad request: nothing runs and a valid request still works.
+  static void expect_still_healthy() {
+    auto inv = inventory();
+    EXPECT_EQ(inv["host_id"], host_id);
+    EXPECT_EQ(instances_of(inv), 0u);
+    auto pings = request("wasmbus.ctl.default.ping.hosts", "");
+    EXPECT_EQ(pings["id"], host_id);
+  }
+
+  /// A scale request that must be acked and then fail with actor_start_failed containing `text`.
+  static void expect_scale_fails(const std::string& ref, const std::string& text) {
+    auto mark = log->mark();
+    auto ack = scale(ref, 1);
+    EXPECT_EQ(ack, json::parse(R"({"accepted":true,"error":""})"));
+    auto e = log->wait(mark, "actor_start_failed");
+    ASSERT_TRUE(e) << "no actor_start_failed for " << ref;
+    EXPECT_NE((*e)["data"]["error"].get<std::string>().find(text), std::string::npos)
+        << (*e)["data"].dump();
+    EXPECT_EQ(log->count(mark, "actor_started"), 0u);
+    expect_still_healthy();
+  }
+};
+
+TEST_F(HostSeedPath, PingReportsHost) {
+  auto p = request("wasmbus.ctl.default.ping.hosts", "");
+  EXPECT_EQ(p["id"], host_id);
+  EXPECT_EQ(p["issuer"], cluster->public_key());
+  EXPECT_EQ(p["labels"]["zone"], "test");
+  EXPECT_EQ(p["labels"]["hostcore.os"], "linux");
+  EXPECT_EQ(p["version"], "0.63.2");
+  EXPECT_EQ(p["lattice_prefix"], "default");
+  EXPECT_TRUE(p["js_domain"].is_null());
+}
+
+TEST_F(HostSeedPath, ScaleUpInvokeScaleDown) {
+  auto mark = log->mark();
+  // Exactly the dashboard's request.
+  auto ack = cmd("scale", std::string(R"({"actor_id":")") + kEcho + R"(","actor_ref":")" +
+                              echo_ref + R"(","count":1})");
+  EXPECT_EQ(ack, json::parse(R"({"accepted":true,"error":""})"));
+  auto started = log->wait(mark, "actor_started");
+  ASSERT_TRUE(started);
+  EXPECT_EQ((*started)["source"], host_id);
+  EXPECT_EQ((*started)["data"]["public_key"], kEcho);
+  EXPECT_EQ((*started)["data"]["image_ref"], echo_ref);
+  EXPECT_EQ((*started)["data"]["claims"]["name"], "Echo");
+  EXPECT_EQ((*started)["data"]["claims"]["revision"], 4);
+  auto all = log->wait(mark, "actors_started");
+  ASSERT_TRUE(all);
+  EXPECT_EQ((*all)["data"]["count"], 1);
+
+  auto inv = inventory();
+  ASSERT_EQ(inv["actors"].size(), 1u) << inv.dump();
+  EXPECT_EQ(inv["actors"][0]["id"], kEcho);
+  EXPECT_EQ(inv["actors"][0]["image_ref"], echo_ref);
+  EXPECT_EQ(inv["actors"][0]["name"], "Echo");
+  ASSERT_EQ(inv["actors"][0]["instances"].size(), 1u);
+  EXPECT_EQ(inv["actors"][0]["instances"][0]["revision"], 4);
+
+  auto resp = invoke(*cluster);
+  ASSERT_TRUE(resp) << resp.error().message;
+  ASSERT_FALSE(resp->error) << *resp->error;
+  EXPECT_EQ(resp->msg, kEchoResponse);
+  EXPECT_EQ(resp->content_length, kEchoResponse.size());
+
+  // count 3: two more instances.
+  mark = log->mark();
+  EXPECT_EQ(scale(echo_ref, 3)["accepted"], true);
+  ASSERT_TRUE(log->wait(mark, "actors_started"));
+  EXPECT_EQ(log->count(mark, "actor_started"), 2u);
+  EXPECT_EQ(instances_of(inventory()), 3u);
+  for (int i = 0; i < 3; ++i) {
+    auto r = invoke(*cluster);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->msg, kEchoResponse);
+  }
+  auto hb = log->mark();
+  request("wasmbus.ctl.default.ping.hosts", "");
+  auto beat = log->wait(hb, "host_heartbeat");
+  ASSERT_TRUE(beat);
+  EXPECT_EQ((*beat)["data"]["actors"][kEcho], 3);
+
+  // count 0: everything stops and the RPC subscription goes away.
+  mark = log->mark();
+  EXPECT_EQ(scale(echo_ref, 0)["accepted"], true);
+  auto stopped = log->wait(mark, "actors_stopped");
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ((*stopped)["data"]["count"], 3);
+  EXPECT_EQ((*stopped)["data"]["remaining"], 0);
+  EXPECT_EQ(log->count(mark, "actor_stopped"), 3u);
+  EXPECT_EQ(instances_of(inventory()), 0u);
+  auto gone = invoke(*cluster);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Code::kUnavailable) << gone.error().message;  // no responders
+}
+
+TEST_F(HostSeedPath, CountIsConcurrency) {
+  ensure_echo(2);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] {
+      auto r = invoke(*cluster);
+      if (r && !r->error && r->msg == kEchoResponse) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  ensure_echo(0);
+}
+
+TEST_F(HostSeedPath, LaunchAndStopActor) {
+  auto mark = log->mark();
+  auto ack = cmd("la", json{{"actor_ref", echo_ref},
+                            {"count", 2},
+                            {"annotations", {{"wasmcloud.dev/appspec", "echo"}}}}
+                           .dump());
+  EXPECT_EQ(ack["accepted"], true);
+  ASSERT_TRUE(log->wait(mark, "actors_started"));
+  auto inv = inventory();
+  ASSERT_EQ(instances_of(inv), 2u);
+  EXPECT_EQ(inv["actors"][0]["instances"][0]["annotations"]["wasmcloud.dev/appspec"], "echo");
+  mark = log->mark();
+  ack = cmd("sa", json{{"actor_ref", kEcho}, {"count", 1}}.dump());
+  EXPECT_EQ(ack, json::parse(R"({"accepted":true,"error":""})"));
+  ASSERT_TRUE(log->wait(mark, "actor_stopped"));
+  auto agg = log->wait(mark, "actors_stopped");
+  ASSERT_TRUE(agg);
+  EXPECT_EQ((*agg)["data"]["remaining"], 1);
+  EXPECT_EQ(instances_of(inventory()), 1u);
+  ack = cmd("sa", json{{"actor_ref", kEcho}, {"count", 0}}.dump());
+  EXPECT_EQ(ack["accepted"], true);
+  EXPECT_EQ(instances_of(inventory()), 0u);
+}
+
+// ----------------------------------------------------------------------------- bad input
+
+TEST_F(HostSeedPath, MalformedJsonOnEveryCommand) {
+  struct Case {
+    std::string op, error;
+  };
+  for (const auto& c : std::vector<Case>{{"scale", "Invalid scale actor JSON request"},
+                                         {"la", "Invalid launch actor JSON request"},
+                                         {"sa", "Invalid request to stop actor"},
+                                         {"upd", "Invalid JSON request to update actor"},
+                                         {"lp", "Improperly formed start provider command JSON"},
+                                         {"sp", "Invalid JSON request for stop provider"}}) {
+    auto ack = cmd(c.op, "{not json");
+    EXPECT_EQ(ack, json({{"accepted", false}, {"error", c.error}})) << c.op;
+  }
+  auto stop = cmd("stop", "{not json");
+  EXPECT_EQ(stop["accepted"], false);
+  EXPECT_EQ(stop["error"].get<std::string>().rfind("Unable to parse stop host command: ", 0), 0u);
+  expect_still_healthy();
+}
+
+TEST_F(HostSeedPath, MissingFieldsOnEveryCommand) {
+  EXPECT_EQ(cmd("scale", json{{"actor_id", kEcho}, {"actor_ref", echo_ref}}.dump())["error"],
+            "Invalid scale actor JSON request");
+  EXPECT_EQ(cmd("scale", json{{"actor_ref", echo_ref}, {"count", 1}}.dump())["error"],
+            "Invalid scale actor JSON request");
+  EXPECT_EQ(cmd("scale", json{{"actor_id", kEcho}, {"count", 1}}.dump())["error"],
+            "Invalid scale actor JSON request");
+  EXPECT_EQ(cmd("la", R"({"count":1})")["error"], "Invalid launch actor JSON request");
+  EXPECT_EQ(cmd("sa", json{{"actor_ref", kEcho}}.dump())["error"], "Invalid request to stop actor");
+  EXPECT_EQ(cmd("upd", "{}")["error"], "Invalid JSON request to update actor");
+  EXPECT_EQ(cmd("lp", R"({"provider_ref":"x"})")["error"],
+            "Improperly formed start provider command JSON");
+  EXPECT_EQ(cmd("sp", R"({"provider_ref":"short","link_name":"default"})")["error"],
+            "Invalid JSON request for stop provider");
+  EXPECT_EQ(request("wasmbus.ctl.default.linkdefs.put", R"({"actor_id":"M"})")["error"],
+            "Invalid link definition put request");
+  EXPECT_EQ(request("wasmbus.ctl.default.linkdefs.del", R"({"actor_id":"M"})")["error"],
+            "Invalid link definition removal request");
+  EXPECT_EQ(request("wasmbus.ctl.default.auction.actor", "{}")["error"],
+            "Invalid JSON request for actor auction");
+  EXPECT_EQ(request("wasmbus.ctl.default.auction.provider", "{}")["error"],
+            "Invalid JSON request to auction provider");
+  EXPECT_EQ(request("wasmbus.ctl.default.registries.put", "not json")["error"],
+            "Failed to update registry credential map");
+  expect_still_healthy();
+}
+
+TEST_F(HostSeedPath, ScaleUpWithEmptyRef) {
+  expect_scale_fails("", std::string(host::errors::kScaleWithoutReference));
+}
+
+TEST_F(HostSeedPath, ScaleUpWithLatestRef) {
+  expect_scale_fails(registry->host() + "/echo:latest",
+                     std::string(oci::errors::kLatestProhibited));
+}
+
+TEST_F(HostSeedPath, ScaleUpFromPlainHttpRegistryNotAllowed) {
+  // Same registry by another name ("localhost:PORT") that is not on the insecure list -> HTTPS.
+  expect_scale_fails("localhost:" + std::to_string(registry->port()) + "/echo:0.3.4",
+                     std::string(oci::errors::kFetchBytesPrefix));
+}
+
+TEST_F(HostSeedPath, ScaleUpWithMissingTag) {
+  expect_scale_fails(registry->host() + "/echo:9.9.9", std::string(oci::errors::kFetchBytesPrefix));
+}
+
+TEST_F(HostSeedPath, ScaleUpWithRegistryDown) {
+  expect_scale_fails("127.0.0.1:" + std::to_string(dead_port) + "/echo:0.3.4",
+                     std::string(oci::errors::kFetchBytesPrefix));
+}
+
+TEST_F(HostSeedPath, ScaleUpUnsignedModule) {
+  auto mark = log->mark();
+  expect_scale_fails(registry->host() + "/unsigned:1", std::string(wascap::errors::kNoClaims));
+  auto agg = log->wait(mark, "actors_start_failed");
+  ASSERT_TRUE(agg);
+  EXPECT_EQ((*agg)["data"]["public_key"], "N/A");
+  EXPECT_EQ((*agg)["data"]["error"], "\"No claims found in source module\"");
+}
+
+TEST_F(HostSeedPath, ScaleUpModuleWithForgedSignature) {
+  auto mark = log->mark();
+  expect_scale_fails(registry->host() + "/forged:1",
+                     std::string(wascap::errors::kInvalidModuleSignature));
+  auto agg = log->wait(mark, "actors_start_failed");
+  ASSERT_TRUE(agg);
+  EXPECT_EQ((*agg)["data"]["error"], "\"Invalid signature on module token\"");
+}
+
+TEST_F(HostSeedPath, ScaleUpTamperedModule) {
+  auto mark = log->mark();
+  expect_scale_fails(registry->host() + "/tampered:1",
+                     std::string(wascap::errors::kInvalidModuleHash));
+  ASSERT_TRUE(log->wait(mark, "actors_start_failed"));
+}
+
+TEST_F(HostSeedPath, DifferentRefForRunningActor) {
+  ensure_echo(1);
+  auto mark = log->mark();
+  auto other = registry->host() + "/echo:0.3.5";
+  EXPECT_EQ(scale(other, 2)["accepted"], true);
+  auto agg = log->wait(mark, "actors_start_failed");
+  ASSERT_TRUE(agg);
+  auto expected = "Cannot start new instance of " + std::string(kEcho) + " from ref '" + other +
+                  "', it is already running with different reference. To upgrade an actor, use "
+                  "live update.";
+  EXPECT_EQ((*agg)["data"]["error"], "\"" + expected + "\"");
+  EXPECT_EQ(instances_of(inventory()), 1u);
+  EXPECT_EQ(inventory()["actors"][0]["image_ref"], echo_ref);
+  ensure_echo(0);
+}
+
+TEST_F(HostSeedPath, InvocationSignedByUnknownIssuer) {
+  ensure_echo(1);
+  auto stranger = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+  auto r = invoke(stranger);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->error);
+  EXPECT_EQ(*r->error,
+            "Anti-forgery check failed: Issuer of this invocation is not among the list "
+            "of valid issuers");
+  auto good = invoke(*cluster);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->msg, kEchoResponse);
+  ensure_echo(0);
+}
+
+TEST_F(HostSeedPath, TruncatedMsgpackInvocation) {
+  ensure_echo(1);
+  auto inv =
+      rpc::make_invocation(*cluster, rpc::actor_entity(kHttpServer), rpc::actor_entity(kEcho),
+                           "HttpServer.HandleRequest", kRequest, cluster->public_key());
+  ASSERT_TRUE(inv);
+  auto bytes = rpc::encode_invocation(*inv);
+  bytes.resize(100);
+  auto r = invoke_raw(bytes);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->error);
+  EXPECT_EQ(*r->error, "Failed to deserialize invocation");
+  auto good = invoke(*cluster);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->msg, kEchoResponse);
+  ensure_echo(0);
+}
+
+TEST_F(HostSeedPath, NatsRestartHostReconnects) {
+  ensure_echo(1);
+  nats->kill9();
+  std::this_thread::sleep_for(300ms);
+  nats->restart();
+  // Our own client reconnects too; wait until the host answers again.
+  auto until = std::chrono::steady_clock::now() + 20s;
+  bool answered = false;
+  while (!answered && std::chrono::steady_clock::now() < until) {
+    auto r = nc->request("wasmbus.ctl.default.get." + host_id + ".inv", "", 500ms);
+    answered = r.has_value();
+    if (!answered) std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(answered) << "host did not answer after the NATS restart";
+  Result<rpc::InvocationResponse> r = fail(Code::kUnavailable, "not tried");
+  for (int i = 0; i < 50 && !(r && !r->error); ++i) {
+    r = invoke(*cluster);
+    if (!(r && !r->error)) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->msg, kEchoResponse);
+  ensure_echo(0);
+}
+
+TEST_F(HostSeedPath, SigtermPublishesHostStopped) {
+  auto mark = log->mark();
+  host_proc->stop(15);
+  auto e = log->wait(mark, "host_stopped", {}, 10s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["source"], host_id);
+  EXPECT_EQ((*e)["data"]["labels"]["zone"], "test");
+}
+
+}  // namespace
+}  // namespace wc
