@@ -486,6 +486,8 @@ Result<std::string> native_build(const NativeCompileRequest& request, bool* comp
   g_last_compile_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count());
+  spdlog::info("wasm module {}: native code compiled in {} ms ({})",
+               request.sha256_hex.substr(0, 12), g_last_compile_us.load() / 1000, path);
   g_compiles.fetch_add(1);
   if (compiled != nullptr) *compiled = true;
   return path;
