@@ -219,6 +219,9 @@ std::optional<LogEntry> LatticeState::apply_event(const json& ev, Clock::time_po
 
   std::lock_guard lock(mu_);
   const std::string pk = str(d, "public_key");
+  const bool keyed =
+      type.starts_with("actor") || type.starts_with("provider") || type.starts_with("health_check");
+  if ((keyed && pk.empty()) || source.empty()) return entry;  // malformed: logged only
   if (type == "host_started") {
     touch_host_locked(source, now);
     auto& h = hosts_[source];

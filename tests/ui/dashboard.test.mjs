@@ -1,0 +1,284 @@
+// Browser tests of the wasmcloud-cpp dashboard, run by tests/ui/run.sh against a real lattice
+// (nats-server, docker-registry, two `wasmcloud host` processes, `wasmcloud dashboard`).
+// Drives the system Chromium through playwright-core; every step writes a screenshot to
+// tests/ui/artifacts/. Steps share one page and run in order; none reloads the page, so every
+// table change seen here arrived over server-sent events.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (run tests/ui/run.sh)`);
+  return v;
+};
+const URL_BASE = env('WC_DASHBOARD_URL');
+const REGISTRY = env('WC_REGISTRY');
+const WASMCLOUD = env('WC_WASMCLOUD');
+const FIXTURES = env('WC_FIXTURES');
+const WORK = env('WC_WORK');
+const ARTIFACTS = env('WC_ARTIFACTS');
+const ECHO_KEY = 'MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5';
+const UNPRIV_KEY = 'MCRACEYKJLCP7NLVMUTO2SCQ26JFL3Z4TBIXPXDE7KPBI2GEH5DA57L5';
+const T = 20000;
+
+let context;
+let page;
+let hostA;
+
+/** Runs the wasmcloud CLI; returns stdout, throws with stderr on failure. */
+function cli(...args) {
+  const r = spawnSync(WASMCLOUD, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wasmcloud ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** The actors-table row of `key` on host A. */
+function actorRow(key) {
+  return page.locator(`#actors-table tr[data-actor="${key}"][data-host="${hostA}"]`);
+}
+
+async function expectCount(key, n) {
+  if (n === 0) {
+    await actorRow(key).waitFor({ state: 'detached', timeout: T });
+    return;
+  }
+  await page.waitForFunction(
+    ([k, h, c]) => document.querySelector(`#actors-table tr[data-actor="${k}"][data-host="${h}"] .count`)?.textContent === String(c),
+    [key, hostA, n], { timeout: T });
+}
+
+async function openDialog(id) {
+  await page.click(`[data-open="${id}"]`);
+  await page.locator(`#${id}`).waitFor({ state: 'visible' });
+}
+
+async function submit(formId) {
+  const form = page.locator(`#${formId}`);
+  await form.locator('.form-message').evaluate((e) => { e.textContent = ''; });
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(
+    (id) => { const t = document.querySelector(`#${id} .form-message`).textContent; return t && t !== 'Sending…'; },
+    formId, { timeout: T });
+  return form.locator('.form-message');
+}
+
+async function closeDialog(id) {
+  await page.locator(`#${id} button.close`).click();
+}
+
+/** Signs a copy of echo.wasm as `name` with revision `rev` using fixed keys (same module key). */
+function signEcho(dest, rev, keys) {
+  cli('claims', 'sign', path.join(FIXTURES, 'echo.wasm'), '-n', 'hotecho', '-q', '-r', String(rev),
+    '-i', keys.account, '-s', keys.module, '-d', dest);
+}
+
+before(async () => {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wc-ui-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(URL_BASE + '/');
+  await page.evaluate(() => { window.__noReload = 'still-here'; });
+});
+
+after(async () => {
+  if (context) await context.close();
+});
+
+test('hosts of the lattice appear', async () => {
+  await page.waitForFunction(() => document.querySelectorAll('#hosts-table tr[data-host]').length >= 2, null, { timeout: T });
+  hostA = await page.locator('#hosts-table tr[data-host]', { hasText: 'ui-host-a' }).getAttribute('data-host');
+  assert.match(hostA, /^N[A-Z0-9]{55}$/);
+  assert.equal(await page.locator('#connection').textContent(), 'live');
+  await shot('01-hosts');
+});
+
+test('start echo from the registry with count 2 on a chosen host', async () => {
+  await openDialog('dialog-start-oci');
+  await page.selectOption('#form-start-oci select[name=host_id]', hostA);
+  await page.fill('#form-start-oci input[name=actor_ref]', `${REGISTRY}/echo:0.3.4`);
+  await page.fill('#form-start-oci input[name=count]', '2');
+  const msg = await submit('form-start-oci');
+  assert.match(await msg.textContent(), /^Accepted: 2 instance\(s\) of MBCFOPM6/);
+  await shot('02-start-ack');
+  await closeDialog('dialog-start-oci');
+  await expectCount(ECHO_KEY, 2);
+  assert.equal(await actorRow(ECHO_KEY).locator('.name').textContent(), 'Echo');
+  assert.equal(await actorRow(ECHO_KEY).locator('.ref').textContent(), `${REGISTRY}/echo:0.3.4`);
+  assert.equal(await page.evaluate(() => window.__noReload), 'still-here');
+  await shot('03-echo-2-instances');
+});
+
+test('scale echo to 3, then to 0', async () => {
+  await actorRow(ECHO_KEY).locator('button.scale').click();
+  await page.fill('#form-scale input[name=count]', '3');
+  let msg = await submit('form-scale');
+  assert.match(await msg.textContent(), /^Accepted: scaling to 3/);
+  await closeDialog('dialog-scale');
+  await expectCount(ECHO_KEY, 3);
+  await shot('04-echo-3-instances');
+  await actorRow(ECHO_KEY).locator('button.scale').click();
+  await page.fill('#form-scale input[name=count]', '0');
+  msg = await submit('form-scale');
+  assert.match(await msg.textContent(), /^Accepted: scaling to 0/);
+  await closeDialog('dialog-scale');
+  await expectCount(ECHO_KEY, 0);
+  assert.equal(await page.evaluate(() => window.__noReload), 'still-here');
+  await shot('05-echo-scaled-to-0');
+});
+
+test('upload a module: pushed to the registry and started', async () => {
+  await openDialog('dialog-upload');
+  await page.selectOption('#form-upload select[name=host_id]', hostA);
+  const empty = await submit('form-upload');
+  assert.equal(await empty.textContent(), 'Please select a file');
+  await page.setInputFiles('#form-upload input[name=file]', path.join(FIXTURES, 'echo_unpriv_s.wasm'));
+  await page.fill('#form-upload input[name=count]', '1');
+  const msg = await submit('form-upload');
+  assert.match(await msg.textContent(), new RegExp(`^Accepted: 1 instance.*from ${REGISTRY}/dashboard/mcraceyk`));
+  await shot('06-upload-ack');
+  await closeDialog('dialog-upload');
+  await expectCount(UNPRIV_KEY, 1);
+  assert.match(await actorRow(UNPRIV_KEY).locator('.ref').textContent(), new RegExp(`^${REGISTRY}/dashboard/`));
+  await shot('07-uploaded-actor');
+});
+
+test('hot reload: the actor is live-updated when the file changes', async () => {
+  const keys = {
+    account: JSON.parse(cli('keys', 'gen', 'account', '-o', 'json')).seed,
+    module: JSON.parse(cli('keys', 'gen', 'module', '-o', 'json')).seed,
+  };
+  const file = path.join(WORK, 'hotecho_s.wasm');
+  signEcho(file, 1, keys);
+  await openDialog('dialog-hotreload');
+  await page.selectOption('#form-hotreload select[name=host_id]', hostA);
+  await page.fill('#form-hotreload input[name=path]', file);
+  await page.fill('#form-hotreload input[name=count]', '1');
+  const msg = await submit('form-hotreload');
+  const text = await msg.textContent();
+  assert.match(text, /watching/, text);
+  await closeDialog('dialog-hotreload');
+  const key = await page.locator('#watches-table tr[data-path] .id').first().getAttribute('data-full');
+  await expectCount(key, 1);
+  assert.equal(await actorRow(key).locator('.revision').textContent(), '1');
+  await shot('08-hot-reload-started');
+  // New revision written next to it, then moved over the watched file (atomic replace).
+  signEcho(file + '.new', 2, keys);
+  fs.renameSync(file + '.new', file);
+  await page.waitForFunction(
+    ([k, h]) => document.querySelector(`#actors-table tr[data-actor="${k}"][data-host="${h}"] .revision`)?.textContent === '2',
+    [key, hostA], { timeout: T });
+  await page.locator('#event-log li', { hasText: 'updated to revision 2' }).first().waitFor({ timeout: T });
+  await shot('09-hot-reload-updated');
+  await page.locator(`#watches-table tr[data-path="${file}"] button.stop-watch`).click();
+  await page.locator(`#watches-table tr[data-path="${file}"]`).waitFor({ state: 'detached', timeout: T });
+});
+
+test('a bad reference shows the error', async () => {
+  await openDialog('dialog-start-oci');
+  await page.selectOption('#form-start-oci select[name=host_id]', hostA);
+  await page.fill('#form-start-oci input[name=actor_ref]', `${REGISTRY}/does-not-exist:9.9.9`);
+  await page.fill('#form-start-oci input[name=count]', '1');
+  const msg = await submit('form-start-oci');
+  assert.match(await msg.textContent(), /^Unable to read the actor's claims from the registry: /);
+  assert.equal(await msg.getAttribute('data-level'), 'error');
+  await page.fill('#form-start-oci input[name=actor_ref]', '');
+  const empty = await submit('form-start-oci');
+  assert.equal(await empty.textContent(), 'Please enter an OCI reference');
+  await page.fill('#form-start-oci input[name=actor_ref]', `${REGISTRY}/echo:0.3.4`);
+  await page.fill('#form-start-oci input[name=count]', '0');
+  const zero = await submit('form-start-oci');
+  assert.equal(await zero.textContent(), 'Replicas must be a whole number of at least 1');
+  await shot('10-bad-reference');
+  await closeDialog('dialog-start-oci');
+});
+
+/** POSTs like a page on another site would (its Origin, a stolen or no token). */
+function crossSitePost(origin, token) {
+  const u = new URL('/api/actors/scale', URL_BASE);
+  const body = JSON.stringify({ host_id: hostA, actor_id: UNPRIV_KEY, count: 0 });
+  return new Promise((resolve, reject) => {
+    const req = http.request(u, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: origin, 'X-CSRF-Token': token, 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => {
+      let data = '';
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(data) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('a request with a wrong origin is refused', async () => {
+  const token = await page.locator('meta[name=csrf-token]').getAttribute('content');
+  const r = await crossSitePost('http://evil.example', token);
+  assert.equal(r.status, 403);
+  assert.deepEqual(r.body, { accepted: false, error: 'Cross-site request refused' });
+  const noToken = await crossSitePost(URL_BASE, '');
+  assert.equal(noToken.status, 403);
+  assert.equal(noToken.body.error, 'Missing or wrong CSRF token');
+  // A page of another origin in the browser cannot do it either.
+  const other = await context.newPage();
+  await other.goto('about:blank');
+  const status = await other.evaluate(async ([u, t]) => {
+    try {
+      const res = await fetch(u, { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: t });
+      return res.type;
+    } catch (e) { return 'blocked: ' + e.message; }
+  }, [URL_BASE + '/api/actors/scale', JSON.stringify({ host_id: hostA, actor_id: UNPRIV_KEY, count: 0 })]);
+  await other.close();
+  assert.ok(status === 'opaque' || status.startsWith('blocked'), status);
+  await expectCount(UNPRIV_KEY, 1);  // still running: nothing got through
+  await page.locator('#event-log li.error', { hasText: 'Cross-site request refused' }).first().waitFor({ timeout: T });
+  await shot('11-wrong-origin-refused');
+});
+
+test('define and delete a link definition (linkdefs.put / linkdefs.del)', async () => {
+  const provider = 'VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M';
+  await openDialog('dialog-link');
+  const missing = await submit('form-link');
+  assert.equal(await missing.textContent(), 'Please select an Actor ID to link');
+  await page.selectOption('#form-link select[name=actor_id]', ECHO_KEY);
+  await page.fill('#form-link input[name=provider_id_text]', provider);
+  await page.fill('#form-link input[name=contract_id]', 'wasmcloud:keyvalue');
+  await page.fill('#form-link input[name=values]', 'URL=redis://127.0.0.1:6379/');
+  const msg = await submit('form-link');
+  assert.equal(await msg.textContent(), 'Link definition published');
+  await closeDialog('dialog-link');
+  const row = page.locator('#links-table tr[data-link]', { hasText: 'wasmcloud:keyvalue' });
+  await row.waitFor({ timeout: T });
+  assert.match(await row.textContent(), /URL=redis:\/\/127\.0\.0\.1:6379\//);
+  await shot('12-link-defined');
+  await row.locator('button.delete').click();
+  await row.waitFor({ state: 'detached', timeout: T });
+  await shot('13-link-deleted');
+});
+
+test('metrics: invocations of an actor show up', async () => {
+  const payload = JSON.stringify({ method: 'GET', path: '/', queryString: '', header: {}, body: [] });
+  cli('call', UNPRIV_KEY, 'HttpServer.HandleRequest', payload, '--nats-port', env('WC_NATS_PORT'),
+    '--cluster-seed', env('WC_CLUSTER_SEED'));
+  await page.waitForFunction(
+    (k) => Number(document.querySelector(`#metrics-table tr[data-actor="${k}"] .total`)?.textContent) >= 1,
+    UNPRIV_KEY, { timeout: T });
+  await page.locator('#metrics').scrollIntoViewIfNeeded();
+  await shot('14-metrics');
+});

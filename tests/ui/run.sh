@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Browser tests of the web dashboard against a REAL lattice: starts nats-server, docker-registry,
+# two `wasmcloud host` processes and `wasmcloud dashboard` on free loopback ports, runs
+# dashboard.test.mjs (node's test runner driving the system Chromium through playwright-core),
+# stops everything it started and exits non-zero on failure. Screenshots: tests/ui/artifacts/.
+#
+# Needs: the C++ build in build/ (or $WC_BUILD_DIR), node + npm, Debian chromium, nats-server,
+# docker-registry. npm packages (playwright-core here, chart.js in src/web/ui) are installed with
+# `npm ci` from the committed package-lock.json files when missing.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${WC_BUILD_DIR:-$ROOT/build}
+WASMCLOUD=$BUILD/src/cli/wasmcloud
+FIXTURES=${WC_FIXTURES_DIR:-$ROOT/../shared/fixtures/actors}
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+for need in "$WASMCLOUD" "$CHROMIUM" "$FIXTURES/echo.wasm"; do
+  [[ -e $need ]] || { echo "tests/ui: missing $need" >&2; exit 1; }
+done
+for prog in node npm nats-server docker-registry; do
+  command -v "$prog" >/dev/null || { echo "tests/ui: $prog not installed" >&2; exit 1; }
+done
+
+[[ -d $HERE/node_modules/playwright-core ]] || (cd "$HERE" && npm ci --no-audit --no-fund)
+[[ -f $ROOT/src/web/ui/node_modules/chart.js/dist/chart.umd.js ]] ||
+  (cd "$ROOT/src/web/ui" && npm ci --no-audit --no-fund)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wc-ui.XXXXXX")
+PIDS=()
+cleanup() {
+  local status=$?
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ $status -ne 0 ]]; then
+    echo "--- logs (failure) ---" >&2
+    for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 30 "$f" >&2; done
+  fi
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+wait_port() {  # port, seconds
+  for _ in $(seq $(($2 * 10))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "tests/ui: nothing listens on port $1" >&2
+  return 1
+}
+
+NATS_PORT=$(free_port)
+REG_PORT=$(free_port)
+DASH_PORT=$(free_port)
+REGISTRY=127.0.0.1:$REG_PORT
+
+nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$WORK/nats" >"$WORK/nats.log" 2>&1 &
+PIDS+=($!)
+cat >"$WORK/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+YAML
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+PIDS+=($!)
+wait_port "$NATS_PORT" 10
+wait_port "$REG_PORT" 10
+
+CLUSTER_SEED=$("$WASMCLOUD" keys gen cluster -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).seed))')
+
+"$WASMCLOUD" dashboard --port "$DASH_PORT" --nats-port "$NATS_PORT" --registry "$REGISTRY" \
+  --refresh-ms 2000 >"$WORK/dashboard.log" 2>&1 &
+PIDS+=($!)
+for name in a b; do
+  "$WASMCLOUD" host --nats-host 127.0.0.1 --nats-port "$NATS_PORT" --no-native \
+    --allowed-insecure "$REGISTRY" --allow-file-load --cluster-seed "$CLUSTER_SEED" \
+    --friendly-name "ui-host-$name" --label "ui=$name" --oci-cache-dir "$WORK/oci-$name" \
+    >"$WORK/host-$name.log" 2>&1 &
+  PIDS+=($!)
+done
+wait_port "$DASH_PORT" 15
+
+"$WASMCLOUD" reg push --insecure "$REGISTRY/echo:0.3.4" "$FIXTURES/echo.wasm" >"$WORK/push.log" 2>&1
+
+mkdir -p "$HERE/artifacts"
+export WC_DASHBOARD_URL="http://127.0.0.1:$DASH_PORT"
+export WC_REGISTRY=$REGISTRY WC_WASMCLOUD=$WASMCLOUD WC_FIXTURES=$FIXTURES WC_WORK=$WORK
+export WC_NATS_PORT=$NATS_PORT WC_CLUSTER_SEED=$CLUSTER_SEED WC_ARTIFACTS=$HERE/artifacts
+cd "$HERE"
+node --test --test-concurrency=1 dashboard.test.mjs
