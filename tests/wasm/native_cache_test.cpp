@@ -129,6 +129,32 @@ TEST(NativeCache, ToolchainIdentityIsRememberedOnDisk) {
   fs::remove_all(dir);
 }
 
+TEST(NativeCache, HangingCompilerIsKilledAfterTheTimeout) {
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("hang");
+  const std::string cc = dir + "/hanging-cc";
+  std::ofstream(cc) << "#!/bin/sh\n"
+                       "case \"$1\" in --version) echo 'hanging-cc 1.0'; exit 0;;\n"
+                       "  -dumpmachine) echo test-machine; exit 0;; esac\n"
+                       "exec sleep 60\n";
+  fs::permissions(cc, fs::perms::owner_all);
+  setenv("WC_NATIVE_COMPILE_TIMEOUT", "1", 1);
+  const Bytes bytes = small_module(5);
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = dir;
+  req.c_compiler = cc;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto tier = native_compile(req);
+  unsetenv("WC_NATIVE_COMPILE_TIMEOUT");
+  ASSERT_FALSE(tier.has_value());
+  EXPECT_EQ(tier.error().code, Code::kInternal);
+  EXPECT_NE(tier.error().message.find("timed out"), std::string::npos) << tier.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  fs::remove_all(dir);
+}
+
 TEST(NativeGlue, RejectsAnImportedMemory) {
   const std::string header =
       "typedef struct Z_m_instance_t {\n"

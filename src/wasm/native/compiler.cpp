@@ -3,13 +3,17 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,7 +54,15 @@ struct ProcessResult {
   std::string output;  // stdout + stderr, truncated
 };
 
-// Runs argv (PATH lookup), capturing stdout+stderr (first 64 KiB). No shell.
+// Longest a tool may run: WC_NATIVE_COMPILE_TIMEOUT seconds (default 600).
+std::chrono::seconds compile_timeout() {
+  const char* t = std::getenv("WC_NATIVE_COMPILE_TIMEOUT");
+  const long v = t != nullptr ? std::strtol(t, nullptr, 10) : 0;
+  return std::chrono::seconds(v > 0 ? v : 600);
+}
+
+// Runs argv (PATH lookup), capturing stdout+stderr (first 64 KiB), killing it after
+// compile_timeout(). No shell.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {}) {
   ProcessResult res;
   int fds[2];
@@ -75,8 +87,23 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     res.output = std::string(argv[0]) + ": " + std::strerror(rc);
     return res;
   }
+  // A tool that hangs must not block the engine's compile thread forever.
+  const auto deadline = std::chrono::steady_clock::now() + compile_timeout();
   char buf[4096];
+  bool timed_out = false;
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    const int pr = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0) continue;
     const ssize_t n = read(fds[0], buf, sizeof buf);
     if (n > 0) {
       if (res.output.size() < 65536) res.output.append(buf, static_cast<std::size_t>(n));
@@ -90,6 +117,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (timed_out) {
+    res.exit_code = 124;
+    res.output = argv[0] + " timed out after " +
+                 std::to_string(
+                     std::chrono::duration_cast<std::chrono::seconds>(compile_timeout()).count()) +
+                 " s\n" + res.output;
+  }
   return res;
 }
 
