@@ -531,6 +531,168 @@ TEST_F(HostSeedPath, TruncatedMsgpackInvocation) {
   ensure_echo(0);
 }
 
+TEST_F(HostSeedPath, LatticeOperations) {
+  // linkdefs.put -> ack, linkdef_set (source n/a), provider notification, get.links.
+  std::mutex mu;
+  std::vector<Bytes> notes;
+  auto note_sub = nc->subscribe(std::string("wasmbus.rpc.default.") + kHttpServer + ".default.>",
+                                [&](lattice::Message m) {
+                                  std::lock_guard lock(mu);
+                                  notes.emplace_back(m.data().begin(), m.data().end());
+                                });
+  ASSERT_TRUE(note_sub);
+  (void)nc->flush();
+  auto mark = log->mark();
+  json ld{{"actor_id", kEcho},
+          {"provider_id", kHttpServer},
+          {"contract_id", "wasmcloud:httpserver"},
+          {"link_name", "default"},
+          {"values", {{"address", "0.0.0.0:8080"}}}};
+  EXPECT_EQ(request("wasmbus.ctl.default.linkdefs.put", ld.dump()),
+            json::parse(R"({"accepted":true,"error":""})"));
+  auto set = log->wait(mark, "linkdef_set");
+  ASSERT_TRUE(set);
+  EXPECT_EQ((*set)["source"], "n/a");
+  EXPECT_EQ((*set)["data"]["id"],
+            "EC986307FC72C45DBA4699F5AD52702B09800138ACA24BC53339B929423947B6");
+  auto links = request("wasmbus.ctl.default.get.links", "");
+  ASSERT_EQ(links["links"].size(), 1u) << links.dump();
+  EXPECT_EQ(links["links"][0]["values"]["address"], "0.0.0.0:8080");
+  mark = log->mark();
+  EXPECT_EQ(
+      request("wasmbus.ctl.default.linkdefs.del", json{{"actor_id", kEcho},
+                                                       {"contract_id", "wasmcloud:httpserver"},
+                                                       {"link_name", "default"}}
+                                                      .dump())["accepted"],
+      true);
+  ASSERT_TRUE(log->wait(mark, "linkdef_deleted"));
+  EXPECT_TRUE(request("wasmbus.ctl.default.get.links", "")["links"].empty());
+  (void)nc->flush();
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(notes.size(), 2u);                       // linkdefs.put and linkdefs.del, msgpack
+    if (!notes.empty()) EXPECT_EQ(notes[0][0], 0x86);  // map(6)
+  }
+
+  // get.claims after a start; invocation events on wasmbus.rpcevt.default.
+  ensure_echo(1);
+  auto claims = request("wasmbus.ctl.default.get.claims", "");
+  bool found = false;
+  for (const auto& c : claims["claims"])
+    if (c["sub"] == kEcho) {
+      found = true;
+      EXPECT_EQ(c["rev"], "4");
+      EXPECT_EQ(c["caps"], "wasmcloud:httpserver");
+      EXPECT_EQ(c["version"], "0.3.4");
+    }
+  EXPECT_TRUE(found) << claims.dump();
+  std::vector<json> rpcevts;
+  auto rpc_sub = nc->subscribe("wasmbus.rpcevt.default", [&](lattice::Message m) {
+    std::lock_guard lock(mu);
+    rpcevts.push_back(json::parse(m.text(), nullptr, false));
+  });
+  ASSERT_TRUE(rpc_sub);
+  (void)nc->flush();
+  ASSERT_TRUE(invoke(*cluster));
+  for (int i = 0; i < 50; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!rpcevts.empty()) break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  {
+    std::lock_guard lock(mu);
+    ASSERT_FALSE(rpcevts.empty());
+    EXPECT_EQ(rpcevts[0]["type"], "com.wasmcloud.lattice.invocation_succeeded");
+    EXPECT_EQ(rpcevts[0]["data"]["operation"], "HttpServer.HandleRequest");
+    EXPECT_EQ(rpcevts[0]["data"]["bytes"], 74);
+    EXPECT_EQ(rpcevts[0]["data"]["dest"]["public_key"], kEcho);
+  }
+
+  // Live update with the same revision is refused; the instance keeps running.
+  auto upd = cmd("upd", json{{"new_actor_ref", echo_ref}, {"actor_id", kEcho}}.dump());
+  EXPECT_EQ(upd, json({{"accepted", false}, {"error", "Unable to perform live update: error"}}));
+  EXPECT_EQ(instances_of(inventory()), 1u);
+  ensure_echo(0);
+
+  // Auctions bid only when the labels match.
+  auto bids = request("wasmbus.ctl.default.auction.actor",
+                      json{{"actor_ref", echo_ref}, {"constraints", {{"zone", "test"}}}}.dump());
+  EXPECT_EQ(bids["host_id"], host_id);
+  EXPECT_EQ(bids["constraints"]["zone"], "test");
+  auto none =
+      request("wasmbus.ctl.default.auction.actor",
+              json{{"actor_ref", echo_ref}, {"constraints", {{"zone", "mars"}}}}.dump(), 300ms);
+  EXPECT_TRUE(none.contains("__error")) << none.dump();
+
+  // Registry credentials merge; providers are not supported yet.
+  EXPECT_EQ(
+      request("wasmbus.ctl.default.registries.put",
+              R"({"private.io":{"registryType":"oci","username":"u","password":"p"}})")["accepted"],
+      true);
+  auto lp =
+      cmd("lp", json{{"provider_ref", "reg/httpserver:0.16.0"}, {"link_name", "default"}}.dump());
+  EXPECT_EQ(lp["accepted"], false);
+  EXPECT_EQ(lp["error"], host::errors::kProvidersNotSupported);
+  EXPECT_EQ(
+      cmd("sp", json{{"provider_ref", kHttpServer}, {"link_name", "default"}}.dump())["accepted"],
+      true);
+  expect_still_healthy();
+}
+
+TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
+  // A second host on lattice "pol" with a policy service that denies everything.
+  auto seed = wascap::KeyPair::generate(wascap::KeyType::kServer);
+  std::atomic<int> asked{0};
+  auto policy_sub = nc->subscribe("test.policy", [&](lattice::Message m) {
+    ++asked;
+    auto req = json::parse(m.text(), nullptr, false);
+    (void)nc->respond(m, json{{"permitted", false},
+                              {"message", "not on my lattice"},
+                              {"requestId", req.value("requestId", "")}}
+                             .dump());
+  });
+  ASSERT_TRUE(policy_sub);
+  EventLog pol_log;
+  auto ev_sub = nc->subscribe("wasmbus.evt.pol", [&](lattice::Message m) {
+    auto j = json::parse(m.text(), nullptr, false);
+    if (!j.is_discarded()) pol_log.add(std::move(j));
+  });
+  ASSERT_TRUE(ev_sub);
+  (void)nc->flush();
+  testing::ChildProcess second(
+      {std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host", "--nats-port",
+       std::to_string(nats->port()), "--lattice-prefix", "pol", "--policy-topic", "test.policy",
+       "--allowed-insecure", registry->host(), "--no-native", "--oci-cache-dir", dir + "/oci2"},
+      dir + "/host2.log", {"WASMCLOUD_HOST_SEED=" + seed.seed()});
+  const std::string id2 = seed.public_key();
+  ASSERT_TRUE(pol_log.wait(0, "host_started", {}, 20s));
+  auto ack = request("wasmbus.ctl.pol.cmd." + id2 + ".scale",
+                     json{{"actor_id", kEcho}, {"actor_ref", echo_ref}, {"count", 1}}.dump());
+  EXPECT_EQ(ack["accepted"], true);
+  auto denied = pol_log.wait(0, "actors_start_failed");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ((*denied)["data"]["error"].get<std::string>().rfind(
+                "Policy denied starting actor, request: ", 0),
+            0u);
+  auto failed = pol_log.wait(0, "actor_start_failed");
+  ASSERT_TRUE(failed);
+  EXPECT_NE((*failed)["data"]["error"].get<std::string>().find(
+                "Starting actor denied: not on my lattice"),
+            std::string::npos);
+  EXPECT_GE(asked.load(), 1);
+  EXPECT_TRUE(request("wasmbus.ctl.pol.get." + id2 + ".inv", "")["actors"].empty());
+
+  // cmd.stop: ack, host_stopped, the process exits 0.
+  auto mark = pol_log.mark();
+  EXPECT_EQ(request("wasmbus.ctl.pol.cmd." + id2 + ".stop", "{}"),
+            json::parse(R"({"accepted":true,"error":""})"));
+  ASSERT_TRUE(pol_log.wait(mark, "host_stopped", {}, 10s));
+  EXPECT_EQ(second.interrupt_and_wait(10s), 0);
+}
+
 TEST_F(HostSeedPath, NatsRestartHostReconnects) {
   ensure_echo(1);
   nats->kill9();
