@@ -13,6 +13,20 @@
 //   * guest calls run on the calling thread inside a trap frame (guard.h); out-of-bounds
 //     accesses and stack exhaustion arrive as SIGSEGV on a per-thread alternate stack and
 //     become traps; a watchdog signal stops guests past their deadline.
+//
+// Process-wide effects and knobs:
+//   * signal handlers for SIGSEGV, SIGBUS and SIGRTMIN+5 (the deadline signal) are installed on
+//     first use; faults that are not guest traps go to the previous handler or the default
+//     action. A library installing its own SIGSEGV handler later must chain to ours.
+//   * one watchdog thread (started on first use); per guest thread a 64 KiB alternate signal
+//     stack and a guest stack of max_call_depth x 256 B + 256 KiB (virtual; freed at exit).
+//   * environment: WC_NATIVE_CFLAGS (default "-O2"), WC_WASM2C (default "wasm2c"),
+//     WC_NATIVE_COMPILE_TIMEOUT (seconds, default 600); all are part of the cache key or of
+//     toolchain detection.
+//   * the cache directory must be writable only by the host's user: its shared objects are
+//     loaded and run. Old objects are never evicted.
+//   * limits: a wasm start section that calls an import keeps the module on the interpreter;
+//     so do imported memories/tables/globals, several memories and anything wasm2c rejects.
 // Thread-safety: everything here is thread-safe.
 #pragma once
 
