@@ -132,6 +132,11 @@ class HostSeedPath : public ::testing::Test {
     echo_ref = registry->host() + "/echo:0.3.4";
     push(echo_ref, echo_bytes);
     push(registry->host() + "/echo:0.3.5", echo_bytes);
+    for (const char* name : {"kvcounter", "kvcounter_unpriv_s", "randogenlogger_s"}) {
+      auto b = read_file(std::string(WC_FIXTURES_DIR) + "/" + name + ".wasm");
+      ASSERT_TRUE(b);
+      push(registry->host() + "/" + name + ":1", *b);
+    }
     auto unsigned_mod = wascap::strip_token_sections(echo_bytes);
     ASSERT_TRUE(unsigned_mod);
     push(registry->host() + "/unsigned:1", *unsigned_mod);
@@ -233,6 +238,11 @@ class HostSeedPath : public ::testing::Test {
         rpc::actor_entity(kEcho), "HttpServer.HandleRequest", payload, signer.public_key());
     if (!inv) return fail(inv.error());
     return invoke_raw(rpc::encode_invocation(*inv));
+  }
+  static Result<rpc::InvocationResponse> invoke_raw_to(const std::string& key, const Bytes& body) {
+    auto r = nc->request("wasmbus.rpc.default." + key, body, 5s);
+    if (!r) return fail(r.error());
+    return rpc::decode_response(r->data());
   }
   static Result<rpc::InvocationResponse> invoke_raw(const Bytes& body) {
     auto r = nc->request(std::string("wasmbus.rpc.default.") + kEcho, body, 5s);
@@ -640,6 +650,126 @@ TEST_F(HostSeedPath, LatticeOperations) {
       cmd("sp", json{{"provider_ref", kHttpServer}, {"link_name", "default"}}.dump())["accepted"],
       true);
   expect_still_healthy();
+}
+
+/// Starts `n` instances of `key` from `ref` and waits for the inventory.
+void ensure_actor(const std::function<json()>& inventory_fn,
+                  const std::function<json(const std::string&, int, const std::string&)>& scale_fn,
+                  const std::string& key, const std::string& ref, size_t n) {
+  ASSERT_EQ(scale_fn(ref, static_cast<int>(n), key)["accepted"], true);
+  auto until = std::chrono::steady_clock::now() + 20s;
+  auto count = [&] {
+    const json inv = inventory_fn();
+    for (const auto& a : inv["actors"])
+      if (a["id"] == key) return a["instances"].size();
+    return size_t{0};
+  };
+  while (count() != n && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(count(), n);
+}
+
+TEST_F(HostSeedPath, HostCallsRouteToLinkedProviderAndBuiltins) {
+  constexpr const char* kKv = "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E";
+  constexpr const char* kKvUnpriv = "MBW3UGAIONCX3RIDDUGDCQIRGBQQOWS643CVICQ5EZ7SWNQPZLZTSQKU";
+  constexpr const char* kRando = "MCLOGOFFRJ4WK5XC6Z6WM7A3SAVHPHKDAVG6OMZVOOC6RQCN5IOKPTQL";
+  constexpr const char* kRedis = "VAZVC4RX54J2NVCMCW7BPCAHGGG5XZXDBXFUMDUXGESTMQEJLC3YVZWB";
+  auto inv_fn = [] { return inventory(); };
+  auto scale_fn = [](const std::string& r, int n, const std::string& k) { return scale(r, n, k); };
+  auto call = [](const std::string& key) -> json {
+    // GET /foobar from the httpserver provider.
+    json req{{"method", "GET"},
+             {"path", "/foobar"},
+             {"queryString", ""},
+             {"header", json::object()},
+             {"body", json::binary({})}};
+    auto inv = rpc::make_invocation(
+        *cluster, rpc::provider_entity(kHttpServer, "wasmcloud:httpserver", "default"),
+        rpc::actor_entity(key), "HttpServer.HandleRequest", json::to_msgpack(req),
+        cluster->public_key());
+    if (!inv) return json{{"__error", inv.error().message}};
+    auto r = invoke_raw_to(key, rpc::encode_invocation(*inv));
+    if (!r) return json{{"__error", r.error().message}};
+    if (r->error) return json{{"__error", *r->error}};
+    auto resp = json::from_msgpack(r->msg, true, false);
+    if (resp.contains("body") && resp["body"].is_binary()) {
+      auto& b = resp["body"].get_binary();
+      resp["body"] = std::string(b.begin(), b.end());
+    }
+    return resp;
+  };
+
+  // No link: the guest sees the host's error text (actor-rpc-providers 2.1 step 5-6).
+  ensure_actor(inv_fn, scale_fn, kKv, registry->host() + "/kvcounter:1", 1);
+  auto nolink = call(kKv);
+  EXPECT_EQ(nolink["statusCode"], 500) << nolink.dump();
+  EXPECT_NE(nolink["body"].get<std::string>().find(
+                "Host call function failed: Invocation not authorized: missing link definition "
+                "for wasmcloud:keyvalue on default"),
+            std::string::npos)
+      << nolink.dump();
+
+  // A linked "provider" (this test) answers KeyValue.Increment over NATS with a signed-checked
+  // invocation.
+  std::atomic<int> seen{0};
+  std::string problem;
+  auto prov = nc->queue_subscribe(
+      std::string("wasmbus.rpc.default.") + kRedis + ".default", "rpc", [&](lattice::Message m) {
+        auto inv = rpc::decode_invocation(m.data());
+        if (!inv) {
+          problem = "undecodable";
+        } else {
+          std::vector<std::string> issuers{cluster->public_key()};
+          auto v = rpc::validate_invocation(*inv, issuers, wascap::now_seconds());
+          if (!v) problem = v.error().message;
+          if (inv->operation != "KeyValue.Increment") problem = inv->operation;
+          if (inv->target.public_key != kRedis) problem = "target";
+          ++seen;
+        }
+        rpc::InvocationResponse resp;
+        resp.msg = {0x2a};  // 42
+        resp.invocation_id = inv ? inv->id : "";
+        (void)nc->respond(m, rpc::encode_response(resp, rpc::ResponseStyle::kSdk));
+      });
+  ASSERT_TRUE(prov);
+  (void)nc->flush();
+  for (const char* actor : {kKv, kKvUnpriv}) {
+    json ld{{"actor_id", actor},
+            {"provider_id", kRedis},
+            {"contract_id", "wasmcloud:keyvalue"},
+            {"link_name", "default"},
+            {"values", {{"URL", "redis://127.0.0.1:6379"}}}};
+    ASSERT_EQ(request("wasmbus.ctl.default.linkdefs.put", ld.dump())["accepted"], true);
+  }
+  auto counted = call(kKv);
+  EXPECT_EQ(counted["statusCode"], 200) << counted.dump();
+  EXPECT_EQ(counted["body"], R"({"counter":42})") << counted.dump();
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_EQ(problem, "");
+
+  // Linked but without the keyvalue claim.
+  ensure_actor(inv_fn, scale_fn, kKvUnpriv, registry->host() + "/kvcounter_unpriv_s:1", 1);
+  auto unpriv = call(kKvUnpriv);
+  EXPECT_EQ(unpriv["statusCode"], 500) << unpriv.dump();
+  EXPECT_NE(unpriv["body"].get<std::string>().find(
+                "Invocation not authorized: missing capability claim for wasmcloud:keyvalue"),
+            std::string::npos)
+      << unpriv.dump();
+  EXPECT_EQ(seen.load(), 1);
+
+  // Builtin logging and numbergen.
+  ensure_actor(inv_fn, scale_fn, kRando, registry->host() + "/randogenlogger_s:1", 1);
+  auto rando = call(kRando);
+  EXPECT_FALSE(rando.contains("__error")) << rando.dump();
+
+  for (const char* actor : {kKv, kKvUnpriv})
+    request(
+        "wasmbus.ctl.default.linkdefs.del",
+        json{{"actor_id", actor}, {"contract_id", "wasmcloud:keyvalue"}, {"link_name", "default"}}
+            .dump());
+  ensure_actor(inv_fn, scale_fn, kKv, "", 0);
+  ensure_actor(inv_fn, scale_fn, kKvUnpriv, "", 0);
+  ensure_actor(inv_fn, scale_fn, kRando, "", 0);
 }
 
 TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
