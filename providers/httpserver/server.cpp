@@ -214,6 +214,9 @@ struct LinkServer::Impl {
     }
     res.status = resp->status_code;
     for (const auto& [name, values] : resp->header) {
+      // Framing headers are the server's business (the body length is known).
+      const std::string l = lower(name);
+      if (l == "content-length" || l == "transfer-encoding" || l == "connection") continue;
       for (const auto& v : values) res.set_header(name, v);
     }
     add_cors(req, res);

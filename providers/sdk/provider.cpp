@@ -4,6 +4,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -143,6 +146,24 @@ struct ProviderRuntime::Impl {
   }
 
   void on_linkdef(lattice::Message msg) {
+    if (msg.subject().ends_with(".get")) {
+      // wasmbus-rpc's `linkdefs.get`: the recorded links as a msgpack map actor id -> link.
+      if (msg.reply().empty()) return;
+      std::vector<LinkDefinition> all;
+      {
+        std::lock_guard lock(links_mu);
+        for (const auto& [actor, ld] : links) all.push_back(ld);
+      }
+      Bytes out = mp::Writer().map(static_cast<std::uint32_t>(all.size())).bytes();
+      for (const auto& ld : all) {
+        const Bytes key = mp::Writer().str(ld.actor_id).bytes();
+        const Bytes value = encode_linkdef(ld);
+        out.insert(out.end(), key.begin(), key.end());
+        out.insert(out.end(), value.begin(), value.end());
+      }
+      (void)conn->respond(msg, out);
+      return;
+    }
     auto ld = decode_linkdef(msg.data());
     if (!ld) {
       spdlog::warn("bad link definition on {}: {}", msg.subject(), ld.error().message);
@@ -359,6 +380,14 @@ std::vector<LinkDefinition> ProviderRuntime::links() const {
 }
 
 int run_provider(ProviderHandler& handler, RuntimeOptions options) {
+  // Writes to closed sockets must fail with EPIPE, not kill the provider. SIGINT/SIGTERM are
+  // blocked here (inherited by every thread) and turned into a graceful stop below.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto logger = spdlog::stderr_color_mt("provider");
   spdlog::set_default_logger(logger);
   auto hd = read_host_data(std::cin);
@@ -372,7 +401,15 @@ int run_provider(ProviderHandler& handler, RuntimeOptions options) {
     std::cerr << "provider start failed: " << rt.error().message << "\n";
     return 1;
   }
-  (*rt)->wait();
+  ProviderRuntime* runtime = rt->get();
+  std::thread([stop_signals, runtime] {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) == 0) {
+      spdlog::info("signal {} received, stopping", sig);
+      runtime->stop();
+    }
+  }).detach();
+  runtime->wait();
   rt->reset();
   spdlog::info("provider stopped");
   return 0;

@@ -3,8 +3,8 @@
 //
 // Lifecycle: read host data (stdin line, 5.4) -> ProviderRuntime::start() connects to the lattice
 // RPC NATS, calls put_link() for every host-data link, subscribes the RPC subject (queue group
-// `rpc`), `.linkdefs.put|del`, `.health`, `.shutdown` -> wait() returns after a shutdown request
-// for this host (or stop()) -> the handler's shutdown() ran and the connection is drained.
+// `rpc`), `.linkdefs.put|del|get`, `.health`, `.shutdown` -> wait() returns after a shutdown
+// request for this host (or stop()) -> the handler's shutdown() ran and the connection is drained.
 //
 // Threading: NATS delivery threads never run handler code for invocations: every inbound
 // invocation is queued to a worker pool (RuntimeOptions::workers threads), so a slow dispatch()
@@ -127,8 +127,9 @@ class ProviderRuntime {
 };
 
 /// The whole `main()` of a provider executable: logging to stderr, host data from stdin, start,
-/// wait. Returns the process exit code (0 after a clean shutdown, 1 on a start failure, with
-/// one line on stderr).
+/// wait. SIGPIPE is ignored; SIGINT/SIGTERM stop the provider like a shutdown request. Returns
+/// the process exit code (0 after a clean shutdown, 1 on a start failure, with one line on
+/// stderr). Call it before starting other threads.
 int run_provider(ProviderHandler& handler, RuntimeOptions options);
 
 }  // namespace wc::provider

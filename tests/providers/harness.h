@@ -74,6 +74,10 @@ class ProviderProcess {
     }
     return -1;
   }
+  /// Sends `sig` to the provider.
+  void send_signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
   bool running() {
     if (pid_ <= 0) return false;
     int st = 0;

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "harness.h"
@@ -240,6 +242,31 @@ TEST_F(HttpServerProviderTest, DuplicatePutIsIdempotentAndDeleteStopsTheServer) 
   EXPECT_FALSE(wc::testing::port_open(port));
 }
 
+TEST_F(HttpServerProviderTest, CorsHeadersAndPreflight) {
+  start_provider();
+  const std::string actor = new_actor();
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(send_link(
+      *nc_, hd_,
+      link(actor, {{"config_json", R"({"address":"127.0.0.1:)" + std::to_string(port) +
+                                       R"(","cors":{"allowed_origins":["http://a.example"],)" +
+                                       R"("allowed_methods":["GET","POST"]}})"}})));
+  httplib::Client cli("127.0.0.1", port);
+  auto res = cli.Get("/", {{"Origin", "http://a.example"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "http://a.example");
+  auto other = cli.Get("/", {{"Origin", "http://b.example"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  auto pre =
+      cli.Options("/", {{"Origin", "http://a.example"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Methods"), "GET, POST");
+}
+
 TEST_F(HttpServerProviderTest, HealthIsAnswered) {
   start_provider();
   auto r = nc_->request(
@@ -264,6 +291,26 @@ TEST_F(HttpServerProviderTest, ShutdownForAnotherHostIsIgnoredThenOwnShutdownExi
   EXPECT_EQ(r->text(), "shutting down");
   EXPECT_EQ(proc_->wait_exit(5s), 0) << slurp(log_);
   EXPECT_FALSE(wc::testing::port_open(port));
+}
+
+// Manual throughput check (not run by default): `WC_PROVIDER_BENCH=1 httpserver_provider_test
+// --gtest_also_run_disabled_tests --gtest_filter=*Throughput*`. Needs `ab` (apache2-utils); the
+// actor side is this test answering on one NATS subscription. The wrk benchmark through a real
+// host lives with the host integration.
+TEST_F(HttpServerProviderTest, DISABLED_Throughput) {
+  if (std::getenv("WC_PROVIDER_BENCH") == nullptr || std::system("which ab >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "set WC_PROVIDER_BENCH=1 and install ab";
+  }
+  start_provider();
+  const std::string actor = new_actor();
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(send_link(*nc_, hd_, link(actor, {{"PORT", std::to_string(port)}})));
+  const std::string out = wc::testing::make_temp_dir("ab") + "/ab.txt";
+  const std::string cmd = "ab -q -k -c 50 -n 50000 http://127.0.0.1:" + std::to_string(port) +
+                          "/bench > " + out + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(out);
+  std::printf("%s\n", slurp(out).c_str());
 }
 
 TEST_F(HttpServerProviderTest, BadHostDataExits1) {

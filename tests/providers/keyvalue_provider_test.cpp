@@ -232,12 +232,35 @@ TEST_F(KeyValueProviderTest, UndecodableInvocationGetsAnError) {
   EXPECT_EQ(*resp->error, rpc::errors::kDeserializeInvocation);
 }
 
+TEST_F(KeyValueProviderTest, LinkdefsGetListsTheLinks) {
+  auto r = nc_->request(
+      lattice::topics::rpc_provider("kvtest", provider_.public_key(), "default") + ".linkdefs.get",
+      Bytes{}, 2s);
+  ASSERT_TRUE(r);
+  auto h = mp::parse(r->data());
+  ASSERT_TRUE(h);
+  const auto* ld = mp::find(h->get(), actor_);
+  ASSERT_NE(ld, nullptr);
+  EXPECT_EQ(*mp::string_or(*ld, "contract_id"), "wasmcloud:keyvalue");
+}
+
 TEST_F(KeyValueProviderTest, ShutdownExits0) {
   auto r = nc_->request(lattice::topics::rpc_shutdown("kvtest", provider_.public_key(), "default"),
                         R"({"host_id":")" + hd_.host_id + R"("})", 2s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->text(), "shutting down");
   EXPECT_EQ(proc_->wait_exit(5s), 0) << slurp(log_);
+}
+
+}  // namespace
+}  // namespace wc::provider::testing
+
+namespace wc::provider::testing {
+namespace {
+
+TEST_F(KeyValueProviderTest, SigtermStopsGracefully) {
+  proc_->send_signal(SIGTERM);
+  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(5)), 0) << slurp(log_);
 }
 
 }  // namespace
