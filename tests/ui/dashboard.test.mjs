@@ -66,9 +66,15 @@ async function submit(formId) {
   const form = page.locator(`#${formId}`);
   await form.locator('.form-message').evaluate((e) => { e.textContent = ''; });
   await form.locator('button[type=submit]').click();
-  await page.waitForFunction(
-    (id) => { const t = document.querySelector(`#${id} .form-message`).textContent; return t && t !== 'Sending…'; },
-    formId, { timeout: T });
+  try {
+    await page.waitForFunction(
+      (id) => { const t = document.querySelector(`#${id} .form-message`).textContent; return t && t !== 'Sending…'; },
+      formId, { timeout: T });
+  } catch (e) {
+    await shot(`failed-${formId}`);
+    const text = await form.locator('.form-message').textContent();
+    throw new Error(`${formId}: no answer shown (message now ${JSON.stringify(text)}): ${e.message}`);
+  }
   return form.locator('.form-message');
 }
 
