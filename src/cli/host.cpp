@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
@@ -32,6 +33,9 @@ void register_host(CLI::App& app) {
     int sig = host::wait_for_termination([&] { return hostp->stopping(); });
     if (sig != 0) spdlog::info("Received signal {}, stopping host", sig);
     hostp->stop();
+    h->reset();
+    // Let libnats finish its callback threads before static destructors run (spdlog).
+    nats_CloseAndWait(2000);
   });
 }
 

@@ -27,6 +27,7 @@
 #include <memory>
 #include <thread>
 
+#include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
@@ -248,6 +249,8 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   int sig = host::wait_for_termination([&] { return hostp->stopping(); });
   if (sig != 0) spdlog::info("Received signal {}, shutting down", sig);
   hostp->stop();
+  h->reset();
+  nats_CloseAndWait(2000);  // libnats callback threads end before static destructors run
   registry.reset();
   nats.reset();
 }
