@@ -1,6 +1,9 @@
 #include "host/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "host/util.h"
 
@@ -48,6 +51,33 @@ TEST(HostConfig, EnvironmentVariablesApply) {
   EXPECT_EQ(cfg.policy_changes_topic, "changes.blue");
   EXPECT_FALSE(cfg.js_domain.has_value());  // "" = unset
   EXPECT_EQ(cfg.log_level, "warn");
+}
+
+TEST(HostConfig, JsonFileUnderEnvironment) {
+  char path[] = "/tmp/wc-host-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text =
+      R"({"lattice_prefix":"fromfile","rpc_port":5555,"allow_latest":true,"cluster_issuers":["C1","C2"]})";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  auto cfg = load_config({{"WASMCLOUD_RPC_PORT", "6666"}}, path);
+  unlink(path);
+  EXPECT_EQ(cfg.lattice_prefix, "fromfile");
+  EXPECT_EQ(cfg.rpc.port, 6666);  // environment wins
+  EXPECT_TRUE(cfg.allow_latest);
+  EXPECT_EQ(cfg.cluster_issuers, (std::vector<std::string>{"C1", "C2"}));
+}
+
+TEST(HostConfig, UnparseableJsonFileIsEmpty) {
+  char path[] = "/tmp/wc-host-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "{nope", 5), 5);
+  close(fd);
+  auto cfg = load_config({}, path);
+  unlink(path);
+  EXPECT_EQ(cfg.lattice_prefix, "default");
 }
 
 TEST(HostConfig, AllowLatestOnlyExactTrue) {

@@ -13,6 +13,7 @@
 #include "common/encoding.h"
 #include "host/errors.h"
 #include "lattice/nats.h"
+#include "lattice/topics.h"
 #include "oci/client.h"
 #include "oci/errors.h"
 #include "rpc/antiforgery.h"
@@ -697,6 +698,33 @@ void ensure_actor(const std::function<json()>& inventory_fn,
   ASSERT_EQ(count(), n);
 }
 
+TEST_F(HostSeedPath, LinkdefWrittenToMetadataBucketReachesHost) {
+  // Clients >= 0.23 write LINKDEF_ keys themselves, without `id` (control-interface 5.7).
+  auto mark = log->mark();
+  json value{{"actor_id", kEcho},
+             {"provider_id", kHttpServer},
+             {"link_name", "kvlink"},
+             {"contract_id", "wasmcloud:httpserver"},
+             {"values", json::object()}};
+  const std::string id = lattice::topics::linkdef_id(kEcho, "wasmcloud:httpserver", "kvlink");
+  auto put = nc->request("$KV.LATTICEDATA_default.LINKDEF_" + id, value.dump(), 2s);
+  ASSERT_TRUE(put) << put.error().message;
+  auto set = log->wait(mark, "linkdef_set");
+  ASSERT_TRUE(set);
+  EXPECT_EQ((*set)["data"]["link_name"], "kvlink");
+  bool found = false;
+  const json links = request("wasmbus.ctl.default.get.links", "");
+  for (const auto& l : links["links"]) found = found || l["link_name"] == "kvlink";
+  EXPECT_TRUE(found);
+  // A KV delete marker removes it again.
+  mark = log->mark();
+  auto del = nc->request("$KV.LATTICEDATA_default.LINKDEF_" + id, std::string_view(), 2s,
+                         {{"KV-Operation", "DEL"}});
+  ASSERT_TRUE(del) << del.error().message;
+  ASSERT_TRUE(log->wait(mark, "linkdef_deleted"));
+  EXPECT_TRUE(request("wasmbus.ctl.default.get.links", "")["links"].empty());
+}
+
 TEST_F(HostSeedPath, HostCallsRouteToLinkedProviderAndBuiltins) {
   constexpr const char* kKv = "MCFMFDWFHGKELOXPCNCDXKK5OFLHBVEWRAOXR5JSQUD2TOFRE3DFPM7E";
   constexpr const char* kKvUnpriv = "MBW3UGAIONCX3RIDDUGDCQIRGBQQOWS643CVICQ5EZ7SWNQPZLZTSQKU";
@@ -823,10 +851,14 @@ TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
   testing::ChildProcess second(
       {std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host", "--nats-port",
        std::to_string(nats->port()), "--lattice-prefix", "pol", "--policy-topic", "test.policy",
-       "--allowed-insecure", registry->host(), "--no-native", "--oci-cache-dir", dir + "/oci2"},
+       "--allowed-insecure", registry->host(), "--no-native", "--oci-cache-dir", dir + "/oci2",
+       "--heartbeat-interval-ms", "300"},
       dir + "/host2.log", {"WASMCLOUD_HOST_SEED=" + seed.seed()});
   const std::string id2 = seed.public_key();
   ASSERT_TRUE(pol_log.wait(0, "host_started", {}, 20s));
+  auto beat = pol_log.wait(0, "host_heartbeat", {}, 5s);  // periodic, no ping needed
+  ASSERT_TRUE(beat);
+  EXPECT_TRUE((*beat)["data"]["actors"].empty());
   auto ack = request("wasmbus.ctl.pol.cmd." + id2 + ".scale",
                      json{{"actor_id", kEcho}, {"actor_ref", echo_ref}, {"count", 1}}.dump());
   EXPECT_EQ(ack["accepted"], true);
