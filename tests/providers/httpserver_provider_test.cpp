@@ -269,6 +269,38 @@ TEST_F(HttpServerProviderTest, CorsHeadersAndPreflight) {
   EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Methods"), "GET, POST");
 }
 
+TEST_F(HttpServerProviderTest, TlsLinkServesHttps) {
+  const std::string dir = wc::testing::make_temp_dir("httpserver-tls");
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                          cert + " -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1";
+  if (std::system(gen.c_str()) != 0) GTEST_SKIP() << "openssl CLI not available";
+  start_provider();
+  const std::string actor = new_actor();
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(
+      send_link(*nc_, hd_,
+                link(actor, {{"config_json", R"({"address":"127.0.0.1:)" + std::to_string(port) +
+                                                 R"(","tls":{"cert_file":")" + cert +
+                                                 R"(","priv_key_file":")" + key + R"("}})"}})));
+  httplib::SSLClient cli("127.0.0.1", port);
+  cli.enable_server_certificate_verification(false);
+  auto res = cli.Get("/secure?x=1");
+  ASSERT_TRUE(res) << slurp(log_);
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->body, "GET /secure?x=1 ");
+  // A link whose key file is missing is refused.
+  const std::string other = new_actor();
+  ASSERT_TRUE(send_link(
+      *nc_, hd_,
+      link(other,
+           {{"config_json", R"({"address":"127.0.0.1:)" + std::to_string(wc::testing::free_port()) +
+                                R"(","tls":{"cert_file":")" + cert +
+                                R"(","priv_key_file":"/nonexistent.pem"}})"}})));
+  EXPECT_NE(slurp(log_).find("Cannot load TLS certificate or key"), std::string::npos);
+}
+
 TEST_F(HttpServerProviderTest, HealthIsAnswered) {
   start_provider();
   auto r = nc_->request(
