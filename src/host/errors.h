@@ -61,8 +61,6 @@ inline constexpr std::string_view kStartingActorDeniedPrefix = "Starting actor d
 inline constexpr std::string_view kErrorScalingPrefix = "Error scaling actor ";
 /// Live update: claims not cached or revision not newer (2.3.5 "error").
 inline constexpr std::string_view kLiveUpdateGenericError = "error";
-/// Ours: `sa` / `scale` with a negative count (OTP crashed, no reply).
-inline constexpr std::string_view kNegativeCount = "count must not be negative";
 
 /// Step 4 of spec 3.2: a second reference for an actor key that already runs.
 inline std::string other_reference(std::string_view public_key, std::string_view ref) {
@@ -91,7 +89,5 @@ inline constexpr std::string_view kPolicyDecodeFailed = "Policy response failed 
 inline constexpr std::string_view kPolicyNoResponders =
     "No responders to policy request (policy server not listening?)";
 inline constexpr std::string_view kPolicyTimedOut = "Policy request timed out";
-/// Ours: invocation denied locally because the origin or target claims are not cached (8.1).
-inline constexpr std::string_view kPolicyNoClaims = "Claims for the source or target are not known";
 
 }  // namespace wc::host::errors

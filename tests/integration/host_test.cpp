@@ -113,6 +113,7 @@ class HostSeedPath : public ::testing::Test {
   static inline std::optional<wascap::KeyPair> cluster, host_key;
   static inline std::string host_id, dir, echo_ref;
   static inline int dead_port = 0;
+  static inline std::string updatable_key;
   static inline Bytes echo_bytes;
 
   static void push(const std::string& ref, const Bytes& bytes) {
@@ -158,6 +159,21 @@ class HostSeedPath : public ::testing::Test {
         wascap::sign_module(*unsigned_mod, wascap::KeyPair::generate(wascap::KeyType::kAccount),
                             wascap::KeyPair::generate(wascap::KeyType::kModule), so);
     ASSERT_TRUE(signed3);
+    // The same code signed by one module key at revisions 1 and 2 (live update).
+    {
+      auto account = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+      auto module = wascap::KeyPair::generate(wascap::KeyType::kModule);
+      updatable_key = module.public_key();
+      for (int rev : {1, 2}) {
+        wascap::SignOptions o;
+        o.name = "updatable";
+        o.caps = {"wasmcloud:httpserver"};
+        o.rev = rev;
+        auto m = wascap::sign_module(*unsigned_mod, account, module, o);
+        ASSERT_TRUE(m);
+        push(registry->host() + "/updatable:" + std::to_string(rev), m->module);
+      }
+    }
     Bytes junk = {'x'};
     push(registry->host() + "/tampered:1",
          wascap::append_custom_section(signed3->module, "junk", junk));
@@ -826,6 +842,37 @@ TEST_F(HostSeedPath, HostCallsRouteToLinkedProviderAndBuiltins) {
   ensure_actor(inv_fn, scale_fn, kKv, "", 0);
   ensure_actor(inv_fn, scale_fn, kKvUnpriv, "", 0);
   ensure_actor(inv_fn, scale_fn, kRando, "", 0);
+}
+
+TEST_F(HostSeedPath, LiveUpdateSwapsModuleAndRevision) {
+  const std::string v1 = registry->host() + "/updatable:1";
+  const std::string v2 = registry->host() + "/updatable:2";
+  ASSERT_EQ(scale(v1, 2, updatable_key)["accepted"], true);
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (instances_of(inventory(), updatable_key) != 2 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(instances_of(inventory(), updatable_key), 2u);
+  auto mark = log->mark();
+  auto ack = cmd("upd", json{{"new_actor_ref", v2}, {"actor_id", updatable_key}}.dump());
+  EXPECT_EQ(ack, json::parse(R"({"accepted":true,"error":""})"));
+  auto upd = log->wait(mark, "actor_updated");
+  ASSERT_TRUE(upd);
+  EXPECT_EQ((*upd)["data"]["revision"], 2);
+  EXPECT_EQ(log->count(mark, "actor_updated"), 2u);
+  const json inv = inventory();
+  for (const auto& a : inv["actors"]) {
+    if (a["id"] != updatable_key) continue;
+    for (const auto& i : a["instances"]) {
+      EXPECT_EQ(i["revision"], 2);
+    }
+  }
+  // Going back to revision 1 is refused.
+  EXPECT_EQ(cmd("upd", json{{"new_actor_ref", v1}}.dump())["error"],
+            "Unable to perform live update: error");
+  ASSERT_EQ(scale("", 0, updatable_key)["accepted"], true);
+  until = std::chrono::steady_clock::now() + 10s;
+  while (instances_of(inventory(), updatable_key) != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
 }
 
 TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
