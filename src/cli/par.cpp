@@ -1,4 +1,5 @@
-// `wasmcloud par create | inspect`: provider archives over src/par (claims-oci-par.md 5.5, 3.5).
+// `wasmcloud par create | insert | inspect`: provider archives over src/par (claims-oci-par.md
+// 5.5, 3.5).
 //
 // Failures print one line on stderr (a JSON object with `-o json`) and exit 1 by throwing
 // CLI::RuntimeError(1); exceptions never leave the CLI.
@@ -153,6 +154,49 @@ void run_create(const CreateArgs& a) {
   }
   for (const auto& note : notes) std::cout << note << "\n";
   std::cout << "Successfully created archive " << destination << "\n";
+}
+
+// ---- par insert ------------------------------------------------------------------------------
+
+struct InsertArgs {
+  std::string archive, arch, binary;
+  std::optional<std::string> issuer, subject, keys_dir;
+  std::string output = "text";
+};
+
+void run_insert(const InsertArgs& a) {
+  const bool json = a.output == "json";
+  if (!par::is_valid_target_name(a.arch)) {
+    die("Invalid target name (expected <arch>-<os>, e.g. x86_64-linux): " + a.arch, json);
+  }
+  auto bytes = read_file(a.archive);
+  if (!bytes) die("Cannot read " + a.archive + ": " + bytes.error().message, json);
+  const bool compressed = bytes->size() >= 2 && (*bytes)[0] == 0x1f && (*bytes)[1] == 0x8b;
+  auto archive = par::load_archive(*bytes);
+  if (!archive) die(archive.error().message, json);
+  auto binary = read_file(a.binary);
+  if (!binary) die("Cannot read " + a.binary + ": " + binary.error().message, json);
+  // Keys default to the ones `par create` generated for this archive's binary stem.
+  std::string stem = fs::path(a.archive).filename().string();
+  stem = stem.substr(0, stem.find('.'));
+  const std::string keys_dir = a.keys_dir.value_or(default_keys_dir());
+  std::vector<std::string> notes;
+  nlohmann::ordered_json key_files = nlohmann::ordered_json::object();
+  const auto issuer =
+      resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes, key_files);
+  const auto subject =
+      resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json, notes, key_files);
+  auto out = par::insert_target(*archive, a.arch, std::move(*binary), issuer, subject, compressed);
+  if (!out) die(out.error().message, json);
+  auto written = write_file(a.archive, *out);
+  if (!written) die("Cannot write " + a.archive + ": " + written.error().message, json);
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"file", a.archive}, {"target", a.arch}, {"success", true}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "Successfully inserted " << a.binary << " into archive " << a.archive << "\n";
 }
 
 // ---- par inspect (table of claims-oci-par.md 3.5 in the layout of 3.2) -------------------------
@@ -315,6 +359,20 @@ void register_par(CLI::App& app) {
   create->add_option("--format", ca->output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   create->callback([ca] { run_create(*ca); });
+
+  auto na = std::make_shared<InsertArgs>();
+  auto* insert = par_cmd->add_subcommand("insert", "Add or replace a target binary (re-signs)");
+  insert->add_option("archive", na->archive, "Provider archive to update in place")->required();
+  insert->add_option("--arch", na->arch, "Target of the binary, <arch>-<os>")->required();
+  insert->add_option("-b,--binary", na->binary, "Provider executable")->required();
+  insert->add_option("-i,--issuer", na->issuer, "Issuer account seed (SA...) or a file holding it");
+  insert->add_option("-s,--subject", na->subject,
+                     "Subject service seed (SV...) or a file holding it; must be the archive's");
+  insert->add_option("--keys-dir,--directory", na->keys_dir,
+                     "Where keys are looked up (default $WASH_KEYS or ~/.wash/keys)");
+  insert->add_option("--format", na->output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  insert->callback([na] { run_insert(*na); });
 
   auto ia = std::make_shared<InspectArgs>();
   auto* inspect = par_cmd->add_subcommand("inspect", "Show the claims and targets of an archive");

@@ -187,6 +187,36 @@ Result<Bytes> create_archive(const CreateSpec& spec, const wascap::KeyPair& issu
   return write_archive(*token, spec.targets, compress);
 }
 
+Result<Bytes> insert_target(const ProviderArchive& archive, const std::string& target, Bytes binary,
+                            const wascap::KeyPair& issuer, const wascap::KeyPair& subject,
+                            bool compress) {
+  if (subject.public_key() != archive.claims.sub) {
+    return fail(Code::kInvalidArgument,
+                "Subject key does not match the archive's service key " + archive.claims.sub);
+  }
+  CreateSpec spec;
+  spec.capid = archive.claims.capid;
+  spec.vendor = archive.claims.vendor;
+  spec.name = archive.claims.name;
+  spec.rev = archive.claims.rev;
+  spec.ver = archive.claims.ver;
+  spec.config_schema = archive.claims.config_schema;
+  spec.targets = archive.targets;
+  spec.targets[target] = std::move(binary);
+  const std::int64_t now = wascap::now_seconds();
+  spec.now = now;
+  auto token = sign_claims(spec, issuer, subject);
+  if (!token) return fail(token.error());
+  if (archive.claims.exp) {
+    // Keep the original expiry: re-sign with the same exp (days are not recoverable exactly).
+    auto claims = wascap::decode_provider_token(*token);
+    if (!claims) return fail(claims.error());
+    claims->exp = archive.claims.exp;
+    token = wascap::sign_provider_claims(*claims, issuer);
+  }
+  return write_archive(*token, spec.targets, compress);
+}
+
 Result<ProviderArchive> load_archive(std::span<const std::uint8_t> bytes,
                                      const LoadOptions& options) {
   if (bytes.size() < 2) return fail(Code::kInvalidArgument, std::string(errors::kNotEnoughBytes));

@@ -74,6 +74,15 @@ Result<Bytes> write_archive(std::string_view token, const std::map<std::string, 
 Result<Bytes> create_archive(const CreateSpec& spec, const wascap::KeyPair& issuer,
                              const wascap::KeyPair& subject, bool compress);
 
+/// Adds or replaces the binary of `target` in a loaded archive and re-signs it (spec 5.5
+/// `insert`): claims keep capid, vendor, name, rev, ver, config_schema and exp; new jti/iat;
+/// target_hashes for every binary. `subject` must be the archive's service key. Returns the new
+/// archive bytes (gzip when `compress`). Errors: kInvalidArgument (errors::kBadTargetPrefix,
+/// key types, "Subject key does not match the archive's service key"), write_archive() errors.
+Result<Bytes> insert_target(const ProviderArchive& archive, const std::string& target, Bytes binary,
+                            const wascap::KeyPair& issuer, const wascap::KeyPair& subject,
+                            bool compress);
+
 /// How to load an archive.
 struct LoadOptions {
   /// Collect only this target (the host passes native_target(), spec 5.4 step 2); others are

@@ -88,6 +88,31 @@ TEST(ParCliTest, GeneratesKeysAndSaysWhere) {
   EXPECT_EQ(par::load_archive_file(dir / "kv2.par")->claims.sub, loaded->claims.sub);
 }
 
+TEST(ParCliTest, InsertAddsATarget) {
+  ScratchDir dir;
+  const std::string bin = write_binary(dir);
+  const std::string out = dir / "prov.par.gz";
+  auto r = run_cli(
+      {"par", "create", "--capid", "wasmcloud:httpserver", "--vendor", "acme", "--name", "P",
+       "--arch", "x86_64-linux", "--binary", bin, "--issuer", std::string(kAccountSeed),
+       "--subject", std::string(kServiceSeed), "--compress", "-o", out},
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ins = run_cli({"par", "insert", out, "--arch", "aarch64-linux", "--binary", bin, "--issuer",
+                      std::string(kAccountSeed), "--subject", std::string(kServiceSeed)},
+                     dir);
+  ASSERT_EQ(ins.exit_code, 0) << ins.err;
+  EXPECT_EQ(ins.out, "Successfully inserted " + bin + " into archive " + out + "\n");
+  auto loaded = par::load_archive_file(out);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->targets.size(), 2u);
+  auto wrong = run_cli({"par", "insert", out, "--arch", "aarch64-linux", "--binary", bin,
+                        "--issuer", std::string(kAccountSeed), "--keys-dir", dir / "k2"},
+                       dir);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("does not match"), std::string::npos) << wrong.err;
+}
+
 TEST(ParCliTest, InspectOfACorruptFileFails) {
   ScratchDir dir;
   std::ofstream(dir / "bad.par") << "this is not a tar archive, not at all, no headers here";

@@ -241,6 +241,28 @@ TEST_P(Truncation, EveryPrefixFailsCleanly) {
 }
 INSTANTIATE_TEST_SUITE_P(Compression, Truncation, ::testing::Bool());
 
+TEST(ParTest, InsertAddsATargetAndResigns) {
+  auto bytes = create_archive(vector_spec(), account(), service(), true);
+  ASSERT_TRUE(bytes);
+  auto loaded = load_archive(*bytes);
+  ASSERT_TRUE(loaded);
+  auto updated =
+      insert_target(*loaded, "aarch64-macos", bytes_of("mac"), account(), service(), true);
+  ASSERT_TRUE(updated) << updated.error().message;
+  auto again = load_archive(*updated);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->targets.size(), 2u);
+  EXPECT_EQ(again->targets.at("aarch64-macos"), bytes_of("mac"));
+  EXPECT_EQ(again->claims.capid, "wasmcloud:testing");
+  EXPECT_EQ(again->claims.rev, 1);
+  EXPECT_NE(again->claims.jti, loaded->claims.jti);
+  // Only the archive's own service key may re-sign it.
+  const auto other = wascap::KeyPair::generate(wascap::KeyType::kService);
+  auto refused = insert_target(*loaded, "aarch64-macos", bytes_of("mac"), account(), other, true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("does not match"), std::string::npos);
+}
+
 TEST(ParTest, KeyTypesAreChecked) {
   auto r = sign_claims(vector_spec(), service(), service());
   ASSERT_FALSE(r);
