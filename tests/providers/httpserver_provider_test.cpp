@@ -310,6 +310,15 @@ TEST_F(HttpServerProviderTest, HealthIsAnswered) {
   EXPECT_EQ(hex_lower(r->data()), "81a76865616c746879c3");
 }
 
+TEST_F(HttpServerProviderTest, TestModeAnswersHealthInJson) {
+  hd_.host_id = "_TEST_";  // spec 5.4: test mode
+  start_provider();
+  auto r = nc_->request(lattice::topics::rpc_health(lattice_, hd_.provider_key, "default"),
+                        std::string_view("{}"), 2s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->text(), R"({"healthy":true})");
+}
+
 TEST_F(HttpServerProviderTest, ShutdownForAnotherHostIsIgnoredThenOwnShutdownExits0) {
   start_provider();
   const std::string actor = new_actor();
