@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -306,6 +307,12 @@ Status DashboardImpl::start() {
   rpcevt_sub_ = std::move(*rpcevt);
 
   server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
+  // dashboard share a port that is already in use.
+  server_.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server_.set_payload_max_length(kMaxProviderUpload + (1u << 20));
   server_.set_read_timeout(30, 0);
   routes();

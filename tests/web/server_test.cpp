@@ -409,7 +409,8 @@ TEST_F(ServerTest, HotReloadSendsUpdateWhenTheFileChanges) {
   EXPECT_EQ(st["watches"][0]["path"], path);
   // Same claims, different bytes (a trailing custom section) → one upd with the file reference.
   Bytes changed = *bytes;
-  for (std::uint8_t b : std::initializer_list<std::uint8_t>{0x00, 0x03, 0x01, 'x', 0x00}) changed.push_back(b);
+  for (std::uint8_t b : std::initializer_list<std::uint8_t>{0x00, 0x03, 0x01, 'x', 0x00})
+    changed.push_back(b);
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(write_file(path, changed));
   auto sent = upd.first();
