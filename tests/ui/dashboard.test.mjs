@@ -288,3 +288,23 @@ test('metrics: invocations of an actor show up', async () => {
   await page.locator('#metrics').scrollIntoViewIfNeeded();
   await shot('14-metrics');
 });
+
+test('start provider: the host answer is shown to the person', async () => {
+  // The host does not run providers yet (it refuses `lp` and emits provider_start_failed); when
+  // it does, the acknowledgement is shown instead. Either way the form shows what the lattice said.
+  await openDialog('dialog-start-provider');
+  await page.selectOption('#form-start-provider select[name=host_id]', hostA);
+  const empty = await submit('form-start-provider');
+  assert.equal(await empty.textContent(), 'Please enter an OCI reference');
+  await page.fill('#form-start-provider input[name=provider_ref]', `${REGISTRY}/httpserver:0.1.0`);
+  const msg = await submit('form-start-provider');
+  const text = await msg.textContent();
+  if ((await msg.getAttribute('data-level')) === 'error') {
+    assert.ok(text.length > 0);
+    await page.locator('#event-log li.error', { hasText: 'Provider start failed' }).first().waitFor({ timeout: T });
+  } else {
+    assert.match(text, /^Accepted: starting /);
+  }
+  await shot('15-start-provider');
+  await closeDialog('dialog-start-provider');
+});
