@@ -399,6 +399,43 @@ struct Host::Impl {
     (void)rpc->publish(subject, linkdef_msgpack(ld));
   }
 
+  // ---------------------------------------------------------------- config service (2.7)
+  /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
+  void query_config_service() {
+    auto r = ctl->request(topics::config_request(cfg.lattice_prefix),
+                          json{{"labels", cfg.labels}}.dump(), std::chrono::seconds(2));
+    json reply = r ? json::parse(r->text(), nullptr, false) : json();
+    if (!r || reply.is_discarded() || !reply.is_object()) {
+      spdlog::warn("Failed to obtain supplemental configuration: {}",
+                   r ? std::string("reply is not a JSON object") : r.error().message);
+      return;
+    }
+    if (auto it = reply.find("registryCredentials"); it != reply.end() && it->is_object()) {
+      std::map<std::string, oci::RegistryCredential> entries;
+      for (auto& [server, v] : it->items()) {
+        if (!v.is_object()) continue;
+        oci::RegistryCredential c;
+        c.registry_type = v.value("registryType", "");
+        if (v.contains("username") && v["username"].is_string()) c.username = v["username"];
+        if (v.contains("password") && v["password"].is_string()) c.password = v["password"];
+        if (v.contains("token") && v["token"].is_string()) c.token = v["token"];
+        entries[server] = std::move(c);
+      }
+      creds.replace(std::move(entries));
+    }
+    if (auto it = reply.find("autoStartProviders");
+        it != reply.end() && it->is_array() && !it->empty())
+      spdlog::error("Ignoring autoStartProviders: {}", errors::kProvidersNotSupported);
+    if (auto it = reply.find("autoStartActors"); it != reply.end() && it->is_array()) {
+      for (const auto& ref : *it) {
+        if (!ref.is_string()) continue;
+        LaunchActorRequest req;
+        req.actor_ref = ref.get<std::string>();
+        lifecycle_pool->post([this, req] { launch(req); });
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- fetching
   /// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1.
   Result<Bytes> fetch_actor(const std::string& ref) {
@@ -1365,6 +1402,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
 
   impl->kv_init();
   if (auto st = impl->subscribe_control(); !st) return fail(st.error());
+  if (cfg.config_service_enabled) impl->query_config_service();
   impl->emit(ev::kHostStarted, json{{"labels", cfg.labels},
                                     {"friendly_name", cfg.friendly_name},
                                     {"uptime_seconds", 0},

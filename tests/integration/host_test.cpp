@@ -888,6 +888,13 @@ TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
                              .dump());
   });
   ASSERT_TRUE(policy_sub);
+  std::atomic<bool> cfg_asked{false};
+  auto cfg_sub = nc->subscribe("wasmbus.cfg.pol.req", [&](lattice::Message m) {
+    auto req = json::parse(m.text(), nullptr, false);
+    cfg_asked = !req.is_discarded() && req["labels"]["hostcore.os"] == "linux";
+    (void)nc->respond(m, std::string_view(R"({"registryCredentials":{}})"));
+  });
+  ASSERT_TRUE(cfg_sub);
   EventLog pol_log;
   auto ev_sub = nc->subscribe("wasmbus.evt.pol", [&](lattice::Message m) {
     auto j = json::parse(m.text(), nullptr, false);
@@ -899,10 +906,11 @@ TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
       {std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host", "--nats-port",
        std::to_string(nats->port()), "--lattice-prefix", "pol", "--policy-topic", "test.policy",
        "--allowed-insecure", registry->host(), "--no-native", "--oci-cache-dir", dir + "/oci2",
-       "--heartbeat-interval-ms", "300"},
+       "--heartbeat-interval-ms", "300", "--config-service"},
       dir + "/host2.log", {"WASMCLOUD_HOST_SEED=" + seed.seed()});
   const std::string id2 = seed.public_key();
   ASSERT_TRUE(pol_log.wait(0, "host_started", {}, 20s));
+  EXPECT_TRUE(cfg_asked.load());  // config service queried before host_started (2.7)
   auto beat = pol_log.wait(0, "host_heartbeat", {}, 5s);  // periodic, no ping needed
   ASSERT_TRUE(beat);
   EXPECT_TRUE((*beat)["data"]["actors"].empty());
