@@ -25,7 +25,6 @@ void register_host(CLI::App& app) {
     host::block_termination_signals();
     auto h = host::Host::start(*cfg);
     if (!h) {
-      spdlog::error("Failed to start host: {}", h.error().message);
       std::cerr << "Failed to start host: " << h.error().message << "\n";
       throw CLI::RuntimeError(1);
     }
