@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -229,7 +230,11 @@ class DashboardImpl {
   void routes();
   void serve_static(const std::string& rel, httplib::Response& res);
   GuardHeaders guard_headers(const httplib::Request& req) const;
+  /// Registers a POST route behind RequestGuard::check_write (403 + log entry when refused).
+  void guarded_post(const std::string& path, std::function<Reply(const httplib::Request&)> handler);
+  /// A guarded POST route with a JSON object body (400 kBadJsonBody otherwise).
   void post(const std::string& path, std::function<Reply(const json&)> handler);
+  /// A guarded POST route with a multipart body.
   void post_multipart(const std::string& path,
                       std::function<Reply(const httplib::Request&)> handler);
   void send(httplib::Response& res, const Reply& r, const std::string& action);
@@ -256,6 +261,8 @@ class DashboardImpl {
   /// Claims of the module behind `ref` (file:// read locally, else pulled from the registry).
   Result<wascap::ModuleClaims> claims_for(const std::string& ref);
   std::vector<std::string> insecure_for(std::string_view reference) const;
+  /// Pushes an uploaded artifact to `ref` (messages::kRegistryPushFailedPrefix on failure).
+  Status push(const std::string& ref, std::span<const std::uint8_t> data, oci::ArtifactKind kind);
   Result<std::string> auction_host(std::string_view op, const json& body,
                                    std::string_view no_responders);
 
@@ -569,6 +576,18 @@ Reply DashboardImpl::start_actor(const StartActorForm& f, std::string actor_id) 
       {"host_id", host}, {"actor_id", actor_id}, {"actor_ref", f.actor_ref}, {"count", f.count}});
 }
 
+Status DashboardImpl::push(const std::string& ref, std::span<const std::uint8_t> data,
+                           oci::ArtifactKind kind) {
+  oci::PushOptions po;
+  po.kind = kind;
+  po.allowed_insecure = insecure_for(ref);
+  auto pushed = oci::Client().push(ref, data, po);
+  if (!pushed)
+    return fail(pushed.error().code,
+                std::string(messages::kRegistryPushFailedPrefix) + pushed.error().message);
+  return ok();
+}
+
 Reply DashboardImpl::upload_actor(const httplib::Request& req) {
   json fields = json::object();
   for (const char* k : {"count", "host_id"})
@@ -584,13 +603,8 @@ Reply DashboardImpl::upload_actor(const httplib::Request& req) {
   auto rev = wascap::effective_revision(c);
   std::string tag = "r" + std::to_string(rev) + "-" + short_hash(c.hash);
   f->actor_ref = cfg_.registry + "/dashboard/" + oci::to_lower(c.sub) + ":" + tag;
-  oci::PushOptions po;
-  po.kind = oci::ArtifactKind::kActor;
-  po.allowed_insecure = insecure_for(f->actor_ref);
-  oci::Client client;
-  auto pushed = client.push(f->actor_ref, data, po);
-  if (!pushed)
-    return refused(502, std::string(messages::kRegistryPushFailedPrefix) + pushed.error().message);
+  if (auto st = push(f->actor_ref, data, oci::ArtifactKind::kActor); !st)
+    return refused(502, st.error().message);
   state_.remember_actor(f->actor_ref, c.sub, c.name.value_or(""), rev);
   auto r = start_actor(*f, c.sub);
   r.body["actor_ref"] = f->actor_ref;
@@ -689,13 +703,8 @@ Reply DashboardImpl::upload_provider(const httplib::Request& req) {
   std::string stem = std::filesystem::path(file.filename).stem().string();
   f->provider_ref = cfg_.registry + "/dashboard/providers/" + repo_component(stem) + ":u" +
                     hex_lower(sha256(data)).substr(0, 12);
-  oci::PushOptions po;
-  po.kind = oci::ArtifactKind::kProvider;
-  po.allowed_insecure = insecure_for(f->provider_ref);
-  oci::Client client;
-  auto pushed = client.push(f->provider_ref, data, po);
-  if (!pushed)
-    return refused(502, std::string(messages::kRegistryPushFailedPrefix) + pushed.error().message);
+  if (auto st = push(f->provider_ref, data, oci::ArtifactKind::kProvider); !st)
+    return refused(502, st.error().message);
   return start_provider(*f);
 }
 
@@ -750,27 +759,31 @@ void DashboardImpl::send(httplib::Response& res, const Reply& r, const std::stri
   }
 }
 
-void DashboardImpl::post(const std::string& path, std::function<Reply(const json&)> handler) {
+void DashboardImpl::guarded_post(const std::string& path,
+                                 std::function<Reply(const httplib::Request&)> handler) {
   server_.Post(path, [this, path, handler](const httplib::Request& req, httplib::Response& res) {
     const std::string action = path.substr(5);  // without "/api/"
     if (auto st = guard_.check_write(guard_headers(req)); !st)
       return send(res, refused(403, st.error().message), action);
+    send(res, handler(req), action);
+  });
+}
+
+void DashboardImpl::post(const std::string& path, std::function<Reply(const json&)> handler) {
+  guarded_post(path, [handler](const httplib::Request& req) {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
-      return send(res, refused(400, std::string(messages::kBadJsonBody)), action);
-    send(res, handler(body), action);
+      return refused(400, std::string(messages::kBadJsonBody));
+    return handler(body);
   });
 }
 
 void DashboardImpl::post_multipart(const std::string& path,
                                    std::function<Reply(const httplib::Request&)> handler) {
-  server_.Post(path, [this, path, handler](const httplib::Request& req, httplib::Response& res) {
-    const std::string action = path.substr(5);
-    if (auto st = guard_.check_write(guard_headers(req)); !st)
-      return send(res, refused(403, st.error().message), action);
+  guarded_post(path, [handler](const httplib::Request& req) {
     if (!req.is_multipart_form_data())
-      return send(res, refused(400, std::string(messages::kPleaseSelectFile)), action);
-    send(res, handler(req), action);
+      return refused(400, std::string(messages::kPleaseSelectFile));
+    return handler(req);
   });
 }
 

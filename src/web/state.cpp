@@ -112,6 +112,11 @@ void LatticeState::touch_host_locked(const std::string& id, Clock::time_point no
   if (h.uptime_at == Clock::time_point{}) h.uptime_at = now;
 }
 
+void LatticeState::drop_host_rows_locked(const std::string& id) {
+  std::erase_if(actors_, [&](const auto& kv) { return kv.first.first == id; });
+  std::erase_if(providers_, [&](const auto& kv) { return std::get<0>(kv.first) == id; });
+}
+
 void LatticeState::apply_ping(const json& reply, Clock::time_point now) {
   std::string id = str(reply, "id");
   if (id.empty()) return;
@@ -233,8 +238,7 @@ std::optional<LogEntry> LatticeState::apply_event(const json& ev, Clock::time_po
     if (h.lattice_prefix.empty()) h.lattice_prefix = lattice_;
   } else if (type == "host_stopped") {
     hosts_.erase(source);
-    std::erase_if(actors_, [&](const auto& kv) { return kv.first.first == source; });
-    std::erase_if(providers_, [&](const auto& kv) { return std::get<0>(kv.first) == source; });
+    drop_host_rows_locked(source);
   } else if (type == "host_heartbeat") {
     touch_host_locked(source, now);
     auto& h = hosts_[source];
@@ -328,9 +332,7 @@ int LatticeState::expire_hosts(std::chrono::seconds max_age, Clock::time_point n
   int n = 0;
   for (auto it = hosts_.begin(); it != hosts_.end();) {
     if (now - it->second.seen > max_age) {
-      const std::string id = it->first;
-      std::erase_if(actors_, [&](const auto& kv) { return kv.first.first == id; });
-      std::erase_if(providers_, [&](const auto& kv) { return std::get<0>(kv.first) == id; });
+      drop_host_rows_locked(it->first);
       it = hosts_.erase(it);
       ++n;
     } else {

@@ -109,6 +109,7 @@ class LatticeState {
     std::int64_t revision = 0;
   };
   void touch_host_locked(const std::string& id, Clock::time_point now);
+  void drop_host_rows_locked(const std::string& id);
   std::string name_of_locked(const std::string& key) const;
   void set_link_locked(const nlohmann::json& d);
 
