@@ -308,3 +308,13 @@ test('start provider: the host answer is shown to the person', async () => {
   await shot('15-start-provider');
   await closeDialog('dialog-start-provider');
 });
+
+test('Select Host filters the actors table', async () => {
+  const hostB = await page.locator('#hosts-table tr[data-host]', { hasText: 'ui-host-b' }).getAttribute('data-host');
+  await page.selectOption('#host-filter', hostB);
+  await actorRow(UNPRIV_KEY).waitFor({ state: 'detached', timeout: T });
+  assert.equal(await page.locator('#actors-table tr[data-actor]').count(), 0);
+  await shot('16-host-filter');
+  await page.selectOption('#host-filter', '');
+  await expectCount(UNPRIV_KEY, 1);
+});

@@ -95,8 +95,18 @@ function renderHosts() {
     el('td', {}, h.uptime_human), el('td', {}, h.lattice_prefix))), 'No hosts found', 5);
 }
 
+/** The host chosen in "Select Host" ("" = Show All); filters the actors and providers tables. */
+function selectedHost() {
+  return document.getElementById('host-filter').value;
+}
+
+function shown(rows) {
+  const h = selectedHost();
+  return h ? rows.filter((r) => r.host_id === h) : rows;
+}
+
 function renderActors() {
-  fillBody('actors-table', state.actors.map((a) => {
+  fillBody('actors-table', shown(state.actors).map((a) => {
     const scaleBtn = el('button', { type: 'button', class: 'scale' }, 'Scale');
     scaleBtn.addEventListener('click', () => openScale(a));
     const stopBtn = el('button', { type: 'button', class: 'stop danger' }, 'Stop');
@@ -121,7 +131,7 @@ function renderActors() {
 }
 
 function renderProviders() {
-  fillBody('providers-table', state.providers.map((p) => {
+  fillBody('providers-table', shown(state.providers).map((p) => {
     const stop = el('button', { type: 'button', class: 'stop danger' }, 'Stop');
     stop.addEventListener('click', async () => {
       const r = await api('/api/providers/stop', { host_id: p.host_id, provider_id: p.id, link_name: p.link_name, contract_id: p.contract_id });
@@ -141,8 +151,14 @@ function renderLinks() {
       if (!r.ok) notice(`Delete link: ${r.body.error}`);
     });
     const values = Object.entries(l.values || {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const actions = el('td', {}, del);
+    if (values) {
+      const copy = el('button', { type: 'button', class: 'copy-values' }, 'Copy Values');
+      copy.addEventListener('click', () => navigator.clipboard?.writeText(values).catch(() => {}));
+      actions.append(' ', copy);
+    }
     return el('tr', { dataset: { link: l.id } }, el('td', {}, l.link_name), el('td', {}, l.contract_id),
-      el('td', {}, shortId(l.actor_id)), el('td', {}, shortId(l.provider_id)), el('td', {}, values), el('td', {}, del));
+      el('td', {}, shortId(l.actor_id)), el('td', {}, shortId(l.provider_id)), el('td', {}, values), actions);
   }), 'No link definitions', 6);
 }
 
@@ -168,11 +184,11 @@ function renderHostSelects() {
 }
 
 function render() {
+  renderHostSelects();
   renderHosts();
   renderActors();
   renderProviders();
   renderLinks();
-  renderHostSelects();
 }
 
 function appendLog(entry) {
@@ -263,6 +279,7 @@ function startedText(b) {
 }
 
 function setupForms() {
+  document.getElementById('host-filter').addEventListener('change', () => { renderActors(); renderProviders(); });
   for (const b of document.querySelectorAll('[data-open]')) {
     b.addEventListener('click', () => {
       const d = document.getElementById(b.dataset.open);
