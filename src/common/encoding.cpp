@@ -93,7 +93,8 @@ Status write_file(const std::string& path, std::span<const std::uint8_t> data) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return fail(Code::kUnavailable, "cannot create " + tmp + ": " + std::strerror(errno));
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
     if (!out) return fail(Code::kUnavailable, "cannot write " + tmp);
   }
   std::error_code ec;

@@ -19,18 +19,18 @@ namespace wc {
 
 /// Small, stable set of error kinds. Pick by what the caller can do about it.
 enum class Code {
-  kInvalidArgument,   ///< malformed input: bad JSON, msgpack, wasm, base64, reference, flag
-  kNotFound,          ///< missing thing: section, tag, actor, host, file
-  kAlreadyExists,     ///< duplicate start, second OCI reference for a running actor key
-  kPermissionDenied,  ///< claims, signature, policy, insecure registry, :latest refused
-  kUnavailable,       ///< a peer is down or not answering: NATS, registry, provider
-  kDeadlineExceeded,  ///< a timeout or an invocation deadline
-  kDataLoss,          ///< digest or hash mismatch, truncated transfer
-  kTrap,              ///< guest fault: trap, out-of-bounds, stack overflow, proc_exit
-  kActorError,        ///< the actor itself reported failure (`__guest_error`, return code != 1)
-  kResourceExhausted, ///< memory cap, too many instances, payload too large
-  kUnsupported,       ///< valid but not supported here (component model, bindle, ...)
-  kInternal,          ///< a dependency failed unexpectedly (libsodium, libcurl init, ...)
+  kInvalidArgument,    ///< malformed input: bad JSON, msgpack, wasm, base64, reference, flag
+  kNotFound,           ///< missing thing: section, tag, actor, host, file
+  kAlreadyExists,      ///< duplicate start, second OCI reference for a running actor key
+  kPermissionDenied,   ///< claims, signature, policy, insecure registry, :latest refused
+  kUnavailable,        ///< a peer is down or not answering: NATS, registry, provider
+  kDeadlineExceeded,   ///< a timeout or an invocation deadline
+  kDataLoss,           ///< digest or hash mismatch, truncated transfer
+  kTrap,               ///< guest fault: trap, out-of-bounds, stack overflow, proc_exit
+  kActorError,         ///< the actor itself reported failure (`__guest_error`, return code != 1)
+  kResourceExhausted,  ///< memory cap, too many instances, payload too large
+  kUnsupported,        ///< valid but not supported here (component model, bindle, ...)
+  kInternal,           ///< a dependency failed unexpectedly (libsodium, libcurl init, ...)
 };
 
 /// Short lower-case name of a code ("invalid_argument"), for logs and JSON.

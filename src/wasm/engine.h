@@ -43,26 +43,31 @@ struct Limits {
 /// Engine configuration.
 struct EngineConfig {
   Limits limits;
-  bool enable_native = true;   ///< false = interpreter only
-  std::string cache_dir;       ///< native-code cache; empty = $XDG_CACHE_HOME or ~/.cache/wasmcloud-cpp/native
-  std::string c_compiler;      ///< empty = "cc" from PATH; missing compiler = interpreter only (logged)
-  bool reuse_instances = false;  ///< false (default): a fresh instance per invocation, as the 0.63 host
+  bool enable_native = true;  ///< false = interpreter only
+  /// Native-code cache; empty = $XDG_CACHE_HOME or ~/.cache/wasmcloud-cpp/native.
+  std::string cache_dir;
+  /// Empty = "cc" from PATH; a missing compiler means interpreter only (logged).
+  std::string c_compiler;
+  /// false (default): a fresh instance per invocation, as the 0.63 host.
+  bool reuse_instances = false;
 };
 
 /// One outbound call made by the guest through `__host_call` (spec 1.2 / 2).
 struct HostCall {
-  std::string_view binding;    ///< link name ("default" when the guest passes an empty one is the host's rule)
+  /// Link name ("default" when the guest passes an empty one is the host's rule).
+  std::string_view binding;
   std::string_view ns;         ///< namespace: contract id or actor key / call alias
   std::string_view operation;  ///< e.g. "KeyValue.Increment"
   std::span<const std::uint8_t> payload;
 };
 
-/// Routes a host call. Success = response bytes (stored as the pending host response, guest gets 1);
-/// an Error's message becomes the pending host error verbatim (guest gets 0), so the handler
+/// Routes a host call. Success = response bytes (stored as the pending host response, guest gets
+/// 1); an Error's message becomes the pending host error verbatim (guest gets 0), so the handler
 /// applies the 0.63 prefix itself ("Host call function failed: <router error>", spec 2.1 step 6).
 /// An Error with Code::kTrap instead traps the guest and fails the invocation with that message
 /// (0.63 behaviour for malformed builtin requests, spec 2.2). Called on the thread running the
-/// guest; may block (the guest waits, spec 1.2); the invocation deadline is checked when it returns.
+/// guest; may block (the guest waits, spec 1.2); the invocation deadline is checked when it
+/// returns.
 using HostCallHandler = std::function<Result<Bytes>(const HostCall&)>;
 
 /// Receives guest log text (WASI stdout/stderr writes, `__console_log`). May be empty.
@@ -84,7 +89,8 @@ class Module {
   /// unknown import, bad ABI use; message = innermost description), kDeadlineExceeded,
   /// kResourceExhausted (memory cap), kActorError (the guest's own error text, an unconsumed
   /// host error, or "operation failed with exit code `N`").
-  virtual Result<InvokeOutput> invoke(std::string_view operation, std::span<const std::uint8_t> payload,
+  virtual Result<InvokeOutput> invoke(std::string_view operation,
+                                      std::span<const std::uint8_t> payload,
                                       const HostCallHandler& host_call,
                                       const LogHandler& log = {}) = 0;
 

@@ -23,9 +23,7 @@ TEST(Encoding, Base64UrlRejectsGarbage) {
 TEST(Encoding, Sha256KnownVector) {
   EXPECT_EQ(oci_digest(as_bytes("abc")),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hex_upper(sha256(as_bytes("")))
-                .substr(0, 8),
-            "E3B0C442");
+  EXPECT_EQ(hex_upper(sha256(as_bytes(""))).substr(0, 8), "E3B0C442");
 }
 
 TEST(Encoding, ReadMissingFileIsNotFound) {

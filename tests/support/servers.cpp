@@ -138,8 +138,8 @@ NatsServer::NatsServer(int port, const std::vector<std::string>& extra_args)
 }
 
 void NatsServer::start() {
-  std::vector<std::string> argv = {"nats-server", "-a", "127.0.0.1", "-p", std::to_string(port_),
-                                   "-js", "-sd", dir_ + "/js"};
+  std::vector<std::string> argv = {"nats-server",         "-a",  "127.0.0.1", "-p",
+                                   std::to_string(port_), "-js", "-sd",       dir_ + "/js"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   proc_ = ChildProcess(argv, dir_ + "/nats.log");
   if (!wait_port(port_)) throw std::runtime_error("nats-server did not start; see " + dir_);
