@@ -13,7 +13,7 @@ PACKAGES=(
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
   libexpected-dev libhiredis-dev wasi-libc libcrypt-dev openssl
-  docker-registry redis-server apache2-utils
+  docker-registry redis-server apache2-utils wrk chromium chromium-driver
 )
 
 missing=()
@@ -27,9 +27,23 @@ if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 # Debian's redis-server package starts a system service on 6379; the project never uses it.
+
+if ! command -v npm >/dev/null; then
+  # The machine's Node.js normally brings npm; Debian's own nodejs + npm otherwise.
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+fi
+
+# Front-end packages (chart.js for the dashboard, playwright-core for browser tests) from the
+# committed lockfiles; skipped when already installed.
+if [ ! -f src/web/ui/node_modules/chart.js/dist/chart.umd.js ] ||
+   [ ! -d tests/ui/node_modules/playwright-core ]; then
+  bash tests/ui/setup.sh
+fi
 
 if [ "${1:-}" = "--no-build" ]; then exit 0; fi
 JOBS="${WC_JOBS:-2}"
