@@ -16,6 +16,9 @@ inline constexpr std::string_view kDeserializeInvocation = "Failed to deserializ
 /// A reply that is not a valid InvocationResponse (our recommendation, 2.5 step 5).
 inline constexpr std::string_view kDeserializeResponse =
     "Failed to deserialize invocation response";
+/// A provider's operation input that does not decode (wasmbus-rpc RpcError::Deser, 7.1);
+/// followed by a detail (see rpc/msgpack.h, `mp::serde`).
+inline constexpr std::string_view kDeserializePrefix = "Deserialization error: ";
 
 // --- Anti-forgery (3.5, steps 3-11; step 2 uses the JWT texts of wascap/errors.h) -------------
 /// Prefix the actor host puts before every reason below in the response error.

@@ -1,107 +1,71 @@
 // Link definition, health and shutdown payloads (see messages.h).
 #include "rpc/messages.h"
 
-#include <exception>
-#include <msgpack.hpp>
+#include "rpc/msgpack.h"
 
 namespace wc::rpc {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
-
-void pack_string(Packer& pk, std::string_view s) {
-  pk.pack_str(static_cast<std::uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
-
-Bytes to_bytes(const msgpack::sbuffer& buf) {
-  const auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
-  return Bytes(p, p + buf.size());
-}
-
-/// Unpacks one object from untrusted bytes with limits proportional to the input.
+/// mp::parse with `what` before the detail ("link definition: empty input").
 Result<msgpack::object_handle> unpack(std::span<const std::uint8_t> bytes, std::string_view what) {
-  if (bytes.empty()) return fail(Code::kInvalidArgument, std::string(what) + ": empty input");
-  try {
-    const std::size_t n = bytes.size();
-    msgpack::unpack_limit limit(n, n, n, n, n, 64);
-    std::size_t offset = 0;
-    return msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), n, offset, nullptr, nullptr,
-                           limit);
-  } catch (const std::exception& e) {
-    return fail(Code::kInvalidArgument, std::string(what) + ": " + e.what());
-  } catch (...) {
-    return fail(Code::kInvalidArgument, std::string(what) + ": malformed msgpack");
+  auto handle = mp::parse(bytes);
+  if (!handle) {
+    return fail(Code::kInvalidArgument, std::string(what) + ": " + handle.error().message);
   }
+  return handle;
 }
-
-std::string_view str_of(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
 
 }  // namespace
 
 Bytes encode_linkdef(const LinkDefinition& ld) {
-  msgpack::sbuffer buf(256);
-  Packer pk(buf);
-  pk.pack_map(6);
-  pack_string(pk, "actor_id");
-  pack_string(pk, ld.actor_id);
-  pack_string(pk, "contract_id");
-  pack_string(pk, ld.contract_id);
-  pack_string(pk, "id");
-  pack_string(pk, ld.id);
-  pack_string(pk, "link_name");
-  pack_string(pk, ld.link_name);
-  pack_string(pk, "provider_id");
-  pack_string(pk, ld.provider_id);
-  pack_string(pk, "values");
-  pk.pack_map(static_cast<std::uint32_t>(ld.values.size()));
-  for (const auto& [k, v] : ld.values) {
-    pack_string(pk, k);
-    pack_string(pk, v);
-  }
-  return to_bytes(buf);
+  mp::Writer w(256);
+  w.map(6);
+  w.str("actor_id").str(ld.actor_id);
+  w.str("contract_id").str(ld.contract_id);
+  w.str("id").str(ld.id);
+  w.str("link_name").str(ld.link_name);
+  w.str("provider_id").str(ld.provider_id);
+  w.str("values").map(static_cast<std::uint32_t>(ld.values.size()));
+  for (const auto& [k, v] : ld.values) w.str(k).str(v);
+  return w.bytes();
 }
 
 Result<LinkDefinition> decode_linkdef(std::span<const std::uint8_t> bytes) {
   auto handle = unpack(bytes, "link definition");
   if (!handle) return fail(handle.error());
-  const msgpack::object& root = handle->get();
-  if (root.type != msgpack::type::MAP) {
-    return fail(Code::kInvalidArgument, "link definition: expected a map");
-  }
   LinkDefinition ld;
   int found = 0;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR || kv.val.type == msgpack::type::NIL) continue;
-    std::string_view key = str_of(kv.key);
-    if (key == "values") {
-      if (kv.val.type != msgpack::type::MAP) {
-        return fail(Code::kInvalidArgument, "link definition: `values` is not a map");
-      }
-      for (std::uint32_t j = 0; j < kv.val.via.map.size; ++j) {
-        const auto& e = kv.val.via.map.ptr[j];
-        if (e.key.type != msgpack::type::STR || e.val.type != msgpack::type::STR) {
-          return fail(Code::kInvalidArgument, "link definition: `values` must map str to str");
+  auto st = mp::for_each_member(
+      handle->get(), "link definition",
+      [&](std::string_view key, const msgpack::object& v) -> Status {
+        if (key == "values") {
+          auto values = mp::as_string_map(v, key);
+          if (!values) {
+            return fail(Code::kInvalidArgument,
+                        v.type == msgpack::type::MAP
+                            ? "link definition: `values` must map str to str"
+                            : "link definition: `values` is not a map");
+          }
+          for (auto& [k, val] : *values) ld.values[k] = std::move(val);
+          return ok();
         }
-        ld.values[std::string(str_of(e.key))] = std::string(str_of(e.val));
-      }
-      continue;
-    }
-    std::string* dst = key == "id"            ? &ld.id
-                       : key == "actor_id"    ? &ld.actor_id
-                       : key == "provider_id" ? &ld.provider_id
-                       : key == "link_name"   ? &ld.link_name
-                       : key == "contract_id" ? &ld.contract_id
-                                              : nullptr;
-    if (dst == nullptr) continue;
-    if (kv.val.type != msgpack::type::STR) {
-      return fail(Code::kInvalidArgument,
-                  "link definition: `" + std::string(key) + "` is not a string");
-    }
-    *dst = std::string(str_of(kv.val));
-    if (key != "id") ++found;
-  }
+        std::string* dst = key == "id"            ? &ld.id
+                           : key == "actor_id"    ? &ld.actor_id
+                           : key == "provider_id" ? &ld.provider_id
+                           : key == "link_name"   ? &ld.link_name
+                           : key == "contract_id" ? &ld.contract_id
+                                                  : nullptr;
+        if (dst == nullptr) return ok();
+        auto str = mp::as_string(v, key);
+        if (!str) {
+          return fail(Code::kInvalidArgument,
+                      "link definition: `" + std::string(key) + "` is not a string");
+        }
+        *dst = std::move(*str);
+        if (key != "id") ++found;
+        return ok();
+      });
+  if (!st) return fail(st.error());
   if (found != 4) return fail(Code::kInvalidArgument, "link definition: missing field");
   return ld;
 }
@@ -146,48 +110,37 @@ Result<LinkDefinition> linkdef_from_json(const nlohmann::json& j) {
 }
 
 Bytes encode_health_response(const HealthCheckResponse& r) {
-  msgpack::sbuffer buf(32);
-  Packer pk(buf);
-  pk.pack_map(r.message ? 2 : 1);
-  pack_string(pk, "healthy");
-  if (r.healthy) {
-    pk.pack_true();
-  } else {
-    pk.pack_false();
-  }
-  if (r.message) {
-    pack_string(pk, "message");
-    pack_string(pk, *r.message);
-  }
-  return to_bytes(buf);
+  mp::Writer w(32);
+  w.map(r.message ? 2 : 1).str("healthy").boolean(r.healthy);
+  if (r.message) w.str("message").str(*r.message);
+  return w.bytes();
 }
 
 Result<HealthCheckResponse> decode_health_response(std::span<const std::uint8_t> bytes) {
   auto handle = unpack(bytes, "health check response");
   if (!handle) return fail(handle.error());
-  const msgpack::object& root = handle->get();
-  if (root.type != msgpack::type::MAP) {
-    return fail(Code::kInvalidArgument, "health check response: expected a map");
-  }
   HealthCheckResponse r;
   bool has_healthy = false;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR || kv.val.type == msgpack::type::NIL) continue;
-    std::string_view key = str_of(kv.key);
-    if (key == "healthy") {
-      if (kv.val.type != msgpack::type::BOOLEAN) {
-        return fail(Code::kInvalidArgument, "health check response: `healthy` is not a bool");
-      }
-      r.healthy = kv.val.via.boolean;
-      has_healthy = true;
-    } else if (key == "message") {
-      if (kv.val.type != msgpack::type::STR) {
-        return fail(Code::kInvalidArgument, "health check response: `message` is not a string");
-      }
-      r.message = std::string(str_of(kv.val));
-    }
-  }
+  auto st = mp::for_each_member(
+      handle->get(), "health check response",
+      [&](std::string_view key, const msgpack::object& v) -> Status {
+        if (key == "healthy") {
+          auto b = mp::as_bool(v, key);
+          if (!b) {
+            return fail(Code::kInvalidArgument, "health check response: `healthy` is not a bool");
+          }
+          r.healthy = *b;
+          has_healthy = true;
+        } else if (key == "message") {
+          auto m = mp::as_string(v, key);
+          if (!m) {
+            return fail(Code::kInvalidArgument, "health check response: `message` is not a string");
+          }
+          r.message = std::move(*m);
+        }
+        return ok();
+      });
+  if (!st) return fail(st.error());
   if (!has_healthy) {
     return fail(Code::kInvalidArgument, "health check response: missing field `healthy`");
   }
