@@ -11,10 +11,10 @@
 #include <cctype>
 #include <thread>
 
-#include "sdk/msgpack.h"
+#include "rpc/msgpack.h"
 
 namespace wc::httpserver {
-namespace mp = provider::mp;
+namespace mp = rpc::mp::serde;
 
 namespace {
 
@@ -46,6 +46,30 @@ Result<HeaderMap> read_headers(const msgpack::object& map) {
     }
   }
   return out;
+}
+
+/// Reads the `header` and `body` members HttpRequest and HttpResponse share (absent = empty).
+Status read_header_and_body(const msgpack::object& map, HeaderMap& header, Bytes& body) {
+  auto headers = read_headers(map);
+  if (!headers) return fail(headers.error());
+  header = std::move(*headers);
+  if (const auto* b = mp::find(map, "body")) {
+    auto bytes = mp::as_bytes(*b, "body");
+    if (!bytes) return fail(bytes.error());
+    body = std::move(*bytes);
+  }
+  return ok();
+}
+
+/// Parses a payload that must be a map: "Deserialization error: <what>: expected a map".
+Result<msgpack::object_handle> parse_map(std::span<const std::uint8_t> bytes,
+                                         std::string_view what) {
+  auto h = mp::parse(bytes);
+  if (!h) return fail(h.error());
+  if (h->get().type != msgpack::type::MAP) {
+    return fail(mp::decode_error(std::string(what) + ": expected a map"));
+  }
+  return h;
 }
 
 std::string lower(std::string s) {
@@ -84,10 +108,9 @@ Bytes encode_http_response(const HttpResponse& resp) {
 }
 
 Result<HttpResponse> decode_http_response(std::span<const std::uint8_t> bytes) {
-  auto h = mp::parse(bytes);
+  auto h = parse_map(bytes, "HttpResponse");
   if (!h) return fail(h.error());
   const auto& o = h->get();
-  if (o.type != msgpack::type::MAP) return fail(mp::decode_error("HttpResponse: expected a map"));
   HttpResponse r;
   if (const auto* s = mp::find(o, "statusCode")) {
     auto code = mp::as_uint(*s, "statusCode");
@@ -95,22 +118,14 @@ Result<HttpResponse> decode_http_response(std::span<const std::uint8_t> bytes) {
     if (*code < 100 || *code > 999) return fail(mp::decode_error("`statusCode` out of range"));
     r.status_code = static_cast<std::uint16_t>(*code);
   }
-  auto headers = read_headers(o);
-  if (!headers) return fail(headers.error());
-  r.header = std::move(*headers);
-  if (const auto* b = mp::find(o, "body")) {
-    auto body = mp::as_bytes(*b, "body");
-    if (!body) return fail(body.error());
-    r.body = std::move(*body);
-  }
+  if (auto st = read_header_and_body(o, r.header, r.body); !st) return fail(st.error());
   return r;
 }
 
 Result<HttpRequest> decode_http_request(std::span<const std::uint8_t> bytes) {
-  auto h = mp::parse(bytes);
+  auto h = parse_map(bytes, "HttpRequest");
   if (!h) return fail(h.error());
   const auto& o = h->get();
-  if (o.type != msgpack::type::MAP) return fail(mp::decode_error("HttpRequest: expected a map"));
   HttpRequest r;
   for (auto [key, dst] : {std::pair{"method", &r.method}, std::pair{"path", &r.path},
                           std::pair{"queryString", &r.query_string}}) {
@@ -118,14 +133,7 @@ Result<HttpRequest> decode_http_request(std::span<const std::uint8_t> bytes) {
     if (!s) return fail(s.error());
     *dst = std::move(*s);
   }
-  auto headers = read_headers(o);
-  if (!headers) return fail(headers.error());
-  r.header = std::move(*headers);
-  if (const auto* b = mp::find(o, "body")) {
-    auto body = mp::as_bytes(*b, "body");
-    if (!body) return fail(body.error());
-    r.body = std::move(*body);
-  }
+  if (auto st = read_header_and_body(o, r.header, r.body); !st) return fail(st.error());
   return r;
 }
 

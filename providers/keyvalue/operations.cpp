@@ -3,11 +3,11 @@
 
 #include <limits>
 
+#include "rpc/msgpack.h"
 #include "sdk/errors.h"
-#include "sdk/msgpack.h"
 
 namespace wc::keyvalue {
-namespace mp = provider::mp;
+namespace mp = rpc::mp::serde;
 
 namespace {
 
@@ -17,20 +17,32 @@ Result<std::string> input_string(std::span<const std::uint8_t> payload, std::str
   return mp::as_string(h->get(), what);
 }
 
-/// A map input with string members `a` and `b`.
-Result<std::pair<std::string, std::string>> input_pair(std::span<const std::uint8_t> payload,
-                                                       std::string_view a, std::string_view b) {
+/// A map input (the parsed payload) and its required string member.
+struct MapInput {
+  msgpack::object_handle handle;  ///< owns the parsed map
+  std::string first;              ///< the required string member
+  const msgpack::object& map() const { return handle.get(); }
+};
+
+/// Parses a map input with the required string member `key` (Deserialization errors).
+Result<MapInput> input_map(std::span<const std::uint8_t> payload, std::string_view key) {
   auto h = mp::parse(payload);
   if (!h) return fail(h.error());
-  const auto& o = h->get();
-  if (o.type != msgpack::type::MAP) return fail(mp::decode_error("expected a map"));
-  auto x = mp::required(o, a);
-  if (!x) return fail(x.error());
-  auto xs = mp::as_string(**x, a);
-  if (!xs) return fail(xs.error());
-  auto ys = mp::string_or(o, b);
-  if (!ys) return fail(ys.error());
-  return std::pair{std::move(*xs), std::move(*ys)};
+  auto member = mp::required(h->get(), key);  // also fails when the input is not a map
+  if (!member) return fail(member.error());
+  auto s = mp::as_string(**member, key);
+  if (!s) return fail(s.error());
+  return MapInput{std::move(*h), std::move(*s)};
+}
+
+/// A map input with string members `a` (required) and `b` (absent = "").
+Result<std::pair<std::string, std::string>> input_pair(std::span<const std::uint8_t> payload,
+                                                       std::string_view a, std::string_view b) {
+  auto in = input_map(payload, a);
+  if (!in) return fail(in.error());
+  auto second = mp::string_or(in->map(), b);
+  if (!second) return fail(second.error());
+  return std::pair{std::move(in->first), std::move(*second)};
 }
 
 Bytes encode_bool(bool v) { return mp::Writer().boolean(v).bytes(); }
@@ -69,17 +81,11 @@ Result<Bytes> uint_of(const Result<Reply>& r) {
 Result<Bytes> run_operation(RedisPool& pool, std::string_view op,
                             std::span<const std::uint8_t> payload) {
   if (op == "KeyValue.Increment") {
-    auto h = mp::parse(payload);
-    if (!h) return fail(h.error());
-    const auto& o = h->get();
-    if (o.type != msgpack::type::MAP) return fail(mp::decode_error("expected a map"));
-    auto key = mp::required(o, "key");
-    if (!key) return fail(key.error());
-    auto k = mp::as_string(**key, "key");
-    if (!k) return fail(k.error());
-    auto v = mp::int_or(o, "value");
+    auto in = input_map(payload, "key");
+    if (!in) return fail(in.error());
+    auto v = mp::int_or(in->map(), "value");
     if (!v) return fail(v.error());
-    auto n = integer_of(pool.command({"INCRBY", *k, std::to_string(*v)}));
+    auto n = integer_of(pool.command({"INCRBY", in->first, std::to_string(*v)}));
     if (!n) return fail(n.error());
     if (*n > std::numeric_limits<std::int32_t>::max() ||
         *n < std::numeric_limits<std::int32_t>::min()) {
@@ -102,19 +108,13 @@ Result<Bytes> run_operation(RedisPool& pool, std::string_view op,
         .bytes();
   }
   if (op == "KeyValue.Set") {
-    auto h = mp::parse(payload);
-    if (!h) return fail(h.error());
-    const auto& o = h->get();
-    if (o.type != msgpack::type::MAP) return fail(mp::decode_error("expected a map"));
-    auto key = mp::required(o, "key");
-    if (!key) return fail(key.error());
-    auto k = mp::as_string(**key, "key");
-    if (!k) return fail(k.error());
-    auto v = mp::string_or(o, "value");
+    auto in = input_map(payload, "key");
+    if (!in) return fail(in.error());
+    auto v = mp::string_or(in->map(), "value");
     if (!v) return fail(v.error());
-    auto expires = mp::int_or(o, "expires");
+    auto expires = mp::int_or(in->map(), "expires");
     if (!expires) return fail(expires.error());
-    std::vector<std::string> args{"SET", *k, *v};
+    std::vector<std::string> args{"SET", std::move(in->first), std::move(*v)};
     if (*expires > 0) {
       args.push_back("EX");
       args.push_back(std::to_string(*expires));
@@ -144,20 +144,14 @@ Result<Bytes> run_operation(RedisPool& pool, std::string_view op,
     return bool_of_count(pool.command({"LREM", p->first, "1", p->second}));
   }
   if (op == "KeyValue.ListRange") {
-    auto h = mp::parse(payload);
-    if (!h) return fail(h.error());
-    const auto& o = h->get();
-    if (o.type != msgpack::type::MAP) return fail(mp::decode_error("expected a map"));
-    auto name = mp::required(o, "listName");
-    if (!name) return fail(name.error());
-    auto n = mp::as_string(**name, "listName");
-    if (!n) return fail(n.error());
-    auto start = mp::int_or(o, "start");
+    auto in = input_map(payload, "listName");
+    if (!in) return fail(in.error());
+    auto start = mp::int_or(in->map(), "start");
     if (!start) return fail(start.error());
-    auto stop = mp::int_or(o, "stop");
+    auto stop = mp::int_or(in->map(), "stop");
     if (!stop) return fail(stop.error());
     return string_array_of(
-        pool.command({"LRANGE", *n, std::to_string(*start), std::to_string(*stop)}));
+        pool.command({"LRANGE", in->first, std::to_string(*start), std::to_string(*stop)}));
   }
   if (op == "KeyValue.SetAdd") {
     auto p = input_pair(payload, "setName", "value");

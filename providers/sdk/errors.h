@@ -7,6 +7,8 @@
 
 #include <string_view>
 
+#include "rpc/errors.h"
+
 namespace wc::provider::errors {
 
 /// Followed by `<claimed> != <computed>`.
@@ -29,7 +31,7 @@ inline constexpr std::string_view kChunkedUnsupported =
     "Chunked invocations are not supported by this provider";
 /// Host data line problems (5.4); followed by a detail.
 inline constexpr std::string_view kHostDataPrefix = "Invalid host data: ";
-/// Payload decoding failure of an operation's input; followed by a detail.
-inline constexpr std::string_view kDeserializePrefix = "Deserialization error: ";
+/// Payload decoding failure of an operation's input; followed by a detail (the rpc text).
+inline constexpr std::string_view kDeserializePrefix = rpc::errors::kDeserializePrefix;
 
 }  // namespace wc::provider::errors

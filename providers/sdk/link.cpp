@@ -3,9 +3,10 @@
 
 #include <cctype>
 
-#include "sdk/msgpack.h"
+#include "rpc/msgpack.h"
 
 namespace wc::provider {
+namespace mp = rpc::mp::serde;
 
 Bytes encode_linkdef(const LinkDefinition& ld) {
   mp::Writer w;

@@ -22,13 +22,14 @@
 #include "lattice/topics.h"
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
+#include "rpc/msgpack.h"
 #include "sdk/errors.h"
-#include "sdk/msgpack.h"
 #include "sdk/validate.h"
 #include "wascap/jwt.h"
 #include "wascap/nkeys.h"
 
 namespace wc::provider {
+namespace mp = rpc::mp::serde;
 namespace {
 
 /// Fixed-size pool running queued jobs in FIFO order. Destruction drops jobs not yet started and

@@ -13,10 +13,11 @@
 #include "harness.h"
 #include "httpserver/server.h"
 #include "rpc/errors.h"
-#include "sdk/msgpack.h"
+#include "rpc/msgpack.h"
 #include "support/servers.h"
 
 namespace wc::provider::testing {
+namespace mp = rpc::mp::serde;
 namespace {
 
 using namespace std::chrono_literals;

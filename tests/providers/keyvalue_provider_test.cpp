@@ -5,15 +5,15 @@
 #include "harness.h"
 #include "keyvalue/redis.h"
 #include "rpc/errors.h"
+#include "rpc/msgpack.h"
 #include "sdk/errors.h"
-#include "sdk/msgpack.h"
 #include "support/servers.h"
 
 namespace wc::provider::testing {
 namespace {
 
 using namespace std::chrono_literals;
-namespace mp = provider::mp;
+namespace mp = rpc::mp::serde;
 
 class KeyValueProviderTest : public ::testing::Test {
  protected:

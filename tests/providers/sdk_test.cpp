@@ -9,17 +9,18 @@
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
 #include "rpc/invocation.h"
+#include "rpc/msgpack.h"
 #include "rpc/vectors.h"
 #include "sdk/errors.h"
 #include "sdk/host_data.h"
 #include "sdk/link.h"
-#include "sdk/msgpack.h"
 #include "sdk/provider.h"
 #include "sdk/validate.h"
 #include "wascap/jwt.h"
 #include "wascap/nkeys.h"
 
 namespace wc::provider {
+namespace mp = rpc::mp::serde;
 namespace {
 
 Bytes unhex(std::string_view h) {
