@@ -1,5 +1,5 @@
-// msgpack codec of the RPC wire types (see invocation.h). msgpack-c throws on malformed input;
-// every call into it is wrapped here and turned into a wc::Error.
+// msgpack codec of the RPC wire types (see invocation.h), on the rpc/msgpack.h toolkit (which
+// catches msgpack-c's exceptions); decoding details only reach the debug log.
 #include "rpc/invocation.h"
 
 #include <spdlog/spdlog.h>
