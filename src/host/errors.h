@@ -38,9 +38,18 @@ inline constexpr std::string_view kRegistryPutFailed = "Failed to update registr
 inline constexpr std::string_view kInvalidActorAuction = "Invalid JSON request for actor auction";
 inline constexpr std::string_view kInvalidProviderAuction =
     "Invalid JSON request to auction provider";
-/// Ours: capability providers are a later issue of this project.
-inline constexpr std::string_view kProvidersNotSupported =
-    "Capability providers are not supported by this host yet";
+/// 3.6.1 step 4: the start error when (key, link name) already runs (event text, inspected).
+inline constexpr std::string_view kProviderAlreadyRunningOnHost =
+    "Provider is already running on this host";
+/// provider_start_failed `error` of a duplicate `lp` (2.3.6, not inspected).
+inline std::string provider_duplicate_ignored(std::string_view ref, std::string_view link) {
+  return "Ignoring request to start provider, " + std::string(ref) + " (" + std::string(link) +
+         ") is already running";
+}
+/// 3.6.1 step 3: "Starting provider <key> denied: <message>".
+inline std::string starting_provider_denied(std::string_view key, std::string_view message) {
+  return "Starting provider " + std::string(key) + " denied: " + std::string(message);
+}
 
 /// "Target host <host> is not active, stop request ignored." (2.3.8).
 inline std::string host_not_active(std::string_view host) {

@@ -24,6 +24,7 @@
 #include "host/errors.h"
 #include "host/executor.h"
 #include "host/policy.h"
+#include "host/providers.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
@@ -32,6 +33,7 @@
 #include "oci/client.h"
 #include "oci/credentials.h"
 #include "oci/errors.h"
+#include "par/par.h"
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
 #include "rpc/invocation.h"
@@ -144,6 +146,7 @@ struct Host::Impl {
   std::shared_ptr<wasm::Engine> engine;
   oci::CredentialStore creds;
   std::unique_ptr<PolicyManager> policy;
+  std::unique_ptr<ProviderSupervisor> providers;
 
   mutable std::mutex mu;  // actor registry
   std::map<std::string, std::shared_ptr<ActorEntry>> actors;
@@ -220,7 +223,13 @@ struct Host::Impl {
     if (!st) spdlog::debug("Failed to publish invocation event: {}", st.error().message);
   }
 
-  void heartbeat() { emit(ev::kHostHeartbeat, heartbeat_json(facts(), snapshot())); }
+  std::vector<ProviderInfo> provider_snapshot() const {
+    return providers ? providers->running() : std::vector<ProviderInfo>{};
+  }
+
+  void heartbeat() {
+    emit(ev::kHostHeartbeat, heartbeat_json(facts(), snapshot(), provider_snapshot()));
+  }
 
   // ---------------------------------------------------------------- metadata bucket (5)
   std::string js_domain() const { return cfg.js_domain.value_or(""); }
@@ -425,7 +434,13 @@ struct Host::Impl {
     }
     if (auto it = reply.find("autoStartProviders");
         it != reply.end() && it->is_array() && !it->empty())
-      spdlog::error("Ignoring autoStartProviders: {}", errors::kProvidersNotSupported);
+      for (const auto& p : *it) {
+        if (!p.is_object() || !p.contains("providerRef") || !p["providerRef"].is_string()) continue;
+        StartProviderRequest req;
+        req.provider_ref = p["providerRef"].get<std::string>();
+        req.link_name = p.value("linkName", std::string("default"));
+        lifecycle_pool->post([this, req] { launch_provider(req); });
+      }
     if (auto it = reply.find("autoStartActors"); it != reply.end() && it->is_array()) {
       for (const auto& ref : *it) {
         if (!ref.is_string()) continue;
@@ -454,6 +469,81 @@ struct Host::Impl {
     auto r = oci::pull(ref, o);
     if (!r) return fail(r.error());
     return std::move(r->bytes);
+  }
+
+  // ---------------------------------------------------------------- providers (3.6)
+  /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
+  std::optional<std::string> resolve_provider_key(const std::string& ref) const {
+    if (!ref.empty() && ref[0] == 'V') return ref;
+    std::lock_guard lock(cache_mu);
+    if (auto it = refmap.find(ref); it != refmap.end()) return it->second;
+    return std::nullopt;
+  }
+
+  Result<Bytes> fetch_provider(const std::string& ref) {
+    if (starts_with(ref, "file://")) {
+      if (!cfg.allow_file_load)
+        return fail(Code::kPermissionDenied, std::string(errors::kProviderFileLoadDisabled));
+      return read_file(ref.substr(7));
+    }
+    return fetch_actor(ref);  // same OCI / bindle dispatch (claims-oci-par 4.1)
+  }
+
+  /// Start of 3.6.1; failures publish provider_start_failed (inspected error).
+  void launch_provider(const StartProviderRequest& req) {
+    auto failed = [&](const std::string& msg) {
+      spdlog::error("Failed to start provider from '{}': {}", req.provider_ref, msg);
+      emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
+                                          {"link_name", req.link_name},
+                                          {"error", inspect(msg)}});
+    };
+    auto bytes = fetch_provider(req.provider_ref);
+    if (!bytes) return failed(bytes.error().message);
+    par::LoadOptions lo;
+    lo.only_target = par::native_target();
+    auto archive = par::load_archive(*bytes, lo);
+    if (!archive) return failed(archive.error().message);
+    const auto& claims = archive->claims;
+    auto decision = policy->evaluate("start_provider", PolicyManager::default_source(),
+                                     json{{"publicKey", claims.sub},
+                                          {"issuer", claims.iss},
+                                          {"contractId", claims.capid},
+                                          {"linkName", req.link_name}});
+    if (!decision.permitted)
+      return failed(errors::starting_provider_denied(claims.sub, decision.message));
+    ProviderStart spec;
+    spec.archive = std::move(*archive);
+    spec.image_ref = req.provider_ref;
+    spec.link_name = req.link_name;
+    spec.configuration = starts_with(req.provider_ref, "file://") ? "" : req.configuration;
+    spec.annotations = req.annotations;
+    const std::string key = spec.archive.claims.sub;
+    json kv_claims{{"sub", key},
+                   {"iss", claims.iss},
+                   {"name", claims.name.value_or("")},
+                   {"call_alias", ""},
+                   {"caps", ""},
+                   {"tags", ""},
+                   {"rev", std::to_string(par::effective_revision(claims))},
+                   {"version", claims.ver.value_or("")},
+                   {"contract_id", claims.capid}};
+    auto launched = providers->start(std::move(spec));
+    if (!launched) {
+      // 2.3.6: already running only after download (ref unknown before) -> silently ignored.
+      if (launched.error().code == Code::kAlreadyExists) return;
+      return failed(launched.error().message);
+    }
+    {
+      std::lock_guard lock(cache_mu);
+      claims_cache[key] = kv_claims;
+      if (!req.provider_ref.empty()) refmap[req.provider_ref] = key;
+    }
+    kv_put(topics::claims_key(key), kv_claims);
+    if (!req.provider_ref.empty()) {
+      kv_put(topics::refmap_key(req.provider_ref),
+             json{{"oci_url", req.provider_ref}, {"public_key", key}});
+      emit(ev::kRefmapSet, json{{"oci_url", req.provider_ref}, {"public_key", key}});
+    }
   }
 
   // ---------------------------------------------------------------- start (3.2)
@@ -1138,7 +1228,7 @@ struct Host::Impl {
     }
     if (t.kind == "get" && !t.host.empty() && t.op == "inv") {
       if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
-      return reply(m, inventory_json(facts(), snapshot()).dump());
+      return reply(m, inventory_json(facts(), snapshot(), provider_snapshot()).dump());
     }
     if (t.kind == "ping" && t.op == "hosts" && t.host.empty()) {
       reply(m, ping_reply_json(facts()).dump());
@@ -1180,7 +1270,16 @@ struct Host::Impl {
     if (t.kind == "auction" && t.host.empty() && t.op == "provider") {
       auto r = parse_provider_auction(body);
       if (!r) return ack(m, false, r.error().message);
-      return;  // this host cannot run providers yet: it never bids
+      // 2.4.8: bid when the labels match and the provider is not already running here.
+      auto key = resolve_provider_key(r->provider_ref);
+      if (labels_satisfy(cfg.labels, r->constraints) &&
+          !(key && providers->supervised(*key, r->link_name)))
+        reply(m, json{{"provider_ref", r->provider_ref},
+                      {"link_name", r->link_name},
+                      {"constraints", r->constraints},
+                      {"host_id", host_id}}
+                     .dump());
+      return;
     }
     spdlog::warn("Received control message on unhandled subject {}", m.subject());
   }
@@ -1227,15 +1326,29 @@ struct Host::Impl {
     if (op == topics::kCmdLaunchProvider) {
       auto r = parse_start_provider(body);
       if (!r) return ack(m, false, r.error().message);
-      emit(ev::kProviderStartFailed, json{{"provider_ref", r->provider_ref},
-                                          {"link_name", r->link_name},
-                                          {"error", inspect(errors::kProvidersNotSupported)}});
-      return ack(m, false, errors::kProvidersNotSupported);
+      // 2.3.6: synchronous duplicate check on the resolved key.
+      if (auto key = resolve_provider_key(r->provider_ref);
+          key && providers->supervised(*key, r->link_name)) {
+        emit(ev::kProviderStartFailed,
+             json{{"provider_ref", r->provider_ref},
+                  {"link_name", r->link_name},
+                  {"error", errors::provider_duplicate_ignored(r->provider_ref, r->link_name)}});
+        return ack(m, false, errors::kProviderAlreadyRunning);
+      }
+      ack(m, true);
+      lifecycle_pool->post([this, req = *r] { launch_provider(req); });
+      return;
     }
     if (op == topics::kCmdStopProvider) {
       auto r = parse_stop_provider(body);
       if (!r) return ack(m, false, r.error().message);
-      return ack(m, true);  // no provider runs here, so none matched (2.3.7)
+      // 2.3.7: synchronous - ack after the matching instances are stopped.
+      auto msg = std::make_shared<std::string>(m.reply());
+      lifecycle_pool->post([this, req = *r, msg] {
+        providers->stop(req.provider_id, req.link_name);
+        if (!msg->empty()) (void)ctl->publish(*msg, ack_json(true));
+      });
+      return;
     }
     if (op == topics::kCmdStopHost) {
       auto r = parse_stop_host(body);
@@ -1322,6 +1435,7 @@ struct Host::Impl {
         for (const auto& [k, e] : actors) keys.push_back(k);
       }
       for (const auto& k : keys) terminate(k, 0, {});
+      if (providers) providers->stop_all();  // 6.3 step 2
       if (rpc_pool) rpc_pool->shutdown();
       emit(ev::kHostStopped, json{{"labels", cfg.labels}});
       if (ctl) (void)ctl->flush(std::chrono::seconds(2));
@@ -1399,6 +1513,37 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   impl->lifecycle_pool = std::make_unique<Executor>(1, "lifecycle");
   impl->rpc_pool = std::make_unique<Executor>(
       static_cast<std::size_t>(std::max(1, cfg.executor_threads)), "rpc");
+
+  {
+    ProviderSupervisorDeps d;
+    d.emit = [raw](std::string_view type, const json& data) { raw->emit(type, data); };
+    d.rpc = impl->rpc.get();
+    d.links_for = [raw](const std::string& key, const std::string& link) {
+      std::vector<LinkDefinition> out;
+      std::lock_guard lock(raw->cache_mu);
+      for (const auto& [id, ld] : raw->links)
+        if (ld.provider_id == key && ld.link_name == link) out.push_back(ld);
+      return out;
+    };
+    auto& hd = d.base_host_data;  // 3.6.2
+    hd.host_id = impl->host_id;
+    hd.lattice_rpc_prefix = cfg.lattice_prefix;
+    hd.lattice_rpc_user_jwt = cfg.prov_rpc.jwt;
+    hd.lattice_rpc_user_seed = cfg.prov_rpc.seed;
+    hd.lattice_rpc_url =
+        (cfg.prov_rpc.host.empty() ? std::string("127.0.0.1") : cfg.prov_rpc.host) + ":" +
+        std::to_string(cfg.prov_rpc.port);
+    hd.lattice_rpc_tls = cfg.prov_rpc.tls;
+    hd.invocation_seed = impl->id.cluster_key.seed();
+    hd.cluster_issuers = impl->id.cluster_issuers;
+    hd.default_rpc_timeout_ms = static_cast<std::uint64_t>(std::max(1, cfg.rpc_timeout_ms));
+    hd.js_domain = cfg.js_domain;
+    hd.structured_logging = cfg.structured_logging;
+    hd.log_level = cfg.log_level;
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.rpc_timeout = std::chrono::milliseconds(std::max(1, cfg.rpc_timeout_ms));
+    impl->providers = std::make_unique<ProviderSupervisor>(std::move(d));
+  }
 
   impl->kv_init();
   if (auto st = impl->subscribe_control(); !st) return fail(st.error());

@@ -8,7 +8,17 @@ namespace wc::host {
 
 using nlohmann::json;
 
-json inventory_json(const HostFacts& facts, const std::vector<ActorInfo>& actors) {
+json provider_json(const ProviderInfo& p) {
+  return json{
+      {"id", p.public_key},           {"link_name", p.link_name}, {"contract_id", p.contract_id},
+      {"image_ref", p.image_ref},     {"name", p.name},           {"instance_id", p.instance_id},
+      {"annotations", p.annotations}, {"revision", p.revision}};
+}
+
+json inventory_json(const HostFacts& facts, const std::vector<ActorInfo>& actors,
+                    const std::vector<ProviderInfo>& providers) {
+  json plist = json::array();
+  for (const auto& p : providers) plist.push_back(provider_json(p));
   json list = json::array();
   for (const auto& a : actors) {
     if (a.instances.empty()) continue;
@@ -28,7 +38,7 @@ json inventory_json(const HostFacts& facts, const std::vector<ActorInfo>& actors
               {"friendly_name", facts.friendly_name},
               {"labels", facts.labels},
               {"actors", std::move(list)},
-              {"providers", json::array()}};
+              {"providers", std::move(plist)}};
 }
 
 json ping_reply_json(const HostFacts& facts) {
@@ -52,13 +62,19 @@ json ping_reply_json(const HostFacts& facts) {
               {"lattice_prefix", facts.lattice_prefix}};
 }
 
-json heartbeat_json(const HostFacts& facts, const std::vector<ActorInfo>& actors) {
+json heartbeat_json(const HostFacts& facts, const std::vector<ActorInfo>& actors,
+                    const std::vector<ProviderInfo>& providers) {
+  json plist = json::array();
+  for (const auto& p : providers)
+    plist.push_back({{"public_key", p.public_key},
+                     {"link_name", p.link_name},
+                     {"contract_id", p.contract_id.empty() ? std::string("n/a") : p.contract_id}});
   json counts = json::object();
   for (const auto& a : actors) {
     if (!a.instances.empty()) counts[a.public_key] = a.instances.size();
   }
   return json{{"actors", std::move(counts)},
-              {"providers", json::array()},
+              {"providers", std::move(plist)},
               {"labels", facts.labels},
               {"friendly_name", facts.friendly_name},
               {"version", kHostVersion},

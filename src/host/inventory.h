@@ -31,6 +31,21 @@ struct ActorInfo {
   std::vector<InstanceInfo> instances;
 };
 
+/// One provider instance as the inventory shows it (control-interface 2.3.1 ProviderDescription).
+struct ProviderInfo {
+  std::string public_key;  ///< V...
+  std::string link_name;
+  std::string contract_id;
+  std::string image_ref;
+  std::string name;  ///< claims name, "" when none
+  std::string instance_id;
+  StringMap annotations;
+  std::int64_t revision = 0;
+};
+
+/// ProviderDescription JSON object (2.3.1).
+nlohmann::json provider_json(const ProviderInfo& p);
+
 /// Identity fields shared by inventory, ping and heartbeat.
 struct HostFacts {
   std::string host_id;
@@ -43,12 +58,15 @@ struct HostFacts {
   std::string ctl_host, prov_rpc_host, rpc_host, lattice_prefix;
 };
 
-/// HostInventory reply (2.3.1); `image_ref` of an actor = its first instance's; providers [].
-nlohmann::json inventory_json(const HostFacts& facts, const std::vector<ActorInfo>& actors);
+/// HostInventory reply (2.3.1); `image_ref` of an actor = its first instance's.
+nlohmann::json inventory_json(const HostFacts& facts, const std::vector<ActorInfo>& actors,
+                              const std::vector<ProviderInfo>& providers = {});
 /// `ping.hosts` reply (2.4.1).
 nlohmann::json ping_reply_json(const HostFacts& facts);
-/// `host_heartbeat` event data (4.4.3): actors = key -> instance count; providers [].
-nlohmann::json heartbeat_json(const HostFacts& facts, const std::vector<ActorInfo>& actors);
+/// `host_heartbeat` event data (4.4.3): actors = key -> instance count; providers =
+/// `{public_key, link_name, contract_id}` per running provider.
+nlohmann::json heartbeat_json(const HostFacts& facts, const std::vector<ActorInfo>& actors,
+                              const std::vector<ProviderInfo>& providers = {});
 
 /// What a scale request asks the supervisor to do (control-interface 3.3).
 struct ScalePlan {

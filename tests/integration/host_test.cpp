@@ -682,15 +682,17 @@ TEST_F(HostSeedPath, LatticeOperations) {
               json{{"actor_ref", echo_ref}, {"constraints", {{"zone", "mars"}}}}.dump(), 300ms);
   EXPECT_TRUE(none.contains("__error")) << none.dump();
 
-  // Registry credentials merge; providers are not supported yet.
+  // Registry credentials merge.
   EXPECT_EQ(
       request("wasmbus.ctl.default.registries.put",
               R"({"private.io":{"registryType":"oci","username":"u","password":"p"}})")["accepted"],
       true);
+  // A provider reference that cannot be pulled: accepted, then provider_start_failed.
+  auto lp_mark = log->mark();
   auto lp =
       cmd("lp", json{{"provider_ref", "reg/httpserver:0.16.0"}, {"link_name", "default"}}.dump());
-  EXPECT_EQ(lp["accepted"], false);
-  EXPECT_EQ(lp["error"], host::errors::kProvidersNotSupported);
+  EXPECT_EQ(lp["accepted"], true);
+  EXPECT_TRUE(log->wait(lp_mark, "provider_start_failed"));
   EXPECT_EQ(
       cmd("sp", json{{"provider_ref", kHttpServer}, {"link_name", "default"}}.dump())["accepted"],
       true);

@@ -1,0 +1,458 @@
+// Provider supervisor: spawn, stdout logging, reaping, health checks, restart with backoff,
+// graceful stop (control-interface.md 3.6, 6.2, 6.3). See providers.h.
+#include "host/providers.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "host/errors.h"
+#include "host/util.h"
+#include "lattice/cloudevent.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+#include "wascap/claims.h"
+
+extern char** environ;
+
+namespace wc::host {
+
+using nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// One supervised provider (key, link). Guarded by Impl::mu except the reader thread.
+struct Child {
+  ProviderInfo info;
+  std::string exe;            ///< cached executable path
+  std::string configuration;  ///< config_json
+  std::string not_before_human, expires_human;
+  pid_t pid = -1;      ///< -1 while waiting for a restart
+  int stdin_fd = -1;   ///< kept open for the life of the process
+  std::thread reader;  ///< logs stdout lines
+  Clock::time_point started;
+  Clock::time_point next_health;
+  bool first_check_done = false;
+  bool healthy = false;  ///< 6.2: starts unhealthy
+  bool stopping = false;
+  int restarts = 0;
+  Clock::time_point restart_at;
+  std::string last_exit;  ///< exit reason of the last crash
+};
+
+std::string key_of(const std::string& k, const std::string& l) { return k + "|" + l; }
+
+std::string exit_reason(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status) == 0 ? std::string("normal")
+                                    : "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "exited";
+}
+
+}  // namespace
+
+struct ProviderSupervisor::Impl {
+  ProviderSupervisorDeps deps;
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, std::shared_ptr<Child>> children;
+  bool quit = false;
+  std::thread monitor;
+
+  explicit Impl(ProviderSupervisorDeps d) : deps(std::move(d)) {
+    monitor = std::thread([this] { monitor_loop(); });
+  }
+
+  void emit(std::string_view type, const json& data) {
+    if (deps.emit) deps.emit(type, data);
+  }
+
+  json id_json(const Child& c) const {
+    return json{{"public_key", c.info.public_key},
+                {"contract_id", c.info.contract_id},
+                {"link_name", c.info.link_name}};
+  }
+
+  /// Spawns `c.exe` with the host-data line; sets pid, stdin_fd, reader. Called without `mu`.
+  Status spawn(Child& c) {
+    provider::HostData hd = deps.base_host_data;
+    hd.link_name = c.info.link_name;
+    hd.provider_key = c.info.public_key;
+    hd.instance_id = c.info.instance_id;
+    hd.config_json = c.configuration;
+    hd.env_values = {};
+    hd.link_definitions.clear();
+    if (deps.links_for) {
+      for (const auto& ld : deps.links_for(c.info.public_key, c.info.link_name)) {
+        provider::LinkDefinition p;
+        p.actor_id = ld.actor_id;
+        p.provider_id = ld.provider_id;
+        p.link_name = ld.link_name;
+        p.contract_id = ld.contract_id;
+        p.values = std::map<std::string, std::string>(ld.values.begin(), ld.values.end());
+        p.id = ld.id;
+        hd.link_definitions.push_back(std::move(p));
+      }
+    }
+    int in_pipe[2], out_pipe[2];
+    if (pipe2(in_pipe, O_CLOEXEC) != 0) return fail(Code::kUnavailable, "pipe failed");
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+      close(in_pipe[0]);
+      close(in_pipe[1]);
+      return fail(Code::kUnavailable, "pipe failed");
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    char* argv[] = {const_cast<char*>(c.exe.c_str()), nullptr};
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, c.exe.c_str(), &fa, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    if (rc != 0) {
+      close(in_pipe[1]);
+      close(out_pipe[0]);
+      return fail(Code::kUnavailable,
+                  "Failed to start provider executable " + c.exe + ": " + std::strerror(rc));
+    }
+    std::string line = provider::encode_line(hd);
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = write(in_pipe[1], p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the child died early; the monitor reaps and reports it
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    if (c.reader.joinable()) c.reader.join();
+    {
+      std::lock_guard lock(mu);
+      c.pid = pid;
+      c.stdin_fd = in_pipe[1];
+      c.started = Clock::now();
+      c.next_health = c.started + deps.health_first;
+      c.first_check_done = false;
+      c.healthy = false;
+    }
+    int fd = out_pipe[0];
+    std::string tag = c.info.contract_id + "/" + c.info.link_name;
+    c.reader = std::thread([fd, tag] {
+      std::string buf;
+      char chunk[4096];
+      for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(n));
+        std::size_t pos;
+        while ((pos = buf.find('\n')) != std::string::npos) {
+          spdlog::info("[provider {}] {}", tag, buf.substr(0, pos));
+          buf.erase(0, pos + 1);
+        }
+      }
+      if (!buf.empty()) spdlog::info("[provider {}] {}", tag, buf);
+      close(fd);
+    });
+    return ok();
+  }
+
+  /// Closes stdin and joins the reader after the process is gone.
+  static void release(Child& c) {
+    if (c.stdin_fd >= 0) close(c.stdin_fd);
+    c.stdin_fd = -1;
+    if (c.reader.joinable()) c.reader.join();
+  }
+
+  Result<ProviderInfo> start(ProviderStart spec) {
+    const auto& claims = spec.archive.claims;
+    auto child = std::make_shared<Child>();
+    child->info.public_key = claims.sub;
+    child->info.link_name = spec.link_name;
+    child->info.contract_id = claims.capid;
+    child->info.image_ref = spec.image_ref;
+    child->info.name = claims.name.value_or("");
+    child->info.instance_id = lattice::uuid_v4();
+    child->info.annotations = spec.annotations;
+    child->info.revision = par::effective_revision(claims);
+    child->configuration = spec.configuration;
+    const auto k = key_of(claims.sub, spec.link_name);
+    {
+      std::lock_guard lock(mu);
+      if (quit) return fail(Code::kUnavailable, "host is stopping");
+      if (children.count(k))
+        return fail(Code::kAlreadyExists, std::string(errors::kProviderAlreadyRunningOnHost));
+      children[k] = child;  // reserve the slot while extracting and spawning
+    }
+    auto drop = [&] {
+      std::lock_guard lock(mu);
+      children.erase(k);
+    };
+    auto exe = par::extract_to_cache(spec.archive, spec.link_name, deps.cache_dir);
+    if (!exe) {
+      drop();
+      return fail(exe.error());
+    }
+    child->exe = *exe;
+    if (auto st = spawn(*child); !st) {
+      drop();
+      return fail(st.error());
+    }
+    spdlog::info("Started provider {} ({}, link {}) as process {}", claims.sub, claims.capid,
+                 spec.link_name, child->pid);
+    json cl{{"issuer", claims.iss},
+            {"tags", nullptr},
+            {"name", claims.name ? json(*claims.name) : json(nullptr)},
+            {"version", claims.ver ? json(*claims.ver) : json(nullptr)},
+            {"not_before_human", claims.nbf ? std::to_string(*claims.nbf) : std::string("never")},
+            {"expires_human", claims.exp ? std::to_string(*claims.exp) : std::string("never")}};
+    emit(ev::kProviderStarted, json{{"public_key", claims.sub},
+                                    {"image_ref", spec.image_ref},
+                                    {"link_name", spec.link_name},
+                                    {"contract_id", claims.capid},
+                                    {"instance_id", child->info.instance_id},
+                                    {"annotations", spec.annotations},
+                                    {"claims", cl}});
+    cv.notify_all();
+    return child->info;
+  }
+
+  /// Shutdown request, SIGKILL, reap, provider_stopped "normal". `c` is already out of the map
+  /// (or marked stopping) so the monitor leaves it alone.
+  void stop_child(Child& c) {
+    if (c.pid > 0) {
+      if (deps.rpc) {
+        auto subject =
+            topics::rpc_shutdown(deps.lattice_prefix, c.info.public_key, c.info.link_name);
+        auto r = deps.rpc->request(subject, json{{"host_id", deps.base_host_data.host_id}}.dump(),
+                                   std::chrono::seconds(2));
+        if (!r) spdlog::debug("Provider shutdown request: {}", r.error().message);
+      }
+      // Give a graceful exit a moment, then kill.
+      for (int i = 0; i < 20; ++i) {
+        if (waitpid(c.pid, nullptr, WNOHANG) == c.pid) {
+          c.pid = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (c.pid > 0) {
+        kill(c.pid, SIGKILL);
+        waitpid(c.pid, nullptr, 0);
+        c.pid = -1;
+      }
+    }
+    release(c);
+    emit(ev::kProviderStopped, json{{"public_key", c.info.public_key},
+                                    {"link_name", c.info.link_name},
+                                    {"contract_id", c.info.contract_id},
+                                    {"instance_id", c.info.instance_id},
+                                    {"annotations", c.info.annotations},
+                                    {"reason", "normal"}});
+    spdlog::info("Stopped provider {} (link {})", c.info.public_key, c.info.link_name);
+  }
+
+  std::size_t stop(const std::string& key, const std::string& link) {
+    std::shared_ptr<Child> c;
+    {
+      std::lock_guard lock(mu);
+      auto it = children.find(key_of(key, link));
+      if (it == children.end()) return 0;
+      c = it->second;
+      c->stopping = true;
+      children.erase(it);
+    }
+    stop_child(*c);
+    return 1;
+  }
+
+  void stop_all() {
+    std::vector<std::shared_ptr<Child>> all;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [k, c] : children) {
+        c->stopping = true;
+        all.push_back(c);
+      }
+      children.clear();
+    }
+    for (auto& c : all) stop_child(*c);
+  }
+
+  void health_check(const std::shared_ptr<Child>& c) {
+    auto subject = topics::rpc_health(deps.lattice_prefix, c->info.public_key, c->info.link_name);
+    static const std::uint8_t kPlaceholder[] = {0x81, 0xab, 'p', 'l', 'a', 'c', 'e',
+                                                'h',  'o',  'l', 'd', 'e', 'r', 0xc3};
+    bool ok = deps.rpc && deps.rpc->request(subject, std::span<const std::uint8_t>(kPlaceholder),
+                                            deps.rpc_timeout);
+    bool was;
+    {
+      std::lock_guard lock(mu);
+      was = c->healthy;
+      c->healthy = ok;
+    }
+    const char* type = !was && ok   ? ev::kHealthCheckPassed.data()
+                       : was && !ok ? ev::kHealthCheckFailed.data()
+                                    : ev::kHealthCheckStatus.data();
+    emit(type, id_json(*c));
+  }
+
+  void monitor_loop() {
+    std::unique_lock lock(mu);
+    while (!quit) {
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (quit) break;
+      auto now = Clock::now();
+      std::vector<std::shared_ptr<Child>> crashed, restart, check;
+      for (auto& [k, c] : children) {
+        if (c->stopping) continue;
+        if (c->pid > 0) {
+          int status = 0;
+          pid_t r = waitpid(c->pid, &status, WNOHANG);
+          if (r == c->pid) {
+            c->pid = -1;
+            auto backoff = deps.restart_backoff_min * (1 << std::min(c->restarts, 6));
+            c->restart_at = now + std::min(backoff, deps.restart_backoff_max);
+            ++c->restarts;
+            crashed.push_back(c);
+            spdlog::warn(
+                "Provider {} (link {}) {}; restarting in {} ms", c->info.public_key,
+                c->info.link_name, exit_reason(status),
+                std::chrono::duration_cast<std::chrono::milliseconds>(c->restart_at - now).count());
+            c->last_exit = exit_reason(status);
+            continue;
+          }
+          if (now >= c->next_health) {
+            if (!c->first_check_done) {
+              c->first_check_done = true;
+              c->next_health = c->started + deps.health_interval;
+            } else {
+              c->next_health += deps.health_interval;
+            }
+            check.push_back(c);
+          }
+        } else if (now >= c->restart_at) {
+          restart.push_back(c);
+        }
+      }
+      lock.unlock();
+      for (auto& c : crashed) {
+        release(*c);
+        emit(ev::kProviderStopped, json{{"public_key", c->info.public_key},
+                                        {"link_name", c->info.link_name},
+                                        {"contract_id", c->info.contract_id},
+                                        {"instance_id", c->info.instance_id},
+                                        {"annotations", c->info.annotations},
+                                        {"reason", c->last_exit}});
+      }
+      for (auto& c : restart) restart_child(c);
+      for (auto& c : check) health_check(c);
+      lock.lock();
+    }
+  }
+
+  void restart_child(const std::shared_ptr<Child>& c) {
+    {
+      std::lock_guard lock(mu);
+      if (c->stopping || quit) return;
+    }
+    c->info.instance_id = lattice::uuid_v4();
+    auto st = spawn(*c);
+    if (!st) {
+      spdlog::error("Failed to restart provider {}: {}", c->info.public_key, st.error().message);
+      std::lock_guard lock(mu);
+      c->restart_at = Clock::now() + deps.restart_backoff_max;
+      return;
+    }
+    bool orphan;
+    {
+      std::lock_guard lock(mu);
+      orphan = c->stopping || quit;
+    }
+    if (orphan) {  // stopped while restarting: stop_child may have missed the new process
+      kill(c->pid, SIGKILL);
+      waitpid(c->pid, nullptr, 0);
+      c->pid = -1;
+      release(*c);
+      return;
+    }
+    spdlog::info("Restarted provider {} (link {}) as process {}", c->info.public_key,
+                 c->info.link_name, c->pid);
+    emit(ev::kProviderStarted, json{{"public_key", c->info.public_key},
+                                    {"image_ref", c->info.image_ref},
+                                    {"link_name", c->info.link_name},
+                                    {"contract_id", c->info.contract_id},
+                                    {"instance_id", c->info.instance_id},
+                                    {"annotations", c->info.annotations},
+                                    {"claims", json::object()}});
+  }
+};
+
+ProviderSupervisor::ProviderSupervisor(ProviderSupervisorDeps deps)
+    : impl_(std::make_unique<Impl>(std::move(deps))) {}
+
+ProviderSupervisor::~ProviderSupervisor() {
+  stop_all();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->quit = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->monitor.joinable()) impl_->monitor.join();
+}
+
+Result<ProviderInfo> ProviderSupervisor::start(ProviderStart spec) {
+  return impl_->start(std::move(spec));
+}
+
+std::size_t ProviderSupervisor::stop(const std::string& public_key, const std::string& link_name) {
+  return impl_->stop(public_key, link_name);
+}
+
+void ProviderSupervisor::stop_all() { impl_->stop_all(); }
+
+bool ProviderSupervisor::supervised(const std::string& public_key,
+                                    const std::string& link_name) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->children.count(key_of(public_key, link_name)) > 0;
+}
+
+std::vector<ProviderInfo> ProviderSupervisor::running() const {
+  std::vector<ProviderInfo> out;
+  std::lock_guard lock(impl_->mu);
+  for (const auto& [k, c] : impl_->children) {
+    if (c->pid <= 0 || c->stopping) continue;
+    // A child that has exited but is not reaped yet (a zombie) is not listed either.
+    siginfo_t si{};
+    if (waitid(P_PID, static_cast<id_t>(c->pid), &si, WEXITED | WNOHANG | WNOWAIT) != 0) continue;
+    if (si.si_pid != 0) continue;
+    out.push_back(c->info);
+  }
+  return out;
+}
+
+int ProviderSupervisor::pid_of(const std::string& public_key, const std::string& link_name) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->children.find(key_of(public_key, link_name));
+  return it == impl_->children.end() ? -1 : it->second->pid;
+}
+
+}  // namespace wc::host
