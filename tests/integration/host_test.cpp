@@ -90,13 +90,24 @@ class EventLog {
   }
   size_t count(size_t from, const std::string& type) {
     std::lock_guard lock(mu_);
+    return count_locked(from, type);
+  }
+  /// Waits until at least `n` events of `type` arrived at index >= from; returns the count then
+  /// (for per-instance events that have no aggregate event to wait on).
+  size_t wait_count(size_t from, const std::string& type, size_t n,
+                    std::chrono::milliseconds timeout = 15s) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return count_locked(from, type) >= n; });
+    return count_locked(from, type);
+  }
+
+ private:
+  size_t count_locked(size_t from, const std::string& type) const {
     size_t n = 0;
     for (size_t i = from; i < events_.size(); ++i)
       n += events_[i].value("type", "") == "com.wasmcloud.lattice." + type;
     return n;
   }
-
- private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<json> events_;
@@ -860,7 +871,7 @@ TEST_F(HostSeedPath, LiveUpdateSwapsModuleAndRevision) {
   auto upd = log->wait(mark, "actor_updated");
   ASSERT_TRUE(upd);
   EXPECT_EQ((*upd)["data"]["revision"], 2);
-  EXPECT_EQ(log->count(mark, "actor_updated"), 2u);
+  EXPECT_EQ(log->wait_count(mark, "actor_updated", 2), 2u);
   const json inv = inventory();
   for (const auto& a : inv["actors"]) {
     if (a["id"] != updatable_key) continue;
