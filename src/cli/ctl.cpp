@@ -36,6 +36,8 @@ struct CtlArgs {
   int count = 1;
   int stop_count = 0;
   std::string scale_count;
+  std::string provider_ref, provider_id, link_name = "default", contract_id;
+  std::vector<std::string> values;  ///< KEY=VALUE link values
 };
 
 std::string env_or(const char* name, std::string fallback) {
@@ -214,6 +216,47 @@ void stop_actor(const CtlArgs& a) {
   });
 }
 
+/// First host answering ping when `host` is empty (as the Rust client does for lp).
+std::string pick_host(const CtlArgs& a, lattice::CtlClient& c, const std::string& host) {
+  if (!host.empty()) return host;
+  auto hosts = c.ping_hosts();
+  if (!hosts || hosts->empty()) die(a, "No hosts answered; pass --host-id");
+  return str(hosts->front(), "id");
+}
+
+void start_provider(const CtlArgs& a) {
+  with_client(a, [&](lattice::CtlClient& c) {
+    print_ack(a, c.start_provider(pick_host(a, c, a.host_id), a.provider_ref, a.link_name),
+              "Start provider request");
+  });
+}
+
+void stop_provider(const CtlArgs& a) {
+  with_client(a, [&](lattice::CtlClient& c) {
+    print_ack(a, c.stop_provider(a.host_id, a.provider_id, a.link_name, a.contract_id),
+              "Stop provider request");
+  });
+}
+
+void link_put(const CtlArgs& a) {
+  std::map<std::string, std::string> values;
+  for (const auto& kv : a.values) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) die(a, "Link values must be KEY=VALUE: " + kv);
+    values[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  with_client(a, [&](lattice::CtlClient& c) {
+    print_ack(a, c.advertise_link(a.actor_id, a.provider_id, a.contract_id, a.link_name, values),
+              "Link put request");
+  });
+}
+
+void link_del(const CtlArgs& a) {
+  with_client(a, [&](lattice::CtlClient& c) {
+    print_ack(a, c.remove_link(a.actor_id, a.contract_id, a.link_name), "Link delete request");
+  });
+}
+
 }  // namespace
 
 void register_ctl(CLI::App& app) {
@@ -244,13 +287,18 @@ void register_ctl(CLI::App& app) {
   get->add_subcommand("links", "Link definitions")->callback([a] { get_links(*a); });
   get->fallthrough();
 
-  auto* start = ctl->add_subcommand("start", "Start an actor");
+  auto* start = ctl->add_subcommand("start", "Start an actor or a provider");
   start->require_subcommand(1);
   auto* sa = start->add_subcommand("actor", "Start an actor from a reference");
   sa->add_option("actor_ref", a->actor_ref, "OCI reference or file:// path")->required();
   sa->add_option("--count,-c", a->count, "Instances to start");
   sa->add_option("--host-id", a->host_id, "Target host (default: the first host to answer)");
   sa->callback([a] { start_actor(*a); });
+  auto* sp = start->add_subcommand("provider", "Start a capability provider from a reference");
+  sp->add_option("provider_ref", a->provider_ref, "OCI reference or file:// path")->required();
+  sp->add_option("--link-name,-l", a->link_name, "Link name");
+  sp->add_option("--host-id", a->host_id, "Target host (default: the first host to answer)");
+  sp->callback([a] { start_provider(*a); });
   start->fallthrough();
 
   auto* scale = ctl->add_subcommand("scale", "Scale an actor on a host");
@@ -263,14 +311,35 @@ void register_ctl(CLI::App& app) {
   sc->callback([a] { scale_actor(*a); });
   scale->fallthrough();
 
-  auto* stop = ctl->add_subcommand("stop", "Stop an actor");
+  auto* stop = ctl->add_subcommand("stop", "Stop an actor or a provider");
   stop->require_subcommand(1);
   auto* st = stop->add_subcommand("actor", "Stop instances of an actor");
   st->add_option("host_id", a->host_id, "Host ID")->required();
   st->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   st->add_option("--count,-c", a->stop_count, "Instances to stop (0 = all)");
   st->callback([a] { stop_actor(*a); });
+  auto* stp = stop->add_subcommand("provider", "Stop a capability provider");
+  stp->add_option("host_id", a->host_id, "Host ID")->required();
+  stp->add_option("provider_id", a->provider_id, "Provider public key (V...)")->required();
+  stp->add_option("link_name", a->link_name, "Link name")->required();
+  stp->add_option("contract_id", a->contract_id, "Contract ID")->required();
+  stp->callback([a] { stop_provider(*a); });
   stop->fallthrough();
+  auto* link = ctl->add_subcommand("link", "Put or delete link definitions");
+  link->require_subcommand(1);
+  auto* lput = link->add_subcommand("put", "Link an actor to a provider");
+  lput->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
+  lput->add_option("provider_id", a->provider_id, "Provider public key (V...)")->required();
+  lput->add_option("contract_id", a->contract_id, "Contract ID")->required();
+  lput->add_option("values", a->values, "KEY=VALUE link values");
+  lput->add_option("--link-name,-l", a->link_name, "Link name");
+  lput->callback([a] { link_put(*a); });
+  auto* ldel = link->add_subcommand("del", "Delete a link definition");
+  ldel->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
+  ldel->add_option("contract_id", a->contract_id, "Contract ID")->required();
+  ldel->add_option("--link-name,-l", a->link_name, "Link name");
+  ldel->callback([a] { link_del(*a); });
+  link->fallthrough();
 }
 
 }  // namespace wc::cli

@@ -464,10 +464,50 @@ TEST_F(Providers, BadArchiveAndMissingRefFail) {
   }
 }
 
+TEST_F(Providers, CtlCommandsManageProvidersAndLinks) {
+  auto run = [](const std::string& args) {
+    std::string cmdline = std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud ctl -p " +
+                          std::to_string(nats->port()) + " " + args + " 2>&1";
+    std::string out;
+    if (FILE* f = popen(cmdline.c_str(), "r")) {
+      char buf[512];
+      while (fgets(buf, sizeof buf, f)) out += buf;
+      pclose(f);
+    }
+    return out;
+  };
+  EXPECT_NE(run("get inventory " + host_id).find(http_key), std::string::npos);
+  EXPECT_NE(run("link put " + rando + " " + kv_key + " wasmcloud:keyvalue URL=" + redis->url())
+                .find("accepted"),
+            std::string::npos);
+  bool found = false;
+  const json links = request("wasmbus.ctl.default.get.links", "");
+  for (const auto& l : links["links"])
+    found = found || (l["actor_id"] == rando && l["contract_id"] == "wasmcloud:keyvalue" &&
+                      l["values"]["URL"] == redis->url());
+  EXPECT_TRUE(found) << links.dump();
+  EXPECT_NE(run("link del " + rando + " wasmcloud:keyvalue").find("accepted"), std::string::npos);
+  const json after = request("wasmbus.ctl.default.get.links", "");
+  for (const auto& l : after["links"])
+    EXPECT_FALSE(l["actor_id"] == rando && l["contract_id"] == "wasmcloud:keyvalue");
+  auto out = run("start provider " + http_key + " --host-id " + host_id);
+  EXPECT_NE(out.find(std::string(host::errors::kProviderAlreadyRunning)), std::string::npos) << out;
+}
+
 TEST_F(Providers, StopProviderIsSynchronous) {
   auto mark = events->mark();
-  auto ack = cmd("sp", {{"provider_ref", kv_key}, {"link_name", "default"}});
-  EXPECT_EQ(ack["accepted"], true);
+  auto out = std::string();
+  {
+    std::string cmdline = std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud ctl -p " +
+                          std::to_string(nats->port()) + " stop provider " + host_id + " " +
+                          kv_key + " default wasmcloud:keyvalue 2>&1";
+    if (FILE* f = popen(cmdline.c_str(), "r")) {
+      char buf[512];
+      while (fgets(buf, sizeof buf, f)) out += buf;
+      pclose(f);
+    }
+  }
+  EXPECT_NE(out.find("accepted"), std::string::npos) << out;
   auto ev = events->wait(mark, "provider_stopped");
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->at("data")["reason"], "normal");
