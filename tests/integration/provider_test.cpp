@@ -464,6 +464,40 @@ TEST_F(Providers, BadArchiveAndMissingRefFail) {
   }
 }
 
+TEST_F(Providers, PingerCallsPongerByAliasAndKey) {
+  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
+  auto pong_bytes = read_file(ex + "ponger_s.wasm");
+  auto ping_bytes = read_file(ex + "pinger_s.wasm");
+  if (!pong_bytes || !ping_bytes) GTEST_SKIP() << "example actors not built";
+  auto pong = wascap::extract_claims(*pong_bytes, wascap::now_seconds());
+  auto ping = wascap::extract_claims(*ping_bytes, wascap::now_seconds());
+  ASSERT_TRUE(pong && ping);
+  for (const auto& [file, key] : {std::pair{ex + "ponger_s.wasm", pong->claims.sub},
+                                  std::pair{ex + "pinger_s.wasm", ping->claims.sub}}) {
+    ASSERT_EQ(cmd("la", {{"actor_ref", "file://" + file}, {"count", 1}})["accepted"], true);
+    auto until = std::chrono::steady_clock::now() + 20s;
+    bool up = false;
+    while (!up && std::chrono::steady_clock::now() < until) {
+      const json inv = inventory();
+      for (const auto& a : inv["actors"]) up = up || a["id"] == key;
+      if (!up) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(up) << file;
+  }
+  const int port = testing::free_port();
+  ASSERT_EQ(link(ping->claims.sub, http_key, "wasmcloud:httpserver",
+                 {{"address", "127.0.0.1:" + std::to_string(port)}})["accepted"],
+            true);
+  auto by_alias = get(port, "/");
+  ASSERT_TRUE(by_alias);
+  EXPECT_EQ(by_alias->status, 200) << by_alias->body;
+  EXPECT_EQ(by_alias->body, "Ping pong");
+  auto by_key = get(port, "/?key=" + pong->claims.sub);
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->status, 200) << by_key->body;
+  EXPECT_EQ(by_key->body, "Ping pong");
+}
+
 TEST_F(Providers, CtlCommandsManageProvidersAndLinks) {
   auto run = [](const std::string& args) {
     std::string cmdline = std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud ctl -p " +
