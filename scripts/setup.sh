@@ -13,7 +13,7 @@ PACKAGES=(
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
   libexpected-dev libhiredis-dev wasi-libc libcrypt-dev openssl
-  docker-registry redis-server apache2-utils wrk chromium chromium-driver
+  docker-registry redis-server apache2-utils wrk curl chromium chromium-driver
 )
 
 missing=()

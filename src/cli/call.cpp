@@ -2,7 +2,8 @@
 // lattice (actor-rpc-providers.md 2.5, 3.2-3.4) and prints the reply. PAYLOAD is JSON and is sent
 // as msgpack (as wash does); `--raw` sends the text bytes as they are. The reply is printed as
 // JSON when it decodes as msgpack, else as text. The invocation is signed with the cluster seed
-// (--cluster-seed or WASMCLOUD_CLUSTER_SEED; it must be among the receiving host's issuers).
+// (--cluster-seed or WASMCLOUD_CLUSTER_SEED, else the local lattice's seed kept by `up`; it must
+// be among the receiving host's issuers).
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/local_lattice.h"
 #include "common/encoding.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
@@ -46,9 +48,13 @@ std::string env_or(const char* name, std::string fallback) {
 }
 
 void run_call(const CallArgs& a) {
-  if (a.cluster_seed.empty())
-    die(a, "A cluster seed is required (--cluster-seed or WASMCLOUD_CLUSTER_SEED)");
-  auto key = wascap::KeyPair::from_seed(a.cluster_seed);
+  const std::string seed =
+      a.cluster_seed.empty() ? find_local_cluster_seed() : a.cluster_seed;  // `up`'s lattice
+  if (seed.empty())
+    die(a,
+        "A cluster seed is required (--cluster-seed or WASMCLOUD_CLUSTER_SEED; `wasmcloud up` "
+        "keeps one in its data directory)");
+  auto key = wascap::KeyPair::from_seed(seed);
   if (!key) die(a, "Invalid cluster seed: " + key.error().message);
   Bytes payload;
   if (a.raw) {
@@ -114,7 +120,8 @@ void register_call(CLI::App& app) {
   cmd->add_option("--nats-port,-p", a->nats_port, "NATS port (WASMCLOUD_RPC_PORT)");
   cmd->add_option("--lattice-prefix,-x", a->lattice, "Lattice prefix");
   cmd->add_option("--cluster-seed,-c", a->cluster_seed,
-                  "Cluster seed SC... (WASMCLOUD_CLUSTER_SEED)");
+                  "Cluster seed SC... (WASMCLOUD_CLUSTER_SEED; default: the one `wasmcloud up` "
+                  "keeps in its data directory)");
   cmd->add_option("--origin", a->origin, "Origin actor key (default: a random module key)");
   cmd->add_option("--timeout-ms,-t", a->timeout_ms, "Reply timeout in milliseconds");
   cmd->add_flag("--raw", a->raw, "Send PAYLOAD bytes as they are instead of JSON->msgpack");

@@ -7,7 +7,10 @@
 // 2. OCI registry: unless --no-registry, when nothing answers on 127.0.0.1:<registry port>
 //    (default 5000) starts `docker-registry` with a configuration written here (storage in the
 //    data directory); the registry is added to the insecure (plain HTTP) list either way.
-// 3. Runs a host with file loading allowed, configured like `wasmcloud host`.
+// 3. Runs a host with file loading allowed, configured like `wasmcloud host`; without a configured
+//    cluster seed it uses the local lattice's (<data dir>/cluster.nk, made on first use), which
+//    `wasmcloud call` reads too.
+// 4. Serves the dashboard on 127.0.0.1:4000 (--dashboard-port, --no-dashboard).
 // Ctrl-C (SIGINT) or SIGTERM stops the host (actors stopped, host_stopped published), then the
 // children (SIGTERM, SIGKILL after 5 s), and exits 0.
 #include <arpa/inet.h>
@@ -31,10 +34,12 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/local_lattice.h"
 #include "common/log.h"
 #include "host/config.h"
 #include "host/host.h"
 #include "host/runner.h"
+#include "web/dashboard.h"
 
 namespace wc::cli {
 namespace {
@@ -42,6 +47,8 @@ namespace {
 struct UpArgs {
   int registry_port = 5000;
   bool no_registry = false;
+  int dashboard_port = 4000;  ///< WASMCLOUD_DASHBOARD_PORT
+  bool no_dashboard = false;
   std::string data_dir;  ///< empty = XDG default
 };
 
@@ -156,14 +163,6 @@ class Child {
   pid_t pid_ = -1;
 };
 
-std::string default_data_dir() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/wasmcloud-cpp";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.local/share/wasmcloud-cpp";
-  return "./wasmcloud-cpp-data";
-}
-
 bool is_local(const std::string& host) { return host == "127.0.0.1" || host == "localhost"; }
 
 void run_up(host::HostConfig cfg, const UpArgs& args) {
@@ -237,6 +236,18 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   }
 
   cfg.allow_file_load = true;
+  // The local lattice keeps one cluster seed, so `wasmcloud call` on this machine signs
+  // invocations this host accepts (it reads the same file).
+  if (cfg.cluster_seed.empty()) {
+    auto seed = load_or_create_cluster_seed(data);
+    if (!seed) {
+      std::cerr << "Cluster seed: " << seed.error().message << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    cfg.cluster_seed = *seed;
+    spdlog::info("Cluster seed of this lattice: {} (read by `wasmcloud call`)",
+                 cluster_seed_path(data));
+  }
   auto h = host::Host::start(cfg);
   if (!h) {
     std::cerr << "Failed to start host: " << h.error().message << "\n";
@@ -246,8 +257,30 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
             << ") is running on lattice '" << (*h)->lattice() << "'. Press Ctrl-C to stop."
             << std::endl;
   auto& hostp = *h;
+
+  // The dashboard: a lattice client on the same NATS server.
+  std::unique_ptr<web::Dashboard> dashboard;
+  if (!args.no_dashboard) {
+    web::DashboardConfig d;
+    d.port = args.dashboard_port;
+    d.nats.servers = {"nats://" + cfg.ctl.host + ":" + std::to_string(cfg.ctl.port)};
+    d.lattice = cfg.lattice_prefix;
+    d.ctl_prefix = cfg.ctl_topic_prefix;
+    d.registry = "127.0.0.1:" + std::to_string(args.registry_port);
+    d.allowed_insecure = cfg.allowed_insecure;
+    auto dash = web::Dashboard::start(d);
+    if (dash) {
+      dashboard = std::move(*dash);
+      std::cout << "Dashboard: " << dashboard->url() << std::endl;
+    } else {
+      spdlog::warn("Dashboard not started: {}", dash.error().message);
+    }
+  }
+
   int sig = host::wait_for_termination([&] { return hostp->stopping(); });
   if (sig != 0) spdlog::info("Received signal {}, shutting down", sig);
+  if (dashboard) dashboard->stop();
+  dashboard.reset();
   hostp->stop();
   h->reset();
   nats_CloseAndWait(2000);  // libnats callback threads end before static destructors run
@@ -264,8 +297,16 @@ void register_up(CLI::App& app) {
       "up", "Start NATS and a local OCI registry if needed, then a host (Ctrl-C stops all)");
   host::add_host_flags(*cmd, *cfg);
   cmd->add_option("--registry-port", args->registry_port,
-                  "Port of the local OCI registry on 127.0.0.1 (default 5000)");
+                  "Port of the local OCI registry on 127.0.0.1 (default 5000)")
+      ->check(CLI::Range(1, 65535));
   cmd->add_flag("--no-registry", args->no_registry, "Do not start or use a local OCI registry");
+  if (const char* p = std::getenv("WASMCLOUD_DASHBOARD_PORT"); p && *p) {
+    args->dashboard_port = std::atoi(p);
+  }
+  cmd->add_option("--dashboard-port", args->dashboard_port,
+                  "Port of the dashboard on 127.0.0.1 (default 4000; WASMCLOUD_DASHBOARD_PORT)")
+      ->check(CLI::Range(1, 65535));
+  cmd->add_flag("--no-dashboard", args->no_dashboard, "Do not serve the dashboard");
   cmd->add_option("--data-dir", args->data_dir,
                   "Where nats-server and the registry keep data (default "
                   "$XDG_DATA_HOME/wasmcloud-cpp or ~/.local/share/wasmcloud-cpp)");

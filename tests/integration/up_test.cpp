@@ -44,16 +44,25 @@ TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   const auto home = testing::make_temp_dir("wc-up-home");
   const int nats_port = testing::free_port();
   const int reg_port = testing::free_port();
-  auto cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
-  testing::ChildProcess up({kBinary, "up", "--nats-port", std::to_string(nats_port),
-                            "--registry-port", std::to_string(reg_port), "--no-native"},
-                           home + "/up.log",
-                           {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data",
-                            "WASMCLOUD_CLUSTER_SEED=" + cluster.seed()});
+  const int dash_port = testing::free_port();
+  // No cluster seed configured: up makes the local lattice's seed, and `call` below finds it
+  // through the same data directory.
+  const std::string env =
+      "env -u WASMCLOUD_CLUSTER_SEED HOME=" + home + " XDG_DATA_HOME=" + home + "/data ";
+  testing::ChildProcess up({"env", "-u", "WASMCLOUD_CLUSTER_SEED", kBinary, "up", "--nats-port",
+                            std::to_string(nats_port), "--registry-port", std::to_string(reg_port),
+                            "--dashboard-port", std::to_string(dash_port), "--no-native"},
+                           home + "/up.log", {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data"});
   ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << "see " << home << "/up.log";
   ASSERT_TRUE(testing::wait_port(reg_port, 15s)) << "see " << home << "/up.log";
   EXPECT_TRUE(is_dir(home + "/data/wasmcloud-cpp/nats"));
   EXPECT_TRUE(is_dir(home + "/data/wasmcloud-cpp/registry/storage"));
+
+  // The dashboard is served too.
+  ASSERT_TRUE(testing::wait_port(dash_port, 15s)) << "see " << home << "/up.log";
+  auto [page, page_rc] = run("curl -s http://127.0.0.1:" + std::to_string(dash_port) + "/");
+  EXPECT_EQ(page_rc, 0);
+  EXPECT_NE(page.find("<title>wasmCloud Dashboard</title>"), std::string::npos) << page;
 
   // Ping the host.
   lattice::ConnectOptions o;
@@ -84,11 +93,10 @@ TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   EXPECT_EQ(rc3, 0) << started;
   std::string reply;
   for (int i = 0; i < 50; ++i) {
-    auto [out, rc4] =
-        run(kBinary + " call -p " + port + " -c " + cluster.seed() + " -o json " + kEcho +
-            " HttpServer.HandleRequest "
-            "'{\"method\":\"GET\",\"path\":\"/\",\"queryString\":\"\",\"header\":{},"
-            "\"body\":\"hello\"}' 2>&1");
+    auto [out, rc4] = run(env + kBinary + " call -p " + port + " -o json " + kEcho +
+                          " HttpServer.HandleRequest "
+                          "'{\"method\":\"GET\",\"path\":\"/\",\"queryString\":\"\",\"header\":{},"
+                          "\"body\":\"hello\"}' 2>&1");
     if (rc4 == 0) {
       reply = out;
       break;
@@ -111,6 +119,7 @@ TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   EXPECT_EQ(up.interrupt_and_wait(20s), 0) << "see " << home << "/up.log";
   EXPECT_FALSE(testing::port_open(nats_port));
   EXPECT_FALSE(testing::port_open(reg_port));
+  EXPECT_FALSE(testing::port_open(dash_port));
 }
 
 TEST(WasmcloudCli, CtlFailsClearlyWithoutNats) {
@@ -122,7 +131,8 @@ TEST(WasmcloudCli, CtlFailsClearlyWithoutNats) {
 
 TEST(WasmcloudCli, CallNeedsClusterSeed) {
   auto [out, rc] =
-      run("env -u WASMCLOUD_CLUSTER_SEED " + kBinary + " call " + kEcho + " Op.Name '{}' 2>&1");
+      run("env -u WASMCLOUD_CLUSTER_SEED HOME=/nonexistent XDG_DATA_HOME=/nonexistent " + kBinary +
+          " call " + kEcho + " Op.Name '{}' 2>&1");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("cluster seed"), std::string::npos) << out;
 }
