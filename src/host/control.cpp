@@ -63,6 +63,7 @@ Result<LaunchActorRequest> parse_launch_actor(std::string_view body) {
     if (!it->is_number_integer()) return invalid(errors::kInvalidLaunchActor);
     r.count = it->get<std::int64_t>();
     if (r.count < 0) return invalid(errors::kInvalidLaunchActor);
+    if (r.count > kMaxInstancesPerActor) return invalid(errors::kTooManyInstances);
     if (r.count == 0) r.count = 1;
   }
   if (!read_string_map(*j, "annotations", r.annotations))
@@ -93,6 +94,7 @@ Result<ScaleActorRequest> parse_scale_actor(std::string_view body) {
     return invalid(errors::kInvalidScaleActor);
   r.count = j->at("count").get<std::int64_t>();
   if (r.count < 0) return invalid(errors::kInvalidScaleActor);
+  if (r.count > kMaxInstancesPerActor) return invalid(errors::kTooManyInstances);
   return r;
 }
 

@@ -25,6 +25,11 @@ using StringMap = std::map<std::string, std::string>;
 /// `{"accepted": <accepted>, "error": "<error>"}` (spec 2.2).
 std::string ack_json(bool accepted, std::string_view error = {});
 
+/// Largest instance count one `la` or `scale` request may ask for. Beyond the original, which had
+/// no limit (a huge count exhausted the host's memory): a larger count is refused with
+/// errors::kTooManyInstances before anything starts.
+inline constexpr std::int64_t kMaxInstancesPerActor = 10000;
+
 /// `cmd.{host}.la` (spec 2.3.2). `count` 0 is treated as 1 (Appendix B #2).
 struct LaunchActorRequest {
   std::string actor_ref;
@@ -32,7 +37,7 @@ struct LaunchActorRequest {
   StringMap annotations;
 };
 /// Errors: errors::kInvalidLaunchActor (not JSON, `actor_ref` absent or not a string, bad
-/// `count`/`annotations` types, negative count).
+/// `count`/`annotations` types, negative count); errors::kTooManyInstances.
 Result<LaunchActorRequest> parse_launch_actor(std::string_view body);
 
 /// `cmd.{host}.sa` (spec 2.3.3): `actor_ref` is the actor public key; count 0 = all.
@@ -50,7 +55,7 @@ struct ScaleActorRequest {
   std::string actor_ref;
   std::int64_t count = 0;
 };
-/// Errors: errors::kInvalidScaleActor (also for a negative count).
+/// Errors: errors::kInvalidScaleActor (also for a negative count); errors::kTooManyInstances.
 Result<ScaleActorRequest> parse_scale_actor(std::string_view body);
 
 /// `cmd.{host}.upd` (spec 2.3.5).

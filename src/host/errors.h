@@ -20,6 +20,9 @@ inline constexpr std::string_view kInvalidLaunchActor = "Invalid launch actor JS
 inline constexpr std::string_view kInvalidStopActor = "Invalid request to stop actor";
 inline constexpr std::string_view kInvalidScaleActor = "Invalid scale actor JSON request";
 inline constexpr std::string_view kInvalidUpdateActor = "Invalid JSON request to update actor";
+/// Ours (the original had no limit): `la` / `scale` count over kMaxInstancesPerActor.
+inline constexpr std::string_view kTooManyInstances =
+    "Requested instance count exceeds this host's limit of 10000 instances per actor";
 /// Followed by the reason (control-interface 2.3.5).
 inline constexpr std::string_view kLiveUpdatePrefix = "Unable to perform live update: ";
 /// Live update of a file:// reference while file loading is disabled (2.3.5).

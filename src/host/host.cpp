@@ -712,11 +712,14 @@ struct Host::Impl {
       remaining = std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - count);
       if (it != actors.end()) {
         auto& e = *it->second;
-        auto idx = select_instances_to_stop(e.instances, count, filter);
-        for (auto i = idx.rbegin(); i != idx.rend(); ++i) {
-          halted.insert(halted.begin(), e.instances[*i]);
-          e.instances.erase(e.instances.begin() + static_cast<std::ptrdiff_t>(*i));
-        }
+        // One pass, linear in the instance count (the lock is held): halted keeps registry order.
+        std::vector<bool> stop(e.instances.size(), false);
+        for (std::size_t i : select_instances_to_stop(e.instances, count, filter)) stop[i] = true;
+        std::vector<InstanceInfo> kept;
+        kept.reserve(e.instances.size());
+        for (std::size_t i = 0; i < e.instances.size(); ++i)
+          (stop[i] ? halted : kept).push_back(std::move(e.instances[i]));
+        e.instances = std::move(kept);
         if (e.instances.empty()) {
           dropped_sub = std::move(e.rpc_sub);
           orphans = std::move(e.pending);

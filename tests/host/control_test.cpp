@@ -51,6 +51,18 @@ TEST(Control, ScaleNegativeCount) {
   EXPECT_FALSE(parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":-1})"));
 }
 
+TEST(Control, CountOverTheHostLimitIsRefusedWithItsText) {
+  auto scale = parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":2147483647})");
+  ASSERT_FALSE(scale);
+  EXPECT_EQ(scale.error().message, errors::kTooManyInstances);
+  auto la = parse_launch_actor(R"({"actor_ref":"x","count":10001})");
+  ASSERT_FALSE(la);
+  EXPECT_EQ(la.error().message, errors::kTooManyInstances);
+  auto at_limit = parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":10000})");
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->count, 10000);
+}
+
 TEST(Control, ScaleCountWrongType) {
   EXPECT_FALSE(parse_scale_actor(R"({"actor_id":"M","actor_ref":"x","count":"1"})"));
 }
