@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
 #include "cli/table.h"
 #include "common/encoding.h"
 #include "wascap/claims.h"
@@ -29,22 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // ---- output helpers ------------------------------------------------------------------------
-
-/// Prints `message` as one line on stderr (or {"success":false,"error":...} with json) and
-/// aborts the command with exit code 1.
-[[noreturn]] void die(const std::string& message, bool json) {
-  if (json) {
-    nlohmann::ordered_json j;
-    j["success"] = false;
-    j["error"] = message;
-    std::cerr << j.dump() << "\n";
-  } else {
-    std::string line = message;
-    std::replace(line.begin(), line.end(), '\n', ' ');
-    std::cerr << "Error: " << line << "\n";
-  }
-  throw CLI::RuntimeError(1);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -160,61 +145,6 @@ struct SignArgs {
        blob_store = false, logging = false, events = false;
 };
 
-std::string trim(std::string s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-std::string default_keys_dir() {
-  if (const char* env = std::getenv("WASH_KEYS"); env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.wash/keys";
-}
-
-/// The issuer or subject key: from the flag (a seed or a file holding one), else from
-/// <keys_dir>/<stem>_<kind>.nk, generated and written there if missing (as wash does).
-wascap::KeyPair resolve_key(const std::optional<std::string>& flag, wascap::KeyType type,
-                            const std::string& keys_dir, const std::string& stem, bool json,
-                            std::vector<std::string>& notes, nlohmann::ordered_json& key_files) {
-  const std::string kind(wascap::key_type_name(type));
-  std::string seed;
-  if (flag) {
-    if (flag->size() == wascap::kSeedLength && (*flag)[0] == 'S') {
-      seed = *flag;
-    } else {
-      auto content = read_file(*flag);
-      if (!content)
-        die("Cannot read " + kind + " key " + *flag + ": " + content.error().message, json);
-      seed = trim(to_string(*content));
-    }
-  } else {
-    const std::string path = keys_dir + "/" + stem + "_" + kind + ".nk";
-    key_files[kind] = path;
-    std::error_code ec;
-    if (fs::exists(path, ec)) {
-      auto content = read_file(path);
-      if (!content)
-        die("Cannot read " + kind + " key " + path + ": " + content.error().message, json);
-      seed = trim(to_string(*content));
-    } else {
-      const wascap::KeyPair kp = wascap::KeyPair::generate(type);
-      fs::create_directories(keys_dir, ec);
-      if (ec) die("Cannot create key directory " + keys_dir + ": " + ec.message(), json);
-      auto written = write_file(path, as_bytes(kp.seed()));
-      if (!written) die("Cannot write " + path + ": " + written.error().message, json);
-      ::chmod(path.c_str(), 0600);
-      notes.push_back("No keypair found in \"" + path +
-                      "\".\nWe will generate one for you and place it there.\nIf you'd like to "
-                      "use alternative keys, you can supply them as a flag.");
-      return kp;
-    }
-  }
-  auto kp = wascap::KeyPair::from_seed(seed);
-  if (!kp) die("Invalid " + kind + " seed: " + kp.error().message, json);
-  return *kp;
-}
-
 void run_sign(const SignArgs& a) {
   const bool json = a.format == "json";
   auto bytes = read_file(a.file);
@@ -240,10 +170,10 @@ void run_sign(const SignArgs& a) {
   const std::string keys_dir = a.keys_dir.value_or(default_keys_dir());
   std::vector<std::string> notes;
   nlohmann::ordered_json key_files = nlohmann::ordered_json::object();
-  const wascap::KeyPair issuer =
-      resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes, key_files);
-  const wascap::KeyPair subject =
-      resolve_key(a.subject, wascap::KeyType::kModule, keys_dir, stem, json, notes, key_files);
+  const wascap::KeyPair issuer = resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem,
+                                             json, notes, key_files, false);
+  const wascap::KeyPair subject = resolve_key(a.subject, wascap::KeyType::kModule, keys_dir, stem,
+                                              json, notes, key_files, false);
 
   wascap::SignOptions o;
   o.name = a.name;

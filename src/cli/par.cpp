@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
 #include "cli/table.h"
 #include "common/encoding.h"
 #include "par/par.h"
@@ -27,72 +28,6 @@ namespace wc::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-[[noreturn]] void die(const std::string& message, bool json) {
-  if (json) {
-    std::cerr << nlohmann::ordered_json{{"success", false}, {"error", message}}.dump() << "\n";
-  } else {
-    std::string line = message;
-    std::replace(line.begin(), line.end(), '\n', ' ');
-    std::cerr << "Error: " << line << "\n";
-  }
-  throw CLI::RuntimeError(1);
-}
-
-std::string trim(std::string s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-std::string default_keys_dir() {
-  if (const char* env = std::getenv("WASH_KEYS"); env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.wash/keys";
-}
-
-/// A key from the flag (a seed or a file holding one), else <keys_dir>/<stem>_<kind>.nk, which
-/// is generated (mode 0600) when missing; `notes` says where.
-wascap::KeyPair resolve_key(const std::optional<std::string>& flag, wascap::KeyType type,
-                            const std::string& keys_dir, const std::string& stem, bool json,
-                            std::vector<std::string>& notes, nlohmann::ordered_json& key_files) {
-  const std::string kind(wascap::key_type_name(type));
-  std::string seed;
-  if (flag) {
-    if (flag->size() == wascap::kSeedLength && (*flag)[0] == 'S') {
-      seed = *flag;
-    } else {
-      auto content = read_file(*flag);
-      if (!content)
-        die("Cannot read " + kind + " key " + *flag + ": " + content.error().message, json);
-      seed = trim(to_string(*content));
-    }
-  } else {
-    const std::string path = keys_dir + "/" + stem + "_" + kind + ".nk";
-    key_files[kind] = path;
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      const wascap::KeyPair kp = wascap::KeyPair::generate(type);
-      fs::create_directories(keys_dir, ec);
-      if (ec) die("Cannot create key directory " + keys_dir + ": " + ec.message(), json);
-      auto written = write_file(path, as_bytes(kp.seed()));
-      if (!written) die("Cannot write " + path + ": " + written.error().message, json);
-      ::chmod(path.c_str(), 0600);
-      notes.push_back("No keypair found in \"" + path +
-                      "\".\nWe will generate one for you and place it there.\nIf you'd like to "
-                      "use alternative keys, you can supply them as a flag.");
-      return kp;
-    }
-    auto content = read_file(path);
-    if (!content)
-      die("Cannot read " + kind + " key " + path + ": " + content.error().message, json);
-    seed = trim(to_string(*content));
-  }
-  auto kp = wascap::KeyPair::from_seed(seed);
-  if (!kp) die("Invalid " + kind + " seed: " + kp.error().message, json);
-  if (kp->type() != type) die("The " + kind + " key must be a " + kind + " seed", json);
-  return *kp;
-}
 
 // ---- par create ------------------------------------------------------------------------------
 
@@ -115,10 +50,10 @@ void run_create(const CreateArgs& a) {
   const std::string keys_dir = a.keys_dir.value_or(default_keys_dir());
   std::vector<std::string> notes;
   nlohmann::ordered_json key_files = nlohmann::ordered_json::object();
-  const auto issuer =
-      resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes, key_files);
-  const auto subject =
-      resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json, notes, key_files);
+  const auto issuer = resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes,
+                                  key_files, true);
+  const auto subject = resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json,
+                                   notes, key_files, true);
 
   par::CreateSpec spec;
   spec.capid = a.capid;
@@ -183,10 +118,10 @@ void run_insert(const InsertArgs& a) {
   const std::string keys_dir = a.keys_dir.value_or(default_keys_dir());
   std::vector<std::string> notes;
   nlohmann::ordered_json key_files = nlohmann::ordered_json::object();
-  const auto issuer =
-      resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes, key_files);
-  const auto subject =
-      resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json, notes, key_files);
+  const auto issuer = resolve_key(a.issuer, wascap::KeyType::kAccount, keys_dir, stem, json, notes,
+                                  key_files, true);
+  const auto subject = resolve_key(a.subject, wascap::KeyType::kService, keys_dir, stem, json,
+                                   notes, key_files, true);
   auto out = par::insert_target(*archive, a.arch, std::move(*binary), issuer, subject, compressed);
   if (!out) die(out.error().message, json);
   auto written = write_file(a.archive, *out);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
 #include "common/encoding.h"
 #include "oci/client.h"
 #include "oci/errors.h"
@@ -33,15 +34,6 @@ void add_common(CLI::App* cmd, RegFlags& f) {
 std::optional<oci::BasicAuth> basic_of(const RegFlags& f) {
   if (f.user.empty() && f.password.empty()) return std::nullopt;
   return oci::BasicAuth{f.user, f.password};
-}
-
-// Prints one failure line (or JSON) on stderr and ends the command with exit code 1.
-[[noreturn]] void die(const std::string& message, bool json) {
-  if (json)
-    std::cerr << nlohmann::json{{"success", false}, {"error", message}}.dump() << "\n";
-  else
-    std::cerr << "Error: " << message << "\n";
-  throw CLI::RuntimeError(1);
 }
 
 // Actor = a wasm module; provider = a provider archive (gzip or tar). Claims are validated by
