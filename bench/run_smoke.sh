@@ -2,6 +2,8 @@
 # Quick pass over every benchmark for CI: tiny measuring time and instance counts, so the
 # programs are exercised (and their baselines/ratios printed) in well under a minute each,
 # apart from the one-off native compile of the echo actor (cached after the first run).
+# host_invocation_bench (real nats-server + in-process host, echo via file://) runs here too;
+# it ignores the Google Benchmark flag and shrinks itself under WC_BENCH_SMOKE (~1 s).
 # Usage: bench/run_smoke.sh [build dir]   (default: build)
 set -eu
 build=${1:-build}
