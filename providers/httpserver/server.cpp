@@ -142,6 +142,36 @@ std::size_t default_threads() {
   return std::max<std::size_t>(64, 16 * static_cast<std::size_t>(hw));
 }
 
+namespace {
+
+/// Method a body-carrying GET/OPTIONS request had before `reroute_body` rewrote it (empty when
+/// not rewritten). httplib runs pre-routing, body reading and the handler of one request on one
+/// thread, so a thread-local carries it from the pre-routing hook to the handler.
+thread_local std::string t_original_method;  // NOLINT(cert-err58-cpp)
+
+/// True when the request announces a body (non-zero Content-Length or chunked framing).
+bool announces_body(const httplib::Request& req) {
+  const std::string te = req.get_header_value("Transfer-Encoding");
+  if (te.find("chunked") != std::string::npos) return true;
+  const std::string cl = req.get_header_value("Content-Length");
+  return !cl.empty() && cl.find_first_not_of('0') != std::string::npos;
+}
+
+/// httplib 0.11 only reads a request body for POST/PUT/PATCH/DELETE; a GET or OPTIONS body would
+/// be left unread (dropped, and parsed as the next keep-alive request). The HTTP server provider
+/// passes every body through (spec 7.2), so such requests are routed as POST — httplib then reads
+/// the body, enforcing the payload limit (413) — and `handle` restores the original method.
+/// `req` is httplib's own non-const request object handed to the hook by const reference.
+void reroute_body(const httplib::Request& creq) {
+  t_original_method.clear();
+  if ((creq.method != "GET" && creq.method != "OPTIONS") || !announces_body(creq)) return;
+  auto& req = const_cast<httplib::Request&>(creq);  // NOLINT: object is not const
+  t_original_method = req.method;
+  req.method = "POST";
+}
+
+}  // namespace
+
 struct LinkServer::Impl {
   HttpConfig cfg;
   ActorCaller caller;
@@ -186,7 +216,13 @@ struct LinkServer::Impl {
     return true;
   }
 
-  void handle(const httplib::Request& req, httplib::Response& res) {
+  void handle(const httplib::Request& creq, httplib::Response& res) {
+    // Undo the method rewrite of `reroute_body` (same thread, same request object).
+    auto& req = const_cast<httplib::Request&>(creq);  // NOLINT: object is not const
+    if (!t_original_method.empty()) {
+      req.method = std::move(t_original_method);
+      t_original_method.clear();
+    }
     if (preflight(req, res)) return;
     HttpRequest r;
     r.method = req.method;
@@ -271,6 +307,10 @@ Result<std::unique_ptr<LinkServer>> LinkServer::start(const HttpConfig& cfg, Act
   Impl* p = impl.get();
   auto handler = [p](const httplib::Request& req, httplib::Response& res) { p->handle(req, res); };
   const std::string all = ".*";
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    reroute_body(req);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.Get(all, handler);
   s.Post(all, handler);
   s.Put(all, handler);

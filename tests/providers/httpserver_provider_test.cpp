@@ -128,6 +128,57 @@ TEST_F(HttpServerProviderTest, RequestBecomesHandleRequestAndResponseIsWritten) 
   EXPECT_EQ(req->header.at("content-type"), std::vector<std::string>{"text/plain"});
 }
 
+TEST_F(HttpServerProviderTest, GetWithBodyPassesTheBodyThrough) {
+  start_provider();
+  const std::string actor = new_actor();
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(send_link(*nc_, hd_, link(actor, {{"PORT", std::to_string(port)}})));
+  httplib::Client cli("127.0.0.1", port);
+  // httplib's client has no GET-with-body helper; send() takes any method and body.
+  httplib::Request get;
+  get.method = "GET";
+  get.path = "/foo/bar?a=1";
+  get.body = "hello";
+  get.set_header("Content-Type", "text/plain");
+  auto res = cli.send(get);
+  ASSERT_TRUE(res) << slurp(log_);
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->body, "GET /foo/bar?a=1 hello");
+  {
+    std::lock_guard lock(mu_);
+    auto req = httpserver::decode_http_request(last_.msg);
+    ASSERT_TRUE(req);
+    EXPECT_EQ(req->method, "GET");
+    EXPECT_EQ(req->path, "/foo/bar");
+    EXPECT_EQ(req->query_string, "a=1");
+    EXPECT_EQ(req->body, (std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'}));
+  }
+  // The body was consumed: the next request on the same keep-alive connection is intact.
+  auto next = cli.Get("/after");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "GET /after? ");
+}
+
+TEST_F(HttpServerProviderTest, OversizeGetBodyGives413) {
+  start_provider();
+  const std::string actor = new_actor();
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(
+      send_link(*nc_, hd_,
+                link(actor, {{"config_json", R"({"address":"127.0.0.1:)" + std::to_string(port) +
+                                                 R"(","max_content_len":"1k"})"}})));
+  httplib::Client cli("127.0.0.1", port);
+  httplib::Request get;
+  get.method = "GET";
+  get.path = "/big";
+  get.body = std::string(2000, 'x');
+  auto res = cli.send(get);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+}
+
 TEST_F(HttpServerProviderTest, LinkFromHostDataIsServedAtStart) {
   const std::string actor = new_actor();
   const int port = wc::testing::free_port();
