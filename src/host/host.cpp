@@ -939,6 +939,7 @@ struct Host::Impl {
 
   void handle_invocation(ActorEntry& entry, const lattice::Message& m,
                          const std::string& instance_id) {
+    const auto received = std::chrono::steady_clock::now();
     rpc::InvocationResponse resp;
     resp.instance_id = instance_id;
     json event_data;
@@ -948,7 +949,14 @@ struct Host::Impl {
         auto st = ctl->respond(m, rpc::encode_response(resp));
         if (!st) spdlog::warn("Failed to reply to invocation: {}", st.error().message);
       }
-      if (have_event) emit_rpc_event(!resp.failed(), event_data);
+      if (have_event) {
+        // Beyond the original's event data (control-interface 4.4.17): the time from receipt to
+        // reply, which the dashboard's latency chart plots.
+        event_data["duration_ms"] =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - received)
+                .count();
+        emit_rpc_event(!resp.failed(), event_data);
+      }
     };
     auto inv = rpc::decode_invocation(m.data());
     if (!inv) {

@@ -675,6 +675,8 @@ TEST_F(HostSeedPath, LatticeOperations) {
     EXPECT_EQ(rpcevts[0]["data"]["operation"], "HttpServer.HandleRequest");
     EXPECT_EQ(rpcevts[0]["data"]["bytes"], 74);
     EXPECT_EQ(rpcevts[0]["data"]["dest"]["public_key"], kEcho);
+    ASSERT_TRUE(rpcevts[0]["data"]["duration_ms"].is_number());
+    EXPECT_GT(rpcevts[0]["data"]["duration_ms"].get<double>(), 0.0);
   }
 
   // Live update with the same revision is refused; the instance keeps running.
