@@ -23,6 +23,7 @@
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "rpc/messages.h"
 #include "wascap/claims.h"
 
 extern char** environ;
@@ -242,7 +243,7 @@ struct ProviderSupervisor::Impl {
       if (deps.rpc) {
         auto subject =
             topics::rpc_shutdown(deps.lattice_prefix, c.info.public_key, c.info.link_name);
-        auto r = deps.rpc->request(subject, json{{"host_id", deps.base_host_data.host_id}}.dump(),
+        auto r = deps.rpc->request(subject, rpc::shutdown_request_json(deps.base_host_data.host_id),
                                    std::chrono::seconds(2));
         if (!r) spdlog::debug("Provider shutdown request: {}", r.error().message);
       }
@@ -299,10 +300,8 @@ struct ProviderSupervisor::Impl {
 
   void health_check(const std::shared_ptr<Child>& c) {
     auto subject = topics::rpc_health(deps.lattice_prefix, c->info.public_key, c->info.link_name);
-    static const std::uint8_t kPlaceholder[] = {0x81, 0xab, 'p', 'l', 'a', 'c', 'e',
-                                                'h',  'o',  'l', 'd', 'e', 'r', 0xc3};
-    bool ok = deps.rpc && deps.rpc->request(subject, std::span<const std::uint8_t>(kPlaceholder),
-                                            deps.rpc_timeout);
+    bool ok =
+        deps.rpc && deps.rpc->request(subject, std::span(rpc::kHealthRequest), deps.rpc_timeout);
     bool was;
     {
       std::lock_guard lock(mu);
