@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "event_log.h"
 #include "host/errors.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
@@ -57,69 +58,13 @@ const Bytes kEchoResponse = from_hex(
     "71 75 65 72 79 5f 73 74 72 69 6e 67 22 3a 22 78 3d 31 22 7d");
 
 /// Collects every event on wasmbus.evt.default.
-class EventLog {
- public:
-  void add(json e) {
-    {
-      std::lock_guard lock(mu_);
-      events_.push_back(std::move(e));
-    }
-    cv_.notify_all();
-  }
-  size_t mark() {
-    std::lock_guard lock(mu_);
-    return events_.size();
-  }
-  /// First event of `type` (short name) at index >= from whose data satisfies pred.
-  std::optional<json> wait(size_t from, const std::string& type,
-                           const std::function<bool(const json&)>& pred = {},
-                           std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mu_);
-    std::optional<json> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (size_t i = from; i < events_.size(); ++i) {
-        const auto& e = events_[i];
-        if (e.value("type", "") == "com.wasmcloud.lattice." + type && (!pred || pred(e["data"]))) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  size_t count(size_t from, const std::string& type) {
-    std::lock_guard lock(mu_);
-    return count_locked(from, type);
-  }
-  /// Waits until at least `n` events of `type` arrived at index >= from; returns the count then
-  /// (for per-instance events that have no aggregate event to wait on).
-  size_t wait_count(size_t from, const std::string& type, size_t n,
-                    std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return count_locked(from, type) >= n; });
-    return count_locked(from, type);
-  }
-
- private:
-  size_t count_locked(size_t from, const std::string& type) const {
-    size_t n = 0;
-    for (size_t i = from; i < events_.size(); ++i)
-      n += events_[i].value("type", "") == "com.wasmcloud.lattice." + type;
-    return n;
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<json> events_;
-};
-
 class HostSeedPath : public ::testing::Test {
  protected:
   static inline std::unique_ptr<testing::NatsServer> nats;
   static inline std::unique_ptr<testing::RegistryServer> registry;
   static inline std::unique_ptr<testing::ChildProcess> host_proc;
   static inline std::unique_ptr<lattice::Connection> nc;
-  static inline std::unique_ptr<EventLog> log;
+  static inline std::unique_ptr<testing::EventLog> log;
   static inline lattice::Subscription events_sub;
   static inline std::optional<wascap::KeyPair> cluster, host_key;
   static inline std::string host_id, dir, echo_ref;
@@ -198,7 +143,7 @@ class HostSeedPath : public ::testing::Test {
     auto c = lattice::Connection::connect(o);
     ASSERT_TRUE(c) << c.error().message;
     nc = std::move(*c);
-    log = std::make_unique<EventLog>();
+    log = std::make_unique<testing::EventLog>();
     auto sub = nc->subscribe("wasmbus.evt.default", [](lattice::Message m) {
       auto j = json::parse(m.text(), nullptr, false);
       if (!j.is_discarded()) log->add(std::move(j));
@@ -910,7 +855,7 @@ TEST_F(HostSeedPath, PolicyDeniesStartAndCmdStopEndsHost) {
     (void)nc->respond(m, std::string_view(R"({"registryCredentials":{}})"));
   });
   ASSERT_TRUE(cfg_sub);
-  EventLog pol_log;
+  testing::EventLog pol_log;
   auto ev_sub = nc->subscribe("wasmbus.evt.pol", [&](lattice::Message m) {
     auto j = json::parse(m.text(), nullptr, false);
     if (!j.is_discarded()) pol_log.add(std::move(j));

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "event_log.h"
 #include "host/errors.h"
 #include "lattice/nats.h"
 #include "oci/client.h"
@@ -35,43 +36,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-class Events {
- public:
-  void add(json e) {
-    {
-      std::lock_guard lock(mu_);
-      events_.push_back(std::move(e));
-    }
-    cv_.notify_all();
-  }
-  size_t mark() {
-    std::lock_guard lock(mu_);
-    return events_.size();
-  }
-  std::optional<json> wait(size_t from, const std::string& type,
-                           const std::function<bool(const json&)>& pred = {},
-                           std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mu_);
-    std::optional<json> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (size_t i = from; i < events_.size(); ++i) {
-        const auto& e = events_[i];
-        if (e.value("type", "") == "com.wasmcloud.lattice." + type && (!pred || pred(e["data"]))) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<json> events_;
-};
 
 std::string actor_key(const std::string& file) {
   auto b = read_file(std::string(WC_FIXTURES_DIR) + "/" + file);
@@ -97,7 +61,7 @@ class Providers : public ::testing::Test {
   static inline std::unique_ptr<testing::RedisServer> redis;
   static inline std::unique_ptr<testing::ChildProcess> host_proc;
   static inline std::unique_ptr<lattice::Connection> nc;
-  static inline std::unique_ptr<Events> events;
+  static inline std::unique_ptr<testing::EventLog> events;
   static inline lattice::Subscription events_sub;
   static inline std::optional<wascap::KeyPair> cluster, host_key;
   static inline std::string host_id, dir, http_ref, kv_ref, http_key, kv_key;
@@ -151,7 +115,7 @@ class Providers : public ::testing::Test {
     auto c = lattice::Connection::connect(o);
     ASSERT_TRUE(c) << c.error().message;
     nc = std::move(*c);
-    events = std::make_unique<Events>();
+    events = std::make_unique<testing::EventLog>();
     auto sub = nc->subscribe("wasmbus.evt.default", [](lattice::Message m) {
       auto j = json::parse(m.text(), nullptr, false);
       if (!j.is_discarded()) events->add(std::move(j));
