@@ -1,6 +1,7 @@
 #include "common/log.h"
 
 #include <spdlog/details/os.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "common/trace.h"
 
 namespace wc {
 namespace {
@@ -43,6 +46,10 @@ class JsonFormatter final : public spdlog::formatter {
     j["thread"] = msg.thread_id;
     j["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
     j["message"] = std::string(msg.payload.data(), msg.payload.size());
+    if (const trace::Context* t = trace::current()) {
+      j["trace_id"] = t->trace_id_hex();
+      j["span_id"] = t->span_id_hex();
+    }
     // `replace`: invalid UTF-8 becomes U+FFFD instead of throwing inside the logger.
     const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(line.data(), line.data() + line.size());
@@ -52,6 +59,22 @@ class JsonFormatter final : public spdlog::formatter {
 
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();
+  }
+};
+
+/// Pattern flag `%*`: " trace_id=<32 hex> span_id=<16 hex>" while the logging thread works for a
+/// trace (common/trace.h), nothing otherwise.
+class TraceFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const trace::Context* t = trace::current();
+    if (t == nullptr) return;
+    const std::string text = " trace_id=" + t->trace_id_hex() + " span_id=" + t->span_id_hex();
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<TraceFlag>();
   }
 };
 
@@ -66,7 +89,9 @@ void init_logging(bool structured, std::string_view level, spdlog::sink_ptr sink
   if (structured) {
     logger->set_formatter(make_json_formatter());
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<TraceFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v%*");
+    logger->set_formatter(std::move(formatter));
   }
   logger->set_level(spdlog::level::from_str(std::string(level)));
   if (logger->level() == spdlog::level::off && level != "off") {
