@@ -312,4 +312,40 @@ Result<Bytes> ObjectStore::take(std::string_view name) {
   return data;
 }
 
+LazyObjectStore::LazyObjectStore(Connection& nc, std::string bucket, std::string js_domain,
+                                 std::chrono::milliseconds timeout)
+    : nc_(&nc), bucket_(std::move(bucket)), domain_(std::move(js_domain)), timeout_(timeout) {}
+
+Result<ObjectStore*> LazyObjectStore::store() {
+  std::lock_guard lock(mu_);
+  if (!store_) {
+    auto opened = ObjectStore::open(*nc_, bucket_, domain_, timeout_);
+    if (!opened) return fail(opened.error());
+    store_ = std::make_unique<ObjectStore>(std::move(*opened));
+  }
+  return store_.get();
+}
+
+Status LazyObjectStore::put(std::string_view name, std::span<const std::uint8_t> data) {
+  auto prefixed = [&](const Error& e) {
+    return fail(e.code,
+                std::string(kChunkWriteFailedPrefix) + std::string(name) + ": " + e.message);
+  };
+  auto s = store();
+  if (!s) return prefixed(s.error());
+  if (auto st = (*s)->put(name, data); !st) return prefixed(st.error());
+  return ok();
+}
+
+Result<Bytes> LazyObjectStore::take(std::string_view name) {
+  auto prefixed = [&](const Error& e) {
+    return fail(e.code, std::string(kChunkReadFailedPrefix) + std::string(name) + ": " + e.message);
+  };
+  auto s = store();
+  if (!s) return prefixed(s.error());
+  auto data = (*s)->take(name);
+  if (!data) return prefixed(data.error());
+  return data;
+}
+
 }  // namespace wc::lattice

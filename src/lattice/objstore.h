@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,14 @@ namespace wc::lattice {
 
 /// Maximum chunk size (bytes) written by put().
 inline constexpr std::size_t kObjectChunkSize = 131072;
+
+/// Error text prefixes of chunked-payload failures, as they appear in an InvocationResponse
+/// `error` (not reference texts: the reference host invokes the actor with an empty payload and
+/// its hosts return empty bytes; we fail the call instead). Followed by the object name and
+/// ": <object store error>".
+inline constexpr std::string_view kChunkReadFailedPrefix = "Failed to read chunked payload ";
+/// Followed by the object name and ": <object store error>".
+inline constexpr std::string_view kChunkWriteFailedPrefix = "Failed to store chunked payload ";
 
 /// One object bucket.
 class ObjectStore {
@@ -67,6 +76,34 @@ class ObjectStore {
   struct Impl;
   explicit ObjectStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+/// The object store of one lattice as RPC senders and receivers use it (3.6): opened on the
+/// first call that needs it (creating the stream when missing) and retried on the next call when
+/// opening failed. Thread-safe; borrows the Connection, which must outlive it.
+class LazyObjectStore {
+ public:
+  /// Nothing is contacted until the first call. Arguments as for ObjectStore::open().
+  LazyObjectStore(Connection& nc, std::string bucket, std::string js_domain = {},
+                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// The opened store (valid as long as this object). Errors: those of ObjectStore::open().
+  Result<ObjectStore*> store();
+  /// Stores a chunked payload under `name` (an invocation id, or topics::obj_response_name()).
+  /// Errors: kUnavailable etc. with the message `kChunkWriteFailedPrefix + name + ": " + detail`.
+  Status put(std::string_view name, std::span<const std::uint8_t> data);
+  /// Reads and deletes the object `name`. Errors keep the ObjectStore code (kNotFound, kDataLoss,
+  /// kUnavailable, kDeadlineExceeded) with the message
+  /// `kChunkReadFailedPrefix + name + ": " + detail`.
+  Result<Bytes> take(std::string_view name);
+
+ private:
+  Connection* nc_;
+  std::string bucket_;
+  std::string domain_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::unique_ptr<ObjectStore> store_;
 };
 
 }  // namespace wc::lattice

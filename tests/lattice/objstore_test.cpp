@@ -189,6 +189,63 @@ TEST_F(ObjectStoreTest, ReopeningAnExistingBucket) {
   EXPECT_EQ(*r, (Bytes{1, 2, 3}));
 }
 
+TEST_F(ObjectStoreTest, CreatedStreamHasTheSpecConfig) {
+  auto opened = ObjectStore::open(*nc_, "cfgcheck", {}, 2s);
+  ASSERT_TRUE(opened.has_value()) << opened.error().to_string();
+  auto r = nc_->request("$JS.API.STREAM.INFO.OBJ_cfgcheck", std::string_view(), 2s);
+  ASSERT_TRUE(r.has_value());
+  auto info = nlohmann::json::parse(r->text());
+  const auto& cfg = info["config"];
+  EXPECT_EQ(cfg["subjects"], nlohmann::json::array({"$O.cfgcheck.C.>", "$O.cfgcheck.M.>"}));
+  EXPECT_EQ(cfg["discard"], "new");
+  EXPECT_EQ(cfg["allow_rollup_hdrs"], true);
+  EXPECT_EQ(cfg["storage"], "file");
+  EXPECT_EQ(cfg["num_replicas"], 1);
+  EXPECT_EQ(cfg["max_age"], 0);
+}
+
+TEST_F(ObjectStoreTest, LazyStoreOpensOnFirstUseAndTakeDeletes) {
+  LazyObjectStore lazy(*nc_, "lazybucket", {}, 2s);
+  // Nothing exists before the first call.
+  auto before = nc_->request("$JS.API.STREAM.INFO.OBJ_lazybucket", std::string_view(), 2s);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_TRUE(nlohmann::json::parse(before->text()).contains("error"));
+  Bytes data = pattern(kObjectChunkSize * 2 + 5);
+  ASSERT_TRUE(lazy.put("inv-9", data));
+  auto taken = lazy.take("inv-9");
+  ASSERT_TRUE(taken.has_value()) << taken.error().to_string();
+  EXPECT_EQ(*taken, data);
+  // Deleted after reading: no chunk message is left in the stream, only the deleted meta.
+  auto info = nc_->request("$JS.API.STREAM.INFO.OBJ_lazybucket",
+                           std::string_view(R"({"subjects_filter":"$O.lazybucket.C.>"})"), 2s);
+  ASSERT_TRUE(info.has_value());
+  auto j = nlohmann::json::parse(info->text());
+  EXPECT_EQ(j["state"]["messages"], 1);
+  EXPECT_FALSE(j["state"].contains("subjects"));
+  auto again = lazy.take("inv-9");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, Code::kNotFound);
+}
+
+TEST_F(ObjectStoreTest, LazyStoreTakeOfMissingObjectNamesIt) {
+  LazyObjectStore lazy(*nc_, "default", {}, 2s);
+  auto r = lazy.take("no-such-invocation");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kNotFound);
+  EXPECT_EQ(
+      r.error().message.rfind(std::string(kChunkReadFailedPrefix) + "no-such-invocation: ", 0), 0u)
+      << r.error().message;
+}
+
+TEST_F(ObjectStoreTest, LazyStoreInvalidBucketFailsEveryCall) {
+  LazyObjectStore lazy(*nc_, "bad.bucket", {}, 2s);
+  auto st = lazy.put("x", Bytes{1});
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(st.error().message.rfind(std::string(kChunkWriteFailedPrefix) + "x: ", 0), 0u);
+  EXPECT_FALSE(lazy.store().has_value());
+}
+
 TEST(ObjectStoreNoJetStream, OpenFailsWithUnavailable) {
   // A server without JetStream: its API subjects have no responders.
   std::string dir = wc::testing::make_temp_dir("wc-nojs");
