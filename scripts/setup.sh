@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
-  libexpected-dev libhiredis-dev wasi-libc libcrypt-dev openssl
+  libexpected-dev libhiredis-dev wasi-libc libcrypt-dev openssl prometheus-cpp-dev
   docker-registry redis-server apache2-utils wrk curl chromium chromium-driver
 )
 
