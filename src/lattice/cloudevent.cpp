@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "lattice/topics.h"
+#include "lattice/tracing.h"
 
 namespace wc::lattice {
 
@@ -75,12 +76,14 @@ std::string cloudevent_json(std::string_view type, std::string_view source,
 
 Status publish_event(Connection& nc, std::string_view lattice, std::string_view type,
                      std::string_view source, const nlohmann::json& data) {
-  return nc.publish(topics::events(lattice), cloudevent_json(type, source, data));
+  return nc.publish(topics::events(lattice), cloudevent_json(type, source, data),
+                    current_trace_headers());
 }
 
 Status publish_rpc_event(Connection& nc, std::string_view lattice, std::string_view type,
                          std::string_view source, const nlohmann::json& data) {
-  return nc.publish(topics::rpc_events(lattice), cloudevent_json(type, source, data));
+  return nc.publish(topics::rpc_events(lattice), cloudevent_json(type, source, data),
+                    current_trace_headers());
 }
 
 }  // namespace wc::lattice

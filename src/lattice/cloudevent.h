@@ -38,11 +38,13 @@ nlohmann::ordered_json make_cloudevent(std::string_view type, std::string_view s
 std::string cloudevent_json(std::string_view type, std::string_view source,
                             const nlohmann::json& data);
 
-/// Publishes an event on `wasmbus.evt.{lattice}`. Errors: those of Connection::publish.
+/// Publishes an event on `wasmbus.evt.{lattice}`, with a `traceparent` header while the calling
+/// thread works for a trace (lattice/tracing.h). Errors: those of Connection::publish.
 Status publish_event(Connection& nc, std::string_view lattice, std::string_view type,
                      std::string_view source, const nlohmann::json& data);
 
-/// Publishes an invocation event on `wasmbus.rpcevt.{lattice}` (actor-rpc-providers.md 4.6).
+/// Publishes an invocation event on `wasmbus.rpcevt.{lattice}` (actor-rpc-providers.md 4.6),
+/// with a `traceparent` header as publish_event.
 Status publish_rpc_event(Connection& nc, std::string_view lattice, std::string_view type,
                          std::string_view source, const nlohmann::json& data);
 

@@ -1,6 +1,8 @@
 // Control-interface client (see ctl_client.h).
 #include "lattice/ctl_client.h"
 
+#include "lattice/tracing.h"
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -53,7 +55,7 @@ CtlClient::CtlClient(Connection& nc, std::string lattice, std::string ctl_prefix
 
 Result<json> CtlClient::request(std::string_view operation, const json& body) {
   std::string subject = topics::ctl_root(lattice_, ctl_) + "." + std::string(operation);
-  auto reply = nc_.request(subject, body_text(body), timeout_);
+  auto reply = nc_.request(subject, body_text(body), timeout_, current_trace_headers());
   if (!reply) return fail(reply.error());
   return parse_json(reply->text(), subject);
 }
@@ -76,7 +78,8 @@ Result<std::vector<json>> CtlClient::collect(std::string_view operation, const j
   });
   if (!sub) return fail(sub.error());
   if (auto st = nc_.flush(timeout_); !st) return fail(st.error());  // subscription is live
-  if (auto st = nc_.publish(subject, body_text(body), {}, inbox); !st) return fail(st.error());
+  if (auto st = nc_.publish(subject, body_text(body), current_trace_headers(), inbox); !st)
+    return fail(st.error());
   std::this_thread::sleep_for(wait);
   sub->unsubscribe();
   std::lock_guard<std::mutex> lock(shared->mu);

@@ -3,8 +3,10 @@
 //
 // Owned by src/lattice. Request shapes: control-interface.md section 2 (field names as the Rust
 // control-interface 0.28 client sends them). The client does not interpret replies beyond JSON
-// parsing (and CtlAck for commands). Thread-safe as far as the Connection is (it only holds a
-// reference to it; the Connection must outlive the client).
+// parsing (and CtlAck for commands). Every request carries a `traceparent` header while the
+// calling thread works for a trace (open a trace::Scope, common/trace.h; lattice/tracing.h).
+// Thread-safe as far as the Connection is (it only holds a reference to it; the Connection must
+// outlive the client).
 #pragma once
 
 #include <chrono>
