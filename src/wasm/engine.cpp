@@ -132,7 +132,10 @@ class ModuleImpl final : public Module {
     request.cache_dir = config_.cache_dir;
     request.c_compiler = config_.c_compiler;
     request.cancel = cancel;
+    const auto t0 = std::chrono::steady_clock::now();
     auto compiled = native_compile(request);
+    if (config_.on_native_compile)
+      config_.on_native_compile(std::chrono::steady_clock::now() - t0, compiled.has_value());
     std::lock_guard lock(mu_);
     if (compiled) {
       native_ = std::shared_ptr<CompiledTier>(std::move(*compiled));

@@ -50,6 +50,12 @@ struct EngineConfig {
   std::string c_compiler;
   /// false (default): a fresh instance per invocation, as the 0.63 host.
   bool reuse_instances = false;
+  /// Called on the engine's compile thread after each background native-tier compile (wasm2c +
+  /// C compiler, or a load from the disk cache): its wall time and whether native code is in
+  /// use afterwards. Not called for modules that never reach the compile thread (native tier
+  /// disabled, engine destroyed first). May be empty; must be cheap and must not throw. The
+  /// host feeds its metrics with it (src/metrics), keeping this library independent of them.
+  std::function<void(std::chrono::duration<double> elapsed, bool ok)> on_native_compile;
 };
 
 /// One outbound call made by the guest through `__host_call` (spec 1.2 / 2).

@@ -4,6 +4,8 @@
 // rejects what the tier cannot run.
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <vector>
 
 #include "native_test_util.h"
 
@@ -111,6 +113,52 @@ TEST(NativeCache, FailingCompilerStaysOnTheInterpreter) {
   auto out = (*m)->invoke("op", Bytes{9}, testing::no_host_calls());
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->tier, Tier::kInterpreter);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, CompileCallbackReportsTimeAndOutcome) {
+  struct Seen {
+    std::mutex mu;
+    std::vector<std::pair<double, bool>> calls;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto make = [&](const std::string& dir, const std::string& cc) {
+    EngineConfig config;
+    config.cache_dir = dir;
+    config.c_compiler = cc;
+    config.on_native_compile = [seen](std::chrono::duration<double> elapsed, bool ok) {
+      std::lock_guard lock(seen->mu);
+      seen->calls.emplace_back(elapsed.count(), ok);
+    };
+    auto engine = Engine::create(config);
+    EXPECT_TRUE(engine.has_value());
+    return *engine;
+  };
+  if (testing::native_toolchain_present()) {
+    const std::string dir = testing::fresh_temp_dir("cb");
+    auto engine = make(dir, "");
+    auto m = engine->load(small_module(5));
+    ASSERT_TRUE(m.has_value());
+    ASSERT_TRUE(testing::require_native(**m));
+    {
+      std::lock_guard lock(seen->mu);
+      ASSERT_EQ(seen->calls.size(), 1u);
+      EXPECT_TRUE(seen->calls[0].second);
+      EXPECT_GT(seen->calls[0].first, 0.0);
+      seen->calls.clear();
+    }
+    fs::remove_all(dir);
+  }
+  const std::string dir = testing::fresh_temp_dir("cbnocc");
+  auto engine = make(dir, "/nonexistent/bin/cc");
+  auto m = engine->load(small_module(6));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_FALSE((*m)->wait_native(std::chrono::seconds(30)));
+  {
+    std::lock_guard lock(seen->mu);
+    ASSERT_EQ(seen->calls.size(), 1u);
+    EXPECT_FALSE(seen->calls[0].second);
+  }
   fs::remove_all(dir);
 }
 
