@@ -243,8 +243,6 @@ struct LinkServer::Impl {
       const Code c = out.error().code;
       if (c == Code::kDeadlineExceeded || c == Code::kUnavailable) {
         res.status = 503;
-      } else if (c == Code::kUnsupported) {
-        res.status = 413;  // above the chunking threshold (not implemented)
       } else {
         res.status = 500;
       }

@@ -26,9 +26,6 @@ inline constexpr std::string_view kTargetKeyMismatchPrefix = "target key mismatc
 inline constexpr std::string_view kUnlinkedActorPrefix = "unlinked actor: '";
 /// An operation the provider does not implement; followed by the operation.
 inline constexpr std::string_view kMethodNotHandledPrefix = "Method not handled ";
-/// Chunked invocations (content_length > len(msg)) need the object store (3.6), not supported.
-inline constexpr std::string_view kChunkedUnsupported =
-    "Chunked invocations are not supported by this provider";
 /// Host data line problems (5.4); followed by a detail.
 inline constexpr std::string_view kHostDataPrefix = "Invalid host data: ";
 /// Payload decoding failure of an operation's input; followed by a detail (the rpc text).

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lattice/nats.h"
+#include "lattice/objstore.h"
 #include "lattice/topics.h"
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
@@ -99,6 +100,8 @@ struct ProviderRuntime::Impl {
   RuntimeOptions options;
   std::optional<wascap::KeyPair> cluster_key;
   std::unique_ptr<lattice::Connection> conn;
+  /// Chunked payloads (3.6): bucket = lattice prefix, opened on first use as wasmbus-rpc does.
+  std::unique_ptr<lattice::LazyObjectStore> objects;
   std::vector<lattice::Subscription> subs;
   std::unique_ptr<WorkerPool> pool;
 
@@ -207,6 +210,16 @@ struct ProviderRuntime::Impl {
   void reply(const lattice::Message& msg, rpc::InvocationResponse resp) {
     if (msg.reply().empty()) return;
     resp.content_length = resp.msg.size();
+    if (!resp.error && resp.invocation_id && resp.msg.size() > rpc::kSdkChunkThreshold) {
+      // 3.6: the response goes to the object store as `<id>-r`; msg empty, content_length kept.
+      const std::string name = lattice::topics::obj_response_name(*resp.invocation_id);
+      if (auto st = objects->put(name, resp.msg); !st) {
+        spdlog::warn("invocation {}: {}", *resp.invocation_id, st.error().message);
+        resp.error = st.error().message;
+        resp.content_length = 0;
+      }
+      resp.msg.clear();
+    }
     if (auto s = conn->respond(msg, rpc::encode_response(resp, rpc::ResponseStyle::kSdk)); !s) {
       spdlog::warn("cannot reply to invocation: {}", s.error().message);
     }
@@ -222,9 +235,15 @@ struct ProviderRuntime::Impl {
     }
     resp.invocation_id = inv->id;
     if (rpc::is_chunked(*inv)) {
-      resp.error = std::string(errors::kChunkedUnsupported);
-      reply(msg, std::move(resp));
-      return;
+      // 3.5 provider side: de-chunk first, so the hash check below covers the full payload.
+      auto payload = objects->take(inv->id);
+      if (!payload) {
+        spdlog::warn("invocation {}: {}", inv->id, payload.error().message);
+        resp.error = payload.error().message;
+        reply(msg, std::move(resp));
+        return;
+      }
+      inv->msg = std::move(*payload);
     }
     auto valid = validate_provider_invocation(
         *inv, hd.provider_key, hd.cluster_issuers,
@@ -281,6 +300,8 @@ Result<std::unique_ptr<ProviderRuntime>> ProviderRuntime::start(HostData host_da
   auto conn = lattice::Connection::connect(co);
   if (!conn) return fail(conn.error());
   impl->conn = std::move(*conn);
+  impl->objects = std::make_unique<lattice::LazyObjectStore>(
+      *impl->conn, impl->hd.lattice_rpc_prefix, impl->hd.js_domain.value_or(""));
   impl->pool = std::make_unique<WorkerPool>(impl->options.workers);
 
   std::unique_ptr<ProviderRuntime> rt(new ProviderRuntime(std::move(impl)));
@@ -348,19 +369,32 @@ Result<Bytes> ProviderRuntime::call_actor(const std::string& actor_id, std::stri
                                           std::optional<std::chrono::milliseconds> timeout) {
   Impl* p = impl_.get();
   rpc::SignOptions so;
-  so.chunk_threshold = rpc::kSdkChunkThreshold;
+  so.chunk_threshold = SIZE_MAX;  // the token hashes the full payload, chunked or not (3.4)
   auto inv = rpc::make_invocation(
       *p->cluster_key,
       rpc::provider_entity(p->hd.provider_key, p->options.contract_id, p->hd.link_name),
       rpc::actor_entity(actor_id), std::string(operation), std::move(payload), p->hd.host_id, so);
   if (!inv) return fail(inv.error());
+  auto wait = timeout.value_or(p->hd.rpc_timeout());
+  if (inv->msg.size() > rpc::kSdkChunkThreshold) {
+    // 3.6: the payload goes to the object store under the invocation id; msg is sent empty and
+    // content_length keeps the full size. wasmbus-rpc adds 13 s to the timeout when it chunks.
+    if (auto st = p->objects->put(inv->id, inv->msg); !st) return fail(st.error());
+    inv->msg.clear();
+    wait += kChunkedTimeoutExtra;
+  }
   const Bytes body = rpc::encode_invocation(*inv, rpc::EntityOrder::kSdk);
-  auto reply = p->conn->request(lattice::topics::rpc_actor(p->hd.lattice_rpc_prefix, actor_id),
-                                body, timeout.value_or(p->hd.rpc_timeout()));
+  auto reply =
+      p->conn->request(lattice::topics::rpc_actor(p->hd.lattice_rpc_prefix, actor_id), body, wait);
   if (!reply) return fail(reply.error());
   auto resp = rpc::decode_response(reply->data());
   if (!resp) return fail(resp.error());
   if (resp->error) return fail(Code::kActorError, *resp->error);
+  if (resp->content_length && *resp->content_length > resp->msg.size()) {
+    auto full = p->objects->take(lattice::topics::obj_response_name(inv->id));
+    if (!full) return fail(full.error());
+    return std::move(*full);
+  }
   return std::move(resp->msg);
 }
 

@@ -6,6 +6,10 @@
 // `rpc`), `.linkdefs.put|del|get`, `.health`, `.shutdown` -> wait() returns after a shutdown
 // request for this host (or stop()) -> the handler's shutdown() ran and the connection is drained.
 //
+// Chunking (3.6): inbound invocations with content_length > len(msg) are read from the
+// lattice's object store (bucket = lattice prefix, stream created on first use) and deleted
+// before validation; replies above 900 KiB are stored as `<id>-r` and sent with an empty msg.
+//
 // Threading: NATS delivery threads never run handler code for invocations: every inbound
 // invocation is queued to a worker pool (RuntimeOptions::workers threads), so a slow dispatch()
 // never stalls delivery. Link puts/deletes are applied in arrival order on one delivery thread
@@ -80,6 +84,9 @@ struct RuntimeOptions {
   std::string name = "wasmcloud-cpp provider";
 };
 
+/// Added to the timeout of an outbound call whose payload is chunked (4.5: wasmbus-rpc sender).
+inline constexpr std::chrono::milliseconds kChunkedTimeoutExtra{13000};
+
 /// Encodes HealthCheckResponse `{healthy, message?}` as msgpack (7.6).
 Bytes encode_health(const HealthStatus& h);
 
@@ -105,10 +112,13 @@ class ProviderRuntime {
   /// Sends `operation` with `payload` to the actor `actor_id` (5.9: origin = this provider's
   /// entity, host_id = host data host_id, token signed with invocation_seed, subject
   /// `wasmbus.rpc.<prefix>.<actor_id>`) and returns the response `msg`. `timeout` defaults to
-  /// the host data's default_rpc_timeout_ms. Errors: kDeadlineExceeded (no reply in time),
-  /// kUnavailable (no responders / disconnected), kActorError (the response carried `error`;
-  /// message = that text), kInvalidArgument (undecodable response), kUnsupported (payload above
-  /// the 900 KiB chunking threshold, chunking not implemented).
+  /// the host data's default_rpc_timeout_ms. Chunking (3.6): a payload above
+  /// rpc::kSdkChunkThreshold is stored in the lattice's object store under the invocation id
+  /// and sent with an empty msg, and the timeout grows by kChunkedTimeoutExtra; a response whose
+  /// content_length exceeds its msg is read (and deleted) from `<id>-r`.
+  /// Errors: kDeadlineExceeded (no reply in time), kUnavailable (no responders / disconnected),
+  /// kActorError (the response carried `error`; message = that text), kInvalidArgument
+  /// (undecodable response), the LazyObjectStore put/take errors (lattice/objstore.h texts).
   Result<Bytes> call_actor(const std::string& actor_id, std::string_view operation, Bytes payload,
                            std::optional<std::chrono::milliseconds> timeout = {});
 
