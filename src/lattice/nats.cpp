@@ -368,6 +368,10 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectOptions& o)
                        "NATS servers");
         !r)
       return r;
+    if (o.no_randomize) {
+      if (auto r = check(natsOptions_SetNoRandomize(g.opts, true), "NATS no-randomize"); !r)
+        return r;
+    }
     if (!o.name.empty()) {
       if (auto r = check(natsOptions_SetName(g.opts, o.name.c_str()), "NATS name"); !r) return r;
     }
@@ -588,6 +592,19 @@ bool Connection::connected() const {
 }
 
 std::string Connection::connected_url() const { return current_url(nc_); }
+
+std::vector<std::string> Connection::known_servers() const {
+  std::vector<std::string> out;
+  char** servers = nullptr;
+  int count = 0;
+  if (natsConnection_GetServers(nc_, &servers, &count) != NATS_OK) return out;
+  for (int i = 0; i < count; ++i) {
+    out.emplace_back(servers[i]);
+    std::free(servers[i]);
+  }
+  std::free(servers);
+  return out;
+}
 
 std::int64_t Connection::max_payload() const { return natsConnection_GetMaxPayload(nc_); }
 

@@ -143,8 +143,13 @@ std::string_view connection_event_name(ConnectionEvent e);
 /// else `jwt` + `seed` (user JWT auth, nonce signed with the seed); else `seed` alone (nkey auth);
 /// else anonymous (control-interface.md 1.6).
 struct ConnectOptions {
-  /// Server URLs (`nats://host:port`, `tls://…`); tried in order, then at random on reconnect.
+  /// Server URLs (`nats://host:port`, `tls://…`) of one cluster. libnats keeps them in a pool
+  /// (plus the servers the cluster advertises in INFO `connect_urls`) and fails over to the next
+  /// one when the current server is lost. The pool is shuffled unless `no_randomize`.
   std::vector<std::string> servers = {"nats://127.0.0.1:4222"};
+  /// Keep `servers` in the given order: connect to the first reachable one (the preferred
+  /// node) and, on reconnect, try the others in order (natsOptions_SetNoRandomize).
+  bool no_randomize = false;
   /// Connection name shown by the server (`nats-server` monitoring).
   std::string name;
   std::string creds_file;
@@ -221,6 +226,10 @@ class Connection {
   bool connected() const;
   /// URL of the server currently connected to ("" if none).
   std::string connected_url() const;
+  /// Every server URL in the connection's pool: the configured ones plus those discovered
+  /// from the cluster's INFO `connect_urls` (deduplicated by libnats). A lone server with one
+  /// configured URL reports 1 entry; empty after close().
+  std::vector<std::string> known_servers() const;
   /// Largest payload the server accepts (bytes), 0 when unknown.
   std::int64_t max_payload() const;
   /// The libnats handle, for JetStream (js*) calls that this wrapper does not cover. Owned by

@@ -10,6 +10,7 @@
 
 #include "collector.h"
 #include "common/encoding.h"
+#include "support/nats_cluster.h"
 #include "support/servers.h"
 #include "wascap/jwt.h"
 #include "wascap/nkeys.h"
@@ -583,6 +584,43 @@ TEST(NatsConnect, CredsFileAuthentication) {
   ConnectOptions missing = o;
   missing.creds_file = s.dir + "/absent.creds";
   EXPECT_FALSE(Connection::connect(missing).has_value());
+}
+
+TEST_F(NatsTest, SingleServerKnowsOneServer) {
+  auto nc = connect_to(*server_);
+  ASSERT_TRUE(nc);
+  EXPECT_EQ(nc->known_servers(), std::vector<std::string>{server_->url()});
+}
+
+TEST(NatsCluster, PoolLearnsAdvertisedServersAndKeepsOrderWithoutRandomize) {
+  wc::testing::NatsCluster cluster(3);
+  // One configured URL: the other two nodes come from the cluster's INFO connect_urls.
+  ConnectOptions one;
+  one.servers = {cluster.url(1)};
+  auto a = Connection::connect(one);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ((*a)->known_servers().size(), 3u);
+  // Every URL with node 2 first and no randomization: node 2 is where it connects, and when
+  // node 2 dies it moves to node 0 (the next one listed).
+  for (int round = 0; round < 3; ++round) {
+    ConnectOptions all;
+    all.servers = cluster.urls_from(2);
+    all.no_randomize = true;
+    all.reconnect_wait = 20ms;
+    auto b = Connection::connect(all);
+    ASSERT_TRUE(b) << b.error().message;
+    EXPECT_EQ((*b)->connected_url(), cluster.url(2));
+    EXPECT_EQ((*b)->known_servers(), cluster.urls_from(2));
+    if (round == 2) {
+      cluster.kill9(2);
+      auto until = std::chrono::steady_clock::now() + 10s;
+      while (std::chrono::steady_clock::now() < until &&
+             (!(*b)->connected() || (*b)->connected_url() == cluster.url(2)))
+        std::this_thread::sleep_for(10ms);
+      EXPECT_TRUE((*b)->connected());
+      EXPECT_EQ((*b)->connected_url(), cluster.url(0));
+    }
+  }
 }
 
 }  // namespace
