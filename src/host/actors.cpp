@@ -1,0 +1,392 @@
+// Host::Impl, actor supervisor (control-interface 3.1-3.5): fetching actor modules, start (claims,
+// policy, registry, RPC subscription, KV and events), scale, stop, launch, live update and the
+// claims cache.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "host/errors.h"
+#include "host/host_impl.h"
+#include "lattice/cloudevent.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+#include "oci/client.h"
+#include "oci/errors.h"
+
+namespace wc::host {
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+
+std::string join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+json opt_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json opt_json(const std::optional<std::vector<std::string>>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+/// `claims` object of actor_started / actors_started (control-interface 4.4.4).
+json claims_event_json(const ActorEntry& e) {
+  return json{{"call_alias", opt_json(e.claims.call_alias)},
+              {"caps", opt_json(e.claims.caps)},
+              {"issuer", e.claims.iss},
+              {"tags", opt_json(e.claims.tags)},
+              {"name", opt_json(e.claims.name)},
+              {"version", opt_json(e.claims.ver)},
+              {"revision", wascap::effective_revision(e.claims)},
+              {"not_before_human", e.not_before_human},
+              {"expires_human", e.expires_human}};
+}
+
+/// Flattened, string-valued claims of the lattice claims cache (control-interface 5.3).
+json flat_claims_json(const wascap::ActorClaims& c) {
+  return json{{"sub", c.sub},
+              {"iss", c.iss},
+              {"name", c.name.value_or("")},
+              {"call_alias", c.call_alias.value_or("")},
+              {"caps", c.caps ? join(*c.caps) : std::string()},
+              {"tags", c.tags ? join(*c.tags) : std::string()},
+              {"rev", std::to_string(wascap::effective_revision(c))},
+              {"version", opt_json(c.ver)},
+              {"contract_id", ""}};
+}
+
+}  // namespace
+
+/// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1.
+Result<Bytes> Host::Impl::fetch_actor(const std::string& ref) {
+  if (starts_with(ref, "file://")) {
+    if (!cfg.allow_file_load)
+      return fail(Code::kPermissionDenied, std::string(errors::kActorFileLoadDisabled));
+    return read_file(ref.substr(7));
+  }
+  if (starts_with(ref, "bindle://"))
+    return fail(Code::kUnsupported, std::string(oci::errors::kBindleUnsupported));
+  oci::PullOptions o;
+  o.allow_latest = cfg.allow_latest;
+  o.allowed_insecure = cfg.allowed_insecure;
+  o.credentials = &creds;
+  o.cache_dir = cfg.oci_cache_dir;
+  auto r = oci::pull(ref, o);
+  if (!r) return fail(r.error());
+  return std::move(r->bytes);
+}
+
+Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::int64_t count,
+                               const StringMap& annotations) {
+  auto now = wascap::now_seconds();
+  auto mc = wascap::extract_claims(bytes, now);
+  if (!mc) {
+    spdlog::error(
+        "Failed to extract claims from WebAssembly module, an actor must be signed with valid "
+        "capability claims. ({} bytes)",
+        bytes.size());
+    emit(ev::kActorsStartFailed, json{{"public_key", "N/A"},
+                                      {"image_ref", ref},
+                                      {"annotations", annotations},
+                                      {"host_id", host_id},
+                                      {"error", inspect(mc.error().message)}});
+    return fail(mc.error());
+  }
+  const auto& claims = mc->claims;
+  const std::string key = claims.sub;
+  auto decision = policy->evaluate("start_actor", PolicyManager::default_source(),
+                                   json{{"publicKey", key},
+                                        {"issuer", claims.iss},
+                                        {"contractId", nullptr},
+                                        {"linkName", nullptr}});
+  if (!decision.permitted) {
+    emit(ev::kActorsStartFailed,
+         json{{"public_key", key},
+              {"image_ref", ref},
+              {"annotations", annotations},
+              {"host_id", host_id},
+              {"error", std::string(errors::kPolicyDeniedStartPrefix) + decision.request_id}});
+    return fail(Code::kPermissionDenied,
+                std::string(errors::kStartingActorDeniedPrefix) + decision.message);
+  }
+  std::shared_ptr<wasm::Module> module;
+  bool other_ref = false;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = actors.find(key); it != actors.end()) {
+      for (const auto& inst : it->second->instances) other_ref = other_ref || inst.image_ref != ref;
+      module = it->second->module;
+    }
+  }
+  if (other_ref) {
+    auto msg = errors::other_reference(key, ref);
+    emit(ev::kActorsStartFailed, json{{"public_key", key},
+                                      {"image_ref", ref},
+                                      {"annotations", annotations},
+                                      {"host_id", host_id},
+                                      {"error", inspect(msg)}});
+    return fail(Code::kAlreadyExists, msg);
+  }
+  if (!module) {
+    auto loaded = engine->load(bytes);
+    if (!loaded) {
+      spdlog::error("Failed to prepare actor {}: {}", key, loaded.error().message);
+      return fail(loaded.error());
+    }
+    module = *loaded;
+  }
+
+  // Register the instances and make sure the RPC subscription exists; all or nothing.
+  std::shared_ptr<ActorEntry> entry;
+  std::vector<InstanceInfo> added;
+  bool subscribed_now = false;
+  {
+    std::lock_guard lock(mu);
+    auto& slot = actors[key];
+    bool created = false;
+    if (!slot) {
+      slot = std::make_shared<ActorEntry>();
+      slot->key = key;
+      created = true;
+    }
+    entry = slot;
+    // Re-check the reference under the lock (another start may have raced us).
+    for (const auto& inst : entry->instances) {
+      if (inst.image_ref != ref) {
+        if (created) actors.erase(key);
+        return fail(Code::kAlreadyExists, errors::other_reference(key, ref));
+      }
+    }
+    if (!entry->rpc_sub.valid()) {
+      auto subject = topics::rpc_actor(cfg.lattice_prefix, key);
+      auto sub = ctl->queue_subscribe(
+          subject, topics::rpc_actor_queue_group(cfg.lattice_prefix, key),
+          [this, key](lattice::Message m) { on_rpc_message(key, std::move(m)); });
+      if (!sub) {
+        if (entry->instances.empty()) actors.erase(key);
+        return fail(sub.error());
+      }
+      entry->rpc_sub = std::move(*sub);
+      subscribed_now = true;
+    }
+    entry->claims = claims;
+    entry->expires_human = mc->validation.expires_human;
+    entry->not_before_human = mc->validation.not_before_human;
+    entry->module = module;
+    for (std::int64_t i = 0; i < count; ++i) {
+      InstanceInfo inst{lattice::uuid_v4(), annotations, ref, wascap::effective_revision(claims)};
+      entry->instances.push_back(inst);
+      added.push_back(std::move(inst));
+    }
+    drain_pending_locked(entry);
+  }
+  if (subscribed_now) (void)ctl->flush(std::chrono::seconds(2));
+  cache_claims(claims);
+  {
+    // KV claims carry "" for a missing version (Appendix B #11).
+    json kv_claims = flat_claims_json(claims);
+    if (kv_claims["version"].is_null()) kv_claims["version"] = "";
+    kv_put(topics::claims_key(key), kv_claims);
+    if (!ref.empty()) kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", key}});
+  }
+  json claims_json;
+  {
+    std::lock_guard lock(mu);
+    claims_json = claims_event_json(*entry);
+  }
+  for (const auto& inst : added) {
+    if (!ref.empty()) {
+      {
+        std::lock_guard lock(cache_mu);
+        refmap[ref] = key;
+      }
+      emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", key}});
+    }
+    emit(ev::kActorStarted, json{{"public_key", key},
+                                 {"image_ref", ref},
+                                 {"api_version", "n/a"},
+                                 {"instance_id", inst.instance_id},
+                                 {"annotations", annotations},
+                                 {"claims", claims_json}});
+  }
+  emit(ev::kActorsStarted, json{{"public_key", key},
+                                {"image_ref", ref},
+                                {"annotations", annotations},
+                                {"host_id", host_id},
+                                {"claims", claims_json},
+                                {"count", added.size()}});
+  spdlog::info("Started {} instance(s) of actor {} from '{}'", added.size(), key, ref);
+  return ok();
+}
+
+void Host::Impl::cache_claims(const wascap::ActorClaims& c) {
+  std::lock_guard lock(cache_mu);
+  claims_cache[c.sub] = flat_claims_json(c);
+  if (c.call_alias && c.call_alias->size() > 1) aliases.emplace(*c.call_alias, c.sub);
+}
+
+/// Halts instances of `key`; `aggregate` = publish actors_stopped (count > 0 branch).
+void Host::Impl::terminate(const std::string& key, std::int64_t count, const StringMap& filter) {
+  std::vector<InstanceInfo> halted;
+  lattice::Subscription dropped_sub;
+  std::deque<std::shared_ptr<lattice::Message>> orphans;
+  std::int64_t remaining = 0;
+  {
+    std::lock_guard lock(mu);
+    auto it = actors.find(key);
+    std::size_t n = it == actors.end() ? 0 : it->second->instances.size();
+    remaining = std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - count);
+    if (it != actors.end()) {
+      auto& e = *it->second;
+      // One pass, linear in the instance count (the lock is held): halted keeps registry order.
+      std::vector<bool> stop(e.instances.size(), false);
+      for (std::size_t i : select_instances_to_stop(e.instances, count, filter)) stop[i] = true;
+      std::vector<InstanceInfo> kept;
+      kept.reserve(e.instances.size());
+      for (std::size_t i = 0; i < e.instances.size(); ++i)
+        (stop[i] ? halted : kept).push_back(std::move(e.instances[i]));
+      e.instances = std::move(kept);
+      if (e.instances.empty()) {
+        dropped_sub = std::move(e.rpc_sub);
+        orphans = std::move(e.pending);
+        e.pending.clear();
+        actors.erase(it);
+      }
+    }
+  }
+  dropped_sub.unsubscribe();
+  for (auto& m : orphans) reply_not_running(key, *m);
+  for (const auto& inst : halted) {
+    emit(ev::kActorStopped, json{{"public_key", key},
+                                 {"instance_id", inst.instance_id},
+                                 {"annotations", inst.annotations}});
+  }
+  if (count > 0) {
+    emit(ev::kActorsStopped, json{{"host_id", host_id},
+                                  {"public_key", key},
+                                  {"count", count},
+                                  {"remaining", remaining},
+                                  {"annotations", filter}});
+  }
+  if (!halted.empty()) spdlog::info("Stopped {} instance(s) of actor {}", halted.size(), key);
+}
+
+void Host::Impl::scale(const ScaleActorRequest& req) {
+  std::size_t n = 0;
+  std::string first_ref;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = actors.find(req.actor_id); it != actors.end() && !it->second->instances.empty()) {
+      n = it->second->instances.size();
+      first_ref = it->second->instances.front().image_ref;
+    }
+  }
+  auto plan = plan_scale(n, first_ref, req.actor_ref, req.count);
+  switch (plan.kind) {
+    case ScalePlan::Kind::kNothing:
+      return;
+    case ScalePlan::Kind::kStop:
+      terminate(req.actor_id, plan.count, {});
+      return;
+    case ScalePlan::Kind::kError:
+      scale_failed(req, plan.reference, plan.error);
+      return;
+    case ScalePlan::Kind::kStart: {
+      auto bytes = fetch_actor(plan.reference);
+      if (!bytes) return scale_failed(req, plan.reference, bytes.error().message);
+      auto st = start_actor(*bytes, plan.reference, plan.count, {});
+      if (!st) return scale_failed(req, plan.reference, st.error().message);
+      return;
+    }
+  }
+}
+
+/// Scale failures are logged as the reference does; beyond it, this host also publishes
+/// actor_start_failed so that clients see why (download, claims, reference, no reference).
+void Host::Impl::scale_failed(const ScaleActorRequest& req, const std::string& ref,
+                              const std::string& msg) {
+  spdlog::error("{}{}: {}", errors::kErrorScalingPrefix, req.actor_id, msg);
+  emit(ev::kActorStartFailed,
+       json{{"actor_ref", ref.empty() ? req.actor_ref : ref}, {"error", inspect(msg)}});
+}
+
+void Host::Impl::launch(const LaunchActorRequest& req) {
+  auto bytes = fetch_actor(req.actor_ref);
+  Status st = bytes ? start_actor(*bytes, req.actor_ref, req.count, req.annotations)
+                    : Status(fail(bytes.error()));
+  if (!st) {
+    spdlog::error("Failed to start actor from '{}': {}", req.actor_ref, st.error().message);
+    emit(ev::kActorStartFailed,
+         json{{"actor_ref", req.actor_ref}, {"error", inspect(st.error().message)}});
+  }
+}
+
+Status Host::Impl::live_update(const std::string& ref) {
+  if (starts_with(ref, "file://") && !cfg.allow_file_load)
+    return fail(Code::kPermissionDenied, std::string(errors::kLiveUpdateFromFileDisabled));
+  auto bytes = fetch_actor(ref);
+  if (!bytes) return fail(bytes.error());
+  auto mc = wascap::extract_claims(*bytes, wascap::now_seconds());
+  if (!mc) return fail(mc.error());
+  const auto& claims = mc->claims;
+  auto new_rev = wascap::effective_revision(claims);
+  {
+    std::lock_guard lock(cache_mu);
+    auto it = claims_cache.find(claims.sub);
+    if (it == claims_cache.end())
+      return fail(Code::kNotFound, std::string(errors::kLiveUpdateGenericError));
+    long long old_rev = 0;
+    try {
+      old_rev = std::stoll(it->second.value("rev", "0"));
+    } catch (...) {
+    }
+    if (new_rev <= old_rev)
+      return fail(Code::kInvalidArgument, std::string(errors::kLiveUpdateGenericError));
+  }
+  cache_claims(claims);
+  {
+    std::lock_guard lock(cache_mu);
+    refmap[ref] = claims.sub;
+  }
+  emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
+  std::vector<std::string> instances;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = actors.find(claims.sub); it != actors.end())
+      for (const auto& i : it->second->instances) instances.push_back(i.instance_id);
+  }
+  if (instances.empty()) return ok();
+  auto loaded = engine->load(*bytes);
+  if (!loaded) {
+    for (const auto& iid : instances)
+      emit(ev::kActorUpdateFailed, json{{"public_key", claims.sub},
+                                        {"revision", new_rev},
+                                        {"instance_id", iid},
+                                        {"reason", inspect(loaded.error().message)}});
+    return ok();
+  }
+  {
+    std::lock_guard lock(mu);
+    if (auto it = actors.find(claims.sub); it != actors.end()) {
+      auto& e = *it->second;
+      e.module = *loaded;  // running invocations keep the old module alive until they finish
+      e.claims = claims;
+      e.expires_human = mc->validation.expires_human;
+      e.not_before_human = mc->validation.not_before_human;
+      for (auto& i : e.instances) i.revision = new_rev;
+    }
+  }
+  for (const auto& iid : instances)
+    emit(ev::kActorUpdated,
+         json{{"public_key", claims.sub}, {"revision", new_rev}, {"instance_id", iid}});
+  return ok();
+}
+
+}  // namespace wc::host

@@ -1,0 +1,288 @@
+// Host::Impl, control interface (control-interface 2): subscriptions, the handlers of get/ping/
+// linkdefs/registries/auction requests and host commands, and the supplemental configuration
+// service (2.7) queried before host_started.
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "host/errors.h"
+#include "host/host_impl.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+
+namespace wc::host {
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+
+}  // namespace
+
+/// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
+void Host::Impl::query_config_service() {
+  auto r = ctl->request(topics::config_request(cfg.lattice_prefix),
+                        json{{"labels", cfg.labels}}.dump(), std::chrono::seconds(2));
+  json reply = r ? json::parse(r->text(), nullptr, false) : json();
+  if (!r || reply.is_discarded() || !reply.is_object()) {
+    spdlog::warn("Failed to obtain supplemental configuration: {}",
+                 r ? std::string("reply is not a JSON object") : r.error().message);
+    return;
+  }
+  if (auto it = reply.find("registryCredentials"); it != reply.end() && it->is_object()) {
+    std::map<std::string, oci::RegistryCredential> entries;
+    for (auto& [server, v] : it->items()) {
+      if (!v.is_object()) continue;
+      oci::RegistryCredential c;
+      c.registry_type = v.value("registryType", "");
+      if (v.contains("username") && v["username"].is_string()) c.username = v["username"];
+      if (v.contains("password") && v["password"].is_string()) c.password = v["password"];
+      if (v.contains("token") && v["token"].is_string()) c.token = v["token"];
+      entries[server] = std::move(c);
+    }
+    creds.replace(std::move(entries));
+  }
+  if (auto it = reply.find("autoStartProviders");
+      it != reply.end() && it->is_array() && !it->empty())
+    for (const auto& p : *it) {
+      if (!p.is_object() || !p.contains("providerRef") || !p["providerRef"].is_string()) continue;
+      StartProviderRequest req;
+      req.provider_ref = p["providerRef"].get<std::string>();
+      req.link_name = p.value("linkName", std::string("default"));
+      lifecycle_pool->post([this, req] { launch_provider(req); });
+    }
+  if (auto it = reply.find("autoStartActors"); it != reply.end() && it->is_array()) {
+    for (const auto& ref : *it) {
+      if (!ref.is_string()) continue;
+      LaunchActorRequest req;
+      req.actor_ref = ref.get<std::string>();
+      lifecycle_pool->post([this, req] { launch(req); });
+    }
+  }
+}
+
+void Host::Impl::reply(const lattice::Message& m, const std::string& body) {
+  if (m.reply().empty() || !ctl) return;
+  auto st = ctl->respond(m, body);
+  if (!st) spdlog::warn("Failed to reply on {}: {}", m.subject(), st.error().message);
+}
+
+void Host::Impl::ack(const lattice::Message& m, bool accepted, std::string_view error) {
+  reply(m, ack_json(accepted, error));
+}
+
+Status Host::Impl::subscribe_control() {
+  const auto& L = cfg.lattice_prefix;
+  const auto& C = cfg.ctl_topic_prefix;
+  auto handler = [this](lattice::Message m) {
+    auto msg = std::make_shared<lattice::Message>(std::move(m));
+    ctl_pool->post([this, msg] { handle_control(*msg); });
+  };
+  struct Spec {
+    std::string subject;
+    std::string queue;
+  };
+  std::vector<Spec> specs = {
+      {topics::ctl_cmd_subscribe(L, host_id, C), ""},
+      {topics::ctl_get_inventory(L, host_id, C), ""},
+      {topics::ctl_ping_hosts(L, C), ""},
+      {topics::ctl_get_subscribe(L, C), topics::ctl_queue_group(L, C)},
+      {topics::ctl_linkdefs_subscribe(L, C), topics::ctl_queue_group(L, C)},
+      {topics::ctl_registries_put(L, C), ""},
+      {topics::ctl_auction_subscribe(L, C), ""},
+  };
+  for (const auto& s : specs) {
+    auto sub = s.queue.empty() ? ctl->subscribe(s.subject, handler)
+                               : ctl->queue_subscribe(s.subject, s.queue, handler);
+    if (!sub) return fail(sub.error());
+    control_subs.push_back(std::move(*sub));
+  }
+  if (!cfg.policy_changes_topic.empty()) {
+    auto sub = ctl->subscribe(cfg.policy_changes_topic, [this](lattice::Message m) {
+      auto msg = std::make_shared<lattice::Message>(std::move(m));
+      ctl_pool->post([this, msg] { reply(*msg, policy->apply_change(msg->text())); });
+    });
+    if (!sub) return fail(sub.error());
+    control_subs.push_back(std::move(*sub));
+  }
+  return ctl->flush(std::chrono::seconds(5));
+}
+
+void Host::Impl::handle_control(const lattice::Message& m) {
+  auto topic = parse_control_topic(m.subject(), cfg.ctl_topic_prefix, cfg.lattice_prefix);
+  if (!topic) {
+    ack(m, false, errors::kInvalidTopic);
+    return;
+  }
+  const auto& t = *topic;
+  const std::string body(m.text());
+  if (t.kind == "cmd") {
+    if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
+    return handle_command(m, t.op, body);
+  }
+  if (t.kind == "get" && !t.host.empty() && t.op == "inv") {
+    if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
+    return reply(m, inventory_json(facts(), snapshot(), provider_snapshot()).dump());
+  }
+  if (t.kind == "ping" && t.op == "hosts" && t.host.empty()) {
+    reply(m, ping_reply_json(facts()).dump());
+    heartbeat();
+    return;
+  }
+  if (t.kind == "get" && t.host.empty() && t.op == "claims") {
+    json list = json::array();
+    {
+      std::lock_guard lock(cache_mu);
+      for (const auto& [k, v] : claims_cache) list.push_back(v);
+    }
+    return reply(m, json{{"claims", list}}.dump());
+  }
+  if (t.kind == "get" && t.host.empty() && t.op == "links") {
+    json list = json::array();
+    {
+      std::lock_guard lock(cache_mu);
+      for (const auto& [k, v] : links) list.push_back(linkdef_json(v));
+    }
+    return reply(m, json{{"links", list}}.dump());
+  }
+  if (t.kind == "linkdefs" && t.host.empty() && t.op == "put") return linkdef_put(m, body);
+  if (t.kind == "linkdefs" && t.host.empty() && t.op == "del") return linkdef_del(m, body);
+  if (t.kind == "registries" && t.host.empty() && t.op == "put") {
+    auto st = creds.merge_json(body);
+    return st ? ack(m, true) : ack(m, false, errors::kRegistryPutFailed);
+  }
+  if (t.kind == "auction" && t.host.empty() && t.op == "actor") {
+    auto r = parse_actor_auction(body);
+    if (!r) return ack(m, false, r.error().message);
+    if (labels_satisfy(cfg.labels, r->constraints))
+      reply(m,
+            json{{"actor_ref", r->actor_ref}, {"constraints", r->constraints}, {"host_id", host_id}}
+                .dump());
+    return;
+  }
+  if (t.kind == "auction" && t.host.empty() && t.op == "provider") {
+    auto r = parse_provider_auction(body);
+    if (!r) return ack(m, false, r.error().message);
+    // 2.4.8: bid when the labels match and the provider is not already running here.
+    auto key = resolve_provider_key(r->provider_ref);
+    if (labels_satisfy(cfg.labels, r->constraints) &&
+        !(key && providers->supervised(*key, r->link_name)))
+      reply(m, json{{"provider_ref", r->provider_ref},
+                    {"link_name", r->link_name},
+                    {"constraints", r->constraints},
+                    {"host_id", host_id}}
+                   .dump());
+    return;
+  }
+  spdlog::warn("Received control message on unhandled subject {}", m.subject());
+}
+
+void Host::Impl::handle_command(const lattice::Message& m, const std::string& op,
+                                const std::string& body) {
+  if (op == topics::kCmdScaleActor) {
+    auto r = parse_scale_actor(body);
+    if (!r) return ack(m, false, r.error().message);
+    ack(m, true);  // 2.3.4: ack before the work
+    lifecycle_pool->post([this, req = *r] { scale(req); });
+    return;
+  }
+  if (op == topics::kCmdLaunchActor) {
+    auto r = parse_launch_actor(body);
+    if (!r) return ack(m, false, r.error().message);
+    ack(m, true);  // 2.3.2: immediately
+    lifecycle_pool->post([this, req = *r] { launch(req); });
+    return;
+  }
+  if (op == topics::kCmdStopActor) {
+    auto r = parse_stop_actor(body);
+    if (!r) return ack(m, false, r.error().message);
+    auto msg = std::make_shared<std::string>(m.reply());
+    // 2.3.3: synchronous - ack after the instances are halted.
+    lifecycle_pool->post([this, req = *r, msg] {
+      terminate(req.actor_id, req.count, req.annotations);
+      if (!msg->empty()) (void)ctl->publish(*msg, ack_json(true));
+    });
+    return;
+  }
+  if (op == topics::kCmdUpdateActor) {
+    auto r = parse_update_actor(body);
+    if (!r) return ack(m, false, r.error().message);
+    auto msg = std::make_shared<std::string>(m.reply());
+    lifecycle_pool->post([this, req = *r, msg] {
+      auto st = live_update(req.new_actor_ref);
+      auto text = st ? ack_json(true)
+                     : ack_json(false, std::string(errors::kLiveUpdatePrefix) + st.error().message);
+      if (!msg->empty()) (void)ctl->publish(*msg, text);
+    });
+    return;
+  }
+  if (op == topics::kCmdLaunchProvider) {
+    auto r = parse_start_provider(body);
+    if (!r) return ack(m, false, r.error().message);
+    // 2.3.6: synchronous duplicate check on the resolved key.
+    if (auto key = resolve_provider_key(r->provider_ref);
+        key && providers->supervised(*key, r->link_name)) {
+      emit(ev::kProviderStartFailed,
+           json{{"provider_ref", r->provider_ref},
+                {"link_name", r->link_name},
+                {"error", errors::provider_duplicate_ignored(r->provider_ref, r->link_name)}});
+      return ack(m, false, errors::kProviderAlreadyRunning);
+    }
+    ack(m, true);
+    lifecycle_pool->post([this, req = *r] { launch_provider(req); });
+    return;
+  }
+  if (op == topics::kCmdStopProvider) {
+    auto r = parse_stop_provider(body);
+    if (!r) return ack(m, false, r.error().message);
+    // 2.3.7: synchronous - ack after the matching instances are stopped.
+    auto msg = std::make_shared<std::string>(m.reply());
+    lifecycle_pool->post([this, req = *r, msg] {
+      providers->stop(req.provider_id, req.link_name);
+      if (!msg->empty()) (void)ctl->publish(*msg, ack_json(true));
+    });
+    return;
+  }
+  if (op == topics::kCmdStopHost) {
+    auto r = parse_stop_host(body);
+    if (!r) return ack(m, false, r.error().message);
+    ack(m, true);
+    (void)ctl->flush(std::chrono::seconds(1));
+    request_stop();
+    return;
+  }
+  spdlog::warn("Received unknown host command {}", op);
+}
+
+void Host::Impl::linkdef_put(const lattice::Message& m, const std::string& body) {
+  auto r = parse_linkdef_put(body);
+  if (!r) return ack(m, false, r.error().message);
+  {
+    std::lock_guard lock(cache_mu);
+    links[r->id] = *r;
+  }
+  announce_link(*r, true);
+  kv_put(topics::linkdef_key(r->id), linkdef_json(*r));
+  ack(m, true);
+}
+
+void Host::Impl::linkdef_del(const lattice::Message& m, const std::string& body) {
+  auto r = parse_linkdef_del(body);
+  if (!r) return ack(m, false, r.error().message);
+  std::optional<LinkDefinition> removed;
+  {
+    std::lock_guard lock(cache_mu);
+    if (auto it = links.find(r->id); it != links.end()) {
+      removed = it->second;
+      links.erase(it);
+    }
+  }
+  if (removed) {
+    kv_purge(topics::linkdef_key(removed->id));
+    announce_link(*removed, false);
+  } else {
+    spdlog::info("Link definition {} not found, nothing to delete", r->id);
+  }
+  ack(m, true);
+}
+
+}  // namespace wc::host

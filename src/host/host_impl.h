@@ -1,0 +1,196 @@
+// Host::Impl: the private state and member functions of wc::host::Host (internal header of
+// src/host; not installed, not included outside src/host). Each group of members is defined in
+// the file named in its section comment:
+//   host.cpp           Host::start/stop/accessors, facts, events, heartbeat, shutdown (6.3)
+//   metadata.cpp       LATTICEDATA bucket: create, watch, put/purge, apply, link announcements (5)
+//   ctl_handlers.cpp   control-interface subscriptions, handlers, config service (2, 2.7)
+//   actors.cpp         actor fetch/start/scale/stop/launch/live update, claims cache (3.1-3.5)
+//   provider_glue.cpp  provider reference resolution, fetch, launch (3.6)
+//   rpc.cpp            RPC dispatch, invocation handling, host calls, policy, rpc events (4, 8)
+//   builtins.cpp       wasmcloud:builtin:logging and :numbergen host calls (actor-rpc 2.2)
+//
+// Locking: `mu` guards the actor registry (entries, instances, dispatch queues) and `cache_mu`
+// the lattice caches (claims, links, refmap, aliases); neither is held while a NATS subscription
+// is destroyed (its handler might wait for the lock) or while guest code, pulls or NATS requests
+// run.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "common/error.h"
+#include "host/config.h"
+#include "host/control.h"
+#include "host/executor.h"
+#include "host/host.h"
+#include "host/inventory.h"
+#include "host/policy.h"
+#include "host/providers.h"
+#include "host/util.h"
+#include "lattice/nats.h"
+#include "oci/credentials.h"
+#include "rpc/invocation.h"
+#include "wascap/claims.h"
+#include "wasm/engine.h"
+
+namespace wc::host {
+
+/// One actor public key on this host. Guarded by Host::Impl::mu.
+struct ActorEntry {
+  std::string key;
+  wascap::ActorClaims claims;
+  std::string expires_human, not_before_human;
+  std::shared_ptr<wasm::Module> module;
+  std::vector<InstanceInfo> instances;  // registry order
+  lattice::Subscription rpc_sub;
+  // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
+  std::size_t in_flight = 0;
+  std::deque<std::shared_ptr<lattice::Message>> pending;
+  std::uint64_t rr = 0;  // round-robin instance cursor (actor-rpc-providers 9)
+};
+
+/// True when `s` begins with `p`.
+inline bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+struct Host::Impl {
+  HostConfig cfg;
+  HostIdentity id;
+  std::string host_id, cluster_pk;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  std::unique_ptr<lattice::Connection> ctl, rpc;
+  std::vector<lattice::Subscription> control_subs;
+  std::unique_ptr<Executor> ctl_pool, lifecycle_pool, rpc_pool;
+  std::shared_ptr<wasm::Engine> engine;
+  oci::CredentialStore creds;
+  std::unique_ptr<PolicyManager> policy;
+  std::unique_ptr<ProviderSupervisor> providers;
+
+  mutable std::mutex mu;  // actor registry
+  std::map<std::string, std::shared_ptr<ActorEntry>> actors;
+
+  mutable std::mutex cache_mu;  // lattice caches (control-interface 5.6)
+  std::map<std::string, nlohmann::json> claims_cache;
+  std::map<std::string, LinkDefinition> links;
+  std::map<std::string, std::string> refmap;   // reference -> public key
+  std::map<std::string, std::string> aliases;  // call alias -> public key
+
+  // Lattice metadata bucket (control-interface 5): watch subscription; false when JetStream is
+  // not available (the host then runs without persistence).
+  lattice::Subscription kv_watch;
+  bool kv_ready = false;
+
+  // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+  bool stopped = false;
+  std::atomic<bool> stopping{false};
+  std::once_flag stop_once;
+  std::thread maintenance;
+
+  explicit Impl(HostConfig c, HostIdentity i) : cfg(std::move(c)), id(std::move(i)) {
+    host_id = id.host_key.public_key();
+    cluster_pk = id.cluster_key.public_key();
+    if (cfg.friendly_name.empty()) cfg.friendly_name = wc::host::friendly_name();
+  }
+  std::string js_domain() const { return cfg.js_domain.value_or(""); }
+
+  // ---------------------------------------------------------------- host.cpp
+  HostFacts facts() const;
+  std::vector<ActorInfo> snapshot() const;
+  void emit(std::string_view type, const nlohmann::json& data, bool linkdef_source = false);
+  std::vector<ProviderInfo> provider_snapshot() const;
+  void heartbeat();
+  void request_stop();
+  void maintenance_loop();
+  /// Shutdown of control-interface 6.3. Runs once.
+  void do_stop();
+
+  // ---------------------------------------------------------------- metadata.cpp
+  /// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5).
+  void kv_init();
+  /// KV put (5.4); failures only logged. Blocks up to 2 s: call from a worker.
+  void kv_put(const std::string& key, const nlohmann::json& value);
+  /// KV purge of a linkdef (5.4).
+  void kv_purge(const std::string& key);
+  static bool same_link(const LinkDefinition& a, const LinkDefinition& b);
+  /// Applies one delivered KV entry (5.5). Idempotent: a linkdef already cached with the same
+  /// value is not announced again (this host's own writes come back through the watch).
+  void kv_apply(const lattice::Message& m);
+  /// linkdef_set / linkdef_deleted event and the provider notification (2.4.4-2.4.5).
+  void announce_link(const LinkDefinition& ld, bool set);
+
+  // ---------------------------------------------------------------- ctl_handlers.cpp
+  /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
+  void query_config_service();
+  void reply(const lattice::Message& m, const std::string& body);
+  void ack(const lattice::Message& m, bool accepted, std::string_view error = {});
+  Status subscribe_control();
+  void handle_control(const lattice::Message& m);
+  void handle_command(const lattice::Message& m, const std::string& op, const std::string& body);
+  void linkdef_put(const lattice::Message& m, const std::string& body);
+  void linkdef_del(const lattice::Message& m, const std::string& body);
+
+  // ---------------------------------------------------------------- actors.cpp
+  /// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1.
+  Result<Bytes> fetch_actor(const std::string& ref);
+  Status start_actor(const Bytes& bytes, const std::string& ref, std::int64_t count,
+                     const StringMap& annotations);
+  void cache_claims(const wascap::ActorClaims& c);
+  /// Halts instances of `key`; `aggregate` = publish actors_stopped (count > 0 branch).
+  void terminate(const std::string& key, std::int64_t count, const StringMap& filter);
+  void scale(const ScaleActorRequest& req);
+  /// Scale failures are logged as the reference does; beyond it, this host also publishes
+  /// actor_start_failed so that clients see why (download, claims, reference, no reference).
+  void scale_failed(const ScaleActorRequest& req, const std::string& ref, const std::string& msg);
+  void launch(const LaunchActorRequest& req);
+  Status live_update(const std::string& ref);
+
+  // ---------------------------------------------------------------- provider_glue.cpp
+  /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
+  std::optional<std::string> resolve_provider_key(const std::string& ref) const;
+  Result<Bytes> fetch_provider(const std::string& ref);
+  /// Start of 3.6.1; failures publish provider_start_failed (inspected error).
+  void launch_provider(const StartProviderRequest& req);
+
+  // ---------------------------------------------------------------- rpc.cpp
+  void emit_rpc_event(bool ok, const nlohmann::json& data);
+  void reply_not_running(const std::string& key, const lattice::Message& m);
+  /// NATS delivery thread: never blocks on guest code.
+  void on_rpc_message(const std::string& key, lattice::Message m);
+  void dispatch(std::shared_ptr<ActorEntry> entry, std::shared_ptr<lattice::Message> msg,
+                std::string instance_id);
+  /// Called with `mu` held: starts queued invocations while slots are free.
+  void drain_pending_locked(const std::shared_ptr<ActorEntry>& entry);
+  void finish_invocation(const std::shared_ptr<ActorEntry>& entry);
+  void handle_invocation(ActorEntry& entry, const lattice::Message& m,
+                         const std::string& instance_id);
+  /// perform_invocation policy (actor-rpc-providers 8.1): denied without asking when the origin
+  /// or target claims are unknown.
+  bool invocation_permitted(const rpc::Invocation& inv);
+  Result<Bytes> route_host_call(const std::string& actor_key, const std::vector<std::string>& caps,
+                                const wasm::HostCall& call);
+
+  // ---------------------------------------------------------------- builtins.cpp
+  static Result<Bytes> builtin_logging(const std::string& actor_key, const wasm::HostCall& call);
+  static Result<Bytes> builtin_numbergen(const wasm::HostCall& call);
+};
+
+}  // namespace wc::host

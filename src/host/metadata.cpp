@@ -1,0 +1,222 @@
+// Host::Impl, lattice metadata bucket (control-interface 5): LATTICEDATA_{prefix} creation and
+// watch, KV put/purge, applying delivered entries to the caches, and linkdef announcements to
+// events and providers.
+#include <cctype>
+
+#include <spdlog/spdlog.h>
+#include <msgpack.hpp>
+#include <nlohmann/json.hpp>
+
+#include "host/host_impl.h"
+#include "lattice/cloudevent.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+
+namespace wc::host {
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+
+/// msgpack map of a linkdef, alphabetical keys as the reference host writes it (10.5).
+Bytes linkdef_msgpack(const LinkDefinition& ld) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(6);
+  pk.pack(std::string("actor_id"));
+  pk.pack(ld.actor_id);
+  pk.pack(std::string("contract_id"));
+  pk.pack(ld.contract_id);
+  pk.pack(std::string("id"));
+  pk.pack(ld.id);
+  pk.pack(std::string("link_name"));
+  pk.pack(ld.link_name);
+  pk.pack(std::string("provider_id"));
+  pk.pack(ld.provider_id);
+  pk.pack(std::string("values"));
+  pk.pack_map(static_cast<std::uint32_t>(ld.values.size()));
+  for (const auto& [k, v] : ld.values) {
+    pk.pack(k);
+    pk.pack(v);
+  }
+  return Bytes(buf.data(), buf.data() + buf.size());
+}
+
+}  // namespace
+
+/// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5).
+void Host::Impl::kv_init() {
+  const auto& L = cfg.lattice_prefix;
+  const auto stream = topics::kv_stream(L);
+  json config{{"name", stream},
+              {"subjects", json::array({topics::kv_stream_subjects(L)})},
+              {"retention", "limits"},
+              {"max_consumers", -1},
+              {"max_msgs_per_subject", 1},
+              {"max_msgs", -1},
+              {"max_bytes", -1},
+              {"max_age", 0},
+              {"max_msg_size", -1},
+              {"storage", "file"},
+              {"discard", "new"},
+              {"num_replicas", 1},
+              {"duplicate_window", 120000000000LL},
+              {"allow_direct", true},
+              {"mirror_direct", false},
+              {"deny_delete", true},
+              {"deny_purge", false},
+              {"allow_rollup_hdrs", true},
+              {"sealed", false}};
+  auto created = ctl->request(topics::js_stream_create(stream, js_domain()), config.dump(),
+                              std::chrono::seconds(2));
+  if (!created) {
+    spdlog::error(
+        "Failed to create the lattice metadata bucket {} ({}). Is JetStream enabled? Running "
+        "without lattice persistence",
+        topics::kv_bucket(L), created.error().message);
+    return;
+  }
+  // "already in use" / "different configuration" replies mean the bucket exists (5.1).
+  const std::string inbox = ctl->new_inbox();
+  auto sub = ctl->subscribe(inbox, [this](lattice::Message m) {
+    auto msg = std::make_shared<lattice::Message>(std::move(m));
+    ctl_pool->post([this, msg] { kv_apply(*msg); });
+  });
+  if (!sub) {
+    spdlog::warn("Failed to watch the metadata bucket: {}", sub.error().message);
+    return;
+  }
+  json consumer{{"stream_name", stream},
+                {"config",
+                 {{"deliver_subject", inbox},
+                  {"deliver_policy", "last_per_subject"},
+                  {"ack_policy", "none"},
+                  {"filter_subject", topics::kv_stream_subjects(L)},
+                  {"replay_policy", "instant"},
+                  {"max_deliver", -1},
+                  {"description", "metadata loader for " + L}}}};
+  auto r = ctl->request(topics::js_consumer_create(stream, js_domain()), consumer.dump(),
+                        std::chrono::seconds(2));
+  auto reply = r ? json::parse(r->text(), nullptr, false) : json();
+  if (!r || reply.is_discarded() || reply.contains("error")) {
+    spdlog::warn("Failed to create the metadata watch consumer: {}",
+                 r ? std::string(r->text()) : r.error().message);
+    return;
+  }
+  kv_watch = std::move(*sub);
+  kv_ready = true;
+}
+
+/// KV put (5.4); failures only logged. Blocks up to 2 s: call from a worker.
+void Host::Impl::kv_put(const std::string& key, const json& value) {
+  if (!kv_ready) return;
+  auto r = ctl->request(topics::kv_key(cfg.lattice_prefix, key, js_domain()), value.dump(),
+                        std::chrono::seconds(2));
+  if (!r) spdlog::warn("Failed to write {} to the metadata bucket: {}", key, r.error().message);
+}
+
+/// KV purge of a linkdef (5.4).
+void Host::Impl::kv_purge(const std::string& key) {
+  if (!kv_ready) return;
+  lattice::Headers h{
+      {std::string(topics::kHeaderKvOperation), std::string(topics::kKvOperationPurge)},
+      {std::string(topics::kHeaderNatsRollup), "sub"}};
+  auto r = ctl->request(topics::kv_key(cfg.lattice_prefix, key, js_domain()), std::string_view(),
+                        std::chrono::seconds(2), h);
+  if (!r) spdlog::warn("Failed to purge {} from the metadata bucket: {}", key, r.error().message);
+}
+
+bool Host::Impl::same_link(const LinkDefinition& a, const LinkDefinition& b) {
+  return a.id == b.id && a.actor_id == b.actor_id && a.provider_id == b.provider_id &&
+         a.link_name == b.link_name && a.contract_id == b.contract_id && a.values == b.values;
+}
+
+/// Applies one delivered KV entry (5.5). Idempotent: a linkdef already cached with the same
+/// value is not announced again (this host's own writes come back through the watch).
+void Host::Impl::kv_apply(const lattice::Message& m) {
+  auto subj = topics::parse_kv_subject(m.subject());
+  if (!subj || subj->lattice != cfg.lattice_prefix) return;
+  bool deletion = false;
+  for (const auto& [k, v] : m.headers()) {
+    std::string lk = k;
+    for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lk == "kv-operation" && (v == topics::kKvOperationDel || v == topics::kKvOperationPurge))
+      deletion = true;
+  }
+  const std::string& key = subj->key;
+  if (starts_with(key, topics::kLinkdefKeyPrefix)) {
+    std::string link_id = key.substr(topics::kLinkdefKeyPrefix.size());
+    if (deletion) {
+      std::optional<LinkDefinition> removed;
+      {
+        std::lock_guard lock(cache_mu);
+        if (auto it = links.find(link_id); it != links.end()) {
+          removed = it->second;
+          links.erase(it);
+        }
+      }
+      if (removed) announce_link(*removed, false);
+      return;
+    }
+    auto v = json::parse(m.text(), nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return;
+    LinkDefinition ld;
+    try {
+      ld.actor_id = v.at("actor_id").get<std::string>();
+      ld.provider_id = v.at("provider_id").get<std::string>();
+      ld.link_name = v.at("link_name").get<std::string>();
+      ld.contract_id = v.at("contract_id").get<std::string>();
+      if (v.contains("values") && v["values"].is_object())
+        for (auto& [k, x] : v["values"].items())
+          if (x.is_string()) ld.values[k] = x.get<std::string>();
+    } catch (const json::exception&) {
+      spdlog::warn("Ignoring malformed link definition {} in the metadata bucket", key);
+      return;
+    }
+    ld.id = topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name);
+    {
+      std::lock_guard lock(cache_mu);
+      auto it = links.find(ld.id);
+      if (it != links.end() && same_link(it->second, ld)) return;
+      links[ld.id] = ld;
+    }
+    announce_link(ld, true);
+    return;
+  }
+  if (starts_with(key, topics::kClaimsKeyPrefix)) {
+    std::string pk = key.substr(topics::kClaimsKeyPrefix.size());
+    std::lock_guard lock(cache_mu);
+    if (deletion) {
+      claims_cache.erase(pk);
+      return;
+    }
+    auto v = json::parse(m.text(), nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return;
+    claims_cache[pk] = v;
+    if (v.contains("call_alias") && v["call_alias"].is_string()) {
+      auto alias = v["call_alias"].get<std::string>();
+      if (alias.size() > 1) aliases.emplace(alias, pk);
+    }
+    return;
+  }
+  if (starts_with(key, topics::kRefmapKeyPrefix)) {
+    if (deletion) return;
+    auto v = json::parse(m.text(), nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return;
+    std::lock_guard lock(cache_mu);
+    if (v.contains("oci_url") && v["oci_url"].is_string() && v.contains("public_key") &&
+        v["public_key"].is_string())
+      refmap[v["oci_url"].get<std::string>()] = v["public_key"].get<std::string>();
+  }
+}
+
+/// linkdef_set / linkdef_deleted event and the provider notification (2.4.4-2.4.5).
+void Host::Impl::announce_link(const LinkDefinition& ld, bool set) {
+  emit(set ? ev::kLinkdefSet : ev::kLinkdefDeleted, linkdef_json(ld), true);
+  auto subject = set ? topics::rpc_linkdefs_put(cfg.lattice_prefix, ld.provider_id, ld.link_name)
+                     : topics::rpc_linkdefs_del(cfg.lattice_prefix, ld.provider_id, ld.link_name);
+  (void)rpc->publish(subject, linkdef_msgpack(ld));
+}
+
+}  // namespace wc::host

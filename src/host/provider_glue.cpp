@@ -1,0 +1,97 @@
+// Host::Impl, capability provider glue (control-interface 2.3.6, 3.6): provider reference
+// resolution, fetching and loading the archive, policy, handing it to the ProviderSupervisor, and
+// the claims/refmap bookkeeping.
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "host/errors.h"
+#include "host/host_impl.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+#include "par/par.h"
+
+namespace wc::host {
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+
+}  // namespace
+
+/// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
+std::optional<std::string> Host::Impl::resolve_provider_key(const std::string& ref) const {
+  if (!ref.empty() && ref[0] == 'V') return ref;
+  std::lock_guard lock(cache_mu);
+  if (auto it = refmap.find(ref); it != refmap.end()) return it->second;
+  return std::nullopt;
+}
+
+Result<Bytes> Host::Impl::fetch_provider(const std::string& ref) {
+  if (starts_with(ref, "file://")) {
+    if (!cfg.allow_file_load)
+      return fail(Code::kPermissionDenied, std::string(errors::kProviderFileLoadDisabled));
+    return read_file(ref.substr(7));
+  }
+  return fetch_actor(ref);  // same OCI / bindle dispatch (claims-oci-par 4.1)
+}
+
+/// Start of 3.6.1; failures publish provider_start_failed (inspected error).
+void Host::Impl::launch_provider(const StartProviderRequest& req) {
+  auto failed = [&](const std::string& msg) {
+    spdlog::error("Failed to start provider from '{}': {}", req.provider_ref, msg);
+    emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
+                                        {"link_name", req.link_name},
+                                        {"error", inspect(msg)}});
+  };
+  auto bytes = fetch_provider(req.provider_ref);
+  if (!bytes) return failed(bytes.error().message);
+  par::LoadOptions lo;
+  lo.only_target = par::native_target();
+  auto archive = par::load_archive(*bytes, lo);
+  if (!archive) return failed(archive.error().message);
+  const auto& claims = archive->claims;
+  auto decision = policy->evaluate("start_provider", PolicyManager::default_source(),
+                                   json{{"publicKey", claims.sub},
+                                        {"issuer", claims.iss},
+                                        {"contractId", claims.capid},
+                                        {"linkName", req.link_name}});
+  if (!decision.permitted)
+    return failed(errors::starting_provider_denied(claims.sub, decision.message));
+  ProviderStart spec;
+  spec.archive = std::move(*archive);
+  spec.image_ref = req.provider_ref;
+  spec.link_name = req.link_name;
+  spec.configuration = starts_with(req.provider_ref, "file://") ? "" : req.configuration;
+  spec.annotations = req.annotations;
+  const std::string key = spec.archive.claims.sub;
+  json kv_claims{{"sub", key},
+                 {"iss", claims.iss},
+                 {"name", claims.name.value_or("")},
+                 {"call_alias", ""},
+                 {"caps", ""},
+                 {"tags", ""},
+                 {"rev", std::to_string(par::effective_revision(claims))},
+                 {"version", claims.ver.value_or("")},
+                 {"contract_id", claims.capid}};
+  auto launched = providers->start(std::move(spec));
+  if (!launched) {
+    // 2.3.6: already running only after download (ref unknown before) -> silently ignored.
+    if (launched.error().code == Code::kAlreadyExists) return;
+    return failed(launched.error().message);
+  }
+  {
+    std::lock_guard lock(cache_mu);
+    claims_cache[key] = kv_claims;
+    if (!req.provider_ref.empty()) refmap[req.provider_ref] = key;
+  }
+  kv_put(topics::claims_key(key), kv_claims);
+  if (!req.provider_ref.empty()) {
+    kv_put(topics::refmap_key(req.provider_ref),
+           json{{"oci_url", req.provider_ref}, {"public_key", key}});
+    emit(ev::kRefmapSet, json{{"oci_url", req.provider_ref}, {"public_key", key}});
+  }
+}
+
+}  // namespace wc::host
