@@ -79,6 +79,8 @@ std::string oci_digest(std::span<const std::uint8_t> data) {
 Result<Bytes> read_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
+    if (std::filesystem::is_directory(path, ec))
+      return fail(Code::kInvalidArgument, path + " is a directory, not a file");
     return fail(Code::kNotFound, "no such file: " + path);
   }
   std::ifstream in(path, std::ios::binary);
@@ -89,6 +91,8 @@ Result<Bytes> read_file(const std::string& path) {
 }
 
 Status write_file(const std::string& path, std::span<const std::uint8_t> data) {
+  if (std::error_code dir_ec; std::filesystem::is_directory(path, dir_ec))
+    return fail(Code::kInvalidArgument, path + " is a directory, not a file");
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

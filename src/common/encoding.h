@@ -44,9 +44,11 @@ std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data);
 /// "sha256:<lower hex>", the OCI digest form.
 std::string oci_digest(std::span<const std::uint8_t> data);
 
-/// Reads a whole file. Errors: kNotFound (missing), kUnavailable (read error).
+/// Reads a whole file. Errors: kNotFound "no such file: <path>" (missing), kInvalidArgument
+/// "<path> is a directory, not a file", kUnavailable (read error).
 Result<Bytes> read_file(const std::string& path);
-/// Writes a whole file atomically (temp file + rename). Errors: kUnavailable.
+/// Writes a whole file atomically (temp file + rename). Errors: kInvalidArgument "<path> is a
+/// directory, not a file", kUnavailable.
 Status write_file(const std::string& path, std::span<const std::uint8_t> data);
 
 }  // namespace wc
