@@ -4,17 +4,25 @@
 //   ctl start actor REF [--count N] [--host-id H]
 //   ctl scale actor HOST ACTOR_ID REF COUNT
 //   ctl stop actor HOST ACTOR_ID [--count N]
+//   ctl start provider REF [--link-name L] [--host-id H]
+//   ctl stop provider HOST PROVIDER_ID LINK_NAME CONTRACT_ID
+//   ctl link put|del ...
 // Tables by default, `-o json` prints the replies as JSON. Exit 1 with one line on stderr when a
-// request fails or is not accepted.
+// request fails or is not accepted. Host, actor and provider ids are checked (nkeys of the right
+// type) before anything is sent. start/scale/stop wait, like wash, for the host's result event
+// (subscribed before the command is sent; ctl_wait.h): exit 0 with the outcome, exit 1 with the
+// host's error or after --timeout seconds (default 30); --skip-wait returns after the ack.
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/ctl_wait.h"
 #include "lattice/ctl_client.h"
 #include "lattice/nats.h"
 
@@ -37,7 +45,10 @@ struct CtlArgs {
   int stop_count = 0;
   std::string scale_count;
   std::string provider_ref, provider_id, link_name = "default", contract_id;
-  std::vector<std::string> values;  ///< KEY=VALUE link values
+  std::vector<std::string> values;         ///< KEY=VALUE link values
+  std::optional<std::string> opt_host_id;  ///< --host-id of start actor|provider
+  double wait_timeout_s = 30;              ///< --timeout: how long to wait for the result event
+  bool skip_wait = false;                  ///< --skip-wait: return after the ack
 };
 
 std::string env_or(const char* name, std::string fallback) {
@@ -53,7 +64,7 @@ std::string env_or(const char* name, std::string fallback) {
   throw CLI::RuntimeError(1);
 }
 
-/// Runs `fn` with a connected CtlClient.
+/// Runs `fn(connection, client)` with a connected CtlClient.
 template <class Fn>
 void with_client(const CtlArgs& a, Fn&& fn) {
   lattice::ConnectOptions o;
@@ -63,7 +74,7 @@ void with_client(const CtlArgs& a, Fn&& fn) {
   if (!nc) die(a, "Failed to connect to NATS: " + nc.error().message);
   lattice::CtlClient client(**nc, a.lattice, a.ctl_prefix, std::chrono::milliseconds(a.timeout_ms),
                             std::chrono::milliseconds(a.auction_timeout_ms));
-  fn(client);
+  fn(**nc, client);
 }
 
 /// Prints rows as a left-aligned table with a header.
@@ -92,17 +103,118 @@ std::string str(const json& j, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-void print_ack(const CtlArgs& a, const Result<lattice::CtlAck>& ack, const std::string& what) {
-  if (!ack) die(a, "Request failed: " + ack.error().message);
-  if (!ack->accepted) die(a, what + " was not accepted: " + ack->error);
-  if (a.output == "json")
-    std::cout << json{{"success", true}, {"accepted", true}, {"error", ""}}.dump() << "\n";
-  else
-    std::cout << what << " accepted\n";
+/// One line of output for a command that succeeded: `text`, or with `-o json`
+/// {"success":true,"accepted":true,"error":"", ...extra}.
+void print_success(const CtlArgs& a, const std::string& text, json extra = json::object()) {
+  if (a.output == "json") {
+    json j{{"success", true}, {"accepted", true}, {"error", ""}};
+    j.update(extra);
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << text << "\n";
+  }
 }
 
+/// Ends the command (exit 1) unless `id` is a public nkey of `type` (checked before anything is
+/// sent, so that a typo never reaches the lattice).
+void check_id(const CtlArgs& a, const std::string& id, wascap::KeyType type, const char* what) {
+  if (auto st = check_public_key(id, type, what); !st) die(a, st.error().message);
+}
+
+/// The text for a request to `host` that failed: a request nobody subscribes to (NATS "no
+/// responders") means no such host runs on this lattice.
+std::string request_error(const CtlArgs& a, lattice::Connection& nc, const Error& e,
+                          const std::string& host) {
+  if (e.code == Code::kUnavailable && nc.connected())
+    return "No host " + host + " answered on lattice '" + a.lattice +
+           "' (is the host running? `wasmcloud ctl get hosts` lists the hosts)";
+  if (e.code == Code::kDeadlineExceeded)
+    return "Host " + host + " did not answer within " + std::to_string(a.timeout_ms) +
+           " ms (--timeout-ms): " + e.message;
+  return "Request failed: " + e.message;
+}
+
+/// The text for a lattice-wide request that failed (no host subscribes: no host runs).
+std::string lattice_request_error(const CtlArgs& a, lattice::Connection& nc, const Error& e) {
+  if (e.code == Code::kUnavailable && nc.connected())
+    return "No host answered on lattice '" + a.lattice +
+           "' (is a host running? `wasmcloud up` starts one)";
+  return "Request failed: " + e.message;
+}
+
+/// Ends the command unless the host accepted it.
+void check_ack(const CtlArgs& a, lattice::Connection& nc, const Result<lattice::CtlAck>& ack,
+               const std::string& what, const std::string& host) {
+  if (!ack) die(a, request_error(a, nc, ack.error(), host));
+  if (!ack->accepted) die(a, what + " was not accepted: " + ack->error);
+}
+
+/// The result of a command whose ack came back but whose outcome is not awaited (--skip-wait).
+void print_accepted(const CtlArgs& a, const std::string& what) {
+  print_success(a, what + " accepted (not waiting for the result: --skip-wait)");
+}
+
+/// Opens the lattice event stream before a command is sent; ends the command when it cannot.
+std::unique_ptr<EventStream> open_events(const CtlArgs& a, lattice::Connection& nc) {
+  auto s = EventStream::open(nc, a.lattice);
+  if (!s) die(a, "Cannot subscribe to the lattice events: " + s.error().message);
+  return std::move(*s);
+}
+
+std::chrono::steady_clock::time_point wait_deadline(const CtlArgs& a) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::milliseconds(static_cast<std::int64_t>(a.wait_timeout_s * 1000));
+}
+
+/// Feeds events to `judge` until it returns a verdict or the --timeout passes (kUnrelated then).
+template <class Judge>
+Verdict wait_verdict(EventStream& events, std::chrono::steady_clock::time_point deadline,
+                     Judge&& judge) {
+  while (auto e = events.next(deadline)) {
+    Verdict v = judge(*e);
+    if (v.kind != Verdict::Kind::kUnrelated) return v;
+  }
+  return {};
+}
+
+/// "30 s", "1.5 s".
+std::string seconds_text(double s) {
+  std::ostringstream os;
+  os << s << " s";
+  return os.str();
+}
+
+[[noreturn]] void die_timeout(const CtlArgs& a, const std::string& what, const std::string& host) {
+  die(a, "Timed out after " + seconds_text(a.wait_timeout_s) + " waiting for host " + host +
+             " to report the result of: " + what +
+             " (the request was accepted; the host's log may say more, and `wasmcloud ctl get "
+             "inventory " +
+             host + "` shows what runs; --timeout sets the wait)");
+}
+
+/// The inventory of `host`, or the end of the command with a clear message.
+json inventory_or_die(const CtlArgs& a, lattice::Connection& nc, lattice::CtlClient& c,
+                      const std::string& host) {
+  auto inv = c.host_inventory(host);
+  if (!inv) die(a, request_error(a, nc, inv.error(), host));
+  if (inv->contains("accepted") && (*inv)["accepted"] == false)
+    die(a, "Request was not accepted: " + str(*inv, "error"));
+  return *inv;
+}
+
+/// The running instances of `actor_id` in an inventory reply, and their reference.
+std::pair<std::size_t, std::string> actor_instances(const json& inv, const std::string& actor_id) {
+  if (!inv.contains("actors") || !inv["actors"].is_array()) return {0, ""};
+  for (const auto& act : inv["actors"]) {
+    if (str(act, "id") != actor_id) continue;
+    std::size_t n =
+        act.contains("instances") && act["instances"].is_array() ? act["instances"].size() : 0;
+    return {n, str(act, "image_ref")};
+  }
+  return {0, ""};
+}
 void get_hosts(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
+  with_client(a, [&](lattice::Connection&, lattice::CtlClient& c) {
     auto hosts = c.ping_hosts();
     if (!hosts) die(a, "Request failed: " + hosts.error().message);
     if (a.output == "json") {
@@ -117,11 +229,9 @@ void get_hosts(const CtlArgs& a) {
 }
 
 void get_inventory(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    auto inv = c.host_inventory(a.host_id);
-    if (!inv) die(a, "Request failed: " + inv.error().message);
-    if (inv->contains("accepted") && (*inv)["accepted"] == false)
-      die(a, "Request was not accepted: " + str(*inv, "error"));
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto inv = std::optional<json>(inventory_or_die(a, nc, c, a.host_id));
     if (a.output == "json") {
       std::cout << json{{"success", true}, {"inventory", *inv}}.dump() << "\n";
       return;
@@ -153,9 +263,9 @@ void get_inventory(const CtlArgs& a) {
 }
 
 void get_claims(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
     auto r = c.get_claims();
-    if (!r) die(a, "Request failed: " + r.error().message);
+    if (!r) die(a, lattice_request_error(a, nc, r.error()));
     if (a.output == "json") {
       std::cout << json{{"success", true}, {"claims", (*r)["claims"]}}.dump() << "\n";
       return;
@@ -169,9 +279,9 @@ void get_claims(const CtlArgs& a) {
 }
 
 void get_links(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
     auto r = c.get_links();
-    if (!r) die(a, "Request failed: " + r.error().message);
+    if (!r) die(a, lattice_request_error(a, nc, r.error()));
     if (a.output == "json") {
       std::cout << json{{"success", true}, {"links", (*r)["links"]}}.dump() << "\n";
       return;
@@ -184,57 +294,192 @@ void get_links(const CtlArgs& a) {
   });
 }
 
+/// First host answering ping when `host` is unset (as the Rust client does for lp).
+std::string pick_host(const CtlArgs& a, lattice::CtlClient& c,
+                      const std::optional<std::string>& host) {
+  if (host) return *host;
+  auto hosts = c.ping_hosts();
+  if (!hosts) die(a, "Request failed: " + hosts.error().message);
+  if (hosts->empty())
+    die(a, "No hosts answered on lattice '" + a.lattice + "' within " +
+               std::to_string(a.auction_timeout_ms) +
+               " ms (is a host running? `wasmcloud up` starts one; --host-id picks one)");
+  return str(hosts->front(), "id");
+}
+
 void start_actor(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    std::string host = a.host_id;
-    if (host.empty()) {
-      auto hosts = c.ping_hosts();
-      if (!hosts || hosts->empty()) die(a, "No hosts answered; pass --host-id");
-      host = str(hosts->front(), "id");
-    }
-    print_ack(a, c.start_actor(host, a.actor_ref, a.count), "Start actor request");
+  if (a.opt_host_id) check_id(a, *a.opt_host_id, wascap::KeyType::kServer, "host id");
+  if (a.count < 1) die(a, "--count must be at least 1");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    const std::string host = pick_host(a, c, a.opt_host_id);
+    auto events = open_events(a, nc);
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.start_actor(host, a.actor_ref, a.count), "Start actor request", host);
+    if (a.skip_wait) return print_accepted(a, "Start actor request");
+    Verdict v = wait_verdict(
+        *events, deadline, [&](const json& e) { return judge_start_actor(e, host, a.actor_ref); });
+    if (v.kind == Verdict::Kind::kFailed)
+      die(a, "Failed to start actor " + a.actor_ref + " on host " + host + ": " + v.error);
+    if (v.kind != Verdict::Kind::kSucceeded) die_timeout(a, "start actor " + a.actor_ref, host);
+    const json& d = v.event["data"];
+    const std::string key = str(d, "public_key");
+    const std::string count = str(d, "count");
+    std::string name = d.contains("claims") ? str(d["claims"], "name") : "";
+    print_success(a,
+                  "Actor " + key + (name.empty() ? "" : " (" + name + ")") + " started on host " +
+                      host + ": " + count + " instance(s) from " + a.actor_ref,
+                  {{"actor_id", key},
+                   {"host_id", host},
+                   {"actor_ref", a.actor_ref},
+                   {"count", d.value("count", 0)}});
   });
 }
 
 void scale_actor(const CtlArgs& a) {
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  check_id(a, a.actor_id, wascap::KeyType::kModule, "actor id");
   int count = 0;
   try {
     size_t pos = 0;
     count = std::stoi(a.scale_count, &pos);
     if (pos != a.scale_count.size() || count < 0) throw std::invalid_argument("count");
   } catch (...) {
-    die(a, "COUNT must be a non-negative integer");
+    die(a, "COUNT must be a non-negative integer, not '" + a.scale_count + "'");
   }
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.scale_actor(a.host_id, a.actor_id, a.actor_ref, count), "Scale actor request");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto events = open_events(a, nc);
+    // The current count tells which event to wait for (none comes when nothing changes).
+    auto [running, running_ref] =
+        actor_instances(inventory_or_die(a, nc, c, a.host_id), a.actor_id);
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.scale_actor(a.host_id, a.actor_id, a.actor_ref, count),
+              "Scale actor request", a.host_id);
+    if (a.skip_wait) return print_accepted(a, "Scale actor request");
+    const std::string target = std::to_string(count) + " instance(s)";
+    json extra{{"actor_id", a.actor_id}, {"host_id", a.host_id}, {"count", count}};
+    if (running == static_cast<std::size_t>(count))
+      return print_success(a,
+                           "Actor " + a.actor_id + " already has " + target + " on host " +
+                               a.host_id + "; nothing to do",
+                           extra);
+    const std::string from = "from " + std::to_string(running) + " to " + target;
+    if (running > static_cast<std::size_t>(count)) {
+      std::size_t stopped = 0;
+      while (stopped < running - count) {
+        Verdict v = wait_verdict(*events, deadline, [&](const json& e) {
+          return judge_actor_stopped(e, a.host_id, a.actor_id);
+        });
+        if (v.kind != Verdict::Kind::kSucceeded)
+          die_timeout(a, "scale actor " + a.actor_id + " " + from, a.host_id);
+        ++stopped;
+      }
+      return print_success(a, "Scaled actor " + a.actor_id + " on host " + a.host_id + " " + from,
+                           extra);
+    }
+    const std::string ref = a.actor_ref.empty() ? running_ref : a.actor_ref;
+    Verdict v = wait_verdict(*events, deadline, [&](const json& e) {
+      return judge_scale_up(e, a.host_id, a.actor_id, ref);
+    });
+    if (v.kind == Verdict::Kind::kFailed)
+      die(a, "Failed to scale actor " + a.actor_id + " on host " + a.host_id + " " + from + ": " +
+                 v.error);
+    if (v.kind != Verdict::Kind::kSucceeded)
+      die_timeout(a, "scale actor " + a.actor_id + " " + from, a.host_id);
+    print_success(a, "Scaled actor " + a.actor_id + " on host " + a.host_id + " " + from, extra);
   });
 }
 
 void stop_actor(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.stop_actor(a.host_id, a.actor_id, a.stop_count), "Stop actor request");
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  check_id(a, a.actor_id, wascap::KeyType::kModule, "actor id");
+  if (a.stop_count < 0) die(a, "--count must be 0 (all instances) or more");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto events = open_events(a, nc);
+    auto running = actor_instances(inventory_or_die(a, nc, c, a.host_id), a.actor_id).first;
+    if (running == 0)
+      die(a, "Actor " + a.actor_id + " is not running on host " + a.host_id + " (nothing to stop)");
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.stop_actor(a.host_id, a.actor_id, a.stop_count), "Stop actor request",
+              a.host_id);
+    if (a.skip_wait) return print_accepted(a, "Stop actor request");
+    const std::size_t expected =
+        a.stop_count == 0 ? running : std::min<std::size_t>(running, a.stop_count);
+    for (std::size_t stopped = 0; stopped < expected; ++stopped) {
+      Verdict v = wait_verdict(*events, deadline, [&](const json& e) {
+        return judge_actor_stopped(e, a.host_id, a.actor_id);
+      });
+      if (v.kind != Verdict::Kind::kSucceeded)
+        die_timeout(a, "stop actor " + a.actor_id, a.host_id);
+    }
+    print_success(a,
+                  "Stopped " + std::to_string(expected) + " instance(s) of actor " + a.actor_id +
+                      " on host " + a.host_id + " (" + std::to_string(running - expected) +
+                      " remaining)",
+                  {{"actor_id", a.actor_id},
+                   {"host_id", a.host_id},
+                   {"stopped", expected},
+                   {"remaining", running - expected}});
   });
 }
 
-/// First host answering ping when `host` is empty (as the Rust client does for lp).
-std::string pick_host(const CtlArgs& a, lattice::CtlClient& c, const std::string& host) {
-  if (!host.empty()) return host;
-  auto hosts = c.ping_hosts();
-  if (!hosts || hosts->empty()) die(a, "No hosts answered; pass --host-id");
-  return str(hosts->front(), "id");
-}
-
 void start_provider(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.start_provider(pick_host(a, c, a.host_id), a.provider_ref, a.link_name),
-              "Start provider request");
+  if (a.opt_host_id) check_id(a, *a.opt_host_id, wascap::KeyType::kServer, "host id");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    const std::string host = pick_host(a, c, a.opt_host_id);
+    auto events = open_events(a, nc);
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.start_provider(host, a.provider_ref, a.link_name), "Start provider request",
+              host);
+    if (a.skip_wait) return print_accepted(a, "Start provider request");
+    Verdict v = wait_verdict(*events, deadline, [&](const json& e) {
+      return judge_start_provider(e, host, a.provider_ref, a.link_name);
+    });
+    if (v.kind == Verdict::Kind::kFailed)
+      die(a, "Failed to start provider " + a.provider_ref + " on host " + host + ": " + v.error);
+    if (v.kind != Verdict::Kind::kSucceeded)
+      die_timeout(a,
+                  "start provider " + a.provider_ref + " (link " + a.link_name +
+                      "; a provider with the same key and link name may already be running)",
+                  host);
+    const json& d = v.event["data"];
+    const std::string key = str(d, "public_key");
+    std::string name = d.contains("claims") ? str(d["claims"], "name") : "";
+    print_success(a,
+                  "Provider " + key + (name.empty() ? "" : " (" + name + ")") +
+                      " started on host " + host + " (link " + a.link_name + ", contract " +
+                      str(d, "contract_id") + ")",
+                  {{"provider_id", key},
+                   {"host_id", host},
+                   {"link_name", a.link_name},
+                   {"contract_id", str(d, "contract_id")}});
   });
 }
 
 void stop_provider(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.stop_provider(a.host_id, a.provider_id, a.link_name, a.contract_id),
-              "Stop provider request");
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  check_id(a, a.provider_id, wascap::KeyType::kService, "provider id");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto events = open_events(a, nc);
+    json inv = inventory_or_die(a, nc, c, a.host_id);
+    bool running = false;
+    if (inv.contains("providers") && inv["providers"].is_array())
+      for (const auto& p : inv["providers"])
+        running = running || (str(p, "id") == a.provider_id && str(p, "link_name") == a.link_name);
+    if (!running)
+      die(a, "Provider " + a.provider_id + " (link " + a.link_name + ") is not running on host " +
+                 a.host_id + " (nothing to stop)");
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.stop_provider(a.host_id, a.provider_id, a.link_name, a.contract_id),
+              "Stop provider request", a.host_id);
+    if (a.skip_wait) return print_accepted(a, "Stop provider request");
+    Verdict v = wait_verdict(*events, deadline, [&](const json& e) {
+      return judge_stop_provider(e, a.host_id, a.provider_id, a.link_name);
+    });
+    if (v.kind != Verdict::Kind::kSucceeded)
+      die_timeout(a, "stop provider " + a.provider_id, a.host_id);
+    print_success(
+        a, "Provider " + a.provider_id + " (link " + a.link_name + ") stopped on host " + a.host_id,
+        {{"provider_id", a.provider_id}, {"host_id", a.host_id}, {"link_name", a.link_name}});
   });
 }
 
@@ -245,15 +490,20 @@ void link_put(const CtlArgs& a) {
     if (eq == std::string::npos || eq == 0) die(a, "Link values must be KEY=VALUE: " + kv);
     values[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.advertise_link(a.actor_id, a.provider_id, a.contract_id, a.link_name, values),
-              "Link put request");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto ack = c.advertise_link(a.actor_id, a.provider_id, a.contract_id, a.link_name, values);
+    if (!ack) die(a, lattice_request_error(a, nc, ack.error()));
+    if (!ack->accepted) die(a, "Link put request was not accepted: " + ack->error);
+    print_success(a, "Link put request accepted");
   });
 }
 
 void link_del(const CtlArgs& a) {
-  with_client(a, [&](lattice::CtlClient& c) {
-    print_ack(a, c.remove_link(a.actor_id, a.contract_id, a.link_name), "Link delete request");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto ack = c.remove_link(a.actor_id, a.contract_id, a.link_name);
+    if (!ack) die(a, lattice_request_error(a, nc, ack.error()));
+    if (!ack->accepted) die(a, "Link delete request was not accepted: " + ack->error);
+    print_success(a, "Link delete request accepted");
   });
 }
 
@@ -277,6 +527,15 @@ void register_ctl(CLI::App& app) {
   ctl->add_option("-o,--output", a->output, "text or json")->check(CLI::IsMember({"text", "json"}));
   ctl->fallthrough();
 
+  // start/scale/stop wait for the host's result event unless told not to.
+  auto add_wait_flags = [a](CLI::App* cmd) {
+    cmd->add_option("--timeout", a->wait_timeout_s,
+                    "Seconds to wait for the host to report the result (default 30)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--skip-wait", a->skip_wait,
+                  "Return as soon as the host accepts the request, without waiting for the result");
+  };
+
   auto* get = ctl->add_subcommand("get", "Query lattice state");
   get->require_subcommand(1);
   get->add_subcommand("hosts", "List hosts (ping)")->callback([a] { get_hosts(*a); });
@@ -292,12 +551,14 @@ void register_ctl(CLI::App& app) {
   auto* sa = start->add_subcommand("actor", "Start an actor from a reference");
   sa->add_option("actor_ref", a->actor_ref, "OCI reference or file:// path")->required();
   sa->add_option("--count,-c", a->count, "Instances to start");
-  sa->add_option("--host-id", a->host_id, "Target host (default: the first host to answer)");
+  sa->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
+  add_wait_flags(sa);
   sa->callback([a] { start_actor(*a); });
   auto* sp = start->add_subcommand("provider", "Start a capability provider from a reference");
   sp->add_option("provider_ref", a->provider_ref, "OCI reference or file:// path")->required();
   sp->add_option("--link-name,-l", a->link_name, "Link name");
-  sp->add_option("--host-id", a->host_id, "Target host (default: the first host to answer)");
+  sp->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
+  add_wait_flags(sp);
   sp->callback([a] { start_provider(*a); });
   start->fallthrough();
 
@@ -308,6 +569,7 @@ void register_ctl(CLI::App& app) {
   sc->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   sc->add_option("actor_ref", a->actor_ref, "Reference to start new instances from")->required();
   sc->add_option("count", a->scale_count, "Desired number of instances")->required();
+  add_wait_flags(sc);
   sc->callback([a] { scale_actor(*a); });
   scale->fallthrough();
 
@@ -317,12 +579,14 @@ void register_ctl(CLI::App& app) {
   st->add_option("host_id", a->host_id, "Host ID")->required();
   st->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   st->add_option("--count,-c", a->stop_count, "Instances to stop (0 = all)");
+  add_wait_flags(st);
   st->callback([a] { stop_actor(*a); });
   auto* stp = stop->add_subcommand("provider", "Stop a capability provider");
   stp->add_option("host_id", a->host_id, "Host ID")->required();
   stp->add_option("provider_id", a->provider_id, "Provider public key (V...)")->required();
   stp->add_option("link_name", a->link_name, "Link name")->required();
   stp->add_option("contract_id", a->contract_id, "Contract ID")->required();
+  add_wait_flags(stp);
   stp->callback([a] { stop_provider(*a); });
   stop->fallthrough();
   auto* link = ctl->add_subcommand("link", "Put or delete link definitions");

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
+#include "cli/ports.h"
 #include "common/log.h"
 #include "host/config.h"
 #include "host/host.h"
@@ -21,6 +23,11 @@ void register_host(CLI::App& app) {
   host::add_host_flags(*cmd, *cfg);
   cmd->callback([cfg] {
     host::finish_flags(*cfg);
+    for (const auto& [flag, port] :
+         {std::pair<const char*, int>{"--nats-port/--ctl-port", cfg->ctl.port},
+          {"--rpc-port", cfg->rpc.port},
+          {"--prov-rpc-port", cfg->prov_rpc.port}})
+      if (auto st = check_port_range(flag, port); !st) die(st.error().message, false);
     init_logging(cfg->structured_logging, cfg->log_level);
     host::block_termination_signals();
     auto h = host::Host::start(*cfg);

@@ -13,11 +13,9 @@
 // 4. Serves the dashboard on 127.0.0.1:4000 (--dashboard-port, --no-dashboard).
 // Ctrl-C (SIGINT) or SIGTERM stops the host (actors stopped, host_stopped published), then the
 // children (SIGTERM, SIGKILL after 5 s), and exits 0.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,7 +32,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
 #include "cli/local_lattice.h"
+#include "cli/ports.h"
 #include "common/log.h"
 #include "host/config.h"
 #include "host/host.h"
@@ -51,30 +51,6 @@ struct UpArgs {
   bool no_dashboard = false;
   std::string data_dir;  ///< empty = XDG default
 };
-
-bool port_open(const std::string& host, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) {
-    ::close(fd);
-    return false;
-  }
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool wait_port(int port, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (port_open("127.0.0.1", port)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 /// Finds an executable: PATH first, then the Debian locations.
 std::string find_program(const std::string& name) {
@@ -97,13 +73,19 @@ std::string find_program(const std::string& name) {
   return {};
 }
 
-/// A child process in its own process group, stopped gracefully by stop().
+/// A child process in its own process group, stopped gracefully by stop(). The kernel sends it
+/// SIGTERM when the thread that made it dies (PR_SET_PDEATHSIG), so a `kill -9` of `up` takes
+/// nats-server and the registry along instead of leaving them orphaned; construct Child objects
+/// on the main thread (the death signal follows the forking thread, not the process).
 class Child {
  public:
   Child(std::string name, const std::vector<std::string>& argv, const std::string& log_path)
       : name_(std::move(name)) {
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Die with the parent; if it already died between fork and prctl, no signal would come.
+      if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(126);
       ::setpgid(0, 0);
       sigset_t all;
       sigfillset(&all);
@@ -173,20 +155,57 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) {
-    std::cerr << "Cannot create data directory " << data << ": " << ec.message() << "\n";
-    throw CLI::RuntimeError(1);
+    die("Cannot create data directory " + data + ": " + ec.message(), false);
+  }
+
+  // Every port is checked before anything starts, so that a bad one leaves nothing running.
+  std::vector<std::pair<std::string, int>> ports = {{"--nats-port/--ctl-port", cfg.ctl.port},
+                                                    {"--rpc-port", cfg.rpc.port},
+                                                    {"--prov-rpc-port", cfg.prov_rpc.port}};
+  if (!args.no_registry) ports.emplace_back("--registry-port", args.registry_port);
+  if (!args.no_dashboard) ports.emplace_back("--dashboard-port", args.dashboard_port);
+  for (const auto& [flag, port] : ports)
+    if (auto st = check_port_range(flag, port); !st) die(st.error().message, false);
+  const std::string nats_port = std::to_string(cfg.ctl.port);
+  const bool nats_running = port_open(cfg.ctl.host, cfg.ctl.port);
+  if (nats_running && !is_nats_server(cfg.ctl.host, cfg.ctl.port))
+    die("Port " + nats_port + " on " + cfg.ctl.host +
+            " (NATS, --nats-port) is in use by a program that is not a NATS server; stop it or "
+            "choose another port with --nats-port",
+        false);
+  if (!nats_running && !is_local(cfg.ctl.host))
+    die("No NATS server answers on " + cfg.ctl.host + ":" + nats_port +
+            " (up starts one only on 127.0.0.1)",
+        false);
+  const bool registry_running = !args.no_registry && port_open("127.0.0.1", args.registry_port);
+  if (!args.no_registry) {
+    const std::string p = std::to_string(args.registry_port);
+    if (is_local(cfg.ctl.host) && args.registry_port == cfg.ctl.port)
+      die("--registry-port " + p + " is the NATS port too; choose another port", false);
+    if (registry_running && !is_oci_registry(args.registry_port))
+      die("Port " + p +
+              " (OCI registry, --registry-port) is in use by a program that is not an OCI "
+              "registry; stop it, choose another port with --registry-port, or pass --no-registry",
+          false);
+  }
+  if (!args.no_dashboard) {
+    const std::string p = std::to_string(args.dashboard_port);
+    if ((is_local(cfg.ctl.host) && args.dashboard_port == cfg.ctl.port) ||
+        (!args.no_registry && args.dashboard_port == args.registry_port))
+      die("--dashboard-port " + p + " is also the NATS or registry port; choose another port",
+          false);
+    if (!port_bindable(args.dashboard_port))
+      die("Port " + p +
+              " (dashboard, --dashboard-port) is already in use; choose another port with "
+              "--dashboard-port or pass --no-dashboard",
+          false);
   }
 
   std::unique_ptr<Child> nats, registry;
-  if (!port_open(cfg.ctl.host, cfg.ctl.port)) {
-    if (!is_local(cfg.ctl.host)) {
-      std::cerr << "No NATS server answers on " << cfg.ctl.host << ":" << cfg.ctl.port << "\n";
-      throw CLI::RuntimeError(1);
-    }
+  if (!nats_running) {
     auto bin = find_program("nats-server");
     if (bin.empty()) {
-      std::cerr << "nats-server not found (install the Debian package nats-server)\n";
-      throw CLI::RuntimeError(1);
+      die("nats-server not found (install the Debian package nats-server)", false);
     }
     std::filesystem::create_directories(data + "/nats", ec);
     nats = std::make_unique<Child>(
@@ -194,9 +213,9 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
         std::vector<std::string>{bin, "-a", "127.0.0.1", "-p", std::to_string(cfg.ctl.port), "-js",
                                  "-sd", data + "/nats"},
         data + "/nats-server.log");
-    if (!nats->started() || !wait_port(cfg.ctl.port, std::chrono::seconds(10))) {
-      std::cerr << "nats-server did not start; see " << data << "/nats-server.log\n";
-      throw CLI::RuntimeError(1);
+    if (!nats->started() || !wait_port(cfg.ctl.port, std::chrono::seconds(10)) || !nats->alive()) {
+      die("nats-server did not start on port " + nats_port + "; see " + data + "/nats-server.log",
+          false);
     }
     spdlog::info("Started nats-server on 127.0.0.1:{} (JetStream store {}/nats)", cfg.ctl.port,
                  data);
@@ -206,7 +225,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
 
   if (!args.no_registry) {
     const std::string reg = "127.0.0.1:" + std::to_string(args.registry_port);
-    if (!port_open("127.0.0.1", args.registry_port)) {
+    if (!registry_running) {
       auto bin = find_program("docker-registry");
       if (bin.empty()) {
         spdlog::warn("docker-registry not found; continuing without a local registry");
@@ -222,9 +241,11 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
         registry = std::make_unique<Child>("docker-registry",
                                            std::vector<std::string>{bin, "serve", config},
                                            data + "/registry.log");
-        if (!registry->started() || !wait_port(args.registry_port, std::chrono::seconds(10))) {
-          std::cerr << "docker-registry did not start; see " << data << "/registry.log\n";
-          throw CLI::RuntimeError(1);
+        if (!registry->started() || !wait_port(args.registry_port, std::chrono::seconds(10)) ||
+            !registry->alive()) {
+          die("docker-registry did not start on port " + std::to_string(args.registry_port) +
+                  "; see " + data + "/registry.log",
+              false);
         }
         spdlog::info("Started docker-registry on {}", reg);
       }
@@ -241,8 +262,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   if (cfg.cluster_seed.empty()) {
     auto seed = load_or_create_cluster_seed(data);
     if (!seed) {
-      std::cerr << "Cluster seed: " << seed.error().message << "\n";
-      throw CLI::RuntimeError(1);
+      die("Cluster seed: " + seed.error().message, false);
     }
     cfg.cluster_seed = *seed;
     spdlog::info("Cluster seed of this lattice: {} (read by `wasmcloud call`)",
@@ -250,8 +270,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   }
   auto h = host::Host::start(cfg);
   if (!h) {
-    std::cerr << "Failed to start host: " << h.error().message << "\n";
-    throw CLI::RuntimeError(1);  // children are stopped by their destructors
+    die("Failed to start host: " + h.error().message, false);  // children stop in destructors
   }
   std::cout << "wasmCloud host " << (*h)->host_id() << " (" << (*h)->friendly_name()
             << ") is running on lattice '" << (*h)->lattice() << "'. Press Ctrl-C to stop."
@@ -273,7 +292,14 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
       dashboard = std::move(*dash);
       std::cout << "Dashboard: " << dashboard->url() << std::endl;
     } else {
-      spdlog::warn("Dashboard not started: {}", dash.error().message);
+      // Checked free above; taken since. Stop everything rather than run half of what was asked.
+      hostp->stop();
+      h->reset();
+      nats_CloseAndWait(2000);
+      die("Dashboard not started on port " + std::to_string(args.dashboard_port) + ": " +
+              dash.error().message +
+              " (choose another port with --dashboard-port or pass --no-dashboard)",
+          false);  // children stop in their destructors
     }
   }
 
