@@ -41,6 +41,11 @@ using nlohmann::json;
 namespace topics = lattice::topics;
 
 constexpr std::size_t kMaxLog = 500;
+/// Idle keep-alive connections are closed after this long; it bounds how long stop() waits for
+/// a browser's idle connection (httplib's default is 5 s).
+constexpr time_t kKeepAliveSeconds = 1;
+/// How long stop() lets NATS flush before closing the connection.
+constexpr std::chrono::milliseconds kDrainTimeout{1000};
 constexpr std::string_view kVersion = "0.1.0";
 
 /// An action outcome: HTTP status and the reply body.
@@ -242,6 +247,11 @@ class DashboardImpl {
   void on_event(lattice::Message m, bool rpc);
   void refresh();
   void refresher_loop();
+  /// True once stop() began (the refresher and watcher give up between requests).
+  bool is_stopping() const {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
   void watcher_loop();
   void check_watch(Watch& w);
   json state_json() const;
@@ -322,6 +332,7 @@ Status DashboardImpl::start() {
   });
   server_.set_payload_max_length(kMaxProviderUpload + (1u << 20));
   server_.set_read_timeout(30, 0);
+  server_.set_keep_alive_timeout(kKeepAliveSeconds);
   routes();
   if (cfg_.port == 0) {
     port_ = server_.bind_to_any_port(cfg_.bind);
@@ -342,21 +353,36 @@ Status DashboardImpl::start() {
 
 void DashboardImpl::stop() {
   if (stopped_.exchange(true)) return;
+  const auto began = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  // Wakes the SSE streams (they end their response), the refresher and the watcher.
   cv_.notify_all();
+  // Closes the listener; workers finish their request, idle keep-alive connections end within
+  // kKeepAliveSeconds.
   server_.stop();
-  if (server_thread_.joinable()) server_thread_.join();
-  if (refresher_.joinable()) refresher_.join();
-  if (watcher_.joinable()) watcher_.join();
   evt_sub_.unsubscribe();
   rpcevt_sub_.unsubscribe();
+  // Drains NATS: pending publishes are flushed, then the connection closes, so a control request
+  // still in flight in the refresher, the watcher or a POST handler fails at once instead of
+  // running to its timeout.
+  if (nc_) {
+    if (auto st = nc_->drain(kDrainTimeout); !st)
+      spdlog::debug("Dashboard: NATS drain: {}", st.error().message);
+    nc_->close();
+  }
+  if (refresher_.joinable()) refresher_.join();
+  if (watcher_.joinable()) watcher_.join();
+  if (server_thread_.joinable()) server_thread_.join();
   ctl_.reset();
   ctl_slow_.reset();
   ctl_ping_.reset();
   nc_.reset();
+  spdlog::info("Dashboard stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - began)
+                                                 .count());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -403,10 +429,12 @@ void DashboardImpl::refresh() {
   if (!replies) return;
   for (const auto& r : *replies) state_.apply_ping(r);
   for (const auto& r : *replies) {
+    if (is_stopping()) return;
     if (!r.contains("id") || !r["id"].is_string()) continue;
     if (auto inv = ctl_->host_inventory(r["id"].get<std::string>()); inv)
       state_.apply_inventory(*inv);
   }
+  if (is_stopping()) return;
   if (auto links = ctl_->get_links(); links) state_.apply_links(*links);
   if (auto claims = ctl_->get_claims(); claims) state_.apply_claims(*claims);
   auto max_age = std::max<std::chrono::seconds>(
@@ -848,6 +876,13 @@ void DashboardImpl::routes() {
               [this](const httplib::Request& req, httplib::Response& res) {
                 serve_static(req.matches[1].str(), res);
               });
+  // The tab icon: one SVG, also under the name browsers ask for unprompted.
+  server_.Get("/favicon.ico", [this](const httplib::Request&, httplib::Response& res) {
+    serve_static("favicon.svg", res);
+  });
+  server_.Get("/favicon.svg", [this](const httplib::Request&, httplib::Response& res) {
+    serve_static("favicon.svg", res);
+  });
   server_.Get("/vendor/chart.umd.js", [this](const httplib::Request&, httplib::Response& res) {
     serve_static("node_modules/chart.js/dist/chart.umd.js", res);
   });

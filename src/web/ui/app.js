@@ -89,10 +89,16 @@ function fillBody(tableId, rows, emptyText, columns) {
 
 function renderHosts() {
   document.getElementById('host-count').textContent = String(state.hosts.length);
-  fillBody('hosts-table', state.hosts.map((h) => el('tr', { dataset: { host: h.id } },
-    el('td', {}, shortId(h.id)), el('td', {}, h.friendly_name),
-    el('td', {}, Object.entries(h.labels || {}).map(([k, v]) => `${k}=${v}`).join(', ')),
-    el('td', {}, h.uptime_human), el('td', {}, h.lattice_prefix))), 'No hosts found', 5);
+  fillBody('hosts-table', state.hosts.map((h) => {
+    // As the original's Host Info: sum of actor instance counts, number of provider rows.
+    const instances = state.actors.filter((a) => a.host_id === h.id).reduce((n, a) => n + a.count, 0);
+    const providers = state.providers.filter((p) => p.host_id === h.id).length;
+    return el('tr', { dataset: { host: h.id } },
+      el('td', {}, shortId(h.id)), el('td', { class: 'friendly-name' }, h.friendly_name),
+      el('td', {}, Object.entries(h.labels || {}).map(([k, v]) => `${k}=${v}`).join(', ')),
+      el('td', {}, h.uptime_human), el('td', {}, h.lattice_prefix),
+      el('td', { class: 'actor-count' }, instances), el('td', { class: 'provider-count' }, providers));
+  }), 'No hosts found', 7);
 }
 
 /** The host chosen in "Select Host" ("" = Show All); filters the actors and providers tables. */
@@ -137,8 +143,10 @@ function renderProviders() {
       const r = await api('/api/providers/stop', { host_id: p.host_id, provider_id: p.id, link_name: p.link_name, contract_id: p.contract_id });
       if (!r.ok) notice(`Stop provider: ${r.body.error}`);
     });
-    return el('tr', { dataset: { provider: p.id } }, el('td', {}, p.name), el('td', {}, shortId(p.id)),
-      el('td', {}, p.link_name), el('td', {}, p.contract_id), el('td', {}, shortId(p.host_id)),
+    return el('tr', { dataset: { provider: p.id, host: p.host_id, link: p.link_name } },
+      el('td', { class: 'name' }, p.name), el('td', { class: 'key' }, shortId(p.id)),
+      el('td', { class: 'link-name' }, p.link_name), el('td', { class: 'contract' }, p.contract_id),
+      el('td', { class: 'host', title: p.host_id }, hostName(p.host_id)),
       el('td', {}, el('span', { class: `status ${p.status.toLowerCase()}` }, p.status)), el('td', {}, stop));
   }), 'No providers running', 7);
 }
@@ -217,23 +225,39 @@ function chartFor(id, label) {
   return charts[id];
 }
 
+/** The latest plotted values per actor as `{actorId: [[secondsAgo, value]...]}` (null seconds
+ *  left out): written on each chart's canvas as data-points so that tests and people can read
+ *  what is drawn. */
+function plottedPoints(field) {
+  const out = {};
+  const n = metrics.window_seconds;
+  for (const a of metrics.actors) {
+    out[a.id] = a[field].map((v, i) => [n - 1 - i, v]).filter(([, v]) => v !== null);
+  }
+  return out;
+}
+
 function renderMetrics() {
   document.getElementById('chart-missing').hidden = Boolean(window.Chart);
   const labels = [];
   for (let i = metrics.window_seconds - 1; i >= 0; i--) labels.push(i === 0 ? 'now' : `-${i}s`);
   const series = [['chart-rate', 'per_second', 'calls/s'], ['chart-errors', 'errors_per_second', 'errors/s'], ['chart-latency', 'latency_ms', 'ms']];
   for (const [id, field, label] of series) {
+    document.getElementById(id).dataset.points = JSON.stringify(plottedPoints(field));
     const c = chartFor(id, label);
     if (!c) continue;
     c.data.labels = labels;
-    c.data.datasets = metrics.actors.map((a, i) => ({ label: actorName(a.id), data: a[field], borderColor: PALETTE[i % PALETTE.length], spanGaps: true, pointRadius: 0 }));
+    // Latency is a per-second mean with gaps (null) where nothing ran: points are drawn so that
+    // a lone second is visible, and lines span the gaps.
+    const radius = field === 'latency_ms' ? 3 : 0;
+    c.data.datasets = metrics.actors.map((a, i) => ({ label: actorName(a.id), actorId: a.id, data: a[field], borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], spanGaps: true, pointRadius: radius }));
     c.update();
   }
   fillBody('metrics-table', metrics.actors.map((a) => {
     const lat = a.latency_ms.filter((x) => x !== null);
     return el('tr', { dataset: { actor: a.id } }, el('td', {}, actorName(a.id)), el('td', { class: 'total' }, a.total),
       el('td', { class: 'errors' }, a.errors), el('td', {}, a.per_second[a.per_second.length - 1] ?? 0),
-      el('td', {}, lat.length ? (lat.reduce((x, y) => x + y, 0) / lat.length).toFixed(2) : 'n/a'));
+      el('td', { class: 'latency' }, lat.length ? (lat.reduce((x, y) => x + y, 0) / lat.length).toFixed(2) : 'n/a'));
   }), 'No invocations yet', 5);
 }
 
@@ -313,6 +337,13 @@ function setupForms() {
     },
     done: (b) => `Accepted: starting ${b.provider_ref} on host ${hostName(b.host_id)}`,
   });
+  // Choosing a provider fills in its contract when the field is still empty (from the
+  // providers table; the person can still type another).
+  const linkForm = document.getElementById('form-link');
+  linkForm.provider_id.addEventListener('change', () => {
+    const p = state.providers.find((x) => x.id === linkForm.provider_id.value);
+    if (p && !linkForm.contract_id.value) linkForm.contract_id.value = p.contract_id;
+  });
   wire('form-link', '/api/links/put', {
     prepare: (body) => {
       if (body.provider_id_text) body.provider_id = body.provider_id_text.trim();
@@ -346,6 +377,7 @@ async function init() {
   try {
     const s = await (await fetch('/api/session')).json();
     for (const r of document.querySelectorAll('.registry')) r.textContent = s.registry;
+    document.getElementById('version-badge').textContent = `Version: ${s.version}`;
   } catch { /* shown by the connection badge */ }
   connect();
 }
