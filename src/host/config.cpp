@@ -170,6 +170,7 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   set_int(cfg.rpc_timeout_ms, "WASMCLOUD_RPC_TIMEOUT_MS", "rpc_timeout_ms");
   if (auto v = get("WASMCLOUD_JS_DOMAIN", "js_domain"); v && !v->empty()) cfg.js_domain = *v;
   if (auto v = get("WASMCLOUD_OCI_ALLOW_LATEST", "allow_latest")) cfg.allow_latest = *v == "true";
+  set_str(cfg.oci_ca_file, "WASMCLOUD_OCI_CA_FILE", "oci_ca_file");
   if (auto v = get("WASMCLOUD_OCI_ALLOWED_INSECURE", "allowed_insecure"))
     cfg.allowed_insecure = split_commas(*v);
   set_bool(cfg.config_service_enabled, "WASMCLOUD_CONFIG_SERVICE", "config_service_enabled");
@@ -278,6 +279,8 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
                "Query the configuration service at start (WASMCLOUD_CONFIG_SERVICE)");
   app.add_option("--friendly-name", cfg.friendly_name, "Friendly name (default: random)");
   app.add_option("--oci-cache-dir", cfg.oci_cache_dir, "OCI artifact cache directory");
+  app.add_option("--oci-ca-file", cfg.oci_ca_file,
+                 "PEM CA bundle trusted for HTTPS registries (WASMCLOUD_OCI_CA_FILE)");
   app.add_flag("!--no-native", cfg.native_tier,
                "Run actors on the interpreter only (no background native compilation)");
   app.add_option("--native-cache-dir", cfg.native_cache_dir, "Native-code cache directory");

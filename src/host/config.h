@@ -61,6 +61,10 @@ struct HostConfig {
   std::map<std::string, std::string> labels;  ///< final labels incl. hostcore.* (see make_labels)
   std::string friendly_name;                  ///< empty = random at start
   std::string oci_cache_dir;                  ///< empty = the OCI library's default
+  /// PEM CA bundle trusted for HTTPS registries (WASMCLOUD_OCI_CA_FILE, `oci_ca_file`,
+  /// `--oci-ca-file`); empty = the system CA store (claims-oci-par 4.4). Ours: the reference
+  /// host has no such option.
+  std::string oci_ca_file;
   /// Fallback OCI credentials (OCI_REGISTRY, OCI_REGISTRY_USER, OCI_REGISTRY_PASSWORD).
   std::string oci_registry, oci_registry_user, oci_registry_password;
   int heartbeat_interval_ms = 30000;  ///< control-interface 6.1

@@ -59,6 +59,9 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
                      : id;
   std::lock_guard lock(mu_);
   cache_[key] = d;
+  // Overrides name the id this host generated for the request (the reference keys its table by
+  // it); a service that answers with its own requestId may use that one as well.
+  request_to_key_[id] = key;
   request_to_key_[d.request_id] = key;
   return d;
 }

@@ -50,8 +50,10 @@ class PolicyManager {
   /// The default source of starts (8.1): empty strings, capabilities [], expiresAt now + 60 s.
   static nlohmann::json default_source();
 
-  /// Applies a policy-change message `{"request_id", "permitted", "message"}` (8.4). Returns the
-  /// reply body `{"success": true|false}`.
+  /// Applies a policy-change message `{"request_id", "permitted", "message"}` (8.4): the cached
+  /// decision made for that request id (the id sent in the request; also the reply's requestId
+  /// when the service answered with a different one) is replaced, unknown ids are ignored.
+  /// Returns the reply body `{"success": true|false}`.
   std::string apply_change(std::string_view body);
 
  private:
