@@ -156,6 +156,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
     if (!slot) {
       slot = std::make_shared<ActorEntry>();
       slot->key = key;
+      slot->metrics = &metrics.actor(key);
       created = true;
     }
     entry = slot;
@@ -187,6 +188,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
       entry->instances.push_back(inst);
       added.push_back(std::move(inst));
     }
+    entry->metrics->set_instances(entry->instances.size());
     drain_pending_locked(entry);
   }
   if (subscribed_now) (void)ctl->flush(std::chrono::seconds(2));
@@ -255,6 +257,7 @@ void Host::Impl::terminate(const std::string& key, std::int64_t count, const Str
       for (std::size_t i = 0; i < e.instances.size(); ++i)
         (stop[i] ? halted : kept).push_back(std::move(e.instances[i]));
       e.instances = std::move(kept);
+      e.metrics->set_instances(e.instances.size());
       if (e.instances.empty()) {
         dropped_sub = std::move(e.rpc_sub);
         orphans = std::move(e.pending);

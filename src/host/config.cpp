@@ -168,6 +168,8 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   set_endpoint(cfg.ctl, "CTL", "ctl");
   set_endpoint(cfg.prov_rpc, "PROV_RPC", "prov_rpc");
   set_int(cfg.rpc_timeout_ms, "WASMCLOUD_RPC_TIMEOUT_MS", "rpc_timeout_ms");
+  set_int(cfg.metrics_port, "WASMCLOUD_METRICS_PORT", "metrics_port");
+  set_str(cfg.metrics_host, "WASMCLOUD_METRICS_HOST", "metrics_host");
   if (auto v = get("WASMCLOUD_JS_DOMAIN", "js_domain"); v && !v->empty()) cfg.js_domain = *v;
   if (auto v = get("WASMCLOUD_OCI_ALLOW_LATEST", "allow_latest")) cfg.allow_latest = *v == "true";
   set_str(cfg.oci_ca_file, "WASMCLOUD_OCI_CA_FILE", "oci_ca_file");
@@ -284,6 +286,11 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
   app.add_flag("!--no-native", cfg.native_tier,
                "Run actors on the interpreter only (no background native compilation)");
   app.add_option("--native-cache-dir", cfg.native_cache_dir, "Native-code cache directory");
+  app.add_option("--metrics-port", cfg.metrics_port,
+                 "Serve Prometheus metrics on this port at /metrics; 0 = off "
+                 "(WASMCLOUD_METRICS_PORT)");
+  app.add_option("--metrics-host", cfg.metrics_host,
+                 "Address the metrics endpoint binds (WASMCLOUD_METRICS_HOST, default 127.0.0.1)");
   app.add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms,
                  "Heartbeat period in ms (default 30000)");
   app.add_option_function<std::vector<std::string>>(

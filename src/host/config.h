@@ -71,6 +71,13 @@ struct HostConfig {
   int executor_threads = 8;           ///< invocation executor pool size
   bool native_tier = true;            ///< compile actors to native code in the background
   std::string native_cache_dir;       ///< empty = the engine's default cache directory
+  /// Prometheus endpoint (src/metrics): `GET http://{metrics_host}:{metrics_port}/metrics`.
+  /// 0 (default) = not served (WASMCLOUD_METRICS_PORT, `metrics_port`, `--metrics-port`); the
+  /// counters are kept either way. Ours: the reference host has no metrics endpoint.
+  int metrics_port = 0;
+  /// Address the metrics endpoint binds (WASMCLOUD_METRICS_HOST, `metrics_host`,
+  /// `--metrics-host`); loopback by default, "0.0.0.0" to let a remote Prometheus scrape.
+  std::string metrics_host = "127.0.0.1";
 };
 
 /// The environment as a name -> value map (a copy of `environ`).

@@ -8,6 +8,7 @@
 #include "host/host_impl.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "lattice/tracing.h"
 
 namespace wc::host {
 namespace {
@@ -108,6 +109,9 @@ Status Host::Impl::subscribe_control() {
 }
 
 void Host::Impl::handle_control(const lattice::Message& m) {
+  // Continue the requester's trace (traceparent header) or start one: log lines, events and the
+  // lifecycle work posted from here (Executor carries the trace) belong to it.
+  trace::Scope trace_scope(lattice::trace_for(m));
   auto topic = parse_control_topic(m.subject(), cfg.ctl_topic_prefix, cfg.lattice_prefix);
   if (!topic) {
     ack(m, false, errors::kInvalidTopic);

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/trace.h"
+
 namespace wc::host {
 
 Executor::Executor(std::size_t threads, std::string name) : name_(std::move(name)) {
@@ -15,6 +17,12 @@ Executor::Executor(std::size_t threads, std::string name) : name_(std::move(name
 Executor::~Executor() { shutdown(); }
 
 bool Executor::post(std::function<void()> task) {
+  // Work posted while handling a traced request runs in that trace (common/trace.h).
+  if (const trace::Context* t = trace::current())
+    task = [ctx = *t, inner = std::move(task)] {
+      trace::Scope scope(ctx);
+      inner();
+    };
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;

@@ -25,7 +25,8 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   /// Queues `task`; returns false (task dropped) after shutdown(). Exceptions escaping a task
-  /// are caught and logged.
+  /// are caught and logged. The task runs in the trace current on the posting thread, if any
+  /// (trace::Scope, common/trace.h).
   bool post(std::function<void()> task);
   /// Stops accepting, drains the queue, joins the workers. Idempotent.
   void shutdown();

@@ -147,11 +147,22 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     o.tls = ep.tls;
     o.reconnect_wait_max = std::chrono::milliseconds(4000);
     std::string r = role;
-    o.on_event = [r](lattice::ConnectionEvent e, std::string_view url) {
+    metrics::Metrics* m = &impl->metrics;
+    o.on_event = [r, m](lattice::ConnectionEvent e, std::string_view url) {
       spdlog::info("NATS {} connection {} ({})", r, lattice::connection_event_name(e), url);
+      if (e == lattice::ConnectionEvent::kReconnected)
+        m->nats_reconnect(r == "ctl" ? metrics::NatsConnection::kCtl
+                                     : metrics::NatsConnection::kRpc);
     };
     return lattice::Connection::connect(o);
   };
+  impl->metrics.set_host_info(impl->host_id, cfg.lattice_prefix, kHostVersion);
+  if (cfg.metrics_port != 0) {
+    auto server = metrics::Server::start(impl->metrics, cfg.metrics_host, cfg.metrics_port);
+    if (!server) return fail(server.error());
+    impl->metrics_server = std::move(*server);
+    spdlog::info("Serving metrics on http://{}:{}/metrics", cfg.metrics_host, cfg.metrics_port);
+  }
   auto ctl = connect(cfg.ctl, "ctl");
   if (!ctl) return fail(ctl.error());
   impl->ctl = std::move(*ctl);
@@ -162,6 +173,9 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   wasm::EngineConfig ec;
   ec.enable_native = cfg.native_tier;
   ec.cache_dir = cfg.native_cache_dir;
+  ec.on_native_compile = [m = &impl->metrics](std::chrono::duration<double> t, bool ok) {
+    m->native_compile(t, ok);
+  };
   auto engine = wasm::Engine::create(ec);
   if (!engine) return fail(engine.error());
   impl->engine = *engine;

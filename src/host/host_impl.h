@@ -42,6 +42,7 @@
 #include "host/providers.h"
 #include "host/util.h"
 #include "lattice/nats.h"
+#include "metrics/metrics.h"
 #include "oci/credentials.h"
 #include "rpc/invocation.h"
 #include "wascap/claims.h"
@@ -60,7 +61,8 @@ struct ActorEntry {
   // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
   std::size_t in_flight = 0;
   std::deque<std::shared_ptr<lattice::Message>> pending;
-  std::uint64_t rr = 0;  // round-robin instance cursor (actor-rpc-providers 9)
+  std::uint64_t rr = 0;                      // round-robin instance cursor (actor-rpc-providers 9)
+  metrics::ActorMetrics* metrics = nullptr;  // this actor's series (Impl::metrics), set at creation
 };
 
 /// True when `s` begins with `p`.
@@ -81,6 +83,8 @@ struct Host::Impl {
   oci::CredentialStore creds;
   std::unique_ptr<PolicyManager> policy;
   std::unique_ptr<ProviderSupervisor> providers;
+  metrics::Metrics metrics;                         // Prometheus series (src/metrics)
+  std::unique_ptr<metrics::Server> metrics_server;  // GET /metrics when cfg.metrics_port > 0
 
   mutable std::mutex mu;  // actor registry
   std::map<std::string, std::shared_ptr<ActorEntry>> actors;

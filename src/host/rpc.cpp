@@ -13,6 +13,7 @@
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "lattice/tracing.h"
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
 
@@ -118,6 +119,8 @@ void Host::Impl::finish_invocation(const std::shared_ptr<ActorEntry>& entry) {
 void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
                                    const std::string& instance_id) {
   const auto received = std::chrono::steady_clock::now();
+  // Continue the caller's trace (traceparent header) or start one; logs and events carry it.
+  trace::Scope trace_scope(lattice::trace_for(m));
   rpc::InvocationResponse resp;
   resp.instance_id = instance_id;
   json event_data;
@@ -127,6 +130,8 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
       auto st = ctl->respond(m, rpc::encode_response(resp));
       if (!st) spdlog::warn("Failed to reply to invocation: {}", st.error().message);
     }
+    if (entry.metrics)
+      entry.metrics->invocation(!resp.failed(), std::chrono::steady_clock::now() - received);
     if (have_event) {
       // Beyond the original's event data (control-interface 4.4.17): the time from receipt to
       // reply, which the dashboard's latency chart plots.
@@ -270,9 +275,11 @@ Result<Bytes> Host::Impl::route_host_call(const std::string& actor_key,
                     {"link_name", provider ? json(binding) : json(nullptr)}}},
       {"operation", std::string(call.operation)},
       {"bytes", payload.size()}};
+  // The guest runs on the invocation's thread: the call continues its trace (traceparent).
   auto reply = rpc->request(
       subject, rpc::encode_invocation(*inv),
-      rpc::rpc_timeout_for(payload.size(), std::chrono::milliseconds(cfg.rpc_timeout_ms)));
+      rpc::rpc_timeout_for(payload.size(), std::chrono::milliseconds(cfg.rpc_timeout_ms)),
+      lattice::current_trace_headers());
   if (!reply) {
     emit_rpc_event(false, event);
     return host_fail(std::string(rpc::errors::kRequestTimeout));
