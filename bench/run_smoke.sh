@@ -4,6 +4,8 @@
 # apart from the one-off native compile of the echo actor (cached after the first run).
 # host_invocation_bench (real nats-server + in-process host, echo via file://) runs here too;
 # it ignores the Google Benchmark flag and shrinks itself under WC_BENCH_SMOKE (~1 s).
+# http_provider_bench (wrk -> httpserver provider -> host -> echo, and its baseline) runs 1 s per
+# wrk run under WC_BENCH_SMOKE (~10 s in all); it needs wrk (scripts/setup.sh installs it).
 # Usage: bench/run_smoke.sh [build dir]   (default: build)
 set -eu
 build=${1:-build}
