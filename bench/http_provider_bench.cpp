@@ -22,6 +22,18 @@
 //                          build/native-bench-cache before the host starts)
 // Google Benchmark flags are accepted and ignored. Exit code 1 when a phase fails or a run
 // answered with errors.
+//
+// Measured 2026-11-30 (RelWithDebInfo, 2 cores shared with other builds: load average 14-23),
+// echo x4, 64 HTTP threads:
+//   conns  provider req/s  p50 ms  p99 ms | baseline req/s  p50 ms  p99 ms
+//       1           1535    0.56    6.07 |          17363    0.04    7.75
+//      16      2301-2805    5.3-6.5  11-19 |     29000-31800   0.3    0.8
+//      64      1940-2190    16-31    36-100 |    31500-34100   0.7-0.9  1.6-2.6
+// CPU per request (64 conns): wrk ~27 us, nats-server ~50-120, provider ~140-190, host ~240-290
+// (total ~450-640 us: even an idle 2-core machine tops out near 3,500-4,400 req/s). perf: the
+// host spends ~53% of its CPU in libsodium (Ed25519 verification of the invocation token;
+// curve25519 field arithmetic, sodium_base642bin), the provider ~55% in the kernel (socket I/O,
+// futex wake-ups of its 64 blocking threads) and ~13% in libsodium (signing). Goal not met.
 #include <signal.h>
 #include <unistd.h>
 
