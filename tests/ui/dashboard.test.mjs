@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import net from 'node:net';
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -21,6 +22,7 @@ const URL_BASE = env('WC_DASHBOARD_URL');
 const REGISTRY = env('WC_REGISTRY');
 const WASMCLOUD = env('WC_WASMCLOUD');
 const FIXTURES = env('WC_FIXTURES');
+const HTTPSERVER_REF = env('WC_HTTPSERVER_REF');
 const WORK = env('WC_WORK');
 const ARTIFACTS = env('WC_ARTIFACTS');
 const ECHO_KEY = 'MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5';
@@ -80,6 +82,23 @@ async function submit(formId) {
 
 async function closeDialog(id) {
   await page.locator(`#${id} button.close`).click();
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+/** GET through node's fetch; resolves to {ms, status, json} (ms = client round trip). */
+async function timedGet(url) {
+  const t0 = performance.now();
+  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  const text = await r.text();
+  return { ms: performance.now() - t0, status: r.status, text };
 }
 
 /** Signs a copy of echo.wasm as `name` with revision `rev` using fixed keys (same module key). */
@@ -278,43 +297,188 @@ test('define and delete a link definition (linkdefs.put / linkdefs.del)', async 
   await shot('13-link-deleted');
 });
 
-test('metrics: invocations of an actor show up', async () => {
+// The provider steps share these.
+let provider;      // {key, name, contract} from `wasmcloud par inspect` of the pushed archive
+let providerHost;  // host chosen in the form
+let echoHost;      // host the "any host" auction picked for echo
+let httpPort;      // the link's port value
+const rtts = [];   // client round trips (ms) of the HTTP requests that reached echo
+
+test('start echo on "any host": the auction picks a host', async () => {
+  await openDialog('dialog-start-oci');
+  await page.selectOption('#form-start-oci select[name=host_id]', '');
+  assert.equal(await page.locator('#form-start-oci select[name=host_id] option:checked').textContent(), '-- First available --');
+  await page.fill('#form-start-oci input[name=actor_ref]', `${REGISTRY}/echo:0.3.4`);
+  await page.fill('#form-start-oci input[name=count]', '1');
+  const msg = await submit('form-start-oci');
+  assert.match(await msg.textContent(), /^Accepted: 1 instance\(s\) of MBCFOPM6… requested on host ui-host-[ab]$/);
+  await closeDialog('dialog-start-oci');
+  const row = page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"]`);
+  await page.waitForFunction((k) => document.querySelector(`#actors-table tr[data-actor="${k}"] .count`)?.textContent === '1', ECHO_KEY, { timeout: T });
+  echoHost = await row.getAttribute('data-host');
+  assert.match(echoHost, /^N[A-Z0-9]{55}$/);
+  await shot('15-echo-on-any-host');
+});
+
+test('start the httpserver provider through the form: it appears in the providers table', async () => {
+  const inspected = JSON.parse(cli('par', 'inspect', env('WC_HTTPSERVER_PAR'), '-o', 'json'));
+  provider = { key: inspected.service, name: inspected.name, contract: inspected.capability_contract_id };
+  assert.match(provider.key, /^V[A-Z0-9]{55}$/);
+  providerHost = await page.locator('#hosts-table tr[data-host]', { hasText: 'ui-host-b' }).getAttribute('data-host');
+  await openDialog('dialog-start-provider');
+  await page.selectOption('#form-start-provider select[name=host_id]', providerHost);
+  const empty = await submit('form-start-provider');
+  assert.equal(await empty.textContent(), 'Please enter an OCI reference');
+  await page.fill('#form-start-provider input[name=provider_ref]', HTTPSERVER_REF);
+  assert.equal(await page.inputValue('#form-start-provider input[name=link_name]'), 'default');
+  const msg = await submit('form-start-provider');
+  assert.equal(await msg.getAttribute('data-level'), 'ok', await msg.textContent());
+  assert.equal(await msg.textContent(), `Accepted: starting ${HTTPSERVER_REF} on host ui-host-b`);
+  await shot('16-start-provider-ack');
+  await closeDialog('dialog-start-provider');
+  // Arrives over server-sent events (provider_started), no reload.
+  const row = page.locator(`#providers-table tr[data-provider="${provider.key}"][data-host="${providerHost}"]`);
+  await row.waitFor({ timeout: T });
+  assert.equal(await row.locator('.name').textContent(), provider.name);
+  assert.equal(await row.locator('.key .id').getAttribute('data-full'), provider.key);
+  assert.equal(await row.locator('.link-name').textContent(), 'default');
+  assert.equal(await row.locator('.contract').textContent(), 'wasmcloud:httpserver');
+  assert.equal(provider.contract, 'wasmcloud:httpserver');
+  assert.equal(await row.locator('.host').textContent(), 'ui-host-b');
+  assert.match(await row.locator('.status').textContent(), /^(Awaiting|Healthy)$/);
+  assert.equal(await page.locator(`#hosts-table tr[data-host="${providerHost}"] .provider-count`).textContent(), '1');
+  assert.equal(await page.evaluate(() => window.__noReload), 'still-here');
+  await shot('17-provider-running');
+  // The host's first health check (6.2) turns the badge green.
+  await page.waitForFunction(([k, h]) => document.querySelector(`#providers-table tr[data-provider="${k}"][data-host="${h}"] .status`)?.textContent === 'Healthy',
+    [provider.key, providerHost], { timeout: T });
+  await shot('18-provider-healthy');
+});
+
+test('define link echo <-> httpserver with a port: an HTTP request reaches echo', async () => {
+  httpPort = await freePort();
+  await openDialog('dialog-link');
+  await page.selectOption('#form-link select[name=actor_id]', ECHO_KEY);
+  // The provider's claims arrive with get.claims on the next refresh.
+  await page.waitForFunction((k) => [...document.querySelectorAll('#form-link select[name=provider_id] option')].some((o) => o.value === k),
+    provider.key, { timeout: T });
+  await page.fill('#form-link input[name=contract_id]', '');
+  await page.selectOption('#form-link select[name=provider_id]', provider.key);
+  assert.equal(await page.inputValue('#form-link input[name=contract_id]'), 'wasmcloud:httpserver');
+  await page.fill('#form-link input[name=values]', `port=${httpPort}`);
+  const msg = await submit('form-link');
+  assert.equal(await msg.textContent(), 'Link definition published');
+  await closeDialog('dialog-link');
+  const row = page.locator('#links-table tr[data-link]', { hasText: 'wasmcloud:httpserver' });
+  await row.waitFor({ timeout: T });
+  assert.match(await row.textContent(), new RegExp(`port=${httpPort}`));
+  // The provider binds the port once it has the link: poll until it answers.
+  let reply;
+  const until = Date.now() + T;
+  for (;;) {
+    try { reply = await timedGet(`http://127.0.0.1:${httpPort}/from/the/dashboard?step=link`); break; } catch (e) {
+      if (Date.now() > until) throw new Error(`nothing answers on port ${httpPort}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  assert.equal(reply.status, 200, reply.text);
+  const body = JSON.parse(reply.text);
+  assert.equal(body.method, 'GET');
+  assert.equal(body.path, '/from/the/dashboard');
+  assert.equal(body.query_string, 'step=link');
+  rtts.push(reply.ms);
+  await page.locator('#links').scrollIntoViewIfNeeded();
+  await shot('19-link-http-reaches-echo');
+});
+
+test('metrics: counts and the latency chart plot the hosts\' duration_ms', async () => {
   const payload = JSON.stringify({ method: 'GET', path: '/', queryString: '', header: {}, body: [] });
   cli('call', UNPRIV_KEY, 'HttpServer.HandleRequest', payload, '--nats-port', env('WC_NATS_PORT'),
     '--cluster-seed', env('WC_CLUSTER_SEED'));
+  for (let i = 0; i < 20; i++) {
+    const r = await timedGet(`http://127.0.0.1:${httpPort}/metrics/${i}`);
+    assert.equal(r.status, 200, r.text);
+    rtts.push(r.ms);
+  }
   await page.waitForFunction(
     (k) => Number(document.querySelector(`#metrics-table tr[data-actor="${k}"] .total`)?.textContent) >= 1,
     UNPRIV_KEY, { timeout: T });
+  await page.waitForFunction(
+    (k) => Number(document.querySelector(`#metrics-table tr[data-actor="${k}"] .total`)?.textContent) >= 21,
+    ECHO_KEY, { timeout: T });
+  // What the latency chart draws for echo: the chart object's dataset, and the canvas's
+  // data-points (the same series, null seconds left out).
+  const drawn = await page.evaluate((k) => {
+    const canvas = document.getElementById('chart-latency');
+    const chart = window.Chart.getChart(canvas);
+    const ds = chart.data.datasets.find((d) => d.actorId === k);
+    return {
+      values: ds ? ds.data.filter((v) => v !== null) : [], label: ds?.label, attr: JSON.parse(canvas.dataset.points)[k],
+      table: document.querySelector(`#metrics-table tr[data-actor="${k}"] .latency`).textContent,
+    };
+  }, ECHO_KEY);
+  assert.equal(drawn.label, 'Echo');
+  assert.ok(drawn.values.length >= 1, 'the latency chart has no point for echo');
+  assert.deepEqual(drawn.attr.map(([, v]) => v), drawn.values);
+  // Each point is the mean duration_ms of one second: above zero and below the slowest round
+  // trip the test measured for a request that contained it.
+  const slowest = Math.max(...rtts);
+  for (const v of drawn.values) {
+    assert.equal(typeof v, 'number');
+    assert.ok(v > 0 && v < slowest, `latency point ${v} ms outside (0, ${slowest}) ms`);
+  }
+  // The table's latency column is the mean of the plotted seconds.
+  const mean = drawn.values.reduce((a, b) => a + b, 0) / drawn.values.length;
+  assert.equal(drawn.table, mean.toFixed(2));
+  console.log(`latency points for echo (ms): ${drawn.values.map((v) => v.toFixed(3)).join(', ')}; client round trips ${Math.min(...rtts).toFixed(1)}-${slowest.toFixed(1)} ms`);
   await page.locator('#metrics').scrollIntoViewIfNeeded();
-  await shot('14-metrics');
+  await shot('20-metrics-latency');
 });
 
-test('start provider: the host answer is shown to the person', async () => {
-  // The host does not run providers yet (it refuses `lp` and emits provider_start_failed); when
-  // it does, the acknowledgement is shown instead. Either way the form shows what the lattice said.
-  await openDialog('dialog-start-provider');
-  await page.selectOption('#form-start-provider select[name=host_id]', hostA);
-  const empty = await submit('form-start-provider');
-  assert.equal(await empty.textContent(), 'Please enter an OCI reference');
-  await page.fill('#form-start-provider input[name=provider_ref]', `${REGISTRY}/httpserver:0.1.0`);
-  const msg = await submit('form-start-provider');
-  const text = await msg.textContent();
-  if ((await msg.getAttribute('data-level')) === 'error') {
-    assert.ok(text.length > 0);
-    await page.locator('#event-log li.error', { hasText: 'Provider start failed' }).first().waitFor({ timeout: T });
-  } else {
-    assert.match(text, /^Accepted: starting /);
+test('stop the provider from the table: it disappears and its port closes', async () => {
+  const row = page.locator(`#providers-table tr[data-provider="${provider.key}"][data-host="${providerHost}"]`);
+  await row.locator('button.stop').click();
+  await row.waitFor({ state: 'detached', timeout: T });
+  assert.equal(await page.locator(`#hosts-table tr[data-host="${providerHost}"] .provider-count`).textContent(), '0');
+  await page.locator('#event-log li', { hasText: `(default) stopped` }).first().waitFor({ timeout: T });
+  let closed = false;
+  for (let i = 0; i < 50 && !closed; i++) {
+    try { await timedGet(`http://127.0.0.1:${httpPort}/`); await new Promise((r) => setTimeout(r, 100)); } catch { closed = true; }
   }
-  await shot('15-start-provider');
-  await closeDialog('dialog-start-provider');
+  assert.ok(closed, `port ${httpPort} still answers after the provider stopped`);
+  await page.locator('#providers').scrollIntoViewIfNeeded();
+  await shot('21-provider-stopped');
+  // Tidy: the link goes too.
+  const link = page.locator('#links-table tr[data-link]', { hasText: 'wasmcloud:httpserver' });
+  await link.locator('button.delete').click();
+  await link.waitFor({ state: 'detached', timeout: T });
 });
 
 test('Select Host filters the actors table', async () => {
   const hostB = await page.locator('#hosts-table tr[data-host]', { hasText: 'ui-host-b' }).getAttribute('data-host');
   await page.selectOption('#host-filter', hostB);
   await actorRow(UNPRIV_KEY).waitFor({ state: 'detached', timeout: T });
-  assert.equal(await page.locator('#actors-table tr[data-actor]').count(), 0);
-  await shot('16-host-filter');
+  const hosts = await page.locator('#actors-table tr[data-actor]').evaluateAll((rows) => rows.map((r) => r.dataset.host));
+  assert.ok(hosts.every((h) => h === hostB), JSON.stringify(hosts));
+  await shot('22-host-filter');
   await page.selectOption('#host-filter', '');
   await expectCount(UNPRIV_KEY, 1);
+});
+
+test('the tab icon is served (favicon.ico and the linked SVG)', async () => {
+  for (const p of ['/favicon.ico', '/favicon.svg']) {
+    const r = await fetch(URL_BASE + p);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers.get('content-type'), 'image/svg+xml', p);
+    assert.match(await r.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, p);
+  }
+  assert.equal(await page.locator('link[rel=icon]').getAttribute('href'), '/favicon.svg');
+  // The browser itself loads it (an <img> of the same URL decodes to the SVG's size).
+  const size = await page.evaluate(() => new Promise((resolve) => {
+    const img = new Image();
+    img.onload = () => resolve([img.naturalWidth, img.naturalHeight]);
+    img.onerror = () => resolve(null);
+    img.src = '/favicon.ico';
+  }));
+  assert.deepEqual(size, [32, 32]);
 });

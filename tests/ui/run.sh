@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests of the web dashboard against a REAL lattice: starts nats-server, docker-registry,
-# two `wasmcloud host` processes and `wasmcloud dashboard` on free loopback ports, runs
-# dashboard.test.mjs (node's test runner driving the system Chromium through playwright-core),
-# stops everything it started and exits non-zero on failure. Screenshots: tests/ui/artifacts/.
+# two `wasmcloud host` processes and `wasmcloud dashboard` on free loopback ports, pushes echo
+# and the httpserver provider archive to the registry, runs dashboard.test.mjs (node's test
+# runner driving the system Chromium through playwright-core), then sends SIGTERM to the
+# dashboard with a server-sent-events client still connected and fails unless it exits 0 by
+# itself within 5 s. Stops everything it started and exits non-zero on failure. Screenshots:
+# tests/ui/artifacts/.
 #
 # Needs: the C++ build in build/ (or $WC_BUILD_DIR), node + npm, Debian chromium, nats-server,
 # docker-registry. npm packages (playwright-core here, chart.js in src/web/ui) are installed with
@@ -16,10 +19,11 @@ WASMCLOUD=$BUILD/src/cli/wasmcloud
 FIXTURES=${WC_FIXTURES_DIR:-$ROOT/../shared/fixtures/actors}
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
-for need in "$WASMCLOUD" "$CHROMIUM" "$FIXTURES/echo.wasm"; do
+HTTPSERVER_PAR=$BUILD/providers/httpserver.par.gz
+for need in "$WASMCLOUD" "$CHROMIUM" "$FIXTURES/echo.wasm" "$HTTPSERVER_PAR"; do
   [[ -e $need ]] || { echo "tests/ui: missing $need" >&2; exit 1; }
 done
-for prog in node npm nats-server docker-registry; do
+for prog in node npm nats-server docker-registry curl; do
   command -v "$prog" >/dev/null || { echo "tests/ui: $prog not installed" >&2; exit 1; }
 done
 
@@ -85,7 +89,8 @@ CLUSTER_SEED=$("$WASMCLOUD" keys gen cluster -o json | node -e 'let s="";process
 
 "$WASMCLOUD" dashboard --port "$DASH_PORT" --nats-port "$NATS_PORT" --registry "$REGISTRY" \
   --refresh-ms 2000 >"$WORK/dashboard.log" 2>&1 &
-PIDS+=($!)
+DASH_PID=$!
+PIDS+=($DASH_PID)
 for name in a b; do
   "$WASMCLOUD" host --nats-host 127.0.0.1 --nats-port "$NATS_PORT" --no-native \
     --allowed-insecure "$REGISTRY" --allow-file-load --cluster-seed "$CLUSTER_SEED" \
@@ -96,10 +101,30 @@ done
 wait_port "$DASH_PORT" 15
 
 "$WASMCLOUD" reg push --insecure "$REGISTRY/echo:0.3.4" "$FIXTURES/echo.wasm" >"$WORK/push.log" 2>&1
+"$WASMCLOUD" reg push --insecure "$REGISTRY/httpserver:0.1.0" "$HTTPSERVER_PAR" >>"$WORK/push.log" 2>&1
 
 mkdir -p "$HERE/artifacts"
 export WC_DASHBOARD_URL="http://127.0.0.1:$DASH_PORT"
 export WC_REGISTRY=$REGISTRY WC_WASMCLOUD=$WASMCLOUD WC_FIXTURES=$FIXTURES WC_WORK=$WORK
 export WC_NATS_PORT=$NATS_PORT WC_CLUSTER_SEED=$CLUSTER_SEED WC_ARTIFACTS=$HERE/artifacts
+export WC_HTTPSERVER_REF=$REGISTRY/httpserver:0.1.0 WC_HTTPSERVER_PAR=$HTTPSERVER_PAR
 cd "$HERE"
 node --test --test-concurrency=1 dashboard.test.mjs
+
+# The dashboard stops by itself on SIGTERM, even with a live event stream open.
+curl -sN -o "$WORK/sse.txt" "http://127.0.0.1:$DASH_PORT/api/events" &
+SSE_PID=$!
+PIDS+=($SSE_PID)
+for _ in $(seq 50); do [[ -s $WORK/sse.txt ]] && break; sleep 0.1; done
+grep -q '^event: state' "$WORK/sse.txt" || { echo "tests/ui: no event stream from the dashboard" >&2; exit 1; }
+T0=$(date +%s%N)
+kill -TERM "$DASH_PID"
+for _ in $(seq 50); do kill -0 "$DASH_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$DASH_PID" 2>/dev/null; then
+  echo "tests/ui: wasmcloud dashboard still running 5 s after SIGTERM" >&2
+  exit 1
+fi
+DASH_STATUS=0
+wait "$DASH_PID" || DASH_STATUS=$?
+echo "dashboard exited with status $DASH_STATUS $(( ($(date +%s%N) - T0) / 1000000 )) ms after SIGTERM"
+[[ $DASH_STATUS -eq 0 ]] || { echo "tests/ui: dashboard exit status $DASH_STATUS" >&2; exit 1; }
