@@ -3,6 +3,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -73,8 +75,38 @@ bool parse_int(const std::string& text, int& out) {
 
 }  // namespace
 
-std::string NatsEndpoint::url() const {
-  return std::string(tls ? "tls://" : "nats://") + host + ":" + std::to_string(port);
+std::vector<std::string> NatsEndpoint::urls() const {
+  const std::string scheme = tls ? "tls://" : "nats://";
+  std::vector<std::string> out;
+  for (auto entry : split_commas(host)) {
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.front())))
+      entry.erase(0, 1);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.back())))
+      entry.pop_back();
+    if (entry.empty()) continue;
+    if (entry.find("://") != std::string::npos) {
+      out.push_back(entry);
+      continue;
+    }
+    bool has_port = false;
+    if (entry.front() == '[') {
+      has_port = entry.find("]:") != std::string::npos;
+    } else {
+      auto colons = std::count(entry.begin(), entry.end(), ':');
+      if (colons > 1) entry = "[" + entry + "]";  // bare IPv6 address
+      has_port = colons == 1;
+    }
+    out.push_back(scheme + entry + (has_port ? "" : ":" + std::to_string(port)));
+  }
+  if (out.empty()) out.push_back(scheme + "127.0.0.1:" + std::to_string(port));
+  return out;
+}
+
+std::string NatsEndpoint::url() const { return urls().front(); }
+
+std::string NatsEndpoint::address() const {
+  std::string u = url();
+  return u.substr(u.find("://") + 3);
 }
 
 std::map<std::string, std::string> process_environment() {
@@ -234,12 +266,14 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
   app.add_option_function<std::string>(
       "--nats-host",
       [&cfg](const std::string& v) { cfg.rpc.host = cfg.ctl.host = cfg.prov_rpc.host = v; },
-      "NATS host for both connections");
+      "NATS host for both connections; a comma-separated list of host[:port] or URLs names "
+      "several servers of one cluster, the first preferred");
   app.add_option_function<int>(
       "--nats-port", [&cfg](int v) { cfg.rpc.port = cfg.ctl.port = cfg.prov_rpc.port = v; },
       "NATS port for both connections");
   auto endpoint = [&app](NatsEndpoint& ep, const std::string& name, const std::string& env) {
-    app.add_option("--" + name + "-host", ep.host, "NATS host (" + env + "_HOST)");
+    app.add_option("--" + name + "-host", ep.host,
+                   "NATS host or comma-separated server list (" + env + "_HOST)");
     app.add_option("--" + name + "-port", ep.port, "NATS port (" + env + "_PORT)");
     app.add_option("--" + name + "-seed", ep.seed, "NATS nkey seed (" + env + "_SEED)");
     app.add_option("--" + name + "-jwt", ep.jwt, "NATS user JWT (" + env + "_JWT)");

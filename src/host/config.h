@@ -25,14 +25,22 @@ inline constexpr const char* kHostVersion = "0.63.2";
 
 /// One NATS server and its credentials (control-interface 1.6).
 struct NatsEndpoint {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  ///< one server, or a comma-separated list (see urls())
   int port = 4222;
   std::string seed;  ///< nkey seed (secret)
   std::string jwt;   ///< user JWT (with seed)
   bool tls = false;
 
-  /// "nats://host:port" (or "tls://..." when tls).
+  /// Server URLs of this endpoint. `host` may list several servers of one NATS cluster,
+  /// comma-separated, each `host`, `host:port` or a full URL (`nats://h:p`, `tls://h:p`); an
+  /// entry without a port takes `port`, one without a scheme gets "nats://" ("tls://" when tls).
+  /// The first entry is the preferred server (the host connects with no randomization); an
+  /// empty `host` means 127.0.0.1. Never empty.
+  [[nodiscard]] std::vector<std::string> urls() const;
+  /// The first of urls() ("nats://host:port", or "tls://..." when tls).
   [[nodiscard]] std::string url() const;
+  /// The first server as "host:port" without scheme (what providers get as lattice_rpc_url).
+  [[nodiscard]] std::string address() const;
 };
 
 /// Host configuration (control-interface 1.5; field = JSON key of host_config.json).

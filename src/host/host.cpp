@@ -140,19 +140,23 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   auto connect = [&](const NatsEndpoint& ep,
                      const std::string& role) -> Result<std::unique_ptr<lattice::Connection>> {
     lattice::ConnectOptions o;
-    o.servers = {ep.url()};
+    o.servers = ep.urls();
+    o.no_randomize = true;  // the first listed server is this host's own node
     o.name = "wasmcloud-host " + role + " " + impl->host_id;
     o.seed = ep.seed;
     o.jwt = ep.jwt;
     o.tls = ep.tls;
     o.reconnect_wait_max = std::chrono::milliseconds(4000);
     std::string r = role;
-    metrics::Metrics* m = &impl->metrics;
-    o.on_event = [r, m](lattice::ConnectionEvent e, std::string_view url) {
+    Impl* self = impl.get();
+    o.on_event = [r, self](lattice::ConnectionEvent e, std::string_view url) {
       spdlog::info("NATS {} connection {} ({})", r, lattice::connection_event_name(e), url);
       if (e == lattice::ConnectionEvent::kReconnected)
-        m->nats_reconnect(r == "ctl" ? metrics::NatsConnection::kCtl
-                                     : metrics::NatsConnection::kRpc);
+        self->metrics.nats_reconnect(r == "ctl" ? metrics::NatsConnection::kCtl
+                                                : metrics::NatsConnection::kRpc);
+      // The metadata watch consumer may have been dropped while the host was away (5.5).
+      if (r == "ctl" && e == lattice::ConnectionEvent::kReconnected && self->ctl_pool)
+        self->ctl_pool->post([self] { self->kv_rewatch(); });
     };
     return lattice::Connection::connect(o);
   };
@@ -216,9 +220,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     hd.lattice_rpc_prefix = cfg.lattice_prefix;
     hd.lattice_rpc_user_jwt = cfg.prov_rpc.jwt;
     hd.lattice_rpc_user_seed = cfg.prov_rpc.seed;
-    hd.lattice_rpc_url =
-        (cfg.prov_rpc.host.empty() ? std::string("127.0.0.1") : cfg.prov_rpc.host) + ":" +
-        std::to_string(cfg.prov_rpc.port);
+    hd.lattice_rpc_url = cfg.prov_rpc.address();  // the preferred server; libnats finds the rest
     hd.lattice_rpc_tls = cfg.prov_rpc.tls;
     hd.invocation_seed = impl->id.cluster_key.seed();
     hd.cluster_issuers = impl->id.cluster_issuers;

@@ -99,6 +99,10 @@ struct Host::Impl {
   // not available (the host then runs without persistence).
   lattice::Subscription kv_watch;
   bool kv_ready = false;
+  int kv_replicas = 1;      // replicas of the bucket (the watch consumer gets as many)
+  std::string kv_inbox;     // deliver subject of the watch consumer
+  std::mutex kv_mu;         // guards kv_consumer
+  std::string kv_consumer;  // name of the watch consumer
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
   std::mutex stop_mu;
@@ -130,6 +134,11 @@ struct Host::Impl {
   // ---------------------------------------------------------------- metadata.cpp
   /// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5).
   void kv_init();
+  /// Creates the bucket's watch consumer delivering to kv_inbox; false (logged) on failure.
+  bool kv_watch_consumer();
+  /// After a reconnect of the control connection: recreates the watch consumer if the server
+  /// dropped it. Blocks up to 2 s: call from a worker.
+  void kv_rewatch();
   /// KV put (5.4); failures only logged. Blocks up to 2 s: call from a worker.
   void kv_put(const std::string& key, const nlohmann::json& value);
   /// KV purge of a linkdef (5.4).

@@ -1,6 +1,7 @@
 // Host::Impl, lattice metadata bucket (control-interface 5): LATTICEDATA_{prefix} creation and
 // watch, KV put/purge, applying delivered entries to the caches, and linkdef announcements to
 // events and providers.
+#include <algorithm>
 #include <cctype>
 
 #include <spdlog/spdlog.h>
@@ -43,12 +44,31 @@ Bytes linkdef_msgpack(const LinkDefinition& ld) {
   return Bytes(buf.data(), buf.data() + buf.size());
 }
 
+/// JetStream API error codes that make kv_init() ask for fewer replicas: no suitable peers for
+/// placement (fewer JetStream servers than replicas), insufficient resources, and replicas > 1
+/// on a server that is not clustered.
+constexpr int kJsClusterNoPeers = 10005;
+constexpr int kJsInsufficientResources = 10023;
+constexpr int kJsReplicasNotSupported = 10074;
+constexpr int kJsConsumerNotFound = 10014;
+
+/// `err_code` of a JetStream API error reply, 0 when the reply is not an error.
+int js_err_code(const json& reply) {
+  if (!reply.is_object() || !reply.contains("error") || !reply["error"].is_object()) return 0;
+  return reply["error"].value("err_code", 0);
+}
+
 }  // namespace
 
-/// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5).
+/// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5). Replicas of a new
+/// bucket: min(3, servers in the control connection's pool, i.e. the configured URLs plus the
+/// ones the cluster advertises in INFO connect_urls); when JetStream refuses that many (fewer
+/// JetStream-enabled servers, or a server that is not clustered) it asks again with fewer, down
+/// to 1. An existing bucket keeps its replica count.
 void Host::Impl::kv_init() {
   const auto& L = cfg.lattice_prefix;
   const auto stream = topics::kv_stream(L);
+  int replicas = std::clamp(static_cast<int>(ctl->known_servers().size()), 1, 3);
   json config{{"name", stream},
               {"subjects", json::array({topics::kv_stream_subjects(L)})},
               {"retention", "limits"},
@@ -60,7 +80,7 @@ void Host::Impl::kv_init() {
               {"max_msg_size", -1},
               {"storage", "file"},
               {"discard", "new"},
-              {"num_replicas", 1},
+              {"num_replicas", replicas},
               {"duplicate_window", 120000000000LL},
               {"allow_direct", true},
               {"mirror_direct", false},
@@ -68,18 +88,41 @@ void Host::Impl::kv_init() {
               {"deny_purge", false},
               {"allow_rollup_hdrs", true},
               {"sealed", false}};
-  auto created = ctl->request(topics::js_stream_create(stream, js_domain()), config.dump(),
-                              std::chrono::seconds(2));
-  if (!created) {
-    spdlog::error(
-        "Failed to create the lattice metadata bucket {} ({}). Is JetStream enabled? Running "
-        "without lattice persistence",
-        topics::kv_bucket(L), created.error().message);
-    return;
+  json reply;
+  for (;;) {
+    config["num_replicas"] = replicas;
+    auto created = ctl->request(topics::js_stream_create(stream, js_domain()), config.dump(),
+                                std::chrono::seconds(5));
+    if (!created) {
+      spdlog::error(
+          "Failed to create the lattice metadata bucket {} ({}). Is JetStream enabled? Running "
+          "without lattice persistence",
+          topics::kv_bucket(L), created.error().message);
+      return;
+    }
+    reply = json::parse(created->text(), nullptr, false);
+    const int code = js_err_code(reply);
+    if (replicas > 1 && code == kJsReplicasNotSupported) {
+      replicas = 1;
+    } else if (replicas > 1 && (code == kJsClusterNoPeers || code == kJsInsufficientResources)) {
+      --replicas;
+    } else {
+      break;
+    }
   }
-  // "already in use" / "different configuration" replies mean the bucket exists (5.1).
-  const std::string inbox = ctl->new_inbox();
-  auto sub = ctl->subscribe(inbox, [this](lattice::Message m) {
+  // "already in use" / "different configuration" replies mean the bucket exists (5.1): ask for
+  // its replica count, which the watch consumer copies.
+  if (js_err_code(reply) != 0 || !reply.contains("config")) {
+    auto info = ctl->request(topics::js_stream_info(stream, js_domain()), std::string_view(),
+                             std::chrono::seconds(2));
+    if (info) reply = json::parse(info->text(), nullptr, false);
+  }
+  if (reply.is_object() && reply.contains("config") && reply["config"].is_object())
+    kv_replicas = std::max(1, reply["config"].value("num_replicas", 1));
+  spdlog::info("Lattice metadata bucket {} ({} replica{})", topics::kv_bucket(L), kv_replicas,
+               kv_replicas == 1 ? "" : "s");
+  kv_inbox = ctl->new_inbox();
+  auto sub = ctl->subscribe(kv_inbox, [this](lattice::Message m) {
     auto msg = std::make_shared<lattice::Message>(std::move(m));
     ctl_pool->post([this, msg] { kv_apply(*msg); });
   });
@@ -87,25 +130,59 @@ void Host::Impl::kv_init() {
     spdlog::warn("Failed to watch the metadata bucket: {}", sub.error().message);
     return;
   }
+  if (!kv_watch_consumer()) return;
+  kv_watch = std::move(*sub);
+  kv_ready = true;
+}
+
+/// Creates the push consumer that replays the bucket's last value per key and then delivers
+/// every change to kv_inbox (5.5). It has as many replicas as the bucket, so losing one NATS
+/// server does not end the watch. Returns false (logged) on failure.
+bool Host::Impl::kv_watch_consumer() {
+  const auto& L = cfg.lattice_prefix;
+  const auto stream = topics::kv_stream(L);
   json consumer{{"stream_name", stream},
                 {"config",
-                 {{"deliver_subject", inbox},
+                 {{"deliver_subject", kv_inbox},
                   {"deliver_policy", "last_per_subject"},
                   {"ack_policy", "none"},
                   {"filter_subject", topics::kv_stream_subjects(L)},
                   {"replay_policy", "instant"},
                   {"max_deliver", -1},
                   {"description", "metadata loader for " + L}}}};
+  if (kv_replicas > 1) consumer["config"]["num_replicas"] = kv_replicas;
   auto r = ctl->request(topics::js_consumer_create(stream, js_domain()), consumer.dump(),
-                        std::chrono::seconds(2));
+                        std::chrono::seconds(5));
   auto reply = r ? json::parse(r->text(), nullptr, false) : json();
   if (!r || reply.is_discarded() || reply.contains("error")) {
     spdlog::warn("Failed to create the metadata watch consumer: {}",
                  r ? std::string(r->text()) : r.error().message);
-    return;
+    return false;
   }
-  kv_watch = std::move(*sub);
-  kv_ready = true;
+  std::lock_guard lock(kv_mu);
+  kv_consumer = reply.value("name", "");
+  return true;
+}
+
+/// After the control connection reconnected: the server deletes an ephemeral consumer whose
+/// deliver subject had no interest for its inactive threshold (5 s), so a host that was away
+/// longer asks whether its watch consumer still exists and creates a new one (which replays
+/// every key; kv_apply is idempotent) when it does not.
+void Host::Impl::kv_rewatch() {
+  if (!kv_ready || stopping) return;
+  std::string name;
+  {
+    std::lock_guard lock(kv_mu);
+    name = kv_consumer;
+  }
+  const auto stream = topics::kv_stream(cfg.lattice_prefix);
+  auto r = ctl->request(topics::js_api(js_domain()) + ".CONSUMER.INFO." + stream + "." + name,
+                        std::string_view(), std::chrono::seconds(2));
+  if (!r) return;  // no answer: try again on the next reconnect
+  auto reply = json::parse(r->text(), nullptr, false);
+  if (js_err_code(reply) != kJsConsumerNotFound) return;
+  spdlog::info("Metadata watch consumer {} is gone; creating a new one", name);
+  (void)kv_watch_consumer();
 }
 
 /// KV put (5.4); failures only logged. Blocks up to 2 s: call from a worker.

@@ -161,6 +161,49 @@ TEST(HostConfig, FlagsOverrideEnvironment) {
   EXPECT_TRUE(cfg.allow_latest);
 }
 
+TEST(HostConfig, SingleServerUrl) {
+  NatsEndpoint ep;
+  EXPECT_EQ(ep.urls(), std::vector<std::string>{"nats://127.0.0.1:4222"});
+  EXPECT_EQ(ep.url(), "nats://127.0.0.1:4222");
+  EXPECT_EQ(ep.address(), "127.0.0.1:4222");
+  ep.tls = true;
+  ep.host = "nats.example";
+  ep.port = 7422;
+  EXPECT_EQ(ep.url(), "tls://nats.example:7422");
+  ep.host = "";
+  EXPECT_EQ(ep.url(), "tls://127.0.0.1:7422");
+}
+
+TEST(HostConfig, CommaSeparatedServersKeepTheirOrder) {
+  // Several servers of one NATS cluster: the first is the preferred one.
+  auto cfg = load_config(
+      {{"WASMCLOUD_CTL_HOST", "n2.local, n0.local:4300,nats://n1.local:4301,[::1]:4302,::1"},
+       {"WASMCLOUD_CTL_PORT", "4999"}},
+      "");
+  EXPECT_EQ(cfg.ctl.urls(), (std::vector<std::string>{
+                                "nats://n2.local:4999", "nats://n0.local:4300",
+                                "nats://n1.local:4301", "nats://[::1]:4302", "nats://[::1]:4999"}));
+  EXPECT_EQ(cfg.ctl.url(), "nats://n2.local:4999");
+  EXPECT_EQ(cfg.ctl.address(), "n2.local:4999");
+  // Empty entries are skipped; the RPC endpoint is independent.
+  cfg.ctl.host = ",a:1,,b:2,";
+  EXPECT_EQ(cfg.ctl.urls(), (std::vector<std::string>{"nats://a:1", "nats://b:2"}));
+  EXPECT_EQ(cfg.rpc.urls(), std::vector<std::string>{"nats://127.0.0.1:4222"});
+}
+
+TEST(HostConfig, NatsHostFlagTakesAServerList) {
+  auto cfg = load_config({}, "");
+  CLI::App app;
+  add_host_flags(app, cfg);
+  const char* argv[] = {"host", "--nats-host", "127.0.0.1:4301,127.0.0.1:4302"};
+  app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
+  finish_flags(cfg);
+  for (const auto* ep : {&cfg.ctl, &cfg.rpc, &cfg.prov_rpc})
+    EXPECT_EQ(ep->urls(),
+              (std::vector<std::string>{"nats://127.0.0.1:4301", "nats://127.0.0.1:4302"}));
+  EXPECT_EQ(cfg.prov_rpc.address(), "127.0.0.1:4301");
+}
+
 TEST(HostUtil, UptimeHuman) {
   EXPECT_EQ(uptime_human(182), "3 minutes, 2 seconds");
   EXPECT_EQ(uptime_human(3600), "1 hour");
