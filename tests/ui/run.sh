@@ -44,7 +44,7 @@ cleanup() {
     echo "--- logs (failure) ---" >&2
     for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 30 "$f" >&2; done
   fi
-  rm -rf "$WORK"
+  [[ -n ${WC_UI_KEEP_WORK:-} ]] && echo "tests/ui: kept $WORK" >&2 || rm -rf "$WORK"
   exit "$status"
 }
 trap cleanup EXIT INT TERM
