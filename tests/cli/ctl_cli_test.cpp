@@ -1,0 +1,284 @@
+// `wasmcloud ctl start|scale|stop` wait for the host's result event (src/cli/ctl_wait.h): run
+// against a real nats-server, a real docker-registry holding the echo fixture, and a real
+// `wasmcloud host` process, all started once for the suite. Also the id checks made before
+// anything is sent, and a fake host (acks, never reports) for the --timeout path.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "lattice/nats.h"
+#include "support/servers.h"
+#include "wascap/nkeys.h"
+
+namespace wc::cli::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kEcho = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
+const std::string kEchoFile = std::string("file://") + WC_FIXTURES_DIR + "/echo.wasm";
+
+class CtlCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    nats_ = std::make_unique<wc::testing::NatsServer>();
+    registry_ = std::make_unique<wc::testing::RegistryServer>();
+    home_ = std::make_unique<ScratchDir>();
+    echo_ref_ = registry_->host() + "/echo:0.3.4";
+    auto pushed = run_cli(
+        {"reg", "push", echo_ref_, std::string(WC_FIXTURES_DIR) + "/echo.wasm", "--insecure"},
+        *home_);
+    ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+    host_ = std::make_unique<wc::testing::ChildProcess>(
+        std::vector<std::string>{WC_CLI_BINARY, "host", "--nats-port",
+                                 std::to_string(nats_->port()), "--allow-file-load",
+                                 "--allowed-insecure", registry_->host(), "--no-native",
+                                 "--oci-cache-dir", *home_ / "oci-cache"},
+        *home_ / "host.log", std::vector<std::string>{"HOME=" + home_->path().string()});
+    lattice::ConnectOptions o;
+    o.servers = {nats_->url()};
+    auto nc = lattice::Connection::connect(o);
+    ASSERT_TRUE(nc) << nc.error().message;
+    for (int i = 0; i < 100 && host_id_.empty(); ++i) {
+      auto r = (*nc)->request("wasmbus.ctl.default.ping.hosts", "", 300ms);
+      if (r) host_id_ = json::parse(r->text(), nullptr, false).value("id", "");
+      if (host_id_.empty()) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_FALSE(host_id_.empty()) << "host never answered; see " << *home_ / "host.log";
+  }
+  static void TearDownTestSuite() {
+    host_.reset();
+    registry_.reset();
+    nats_.reset();
+    home_.reset();
+  }
+
+  /// `wasmcloud ctl -p <nats port> <args...>`.
+  static RunResult ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"ctl", "-p", std::to_string(nats_->port())});
+    return run_cli(args, *home_);
+  }
+
+  /// Stops every instance of echo on the host (test independence); ignores "not running".
+  static void stop_echo() { ctl({"stop", "actor", host_id_, kEcho}); }
+
+  static std::unique_ptr<wc::testing::NatsServer> nats_;
+  static std::unique_ptr<wc::testing::RegistryServer> registry_;
+  static std::unique_ptr<ScratchDir> home_;
+  static std::unique_ptr<wc::testing::ChildProcess> host_;
+  static std::string host_id_, echo_ref_;
+};
+
+std::unique_ptr<wc::testing::NatsServer> CtlCli::nats_;
+std::unique_ptr<wc::testing::RegistryServer> CtlCli::registry_;
+std::unique_ptr<ScratchDir> CtlCli::home_;
+std::unique_ptr<wc::testing::ChildProcess> CtlCli::host_;
+std::string CtlCli::host_id_, CtlCli::echo_ref_;
+
+TEST_F(CtlCli, StartActorFromRegistryWaitsForTheStartedEvent) {
+  auto r = ctl({"start", "actor", echo_ref_, "--host-id", host_id_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Actor " + std::string(kEcho) + " (Echo) started on host " + host_id_ +
+                       ": 1 instance(s) from " + echo_ref_ + "\n");
+  // It really runs (the result came from the host, not from the ack).
+  auto inv = ctl({"-o", "json", "get", "inventory", host_id_});
+  EXPECT_NE(inv.out.find(kEcho), std::string::npos) << inv.out;
+  stop_echo();
+}
+
+TEST_F(CtlCli, StartActorWithoutHostIdPicksTheHostAndJsonOutput) {
+  auto r = ctl({"-o", "json", "start", "actor", kEchoFile, "--count", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["actor_id"], kEcho);
+  EXPECT_EQ(j["host_id"], host_id_);
+  EXPECT_EQ(j["count"], 2);
+  stop_echo();
+}
+
+TEST_F(CtlCli, StartActorMissingFromRegistryFailsWithTheRegistryError) {
+  const std::string ref = registry_->host() + "/nosuchactor:0.1.0";
+  auto r = ctl({"start", "actor", ref, "--host-id", host_id_});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("Failed to start actor " + ref + " on host " + host_id_ + ": "),
+            std::string::npos)
+      << r.err;
+  // The registry's own words (distribution: NAME_UNKNOWN / MANIFEST_UNKNOWN) reach the user.
+  EXPECT_TRUE(r.err.find("unknown") != std::string::npos ||
+              r.err.find("UNKNOWN") != std::string::npos ||
+              r.err.find("not found") != std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("accepted\n"), std::string::npos) << r.err;
+}
+
+TEST_F(CtlCli, StartActorMissingFileFailsWithTheHostError) {
+  auto r = ctl({"start", "actor", "file:///nonexistent/dir/echo.wasm", "--host-id", host_id_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Failed to start actor file:///nonexistent/dir/echo.wasm"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/dir/echo.wasm"), std::string::npos) << r.err;
+}
+
+TEST_F(CtlCli, StartActorSkipWaitReturnsAfterTheAck) {
+  auto r = ctl({"start", "actor", registry_->host() + "/nosuchactor:0.2.0", "--host-id", host_id_,
+                "--skip-wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Start actor request accepted"), std::string::npos) << r.out;
+}
+
+TEST_F(CtlCli, StartActorCountZeroIsRefused) {
+  auto r = ctl({"start", "actor", kEchoFile, "--count", "0", "--host-id", host_id_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--count must be at least 1"), std::string::npos) << r.err;
+}
+
+TEST_F(CtlCli, ScaleActorUpDownAndNothingToDo) {
+  auto up = ctl({"scale", "actor", host_id_, kEcho, echo_ref_, "2"});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(up.out, "Scaled actor " + std::string(kEcho) + " on host " + host_id_ +
+                        " from 0 to 2 instance(s)\n");
+  auto down = ctl({"scale", "actor", host_id_, kEcho, echo_ref_, "1"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(down.out, "Scaled actor " + std::string(kEcho) + " on host " + host_id_ +
+                          " from 2 to 1 instance(s)\n");
+  auto same = ctl({"scale", "actor", host_id_, kEcho, echo_ref_, "1"});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("already has 1 instance(s)"), std::string::npos) << same.out;
+  auto zero = ctl({"scale", "actor", host_id_, kEcho, echo_ref_, "0"});
+  EXPECT_EQ(zero.exit_code, 0) << zero.err;
+  EXPECT_NE(zero.out.find("from 1 to 0 instance(s)"), std::string::npos) << zero.out;
+}
+
+TEST_F(CtlCli, ScaleActorFromMissingReferenceFails) {
+  const std::string ref = registry_->host() + "/nosuchactor:0.3.0";
+  auto r = ctl({"scale", "actor", host_id_, kEcho, ref, "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("Failed to scale actor " + std::string(kEcho) + " on host " + host_id_),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(CtlCli, ScaleActorOnUnknownHostSaysNoHostAnswered) {
+  const std::string ghost = wascap::KeyPair::generate(wascap::KeyType::kServer).public_key();
+  auto r = ctl({"scale", "actor", ghost, kEcho, echo_ref_, "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "No host " + ghost +
+                       " answered on lattice 'default' (is the host running? `wasmcloud ctl get "
+                       "hosts` lists the hosts)\n");
+  EXPECT_EQ(r.err.find("responders"), std::string::npos);
+}
+
+TEST_F(CtlCli, InventoryOfUnknownHostSaysNoHostAnswered) {
+  const std::string ghost = wascap::KeyPair::generate(wascap::KeyType::kServer).public_key();
+  auto r = ctl({"get", "inventory", ghost});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("No host " + ghost + " answered on lattice 'default'"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(CtlCli, StopActorStopsAndReportsRemaining) {
+  ASSERT_EQ(ctl({"start", "actor", kEchoFile, "--count", "2", "--host-id", host_id_}).exit_code, 0);
+  auto one = ctl({"stop", "actor", host_id_, kEcho, "--count", "1"});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(one.out, "Stopped 1 instance(s) of actor " + std::string(kEcho) + " on host " +
+                         host_id_ + " (1 remaining)\n");
+  auto rest = ctl({"stop", "actor", host_id_, kEcho});
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_NE(rest.out.find("Stopped 1 instance(s)"), std::string::npos) << rest.out;
+  EXPECT_NE(rest.out.find("(0 remaining)"), std::string::npos) << rest.out;
+}
+
+TEST_F(CtlCli, StopActorThatIsNotRunningFails) {
+  auto r = ctl({"stop", "actor", host_id_, kEcho});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not running on host " + host_id_), std::string::npos) << r.err;
+}
+
+TEST_F(CtlCli, StartProviderFromMissingArchiveFails) {
+  auto r = ctl({"start", "provider", "file:///nonexistent/provider.par.gz", "--host-id", host_id_});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("Failed to start provider file:///nonexistent/provider.par.gz on host " +
+                       host_id_ + ": "),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(CtlCli, StopProviderThatIsNotRunningFails) {
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  auto r = ctl({"stop", "provider", host_id_, v, "default", "wasmcloud:httpserver"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not running on host"), std::string::npos) << r.err;
+}
+
+// A "host" that acks `la` but never reports a result: the CLI gives up after --timeout.
+TEST_F(CtlCli, StartActorTimesOutWhenNoResultEventComes) {
+  lattice::ConnectOptions o;
+  o.servers = {nats_->url()};
+  auto nc = lattice::Connection::connect(o);
+  ASSERT_TRUE(nc) << nc.error().message;
+  const std::string fake = wascap::KeyPair::generate(wascap::KeyType::kServer).public_key();
+  lattice::Connection* raw = nc->get();
+  auto sub = (*nc)->subscribe("wasmbus.ctl.silent.cmd." + fake + ".la", [raw](lattice::Message m) {
+    (void)raw->respond(m, std::string_view(R"({"accepted":true,"error":""})"));
+  });
+  ASSERT_TRUE(sub) << sub.error().message;
+  ASSERT_TRUE((*nc)->flush());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = ctl({"-x", "silent", "start", "actor", kEchoFile, "--host-id", fake, "--timeout", "1"});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Timed out after 1 s waiting for host " + fake), std::string::npos) << r.err;
+  EXPECT_LT(took, 10s);
+  sub->unsubscribe();
+}
+
+// Ids are checked before anything is sent: no NATS server listens on the port used here, so a
+// request would fail with "Failed to connect" instead.
+struct BadId {
+  std::vector<std::string> args;
+  std::string expected;
+};
+
+TEST(CtlCliIds, MalformedIdsAreRefusedBeforeSending) {
+  ScratchDir home;
+  const std::string port = std::to_string(wc::testing::free_port());
+  const std::string module_key = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+  const std::string server_key = wascap::KeyPair::generate(wascap::KeyType::kServer).public_key();
+  const std::vector<BadId> cases = {
+      {{"scale", "actor", "", kEcho, "ref", "1"},
+       "host id is empty (server nkey: 56 characters "
+       "starting with N)"},
+      {{"scale", "actor", "NXXXX", kEcho, "ref", "1"}, "invalid host id 'NXXXX': "},
+      {{"scale", "actor", module_key, kEcho, "ref", "1"}, "a module key, not a server key"},
+      {{"scale", "actor", server_key, "MXXX", "ref", "1"}, "invalid actor id 'MXXX'"},
+      {{"scale", "actor", server_key, kEcho, "ref", "-1"}, "COUNT must be a non-negative integer"},
+      {{"start", "actor", "ref", "--host-id", ""}, "host id is empty"},
+      {{"start", "actor", "ref", "--host-id", "not-a-host"}, "invalid host id 'not-a-host'"},
+      {{"start", "provider", "ref", "--host-id", kEcho}, "a module key, not a server key"},
+      {{"stop", "actor", "", kEcho}, "host id is empty"},
+      {{"stop", "provider", server_key, kEcho, "default", "c"}, "invalid provider id"},
+      {{"get", "inventory", "nope"}, "invalid host id 'nope'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"ctl", "-p", port};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto r = run_cli(args, home);
+    EXPECT_EQ(r.exit_code, 1) << c.args[0] << " " << c.args[2];
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Failed to connect"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace wc::cli::testing
