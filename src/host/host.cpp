@@ -173,6 +173,8 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   auto rpc = connect(cfg.rpc, "rpc");
   if (!rpc) return fail(rpc.error());
   impl->rpc = std::move(*rpc);
+  impl->objects =
+      std::make_unique<lattice::LazyObjectStore>(*impl->rpc, cfg.lattice_prefix, impl->js_domain());
 
   wasm::EngineConfig ec;
   ec.enable_native = cfg.native_tier;

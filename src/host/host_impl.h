@@ -42,6 +42,7 @@
 #include "host/providers.h"
 #include "host/util.h"
 #include "lattice/nats.h"
+#include "lattice/objstore.h"
 #include "metrics/metrics.h"
 #include "oci/credentials.h"
 #include "rpc/invocation.h"
@@ -77,6 +78,9 @@ struct Host::Impl {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::unique_ptr<lattice::Connection> ctl, rpc;
+  /// Chunked payloads (3.6) on the RPC connection: bucket = lattice prefix, opened (and its
+  /// stream created) on first use.
+  std::unique_ptr<lattice::LazyObjectStore> objects;
   std::vector<lattice::Subscription> control_subs;
   std::unique_ptr<Executor> ctl_pool, lifecycle_pool, rpc_pool;
   std::shared_ptr<wasm::Engine> engine;

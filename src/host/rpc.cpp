@@ -179,10 +179,19 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
     return respond();
   }
   std::span<const std::uint8_t> payload = inv->msg;
+  Bytes dechunked;
   if (rpc::is_chunked(*inv)) {
-    spdlog::warn("Invocation {} is chunked; chunking is not supported, using an empty payload",
-                 inv->id);
-    payload = {};
+    // 3.6 / 4.4 step 4.6: the payload is the object named by the invocation id, deleted once
+    // read. Unlike the reference (actor invoked with an empty payload) a failed read fails the
+    // call with the object store's reason.
+    auto full = objects->take(inv->id);
+    if (!full) {
+      spdlog::warn("Invocation {}: {}", inv->id, full.error().message);
+      resp.error = full.error().message;
+      return respond();
+    }
+    dechunked = std::move(*full);
+    payload = dechunked;
   }
   const std::string actor_key = entry.key;
   auto caps = claims.caps.value_or(std::vector<std::string>{});
@@ -201,6 +210,15 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
   }
   resp.content_length = out->response.size();
   resp.msg = std::move(out->response);
+  if (resp.msg.size() > rpc::kSdkChunkThreshold) {
+    // 4.4 step 4.8: large results go to `<id>-r`; msg empty, content_length keeps the size.
+    if (auto st = objects->put(topics::obj_response_name(inv->id), resp.msg); !st) {
+      spdlog::warn("Invocation {}: {}", inv->id, st.error().message);
+      resp.error = st.error().message;
+      resp.content_length = 0;
+    }
+    resp.msg.clear();
+  }
   respond();
 }
 
@@ -265,9 +283,16 @@ Result<Bytes> Host::Impl::route_host_call(const std::string& actor_key,
     return host_fail(std::string(rpc::errors::kMissingClaimPrefix) + ns);
   if (!provider) subject = topics::rpc_actor(cfg.lattice_prefix, target->public_key);
   Bytes payload(call.payload.begin(), call.payload.end());
+  rpc::SignOptions sign;
+  sign.chunk_threshold = SIZE_MAX;  // chunked below; the token hashes the full payload (3.4)
   auto inv = rpc::make_invocation(id.cluster_key, rpc::actor_entity(actor_key), *target,
-                                  std::string(call.operation), payload, cluster_pk);
+                                  std::string(call.operation), payload, cluster_pk, sign);
   if (!inv) return host_fail(inv.error().message);
+  if (inv->msg.size() > rpc::kHostChunkThreshold) {
+    // 2.5 step 2: above 700 KiB the payload goes to the object store under the invocation id.
+    if (auto st = objects->put(inv->id, inv->msg); !st) return host_fail(st.error().message);
+    inv->msg.clear();
+  }
   json event{
       {"source", json{{"public_key", actor_key}, {"contract_id", nullptr}, {"link_name", nullptr}}},
       {"dest", json{{"public_key", target->public_key},
@@ -294,6 +319,16 @@ Result<Bytes> Host::Impl::route_host_call(const std::string& actor_key,
     return host_fail(*resp->error);
   }
   emit_rpc_event(true, event);
+  if (resp->content_length && *resp->content_length > resp->msg.size()) {
+    // 2.5 step 5: a chunked response is the object `<id>-r`. Unlike the reference (empty bytes)
+    // a failed read is a host-call error.
+    auto full = objects->take(topics::obj_response_name(inv->id));
+    if (!full) {
+      spdlog::warn("Host call {}: {}", inv->id, full.error().message);
+      return host_fail(full.error().message);
+    }
+    return std::move(*full);
+  }
   return std::move(resp->msg);
 }
 
