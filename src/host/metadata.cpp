@@ -89,10 +89,12 @@ void Host::Impl::kv_init() {
               {"allow_rollup_hdrs", true},
               {"sealed", false}};
   json reply;
-  for (;;) {
+  for (int attempt = 1;; ++attempt) {
     config["num_replicas"] = replicas;
     auto created = ctl->request(topics::js_stream_create(stream, js_domain()), config.dump(),
                                 std::chrono::seconds(5));
+    // A replicated create racing another host's on a young cluster can time out: ask again.
+    if (!created && created.error().code == Code::kDeadlineExceeded && attempt < 3) continue;
     if (!created) {
       spdlog::error(
           "Failed to create the lattice metadata bucket {} ({}). Is JetStream enabled? Running "
