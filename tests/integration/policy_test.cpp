@@ -337,8 +337,15 @@ class Policy : public ::testing::Test {
 
   /// A signed HandleRequest invocation origin -> target (both actors); the response's error.
   static std::string invoke(const std::string& origin, const std::string& target) {
+    json http_req = {{"method", "GET"},
+                     {"path", "/policy"},
+                     {"queryString", ""},
+                     {"header", json::object()},
+                     {"body", json::binary(std::vector<std::uint8_t>{})}};
+    auto payload = json::to_msgpack(http_req);
     auto inv = rpc::make_invocation(*cluster, rpc::actor_entity(origin), rpc::actor_entity(target),
-                                    kHttpReq, Bytes{0x80}, cluster->public_key());
+                                    kHttpReq, Bytes(payload.begin(), payload.end()),
+                                    cluster->public_key());
     if (!inv) return "make_invocation: " + inv.error().message;
     auto r = nc->request("wasmbus.rpc.default." + target, rpc::encode_invocation(*inv), 5s);
     if (!r) return "request: " + r.error().message;
