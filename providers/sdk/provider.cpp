@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -423,6 +425,15 @@ int run_provider(ProviderHandler& handler, RuntimeOptions options) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Beyond the original: a provider never outlives the host process that launched it. When
+  // that process dies (even by SIGKILL) the kernel sends SIGTERM, which stops us gracefully
+  // above; a parent that died before the prctl is caught by comparing getppid().
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) {
+    std::cerr << "the host process that launched this provider has exited\n";
+    return 1;
+  }
   auto logger = spdlog::stderr_color_mt("provider");
   spdlog::set_default_logger(logger);
   auto hd = read_host_data(std::cin);

@@ -507,7 +507,10 @@ TEST_F(Providers, StopProviderIsSynchronous) {
       pclose(f);
     }
   }
-  EXPECT_NE(out.find("accepted"), std::string::npos) << out;
+  // `ctl stop provider` waits for the host's provider_stopped event before it prints.
+  EXPECT_NE(out.find("Provider " + kv_key + " (link default) stopped on host " + host_id),
+            std::string::npos)
+      << out;
   auto ev = events->wait(mark, "provider_stopped");
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->at("data")["reason"], "normal");
