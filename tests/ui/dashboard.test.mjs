@@ -364,6 +364,8 @@ test('define link echo <-> httpserver with a port: an HTTP request reaches echo'
     provider.key, { timeout: T });
   await page.fill('#form-link input[name=contract_id]', '');
   await page.selectOption('#form-link select[name=provider_id]', provider.key);
+  // The ID typed in the earlier link step must not override the provider chosen from the list.
+  assert.equal(await page.inputValue('#form-link input[name=provider_id_text]'), '');
   assert.equal(await page.inputValue('#form-link input[name=contract_id]'), 'wasmcloud:httpserver');
   await page.fill('#form-link input[name=values]', `port=${httpPort}`);
   const msg = await submit('form-link');

@@ -42,6 +42,8 @@ class FakeHost {
     });
     EXPECT_TRUE(sub);
     sub_ = std::move(*sub);
+    // The server must know the subscription before the dashboard sends its request.
+    EXPECT_TRUE(nc.flush(std::chrono::seconds(2)));
   }
   /// The first request body (waits up to 3 s; null when none came).
   json first() {

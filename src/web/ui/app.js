@@ -338,11 +338,16 @@ function setupForms() {
     done: (b) => `Accepted: starting ${b.provider_ref} on host ${hostName(b.host_id)}`,
   });
   // Choosing a provider fills in its contract when the field is still empty (from the
-  // providers table; the person can still type another).
+  // providers table; the person can still type another). The list and the typed ID exclude each
+  // other: whichever the person touched last is the one sent.
   const linkForm = document.getElementById('form-link');
   linkForm.provider_id.addEventListener('change', () => {
+    if (linkForm.provider_id.value) linkForm.provider_id_text.value = '';
     const p = state.providers.find((x) => x.id === linkForm.provider_id.value);
     if (p && !linkForm.contract_id.value) linkForm.contract_id.value = p.contract_id;
+  });
+  linkForm.provider_id_text.addEventListener('input', () => {
+    if (linkForm.provider_id_text.value) linkForm.provider_id.value = '';
   });
   wire('form-link', '/api/links/put', {
     prepare: (body) => {
