@@ -96,6 +96,9 @@ struct Host::Impl {
   mutable std::mutex cache_mu;  // lattice caches (control-interface 5.6)
   std::map<std::string, nlohmann::json> claims_cache;
   std::map<std::string, LinkDefinition> links;
+  /// Highest metadata-bucket stream sequence this host wrote per KV key (from the PubAck), so
+  /// a watch delivery of an older revision (our own write echoed back late) is not re-applied.
+  std::map<std::string, std::uint64_t> kv_written_seq;
   std::map<std::string, std::string> refmap;   // reference -> public key
   std::map<std::string, std::string> aliases;  // call alias -> public key
 
@@ -147,6 +150,8 @@ struct Host::Impl {
   void kv_put(const std::string& key, const nlohmann::json& value);
   /// KV purge of a linkdef (5.4).
   void kv_purge(const std::string& key);
+  /// Records the stream sequence of a PubAck JSON (`{"stream","seq"}`) for `key`.
+  void note_kv_write(const std::string& key, std::string_view puback);
   static bool same_link(const LinkDefinition& a, const LinkDefinition& b);
   /// Applies one delivered KV entry (5.5). Idempotent: a linkdef already cached with the same
   /// value is not announced again (this host's own writes come back through the watch).

@@ -3,6 +3,9 @@
 // events and providers.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <string_view>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <msgpack.hpp>
@@ -192,7 +195,11 @@ void Host::Impl::kv_put(const std::string& key, const json& value) {
   if (!kv_ready) return;
   auto r = ctl->request(topics::kv_key(cfg.lattice_prefix, key, js_domain()), value.dump(),
                         std::chrono::seconds(2));
-  if (!r) spdlog::warn("Failed to write {} to the metadata bucket: {}", key, r.error().message);
+  if (!r) {
+    spdlog::warn("Failed to write {} to the metadata bucket: {}", key, r.error().message);
+    return;
+  }
+  note_kv_write(key, r->text());
 }
 
 /// KV purge of a linkdef (5.4).
@@ -203,7 +210,43 @@ void Host::Impl::kv_purge(const std::string& key) {
       {std::string(topics::kHeaderNatsRollup), "sub"}};
   auto r = ctl->request(topics::kv_key(cfg.lattice_prefix, key, js_domain()), std::string_view(),
                         std::chrono::seconds(2), h);
-  if (!r) spdlog::warn("Failed to purge {} from the metadata bucket: {}", key, r.error().message);
+  if (!r) {
+    spdlog::warn("Failed to purge {} from the metadata bucket: {}", key, r.error().message);
+    return;
+  }
+  note_kv_write(key, r->text());
+}
+
+namespace {
+
+/// The stream sequence of a JetStream push-consumer delivery, from its ack subject
+/// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...` (or the longer form with domain and
+/// account hash, `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<stream seq>...`);
+/// 0 when the subject has neither shape.
+std::uint64_t delivery_stream_seq(std::string_view reply) {
+  std::vector<std::string_view> t;
+  for (std::size_t s = 0; s <= reply.size();) {
+    std::size_t e = reply.find('.', s);
+    if (e == std::string_view::npos) e = reply.size();
+    t.push_back(reply.substr(s, e - s));
+    s = e + 1;
+  }
+  if (t.size() < 9 || t[0] != "$JS" || t[1] != "ACK") return 0;
+  const std::string_view seq = t.size() >= 12 ? t[7] : t[5];
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), v);
+  return ec == std::errc() && p == seq.data() + seq.size() ? v : 0;
+}
+
+}  // namespace
+
+void Host::Impl::note_kv_write(const std::string& key, std::string_view puback) {
+  auto ack = json::parse(puback, nullptr, false);
+  if (!ack.is_object() || !ack.contains("seq") || !ack["seq"].is_number_unsigned()) return;
+  const auto seq = ack["seq"].get<std::uint64_t>();
+  std::lock_guard lock(cache_mu);
+  auto& known = kv_written_seq[key];
+  known = std::max(known, seq);
 }
 
 bool Host::Impl::same_link(const LinkDefinition& a, const LinkDefinition& b) {
@@ -224,6 +267,12 @@ void Host::Impl::kv_apply(const lattice::Message& m) {
       deletion = true;
   }
   const std::string& key = subj->key;
+  // Our own write echoed back after a newer one of ours (e.g. a put delivered after the delete
+  // that followed it) must not resurrect the older state.
+  if (const auto seq = delivery_stream_seq(m.reply()); seq != 0) {
+    std::lock_guard lock(cache_mu);
+    if (auto it = kv_written_seq.find(key); it != kv_written_seq.end() && seq <= it->second) return;
+  }
   if (starts_with(key, topics::kLinkdefKeyPrefix)) {
     std::string link_id = key.substr(topics::kLinkdefKeyPrefix.size());
     if (deletion) {
