@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "ctl_requests.h"
 #include "event_log.h"
 #include "httpserver/server.h"
 #include "lattice/nats.h"
@@ -197,14 +198,12 @@ class Chunking : public ::testing::Test {
 
   static json request(const std::string& subject, const std::string& body,
                       std::chrono::milliseconds timeout = 5s) {
-    auto r = nc->request(subject, body, timeout);
-    if (!r) return json{{"__error", r.error().message}};
-    return json::parse(r->text(), nullptr, false);
+    return testing::ctl_request(*nc, subject, body, timeout);
   }
   static json cmd(const std::string& op, const json& body) {
-    return request("wasmbus.ctl.default.cmd." + host_id + "." + op, body.dump(), 10s);
+    return testing::host_cmd(*nc, host_id, op, body.dump());
   }
-  static json inventory() { return request("wasmbus.ctl.default.get." + host_id + ".inv", ""); }
+  static json inventory() { return testing::host_inventory(*nc, host_id); }
   static void start_actor(const std::string& name, const std::string& key) {
     ASSERT_EQ(cmd("scale", {{"actor_id", key},
                             {"actor_ref", registry->host() + "/" + name + ":1"},

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "ctl_requests.h"
 #include "event_log.h"
 #include "host/errors.h"
 #include "lattice/nats.h"
@@ -286,14 +287,12 @@ class Policy : public ::testing::Test {
 
   static json request(const std::string& subject, const std::string& body,
                       std::chrono::milliseconds timeout = 5s) {
-    auto r = nc->request(subject, body, timeout);
-    if (!r) return json{{"__error", r.error().message}};
-    return json::parse(r->text(), nullptr, false);
+    return testing::ctl_request(*nc, subject, body, timeout);
   }
   static json cmd(const std::string& op, const json& body) {
-    return request("wasmbus.ctl.default.cmd." + host_id + "." + op, body.dump(), 10s);
+    return testing::host_cmd(*nc, host_id, op, body.dump());
   }
-  static json inventory() { return request("wasmbus.ctl.default.get." + host_id + ".inv", ""); }
+  static json inventory() { return testing::host_inventory(*nc, host_id); }
   static bool running(const std::string& key) {
     for (const auto& a : inventory()["actors"])
       if (a["id"] == key) return true;

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "ctl_requests.h"
 #include "event_log.h"
 #include "host/errors.h"
 #include "lattice/nats.h"
@@ -140,14 +141,12 @@ class Providers : public ::testing::Test {
 
   static json request(const std::string& subject, const std::string& body,
                       std::chrono::milliseconds timeout = 5s) {
-    auto r = nc->request(subject, body, timeout);
-    if (!r) return json{{"__error", r.error().message}};
-    return json::parse(r->text(), nullptr, false);
+    return testing::ctl_request(*nc, subject, body, timeout);
   }
   static json cmd(const std::string& op, const json& body) {
-    return request("wasmbus.ctl.default.cmd." + host_id + "." + op, body.dump(), 10s);
+    return testing::host_cmd(*nc, host_id, op, body.dump());
   }
-  static json inventory() { return request("wasmbus.ctl.default.get." + host_id + ".inv", ""); }
+  static json inventory() { return testing::host_inventory(*nc, host_id); }
   static json link(const std::string& actor, const std::string& provider,
                    const std::string& contract, const json& values) {
     return request("wasmbus.ctl.default.linkdefs.put", json{{"actor_id", actor},

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "ctl_requests.h"
 #include "event_log.h"
 #include "lattice/nats.h"
 #include "oci/client.h"
@@ -153,9 +154,7 @@ class RegistryAuth : public ::testing::Test {
 
   static json request(const std::string& subject, const std::string& body,
                       std::chrono::milliseconds timeout = 5s) {
-    auto r = nc->request(subject, body, timeout);
-    if (!r) return json{{"__error", r.error().message}};
-    return json::parse(r->text(), nullptr, false);
+    return testing::ctl_request(*nc, subject, body, timeout);
   }
   static json inventory(const LatticeHost& h) {
     return request("wasmbus.ctl." + h.lattice + ".get." + h.host_id + ".inv", "");
