@@ -10,28 +10,40 @@
 #include "host/errors.h"
 #include "host/host_impl.h"
 #include "lattice/cloudevent.h"
+#include "rpc/msgpack.h"
 
 namespace wc::host {
+
+namespace {
+
+/// Parses a builtin's msgpack map `payload` (guest-controlled, so through rpc::mp's bounded
+/// parser) and calls `fn(key, value)` per member. Errors (kTrap): "failed to deserialize
+/// <what>: <detail>", the text the guest sees.
+template <class Fn>
+Status decode_map(std::span<const std::uint8_t> payload, std::string_view what, Fn&& fn) {
+  auto parsed = rpc::mp::parse(payload);
+  Status st = parsed ? rpc::mp::for_each_member(parsed->get(), what, fn) : fail(parsed.error());
+  if (st) return st;
+  return fail(Code::kTrap,
+              "failed to deserialize " + std::string(what) + ": " + st.error().message);
+}
+
+}  // namespace
 
 Result<Bytes> Host::Impl::builtin_logging(const std::string& actor_key,
                                           const wasm::HostCall& call) {
   if (call.operation != "Logging.WriteLog")
     return fail(Code::kTrap, errors::unknown_operation(call.operation));
   std::string level, text;
-  try {
-    auto oh =
-        msgpack::unpack(reinterpret_cast<const char*>(call.payload.data()), call.payload.size());
-    auto obj = oh.get();
-    if (obj.type != msgpack::type::MAP) throw msgpack::type_error();
-    for (std::uint32_t i = 0; i < obj.via.map.size; ++i) {
-      auto& kv = obj.via.map.ptr[i];
-      auto k = kv.key.as<std::string>();
-      if (k == "level") level = kv.val.as<std::string>();
-      if (k == "text") text = kv.val.as<std::string>();
-    }
-  } catch (const std::exception& e) {
-    return fail(Code::kTrap, std::string("failed to deserialize log request: ") + e.what());
-  }
+  Status decoded = decode_map(call.payload, "log request",
+                              [&](std::string_view k, const msgpack::object& v) -> Status {
+                                if (k != "level" && k != "text") return ok();
+                                auto str = rpc::mp::as_string(v, k);
+                                if (!str) return fail(str.error());
+                                (k == "level" ? level : text) = std::move(*str);
+                                return ok();
+                              });
+  if (!decoded) return fail(decoded.error());
   // Unknown levels are logged at debug (actor-rpc-providers 2.2.1 recommendation).
   if (level == "error")
     spdlog::error("[{}] {}", actor_key, text);
@@ -53,20 +65,17 @@ Result<Bytes> Host::Impl::builtin_numbergen(const wasm::HostCall& call) {
     pk.pack(static_cast<std::uint32_t>(randombytes_random()));
   } else if (call.operation == "NumberGen.RandomInRange") {
     std::uint32_t min = 0, max = 0;
-    try {
-      auto oh =
-          msgpack::unpack(reinterpret_cast<const char*>(call.payload.data()), call.payload.size());
-      auto obj = oh.get();
-      if (obj.type != msgpack::type::MAP) throw msgpack::type_error();
-      for (std::uint32_t i = 0; i < obj.via.map.size; ++i) {
-        auto& kv = obj.via.map.ptr[i];
-        auto k = kv.key.as<std::string>();
-        if (k == "min") min = kv.val.as<std::uint32_t>();
-        if (k == "max") max = kv.val.as<std::uint32_t>();
-      }
-    } catch (const std::exception& e) {
-      return fail(Code::kTrap, std::string("failed to deserialize range request: ") + e.what());
-    }
+    Status decoded = decode_map(
+        call.payload, "range request", [&](std::string_view k, const msgpack::object& v) -> Status {
+          if (k != "min" && k != "max") return ok();
+          auto n = rpc::mp::as_uint(v, k);
+          if (!n) return fail(n.error());
+          if (*n > 0xffffffffull)
+            return fail(Code::kInvalidArgument, std::string(k) + " above u32");
+          (k == "min" ? min : max) = static_cast<std::uint32_t>(*n);
+          return ok();
+        });
+    if (!decoded) return fail(decoded.error());
     if (min > max) std::swap(min, max);  // Appendix C #7: never hang
     std::uint64_t span = static_cast<std::uint64_t>(max) - min + 1;
     std::uint32_t v = span > 0xffffffffull
