@@ -245,8 +245,6 @@ void Host::Impl::terminate(const std::string& key, std::int64_t count, const Str
   {
     std::lock_guard lock(mu);
     auto it = actors.find(key);
-    std::size_t n = it == actors.end() ? 0 : it->second->instances.size();
-    remaining = std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - count);
     if (it != actors.end()) {
       auto& e = *it->second;
       // One pass, linear in the instance count (the lock is held): halted keeps registry order.
@@ -258,6 +256,8 @@ void Host::Impl::terminate(const std::string& key, std::int64_t count, const Str
         (stop[i] ? halted : kept).push_back(std::move(e.instances[i]));
       e.instances = std::move(kept);
       e.metrics->set_instances(e.instances.size());
+      // Ours: the instances actually left (OTP sent len - count, wrong once a filter applies).
+      remaining = static_cast<std::int64_t>(e.instances.size());
       if (e.instances.empty()) {
         dropped_sub = std::move(e.rpc_sub);
         orphans = std::move(e.pending);

@@ -108,10 +108,8 @@ ScalePlan plan_scale(std::size_t running, const std::string& first_instance_ref,
 std::vector<std::size_t> select_instances_to_stop(const std::vector<InstanceInfo>& instances,
                                                   std::int64_t count, const StringMap& filter) {
   std::vector<std::size_t> out;
-  std::size_t limit = count > 0
-                          ? std::min<std::size_t>(static_cast<std::size_t>(count), instances.size())
-                          : instances.size();
-  for (std::size_t i = 0; i < limit; ++i) {
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    if (count > 0 && out.size() >= static_cast<std::size_t>(count)) break;
     bool match = true;
     for (const auto& [k, v] : filter) {
       auto it = instances[i].annotations.find(k);

@@ -83,9 +83,11 @@ struct ScalePlan {
 ScalePlan plan_scale(std::size_t running, const std::string& first_instance_ref,
                      const std::string& requested_ref, std::int64_t desired);
 
-/// Indices (into `instances`) of the instances a stop of `count` with `filter` halts (3.4):
-/// count > 0 -> among the first `count` instances, those whose annotations contain every
-/// key/value of `filter`; count == 0 -> every matching instance.
+/// Indices (into `instances`, ascending) of the instances a stop of `count` with `filter` halts:
+/// the instances whose annotations contain every key/value of `filter` (an empty filter matches
+/// all), then the first `count` of those in registry order (count == 0 -> all of them). Ours:
+/// OTP (3.4 step 2) took the first `count` instances before filtering, so a stop with
+/// annotations could halt nothing while matching instances ran.
 std::vector<std::size_t> select_instances_to_stop(const std::vector<InstanceInfo>& instances,
                                                   std::int64_t count, const StringMap& filter);
 

@@ -37,14 +37,27 @@ TEST(ScalePlan, ErrorWithoutRef) {
   EXPECT_EQ(p.error, errors::kScaleWithoutReference);
 }
 
-TEST(StopSelection, FirstCountThenFilter) {
-  std::vector<InstanceInfo> v(3);
-  v[0].annotations = {{"a", "1"}};
-  v[1].annotations = {{"a", "2"}};
-  v[2].annotations = {{"a", "1"}};
-  EXPECT_EQ(select_instances_to_stop(v, 2, {{"a", "1"}}), (std::vector<std::size_t>{0}));
-  EXPECT_EQ(select_instances_to_stop(v, 0, {{"a", "1"}}), (std::vector<std::size_t>{0, 2}));
-  EXPECT_EQ(select_instances_to_stop(v, 5, {}), (std::vector<std::size_t>{0, 1, 2}));
+// Filter first, then take `count` of the matches (ours; OTP took the first `count` instances and
+// then filtered, so a stop with annotations could halt nothing while matches were running).
+TEST(StopSelection, FilterThenCount) {
+  std::vector<InstanceInfo> v(4);
+  v[0].annotations = {};
+  v[1].annotations = {{"foo", "bar"}};
+  v[2].annotations = {{"foo", "baz"}};
+  v[3].annotations = {{"foo", "bar"}, {"x", "y"}};
+  // The reported case: one instance without annotations first, one matching after it.
+  EXPECT_EQ(select_instances_to_stop(v, 1, {{"foo", "bar"}}), (std::vector<std::size_t>{1}));
+  EXPECT_EQ(select_instances_to_stop(v, 2, {{"foo", "bar"}}), (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(select_instances_to_stop(v, 5, {{"foo", "bar"}}), (std::vector<std::size_t>{1, 3}));
+  // count 0 = every match.
+  EXPECT_EQ(select_instances_to_stop(v, 0, {{"foo", "bar"}}), (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(select_instances_to_stop(v, 0, {{"foo", "bar"}, {"x", "y"}}),
+            (std::vector<std::size_t>{3}));
+  EXPECT_TRUE(select_instances_to_stop(v, 0, {{"foo", "nope"}}).empty());
+  // Empty filter: the first `count` instances in registry order, or all.
+  EXPECT_EQ(select_instances_to_stop(v, 2, {}), (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(select_instances_to_stop(v, 0, {}), (std::vector<std::size_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(select_instances_to_stop({}, 3, {{"foo", "bar"}}).empty());
 }
 
 TEST(Inventory, Shapes) {
