@@ -360,6 +360,13 @@ Status Host::Impl::live_update(const std::string& ref) {
     std::lock_guard lock(cache_mu);
     refmap[ref] = claims.sub;
   }
+  // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
+  {
+    json kv_claims = flat_claims_json(claims);
+    if (kv_claims["version"].is_null()) kv_claims["version"] = "";
+    kv_put(topics::claims_key(claims.sub), kv_claims);
+    kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", claims.sub}});
+  }
   emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
   std::vector<std::string> instances;
   {
@@ -385,7 +392,13 @@ Status Host::Impl::live_update(const std::string& ref) {
       e.claims = claims;
       e.expires_human = mc->validation.expires_human;
       e.not_before_human = mc->validation.not_before_human;
-      for (auto& i : e.instances) i.revision = new_rev;
+      // Ours (3.5 step 7: v0.63 kept the old image_ref, so a later `scale` with the new
+      // reference was refused as "already running with different reference"): the instances
+      // now run the new reference, for inventory, scale and start alike.
+      for (auto& i : e.instances) {
+        i.revision = new_rev;
+        i.image_ref = ref;
+      }
     }
   }
   for (const auto& iid : instances)
