@@ -120,13 +120,20 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
   }
   std::shared_ptr<wasm::Module> module;
   bool other_ref = false;
+  std::int64_t running = 0;
   {
     std::lock_guard lock(mu);
     if (auto it = actors.find(key); it != actors.end()) {
       for (const auto& inst : it->second->instances) other_ref = other_ref || inst.image_ref != ref;
       module = it->second->module;
     }
+    running = instances_locked();
   }
+  // The host instance limit (ours) also holds for starts that reserved nothing at ack time
+  // (configuration-service autostarts) or whose reservation no longer matches the registry.
+  if (cfg.max_instances > 0 && running + count > cfg.max_instances)
+    return fail(Code::kResourceExhausted,
+                errors::host_instance_limit(count, running, cfg.max_instances));
   if (other_ref) {
     auto msg = errors::other_reference(key, ref);
     emit(ev::kActorsStartFailed, json{{"public_key", key},
@@ -236,7 +243,39 @@ void Host::Impl::cache_claims(const wascap::ActorClaims& c) {
   if (c.call_alias && c.call_alias->size() > 1) aliases.emplace(*c.call_alias, c.sub);
 }
 
-/// Halts instances of `key`; `aggregate` = publish actors_stopped (count > 0 branch).
+std::int64_t Host::Impl::instances_locked() const {
+  std::int64_t n = 0;
+  for (const auto& [k, e] : actors) n += static_cast<std::int64_t>(e->instances.size());
+  return n;
+}
+
+Result<std::int64_t> Host::Impl::reserve_instances(std::int64_t n, const std::string* scale_key) {
+  std::lock_guard lock(mu);
+  std::int64_t more = n;
+  if (scale_key) {
+    auto it = actors.find(*scale_key);
+    auto running = it == actors.end() ? 0 : static_cast<std::int64_t>(it->second->instances.size());
+    more = std::max<std::int64_t>(0, n - running);
+  }
+  if (more == 0) return 0;
+  if (cfg.max_instances > 0) {
+    std::int64_t current = instances_locked() + reserved_instances;
+    if (current + more > cfg.max_instances)
+      return fail(Code::kResourceExhausted,
+                  errors::host_instance_limit(more, current, cfg.max_instances));
+  }
+  reserved_instances += more;
+  return more;
+}
+
+void Host::Impl::release_instances(std::int64_t n) {
+  if (n <= 0) return;
+  std::lock_guard lock(mu);
+  reserved_instances = std::max<std::int64_t>(0, reserved_instances - n);
+}
+
+/// Halts instances of `key` (see select_instances_to_stop); count > 0 also publishes
+/// actors_stopped.
 void Host::Impl::terminate(const std::string& key, std::int64_t count, const StringMap& filter) {
   std::vector<InstanceInfo> halted;
   lattice::Subscription dropped_sub;
@@ -347,10 +386,18 @@ Status Host::Impl::live_update(const std::string& ref) {
     auto it = claims_cache.find(claims.sub);
     if (it == claims_cache.end())
       return fail(Code::kNotFound, std::string(errors::kLiveUpdateGenericError));
+    // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
+    // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
     long long old_rev = 0;
-    try {
-      old_rev = std::stoll(it->second.value("rev", "0"));
-    } catch (...) {
+    if (auto rev = it->second.find("rev"); rev != it->second.end()) {
+      if (rev->is_number_integer()) {
+        old_rev = rev->get<long long>();
+      } else if (rev->is_string()) {
+        try {
+          old_rev = std::stoll(rev->get<std::string>());
+        } catch (const std::exception&) {
+        }
+      }
     }
     if (new_rev <= old_rev)
       return fail(Code::kInvalidArgument, std::string(errors::kLiveUpdateGenericError));

@@ -201,6 +201,7 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   set_endpoint(cfg.prov_rpc, "PROV_RPC", "prov_rpc");
   set_int(cfg.rpc_timeout_ms, "WASMCLOUD_RPC_TIMEOUT_MS", "rpc_timeout_ms");
   set_int(cfg.metrics_port, "WASMCLOUD_METRICS_PORT", "metrics_port");
+  set_int(cfg.max_instances, "WASMCLOUD_MAX_INSTANCES", "max_instances");
   set_str(cfg.metrics_host, "WASMCLOUD_METRICS_HOST", "metrics_host");
   if (auto v = get("WASMCLOUD_JS_DOMAIN", "js_domain"); v && !v->empty()) cfg.js_domain = *v;
   if (auto v = get("WASMCLOUD_OCI_ALLOW_LATEST", "allow_latest")) cfg.allow_latest = *v == "true";
@@ -325,6 +326,9 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
                  "(WASMCLOUD_METRICS_PORT)");
   app.add_option("--metrics-host", cfg.metrics_host,
                  "Address the metrics endpoint binds (WASMCLOUD_METRICS_HOST, default 127.0.0.1)");
+  app.add_option("--max-instances", cfg.max_instances,
+                 "Most actor instances on this host, all actors together; 0 = no limit "
+                 "(WASMCLOUD_MAX_INSTANCES, default 1000)");
   app.add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms,
                  "Heartbeat period in ms (default 30000)");
   app.add_option_function<std::vector<std::string>>(

@@ -77,8 +77,13 @@ struct HostConfig {
   std::string oci_registry, oci_registry_user, oci_registry_password;
   int heartbeat_interval_ms = 30000;  ///< control-interface 6.1
   int executor_threads = 8;           ///< invocation executor pool size
-  bool native_tier = true;            ///< compile actors to native code in the background
-  std::string native_cache_dir;       ///< empty = the engine's default cache directory
+  /// Most actor instances this host runs at once, all actors together (WASMCLOUD_MAX_INSTANCES,
+  /// `max_instances`, `--max-instances`); a start past it is refused (failure ack and
+  /// actor_start_failed, errors::host_instance_limit). 0 = no limit. Ours: the reference host
+  /// has no such limit.
+  int max_instances = 1000;
+  bool native_tier = true;       ///< compile actors to native code in the background
+  std::string native_cache_dir;  ///< empty = the engine's default cache directory
   /// Prometheus endpoint (src/metrics): `GET http://{metrics_host}:{metrics_port}/metrics`.
   /// 0 (default) = not served (WASMCLOUD_METRICS_PORT, `metrics_port`, `--metrics-port`); the
   /// counters are kept either way. Ours: the reference host has no metrics endpoint.

@@ -1,5 +1,8 @@
 #include "host/control.h"
 
+#include <optional>
+#include <utility>
+
 #include "common/encoding.h"
 #include "host/errors.h"
 #include "lattice/topics.h"
@@ -24,31 +27,67 @@ std::optional<json> parse_object(std::string_view body) {
   return j;
 }
 
-/// Reads an optional string -> string object (null/missing -> {}). False on wrong types.
-bool read_string_map(const json& obj, const char* key, StringMap& out) {
+/// Outcome of reading one field: read, malformed (the parser's generic text applies), or over a
+/// length limit (`error` names the field and the limit).
+struct FieldError {
+  bool malformed = false;
+  std::string error;  ///< set when a limit was exceeded
+};
+
+/// Reads an optional string -> string object (null/missing -> {}) with at most `max_entries`
+/// entries, keys up to kMaxIdentifierLength and values up to `max_value` bytes.
+std::optional<FieldError> read_string_map(const json& obj, const char* key, StringMap& out,
+                                          std::size_t max_entries, std::size_t max_value) {
   auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return true;
-  if (!it->is_object()) return false;
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return FieldError{true, {}};
+  if (it->size() > max_entries)
+    return FieldError{false, errors::too_many_entries(key, max_entries)};
   for (auto& [k, v] : it->items()) {
-    if (!v.is_string()) return false;
-    out[k] = v.get<std::string>();
+    if (!v.is_string()) return FieldError{true, {}};
+    if (k.size() > kMaxIdentifierLength)
+      return FieldError{false, errors::field_too_long(key, kMaxIdentifierLength)};
+    const auto& sv = v.get_ref<const std::string&>();
+    if (sv.size() > max_value) return FieldError{false, errors::field_too_long(key, max_value)};
+    out[k] = sv;
   }
-  return true;
+  return std::nullopt;
 }
 
-bool read_string(const json& obj, const char* key, std::string& out) {
-  if (!present(obj, key)) return false;
+/// Reads a present string of at most `max_len` bytes.
+std::optional<FieldError> read_string(const json& obj, const char* key, std::string& out,
+                                      std::size_t max_len) {
+  if (!present(obj, key)) return FieldError{true, {}};
   const auto& v = obj.at(key);
-  if (!v.is_string()) return false;
-  out = v.get<std::string>();
-  return true;
+  if (!v.is_string()) return FieldError{true, {}};
+  const auto& sv = v.get_ref<const std::string&>();
+  if (sv.size() > max_len) return FieldError{false, errors::field_too_long(key, max_len)};
+  out = sv;
+  return std::nullopt;
 }
 
 tl::unexpected<Error> invalid(std::string_view text) {
   return fail(Code::kInvalidArgument, std::string(text));
 }
 
+/// The parser's error for a field problem: the limit text when a limit was exceeded, else the
+/// request's generic text.
+tl::unexpected<Error> invalid(const FieldError& e, std::string_view generic) {
+  if (!e.malformed && !e.error.empty()) return fail(Code::kInvalidArgument, e.error);
+  return invalid(generic);
+}
+
+/// Annotations of `la`, `sa`, `lp`.
+std::optional<FieldError> read_annotations(const json& obj, StringMap& out) {
+  return read_string_map(obj, "annotations", out, kMaxAnnotations, kMaxAnnotationValueLength);
+}
+
 }  // namespace
+
+Status check_request_size(std::size_t bytes) {
+  if (bytes <= kMaxControlRequestBytes) return ok();
+  return fail(Code::kResourceExhausted, errors::request_too_large(bytes, kMaxControlRequestBytes));
+}
 
 std::string ack_json(bool accepted, std::string_view error) {
   return json{{"accepted", accepted}, {"error", std::string(error)}}.dump();
@@ -58,7 +97,8 @@ Result<LaunchActorRequest> parse_launch_actor(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidLaunchActor);
   LaunchActorRequest r;
-  if (!read_string(*j, "actor_ref", r.actor_ref)) return invalid(errors::kInvalidLaunchActor);
+  if (auto e = read_string(*j, "actor_ref", r.actor_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidLaunchActor);
   if (auto it = j->find("count"); it != j->end() && !it->is_null()) {
     if (!it->is_number_integer()) return invalid(errors::kInvalidLaunchActor);
     r.count = it->get<std::int64_t>();
@@ -66,8 +106,7 @@ Result<LaunchActorRequest> parse_launch_actor(std::string_view body) {
     if (r.count > kMaxInstancesPerActor) return invalid(errors::kTooManyInstances);
     if (r.count == 0) r.count = 1;
   }
-  if (!read_string_map(*j, "annotations", r.annotations))
-    return invalid(errors::kInvalidLaunchActor);
+  if (auto e = read_annotations(*j, r.annotations)) return invalid(*e, errors::kInvalidLaunchActor);
   return r;
 }
 
@@ -75,12 +114,13 @@ Result<StopActorRequest> parse_stop_actor(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidStopActor);
   StopActorRequest r;
-  if (!read_string(*j, "actor_ref", r.actor_id)) return invalid(errors::kInvalidStopActor);
+  if (auto e = read_string(*j, "actor_ref", r.actor_id, kMaxIdentifierLength))
+    return invalid(*e, errors::kInvalidStopActor);
   if (!present(*j, "count") || !j->at("count").is_number_integer())
     return invalid(errors::kInvalidStopActor);
   r.count = j->at("count").get<std::int64_t>();
   if (r.count < 0) return invalid(errors::kInvalidStopActor);
-  if (!read_string_map(*j, "annotations", r.annotations)) return invalid(errors::kInvalidStopActor);
+  if (auto e = read_annotations(*j, r.annotations)) return invalid(*e, errors::kInvalidStopActor);
   return r;
 }
 
@@ -88,8 +128,10 @@ Result<ScaleActorRequest> parse_scale_actor(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidScaleActor);
   ScaleActorRequest r;
-  if (!read_string(*j, "actor_id", r.actor_id)) return invalid(errors::kInvalidScaleActor);
-  if (!read_string(*j, "actor_ref", r.actor_ref)) return invalid(errors::kInvalidScaleActor);
+  if (auto e = read_string(*j, "actor_id", r.actor_id, kMaxIdentifierLength))
+    return invalid(*e, errors::kInvalidScaleActor);
+  if (auto e = read_string(*j, "actor_ref", r.actor_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidScaleActor);
   if (!present(*j, "count") || !j->at("count").is_number_integer())
     return invalid(errors::kInvalidScaleActor);
   r.count = j->at("count").get<std::int64_t>();
@@ -102,8 +144,8 @@ Result<UpdateActorRequest> parse_update_actor(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidUpdateActor);
   UpdateActorRequest r;
-  if (!read_string(*j, "new_actor_ref", r.new_actor_ref))
-    return invalid(errors::kInvalidUpdateActor);
+  if (auto e = read_string(*j, "new_actor_ref", r.new_actor_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidUpdateActor);
   return r;
 }
 
@@ -111,15 +153,16 @@ Result<StartProviderRequest> parse_start_provider(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidStartProvider);
   StartProviderRequest r;
-  if (!read_string(*j, "provider_ref", r.provider_ref) ||
-      !read_string(*j, "link_name", r.link_name))
-    return invalid(errors::kInvalidStartProvider);
+  if (auto e = read_string(*j, "provider_ref", r.provider_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidStartProvider);
+  if (auto e = read_string(*j, "link_name", r.link_name, kMaxIdentifierLength))
+    return invalid(*e, errors::kInvalidStartProvider);
   if (auto it = j->find("configuration"); it != j->end() && !it->is_null()) {
     if (!it->is_string()) return invalid(errors::kInvalidStartProvider);
     r.configuration = it->get<std::string>();
   }
-  if (!read_string_map(*j, "annotations", r.annotations))
-    return invalid(errors::kInvalidStartProvider);
+  if (auto e = read_annotations(*j, r.annotations))
+    return invalid(*e, errors::kInvalidStartProvider);
   return r;
 }
 
@@ -127,9 +170,11 @@ Result<StopProviderRequest> parse_stop_provider(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidStopProvider);
   StopProviderRequest r;
-  if (!read_string(*j, "provider_ref", r.provider_id) ||
-      !read_string(*j, "link_name", r.link_name) || r.provider_id.size() != 56)
-    return invalid(errors::kInvalidStopProvider);
+  if (auto e = read_string(*j, "provider_ref", r.provider_id, kMaxIdentifierLength))
+    return invalid(*e, errors::kInvalidStopProvider);
+  if (auto e = read_string(*j, "link_name", r.link_name, kMaxIdentifierLength))
+    return invalid(*e, errors::kInvalidStopProvider);
+  if (r.provider_id.size() != 56) return invalid(errors::kInvalidStopProvider);
   return r;
 }
 
@@ -161,11 +206,15 @@ Result<LinkDefinition> parse_linkdef_put(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidLinkdefPut);
   LinkDefinition ld;
-  if (!read_string(*j, "actor_id", ld.actor_id) ||
-      !read_string(*j, "contract_id", ld.contract_id) ||
-      !read_string(*j, "link_name", ld.link_name) ||
-      !read_string(*j, "provider_id", ld.provider_id) || !read_string_map(*j, "values", ld.values))
-    return invalid(errors::kInvalidLinkdefPut);
+  const std::pair<const char*, std::string*> fields[] = {{"actor_id", &ld.actor_id},
+                                                         {"contract_id", &ld.contract_id},
+                                                         {"link_name", &ld.link_name},
+                                                         {"provider_id", &ld.provider_id}};
+  for (const auto& [key, field] : fields)
+    if (auto e = read_string(*j, key, *field, kMaxIdentifierLength))
+      return invalid(*e, errors::kInvalidLinkdefPut);
+  if (auto e = read_string_map(*j, "values", ld.values, kMaxLinkValues, kMaxLinkValueLength))
+    return invalid(*e, errors::kInvalidLinkdefPut);
   ld.id = lattice::topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name);
   return ld;
 }
@@ -174,10 +223,11 @@ Result<LinkDefinition> parse_linkdef_del(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidLinkdefDel);
   LinkDefinition ld;
-  if (!read_string(*j, "actor_id", ld.actor_id) ||
-      !read_string(*j, "contract_id", ld.contract_id) ||
-      !read_string(*j, "link_name", ld.link_name))
-    return invalid(errors::kInvalidLinkdefDel);
+  const std::pair<const char*, std::string*> fields[] = {
+      {"actor_id", &ld.actor_id}, {"contract_id", &ld.contract_id}, {"link_name", &ld.link_name}};
+  for (const auto& [key, field] : fields)
+    if (auto e = read_string(*j, key, *field, kMaxIdentifierLength))
+      return invalid(*e, errors::kInvalidLinkdefDel);
   ld.id = lattice::topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name);
   return ld;
 }
@@ -186,7 +236,8 @@ Result<ActorAuctionRequest> parse_actor_auction(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidActorAuction);
   ActorAuctionRequest r;
-  if (!read_string(*j, "actor_ref", r.actor_ref)) return invalid(errors::kInvalidActorAuction);
+  if (auto e = read_string(*j, "actor_ref", r.actor_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidActorAuction);
   if (auto it = j->find("constraints"); it != j->end() && !it->is_null()) {
     if (!it->is_object()) return invalid(errors::kInvalidActorAuction);
     r.constraints = *it;
@@ -198,10 +249,13 @@ Result<ProviderAuctionRequest> parse_provider_auction(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidProviderAuction);
   ProviderAuctionRequest r;
-  if (!read_string(*j, "provider_ref", r.provider_ref))
-    return invalid(errors::kInvalidProviderAuction);
-  if (auto it = j->find("link_name"); it != j->end() && it->is_string())
+  if (auto e = read_string(*j, "provider_ref", r.provider_ref, kMaxReferenceLength))
+    return invalid(*e, errors::kInvalidProviderAuction);
+  if (auto it = j->find("link_name"); it != j->end() && it->is_string()) {
+    if (it->get_ref<const std::string&>().size() > kMaxIdentifierLength)
+      return invalid(errors::field_too_long("link_name", kMaxIdentifierLength));
     r.link_name = it->get<std::string>();
+  }
   if (auto it = j->find("constraints"); it != j->end() && !it->is_null()) {
     if (!it->is_object()) return invalid(errors::kInvalidProviderAuction);
     r.constraints = *it;

@@ -7,6 +7,7 @@
 // exact ack text of errors.h. Thread-safe (no state).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -30,6 +31,31 @@ std::string ack_json(bool accepted, std::string_view error = {});
 /// errors::kTooManyInstances before anything starts.
 inline constexpr std::int64_t kMaxInstancesPerActor = 10000;
 
+// --- Size and length limits (ours: the original had none; a 10 MB `actor_ref` was acknowledged
+// and parsed, and the host grew by hundreds of MB). Checked before any work; each violation is
+// refused with the texts of errors::request_too_large / field_too_long / too_many_entries,
+// which name the field and the limit.
+
+/// Largest control request body the host reads (1 MiB, NATS's default max_payload): larger
+/// requests are refused (errors::request_too_large) before they are parsed.
+inline constexpr std::size_t kMaxControlRequestBytes = 1024 * 1024;
+/// Longest OCI / file / bindle reference (`actor_ref`, `new_actor_ref`, `provider_ref`): 4096
+/// bytes, the longest reference the OCI distribution spec's clients accept.
+inline constexpr std::size_t kMaxReferenceLength = 4096;
+/// Longest identifier (actor / provider keys in `actor_id` and `sa`'s `actor_ref`, `link_name`,
+/// `contract_id`, annotation and link-value keys).
+inline constexpr std::size_t kMaxIdentifierLength = 256;
+/// Most annotations one request may carry, and the longest annotation value.
+inline constexpr std::size_t kMaxAnnotations = 64;
+inline constexpr std::size_t kMaxAnnotationValueLength = 4096;
+/// Most link values (`linkdefs.put` `values`) and the longest link value (64 KiB).
+inline constexpr std::size_t kMaxLinkValues = 256;
+inline constexpr std::size_t kMaxLinkValueLength = 64 * 1024;
+
+/// Ok when a control request of `bytes` bytes may be read (<= kMaxControlRequestBytes); else
+/// Code::kResourceExhausted with errors::request_too_large.
+Status check_request_size(std::size_t bytes);
+
 /// `cmd.{host}.la` (spec 2.3.2). `count` 0 is treated as 1 (Appendix B #2).
 struct LaunchActorRequest {
   std::string actor_ref;
@@ -37,7 +63,8 @@ struct LaunchActorRequest {
   StringMap annotations;
 };
 /// Errors: errors::kInvalidLaunchActor (not JSON, `actor_ref` absent or not a string, bad
-/// `count`/`annotations` types, negative count); errors::kTooManyInstances.
+/// `count`/`annotations` types, negative count); errors::kTooManyInstances; the length limits
+/// above (errors::field_too_long, errors::too_many_entries).
 Result<LaunchActorRequest> parse_launch_actor(std::string_view body);
 
 /// `cmd.{host}.sa` (spec 2.3.3): `actor_ref` is the actor public key; count 0 = all.
@@ -46,7 +73,7 @@ struct StopActorRequest {
   std::int64_t count = 0;
   StringMap annotations;
 };
-/// Errors: errors::kInvalidStopActor (also for a negative count, Appendix B #5).
+/// Errors: errors::kInvalidStopActor (also for a negative count, Appendix B #5); length limits.
 Result<StopActorRequest> parse_stop_actor(std::string_view body);
 
 /// `cmd.{host}.scale` (spec 2.3.4): `count` is the desired total.
@@ -55,17 +82,18 @@ struct ScaleActorRequest {
   std::string actor_ref;
   std::int64_t count = 0;
 };
-/// Errors: errors::kInvalidScaleActor (also for a negative count); errors::kTooManyInstances.
+/// Errors: errors::kInvalidScaleActor (also for a negative count); errors::kTooManyInstances;
+/// length limits.
 Result<ScaleActorRequest> parse_scale_actor(std::string_view body);
 
 /// `cmd.{host}.upd` (spec 2.3.5).
 struct UpdateActorRequest {
   std::string new_actor_ref;
 };
-/// Errors: errors::kInvalidUpdateActor.
+/// Errors: errors::kInvalidUpdateActor; length limits.
 Result<UpdateActorRequest> parse_update_actor(std::string_view body);
 
-/// `cmd.{host}.lp` (spec 2.3.6). Errors: errors::kInvalidStartProvider.
+/// `cmd.{host}.lp` (spec 2.3.6). Errors: errors::kInvalidStartProvider; length limits.
 struct StartProviderRequest {
   std::string provider_ref;
   std::string link_name;
@@ -100,19 +128,20 @@ struct LinkDefinition {
 /// The six-field JSON object of a linkdef (events, get.links, KV).
 nlohmann::json linkdef_json(const LinkDefinition& ld);
 /// `linkdefs.put` (spec 2.4.4): `id` recomputed, `values` null/missing -> {}.
-/// Errors: errors::kInvalidLinkdefPut.
+/// Errors: errors::kInvalidLinkdefPut; length limits (ids, kMaxLinkValues, kMaxLinkValueLength).
 Result<LinkDefinition> parse_linkdef_put(std::string_view body);
-/// `linkdefs.del` (spec 2.4.5): actor_id, contract_id, link_name. Errors: kInvalidLinkdefDel.
+/// `linkdefs.del` (spec 2.4.5): actor_id, contract_id, link_name. Errors: kInvalidLinkdefDel;
+/// length limits.
 Result<LinkDefinition> parse_linkdef_del(std::string_view body);
 
-/// `auction.actor` (spec 2.4.7). Errors: errors::kInvalidActorAuction.
+/// `auction.actor` (spec 2.4.7). Errors: errors::kInvalidActorAuction; reference length.
 struct ActorAuctionRequest {
   std::string actor_ref;
   nlohmann::json constraints = nlohmann::json::object();  ///< as sent
 };
 Result<ActorAuctionRequest> parse_actor_auction(std::string_view body);
 
-/// `auction.provider` (spec 2.4.8). Errors: errors::kInvalidProviderAuction.
+/// `auction.provider` (spec 2.4.8). Errors: errors::kInvalidProviderAuction; length limits.
 struct ProviderAuctionRequest {
   std::string provider_ref;
   std::string link_name = "default";

@@ -17,6 +17,30 @@ using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
 
+/// Runs one lifecycle task. Handlers turn expected failures into Errors; an exception escaping
+/// anyway (a bug, e.g. a JSON accessor meeting an unexpected null) is logged and reported
+/// through `on_failure` with errors::kUnexpectedFailurePrefix + its text, so that no request
+/// ends without its `*_start_failed` event or failure ack (issue #12.1: a throw used to be
+/// swallowed by the executor and the client waited forever).
+template <class Task, class OnFailure>
+void run_guarded(std::string_view what, Task&& task, OnFailure&& on_failure) {
+  std::string error;
+  try {
+    task();
+    return;
+  } catch (const std::exception& e) {
+    error = std::string(errors::kUnexpectedFailurePrefix) + e.what();
+  } catch (...) {
+    error = std::string(errors::kUnexpectedFailurePrefix) + "unknown exception";
+  }
+  spdlog::error("{} failed: {}", what, error);
+  try {
+    on_failure(error);
+  } catch (...) {
+    spdlog::error("{}: reporting the failure failed too", what);
+  }
+}
+
 }  // namespace
 
 /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
@@ -34,7 +58,8 @@ void Host::Impl::query_config_service() {
     for (auto& [server, v] : it->items()) {
       if (!v.is_object()) continue;
       oci::RegistryCredential c;
-      c.registry_type = v.value("registryType", "");
+      if (v.contains("registryType") && v["registryType"].is_string())
+        c.registry_type = v["registryType"];
       if (v.contains("username") && v["username"].is_string()) c.username = v["username"];
       if (v.contains("password") && v["password"].is_string()) c.password = v["password"];
       if (v.contains("token") && v["token"].is_string()) c.token = v["token"];
@@ -48,15 +73,18 @@ void Host::Impl::query_config_service() {
       if (!p.is_object() || !p.contains("providerRef") || !p["providerRef"].is_string()) continue;
       StartProviderRequest req;
       req.provider_ref = p["providerRef"].get<std::string>();
-      req.link_name = p.value("linkName", std::string("default"));
-      lifecycle_pool->post([this, req] { launch_provider(req); });
+      if (auto ln = p.find("linkName"); ln != p.end() && ln->is_string())
+        req.link_name = ln->get<std::string>();
+      else
+        req.link_name = "default";  // null, absent or not a string
+      lifecycle_pool->post([this, req] { guarded_launch_provider(req); });
     }
   if (auto it = reply.find("autoStartActors"); it != reply.end() && it->is_array()) {
     for (const auto& ref : *it) {
       if (!ref.is_string()) continue;
       LaunchActorRequest req;
       req.actor_ref = ref.get<std::string>();
-      lifecycle_pool->post([this, req] { launch(req); });
+      lifecycle_pool->post([this, req] { guarded_launch(req, 0); });
     }
   }
 }
@@ -100,7 +128,10 @@ Status Host::Impl::subscribe_control() {
   if (!cfg.policy_changes_topic.empty()) {
     auto sub = ctl->subscribe(cfg.policy_changes_topic, [this](lattice::Message m) {
       auto msg = std::make_shared<lattice::Message>(std::move(m));
-      ctl_pool->post([this, msg] { reply(*msg, policy->apply_change(msg->text())); });
+      ctl_pool->post([this, msg] {
+        if (!check_request_size(msg->data().size())) return reply(*msg, R"({"success":false})");
+        reply(*msg, policy->apply_change(msg->text()));
+      });
     });
     if (!sub) return fail(sub.error());
     control_subs.push_back(std::move(*sub));
@@ -118,6 +149,11 @@ void Host::Impl::handle_control(const lattice::Message& m) {
     return;
   }
   const auto& t = *topic;
+  // Limits before any work (ours): the body is neither copied nor parsed past the size limit.
+  if (auto size = check_request_size(m.data().size()); !size) {
+    spdlog::warn("Refusing control request on {}: {}", m.subject(), size.error().message);
+    return ack(m, false, size.error().message);
+  }
   const std::string body(m.text());
   if (t.kind == "cmd") {
     if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
@@ -185,15 +221,38 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
   if (op == topics::kCmdScaleActor) {
     auto r = parse_scale_actor(body);
     if (!r) return ack(m, false, r.error().message);
+    // The host instance limit (ours) is checked against the instances running and those already
+    // accepted; past it the request is refused in the ack and with actor_start_failed.
+    auto reserved = reserve_instances(r->count, &r->actor_id);
+    if (!reserved) {
+      ack(m, false, reserved.error().message);
+      scale_failed(*r, r->actor_ref, reserved.error().message);
+      return;
+    }
     ack(m, true);  // 2.3.4: ack before the work
-    lifecycle_pool->post([this, req = *r] { scale(req); });
+    if (!lifecycle_pool->post([this, req = *r, n = *reserved] {
+          run_guarded(
+              "Scaling actor", [&] { scale(req); },
+              [&](const std::string& error) { scale_failed(req, req.actor_ref, error); });
+          release_instances(n);
+        }))
+      release_instances(*reserved);
     return;
   }
   if (op == topics::kCmdLaunchActor) {
     auto r = parse_launch_actor(body);
     if (!r) return ack(m, false, r.error().message);
+    auto reserved = reserve_instances(r->count);
+    if (!reserved) {
+      ack(m, false, reserved.error().message);
+      spdlog::error("Failed to start actor from '{}': {}", r->actor_ref, reserved.error().message);
+      emit(ev::kActorStartFailed,
+           json{{"actor_ref", r->actor_ref}, {"error", inspect(reserved.error().message)}});
+      return;
+    }
     ack(m, true);  // 2.3.2: immediately
-    lifecycle_pool->post([this, req = *r] { launch(req); });
+    if (!lifecycle_pool->post([this, req = *r, n = *reserved] { guarded_launch(req, n); }))
+      release_instances(*reserved);
     return;
   }
   if (op == topics::kCmdStopActor) {
@@ -202,8 +261,11 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     auto msg = std::make_shared<std::string>(m.reply());
     // 2.3.3: synchronous - ack after the instances are halted.
     lifecycle_pool->post([this, req = *r, msg] {
-      terminate(req.actor_id, req.count, req.annotations);
-      if (!msg->empty()) (void)ctl->publish(*msg, ack_json(true));
+      std::string text = ack_json(true);
+      run_guarded(
+          "Stopping actor", [&] { terminate(req.actor_id, req.count, req.annotations); },
+          [&](const std::string& error) { text = ack_json(false, error); });
+      if (!msg->empty()) (void)ctl->publish(*msg, text);
     });
     return;
   }
@@ -212,9 +274,18 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     if (!r) return ack(m, false, r.error().message);
     auto msg = std::make_shared<std::string>(m.reply());
     lifecycle_pool->post([this, req = *r, msg] {
-      auto st = live_update(req.new_actor_ref);
-      auto text = st ? ack_json(true)
-                     : ack_json(false, std::string(errors::kLiveUpdatePrefix) + st.error().message);
+      std::string text;
+      run_guarded(
+          "Live update",
+          [&] {
+            auto st = live_update(req.new_actor_ref);
+            text =
+                st ? ack_json(true)
+                   : ack_json(false, std::string(errors::kLiveUpdatePrefix) + st.error().message);
+          },
+          [&](const std::string& error) {
+            text = ack_json(false, std::string(errors::kLiveUpdatePrefix) + error);
+          });
       if (!msg->empty()) (void)ctl->publish(*msg, text);
     });
     return;
@@ -232,7 +303,7 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
       return ack(m, false, errors::kProviderAlreadyRunning);
     }
     ack(m, true);
-    lifecycle_pool->post([this, req = *r] { launch_provider(req); });
+    lifecycle_pool->post([this, req = *r] { guarded_launch_provider(req); });
     return;
   }
   if (op == topics::kCmdStopProvider) {
@@ -241,8 +312,11 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     // 2.3.7: synchronous - ack after the matching instances are stopped.
     auto msg = std::make_shared<std::string>(m.reply());
     lifecycle_pool->post([this, req = *r, msg] {
-      providers->stop(req.provider_id, req.link_name);
-      if (!msg->empty()) (void)ctl->publish(*msg, ack_json(true));
+      std::string text = ack_json(true);
+      run_guarded(
+          "Stopping provider", [&] { providers->stop(req.provider_id, req.link_name); },
+          [&](const std::string& error) { text = ack_json(false, error); });
+      if (!msg->empty()) (void)ctl->publish(*msg, text);
     });
     return;
   }
@@ -255,6 +329,25 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     return;
   }
   spdlog::warn("Received unknown host command {}", op);
+}
+
+void Host::Impl::guarded_launch(const LaunchActorRequest& req, std::int64_t reserved) {
+  run_guarded(
+      "Starting actor", [&] { launch(req); },
+      [&](const std::string& error) {
+        emit(ev::kActorStartFailed, json{{"actor_ref", req.actor_ref}, {"error", inspect(error)}});
+      });
+  release_instances(reserved);
+}
+
+void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {
+  run_guarded(
+      "Starting provider", [&] { launch_provider(req); },
+      [&](const std::string& error) {
+        emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
+                                            {"link_name", req.link_name},
+                                            {"error", inspect(error)}});
+      });
 }
 
 void Host::Impl::linkdef_put(const lattice::Message& m, const std::string& body) {

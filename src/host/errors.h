@@ -7,6 +7,8 @@
 // silent. Constants and small formatters only; thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,32 @@ inline constexpr std::string_view kInvalidUpdateActor = "Invalid JSON request to
 /// Ours (the original had no limit): `la` / `scale` count over kMaxInstancesPerActor.
 inline constexpr std::string_view kTooManyInstances =
     "Requested instance count exceeds this host's limit of 10000 instances per actor";
+/// Ours (the original read any size): a control request over kMaxControlRequestBytes.
+inline std::string request_too_large(std::size_t bytes, std::size_t limit) {
+  return "Control request of " + std::to_string(bytes) + " bytes exceeds this host's limit of " +
+         std::to_string(limit) + " bytes";
+}
+/// Ours: a string field (or one entry of a map field) longer than its limit (control.h).
+inline std::string field_too_long(std::string_view field, std::size_t limit) {
+  return "Field `" + std::string(field) + "` exceeds this host's limit of " +
+         std::to_string(limit) + " bytes";
+}
+/// Ours: a map field (annotations, link values) with more entries than its limit (control.h).
+inline std::string too_many_entries(std::string_view field, std::size_t limit) {
+  return "Field `" + std::string(field) + "` exceeds this host's limit of " +
+         std::to_string(limit) + " entries";
+}
+/// Ours: a start past the host's instance limit (--max-instances, WASMCLOUD_MAX_INSTANCES);
+/// `current` = instances running plus those accepted and not yet started.
+inline std::string host_instance_limit(std::int64_t requested, std::int64_t current,
+                                       std::int64_t limit) {
+  return "Cannot start " + std::to_string(requested) + " more actor instance(s): this host has " +
+         std::to_string(current) + " running or starting and its limit is " +
+         std::to_string(limit) + " (--max-instances, WASMCLOUD_MAX_INSTANCES)";
+}
+/// Ours: prefix of the error published when a lifecycle task failed unexpectedly (an exception
+/// escaped it); followed by the exception's text.
+inline constexpr std::string_view kUnexpectedFailurePrefix = "Unexpected failure: ";
 /// Followed by the reason (control-interface 2.3.5).
 inline constexpr std::string_view kLiveUpdatePrefix = "Unable to perform live update: ";
 /// Live update of a file:// reference while file loading is disabled (2.3.5).

@@ -92,6 +92,9 @@ struct Host::Impl {
 
   mutable std::mutex mu;  // actor registry
   std::map<std::string, std::shared_ptr<ActorEntry>> actors;
+  /// Instances accepted by `la` / `scale` acks and not yet started or given up (guarded by mu);
+  /// counted against cfg.max_instances with the running ones (reserve_instances).
+  std::int64_t reserved_instances = 0;
 
   mutable std::mutex cache_mu;  // lattice caches (control-interface 5.6)
   std::map<std::string, nlohmann::json> claims_cache;
@@ -167,6 +170,11 @@ struct Host::Impl {
   Status subscribe_control();
   void handle_control(const lattice::Message& m);
   void handle_command(const lattice::Message& m, const std::string& op, const std::string& body);
+  /// launch() / launch_provider() on the lifecycle thread, reporting an unexpected exception as
+  /// actor_start_failed / provider_start_failed; guarded_launch then releases `reserved`
+  /// instances (reserve_instances).
+  void guarded_launch(const LaunchActorRequest& req, std::int64_t reserved);
+  void guarded_launch_provider(const StartProviderRequest& req);
   void linkdef_put(const lattice::Message& m, const std::string& body);
   void linkdef_del(const lattice::Message& m, const std::string& body);
 
@@ -184,6 +192,16 @@ struct Host::Impl {
   void scale_failed(const ScaleActorRequest& req, const std::string& ref, const std::string& msg);
   void launch(const LaunchActorRequest& req);
   Status live_update(const std::string& ref);
+  /// Instances running on this host, all actors together. Call with `mu` held.
+  std::int64_t instances_locked() const;
+  /// Host instance limit (cfg.max_instances, 0 = none) at ack time: reserves `n` more instances
+  /// when running + reserved + n stays within the limit, else returns the refusal
+  /// (errors::host_instance_limit, Code::kResourceExhausted). With `scale_key` (a `scale`), `n`
+  /// is the desired total of that actor key and only the instances beyond its running ones
+  /// count. Returns the number reserved; give it back with release_instances() when the task
+  /// ends. Takes `mu`.
+  Result<std::int64_t> reserve_instances(std::int64_t n, const std::string* scale_key = nullptr);
+  void release_instances(std::int64_t n);
 
   // ---------------------------------------------------------------- provider_glue.cpp
   /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.

@@ -9,6 +9,17 @@ namespace wc::host {
 
 using nlohmann::json;
 
+namespace {
+
+/// `obj[key]` when it is a string, else `fallback` (null, absent or another type). Never throws,
+/// unlike json::value(), which throws on a null or mistyped member.
+std::string string_or(const json& obj, const char* key, const std::string& fallback) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+}  // namespace
+
 PolicyManager::PolicyManager(std::string topic, std::chrono::milliseconds timeout, json host,
                              PolicyRequester requester)
     : topic_(std::move(topic)),
@@ -47,16 +58,16 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
     return PolicyDecision{false, std::string(errors::kPolicyNoResponders), id};
   }
   json r = json::parse(*reply, nullptr, false);
-  // A reply without a boolean `permitted` is a decode failure (8.3 recommendation).
-  if (r.is_discarded() || !r.is_object() || !r.contains("permitted") ||
-      !r["permitted"].is_boolean())
+  // A reply without a boolean `permitted` is a decode failure (8.3 recommendation): denied and
+  // not cached. Every other field may be null, absent or of another type (the wasmCloud example
+  // policy service answers `"message": null`): `message` is then "", `requestId` the one sent.
+  auto permitted = r.is_object() ? r.find("permitted") : r.end();
+  if (r.is_discarded() || !r.is_object() || permitted == r.end() || !permitted->is_boolean())
     return PolicyDecision{false, std::string(errors::kPolicyDecodeFailed), id};
   PolicyDecision d;
-  d.permitted = r["permitted"].get<bool>();
-  d.message = r.value("message", "");
-  d.request_id = r.contains("requestId") && r["requestId"].is_string()
-                     ? r["requestId"].get<std::string>()
-                     : id;
+  d.permitted = permitted->get<bool>();
+  d.message = string_or(r, "message", "");
+  d.request_id = string_or(r, "requestId", id);
   std::lock_guard lock(mu_);
   cache_[key] = d;
   // Overrides name the id this host generated for the request (the reference keys its table by
@@ -68,16 +79,16 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
 
 std::string PolicyManager::apply_change(std::string_view body) {
   json r = json::parse(body, nullptr, false);
+  // `request_id` and a boolean `permitted` are required; `message` may be null or absent ("").
   if (r.is_discarded() || !r.is_object() || !r.contains("request_id") ||
-      !r["request_id"].is_string() || !r.contains("permitted") || !r["permitted"].is_boolean() ||
-      !r.contains("message") || !r["message"].is_string())
+      !r["request_id"].is_string() || !r.contains("permitted") || !r["permitted"].is_boolean())
     return R"({"success":false})";
   std::lock_guard lock(mu_);
   auto it = request_to_key_.find(r["request_id"].get<std::string>());
   if (it != request_to_key_.end()) {
     auto& d = cache_[it->second];
     d.permitted = r["permitted"].get<bool>();
-    d.message = r["message"].get<std::string>();
+    d.message = string_or(r, "message", "");
   }
   return R"({"success":true})";
 }

@@ -43,14 +43,18 @@ class PolicyManager {
   bool enabled() const { return !topic_.empty(); }
 
   /// Evaluates `action` ("start_actor", "start_provider", "perform_invocation") for `source` and
-  /// `target` (8.1 maps). Blocks up to the timeout; call from a worker thread.
+  /// `target` (8.1 maps). Blocks up to the timeout; call from a worker thread. The answer must
+  /// hold a boolean `permitted` (else denied with errors::kPolicyDecodeFailed, not cached);
+  /// `message` and `requestId` may be null, absent or mistyped ("" and the sent id). Never
+  /// throws.
   PolicyDecision evaluate(const std::string& action, const nlohmann::json& source,
                           const nlohmann::json& target);
 
   /// The default source of starts (8.1): empty strings, capabilities [], expiresAt now + 60 s.
   static nlohmann::json default_source();
 
-  /// Applies a policy-change message `{"request_id", "permitted", "message"}` (8.4): the cached
+  /// Applies a policy-change message `{"request_id", "permitted", "message"}` (8.4; `message`
+  /// may be null or absent, meaning ""): the cached
   /// decision made for that request id (the id sent in the request; also the reply's requestId
   /// when the service answered with a different one) is replaced, unknown ids are ignored.
   /// Returns the reply body `{"success": true|false}`.

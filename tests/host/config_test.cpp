@@ -161,6 +161,21 @@ TEST(HostConfig, FlagsOverrideEnvironment) {
   EXPECT_TRUE(cfg.allow_latest);
 }
 
+// The per-host instance limit (ours): default 1000, from the environment, the JSON file key and
+// the flag (which wins).
+TEST(HostConfig, MaxInstancesFromEnvironmentAndFlag) {
+  EXPECT_EQ(load_config({}, "").max_instances, 1000);
+  auto cfg = load_config({{"WASMCLOUD_MAX_INSTANCES", "25"}}, "");
+  EXPECT_EQ(cfg.max_instances, 25);
+  EXPECT_EQ(load_config({{"WASMCLOUD_MAX_INSTANCES", "lots"}}, "").max_instances, 1000);
+  CLI::App app;
+  add_host_flags(app, cfg);
+  const char* argv[] = {"host", "--max-instances", "7"};
+  app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
+  finish_flags(cfg);
+  EXPECT_EQ(cfg.max_instances, 7);
+}
+
 TEST(HostConfig, SingleServerUrl) {
   NatsEndpoint ep;
   EXPECT_EQ(ep.urls(), std::vector<std::string>{"nats://127.0.0.1:4222"});

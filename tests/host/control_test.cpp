@@ -168,5 +168,114 @@ TEST(Control, TopicParsing) {
   EXPECT_FALSE(parse_control_topic("wasmbus.ctl.default.cmd", "wasmbus.ctl", "default"));
 }
 
+// --- Size and length limits (ours; the original had none: a 10 MB actor_ref was acknowledged) ---
+
+using nlohmann::json;
+
+TEST(ControlLimits, RequestSize) {
+  EXPECT_TRUE(check_request_size(0));
+  EXPECT_TRUE(check_request_size(kMaxControlRequestBytes));
+  auto big = check_request_size(kMaxControlRequestBytes + 1);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().message,
+            errors::request_too_large(kMaxControlRequestBytes + 1, kMaxControlRequestBytes));
+}
+
+TEST(ControlLimits, ReferencesLongerThanOciAllowsAreRefusedByName) {
+  const std::string at_limit(kMaxReferenceLength, 'r');
+  const std::string over(kMaxReferenceLength + 1, 'r');
+  EXPECT_TRUE(parse_launch_actor(json{{"actor_ref", at_limit}}.dump()));
+  auto la = parse_launch_actor(json{{"actor_ref", over}}.dump());
+  ASSERT_FALSE(la);
+  EXPECT_EQ(la.error().message, errors::field_too_long("actor_ref", kMaxReferenceLength));
+  auto sc = parse_scale_actor(json{{"actor_id", "M"}, {"actor_ref", over}, {"count", 1}}.dump());
+  ASSERT_FALSE(sc);
+  EXPECT_EQ(sc.error().message, errors::field_too_long("actor_ref", kMaxReferenceLength));
+  auto up = parse_update_actor(json{{"new_actor_ref", over}}.dump());
+  ASSERT_FALSE(up);
+  EXPECT_EQ(up.error().message, errors::field_too_long("new_actor_ref", kMaxReferenceLength));
+  auto lp = parse_start_provider(json{{"provider_ref", over}, {"link_name", "default"}}.dump());
+  ASSERT_FALSE(lp);
+  EXPECT_EQ(lp.error().message, errors::field_too_long("provider_ref", kMaxReferenceLength));
+  auto aa = parse_actor_auction(json{{"actor_ref", over}}.dump());
+  ASSERT_FALSE(aa);
+  EXPECT_EQ(aa.error().message, errors::field_too_long("actor_ref", kMaxReferenceLength));
+  auto pa = parse_provider_auction(json{{"provider_ref", over}}.dump());
+  ASSERT_FALSE(pa);
+  EXPECT_EQ(pa.error().message, errors::field_too_long("provider_ref", kMaxReferenceLength));
+}
+
+TEST(ControlLimits, IdentifiersAreBounded) {
+  const std::string over(kMaxIdentifierLength + 1, 'M');
+  auto sc = parse_scale_actor(json{{"actor_id", over}, {"actor_ref", "r"}, {"count", 1}}.dump());
+  ASSERT_FALSE(sc);
+  EXPECT_EQ(sc.error().message, errors::field_too_long("actor_id", kMaxIdentifierLength));
+  auto sa = parse_stop_actor(json{{"actor_ref", over}, {"count", 1}}.dump());
+  ASSERT_FALSE(sa);
+  EXPECT_EQ(sa.error().message, errors::field_too_long("actor_ref", kMaxIdentifierLength));
+  auto lp = parse_start_provider(json{{"provider_ref", "r"}, {"link_name", over}}.dump());
+  ASSERT_FALSE(lp);
+  EXPECT_EQ(lp.error().message, errors::field_too_long("link_name", kMaxIdentifierLength));
+  auto ld = parse_linkdef_put(json{
+      {"actor_id", "M"},
+      {"provider_id", "V"},
+      {"contract_id", over},
+      {"link_name", "default"}}.dump());
+  ASSERT_FALSE(ld);
+  EXPECT_EQ(ld.error().message, errors::field_too_long("contract_id", kMaxIdentifierLength));
+  auto del = parse_linkdef_del(
+      json{{"actor_id", over}, {"contract_id", "c"}, {"link_name", "default"}}.dump());
+  ASSERT_FALSE(del);
+  EXPECT_EQ(del.error().message, errors::field_too_long("actor_id", kMaxIdentifierLength));
+}
+
+TEST(ControlLimits, AnnotationsAreBounded) {
+  json ok_ann = json::object();
+  for (std::size_t i = 0; i < kMaxAnnotations; ++i) ok_ann["k" + std::to_string(i)] = "v";
+  EXPECT_TRUE(parse_launch_actor(json{{"actor_ref", "r"}, {"annotations", ok_ann}}.dump()));
+  json many = ok_ann;
+  many["one-more"] = "v";
+  auto r = parse_launch_actor(json{{"actor_ref", "r"}, {"annotations", many}}.dump());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, errors::too_many_entries("annotations", kMaxAnnotations));
+  auto long_value = parse_launch_actor(json{
+      {"actor_ref", "r"}, {"annotations", {{"k", std::string(kMaxAnnotationValueLength + 1, 'v')}}}}
+                                           .dump());
+  ASSERT_FALSE(long_value);
+  EXPECT_EQ(long_value.error().message,
+            errors::field_too_long("annotations", kMaxAnnotationValueLength));
+  auto long_key =
+      parse_stop_actor(json{{"actor_ref", "M"},
+                            {"count", 1},
+                            {"annotations", {{std::string(kMaxIdentifierLength + 1, 'k'), "v"}}}}
+                           .dump());
+  ASSERT_FALSE(long_key);
+  EXPECT_EQ(long_key.error().message, errors::field_too_long("annotations", kMaxIdentifierLength));
+  auto lp = parse_start_provider(
+      json{{"provider_ref", "r"}, {"link_name", "default"}, {"annotations", many}}.dump());
+  ASSERT_FALSE(lp);
+  EXPECT_EQ(lp.error().message, errors::too_many_entries("annotations", kMaxAnnotations));
+}
+
+TEST(ControlLimits, LinkValuesAreBounded) {
+  auto put = [](const json& values) {
+    return parse_linkdef_put(json{
+        {"actor_id", "M"},
+        {"provider_id", "V"},
+        {"contract_id", "c"},
+        {"link_name", "default"},
+        {"values", values}}.dump());
+  };
+  EXPECT_TRUE(put({{"address", std::string(kMaxLinkValueLength, 'a')}}));
+  auto long_value = put({{"address", std::string(kMaxLinkValueLength + 1, 'a')}});
+  ASSERT_FALSE(long_value);
+  EXPECT_EQ(long_value.error().message, errors::field_too_long("values", kMaxLinkValueLength));
+  json many = json::object();
+  for (std::size_t i = 0; i <= kMaxLinkValues; ++i) many["k" + std::to_string(i)] = "v";
+  auto r = put(many);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, errors::too_many_entries("values", kMaxLinkValues));
+}
+
 }  // namespace
 }  // namespace wc::host

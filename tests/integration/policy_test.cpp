@@ -55,7 +55,8 @@ bool is_uuid_v4(const std::string& s) {
 /// ("decision-N"); overrides (8.4) name the request's id, which the host generated.
 class PolicyService {
  public:
-  enum class Mode { kAnswer, kSlow, kGarbage };
+  /// kNullMessage answers like the wasmCloud example policy actor: `"message": null`.
+  enum class Mode { kAnswer, kSlow, kGarbage, kNullMessage };
 
   std::string issuer_a, issuer_b, issuer_c;
 
@@ -148,6 +149,11 @@ class PolicyService {
     }
     std::string id = req.value("requestId", "");
     if (action == "perform_invocation") id = "decision-" + std::to_string(++decisions_);
+    if (mode_ == Mode::kNullMessage) {
+      (void)nc_->respond(
+          m, json{{"permitted", permitted}, {"message", nullptr}, {"requestId", id}}.dump());
+      return;
+    }
     (void)nc_->respond(
         m, json{{"permitted", permitted}, {"message", message}, {"requestId", id}}.dump());
   }
@@ -607,6 +613,20 @@ TEST_F(Policy, SlowServiceTimesOutAndDenies) {
   EXPECT_EQ(service->matching("perform_invocation", key_a, key_a).size(), 2u);
   start_ok(ref, key);
   EXPECT_EQ(service->matching("start_actor", key).size(), 2u);
+}
+
+// Issue #12.1: the wasmCloud example policy actor answers `"message": null`. A permit with a null
+// message starts the actor (it used to throw in the lifecycle task and publish nothing at all);
+// a denial with a null message is reported with an empty message.
+TEST_F(Policy, NullMessageInDecisionIsLenient) {
+  service->set_mode(PolicyService::Mode::kNullMessage);
+  auto [ref, key] = make_actor(*iss_a);
+  start_ok(ref, key);
+  EXPECT_TRUE(running(key));
+  EXPECT_EQ(service->matching("start_actor", key).size(), 1u);
+  auto [ref_b, key_b] = make_actor(*iss_b);
+  start_denied(ref_b, key_b, "");
+  service->set_mode(PolicyService::Mode::kAnswer);
 }
 
 }  // namespace
