@@ -178,6 +178,7 @@ struct LinkServer::Impl {
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int port = 0;
+  int listen_fd = -1;  // the listening socket, as last seen by the socket-options hook
   bool stopped = false;
 
   bool origin_allowed(const std::string& origin) const {
@@ -296,13 +297,15 @@ Result<std::unique_ptr<LinkServer>> LinkServer::start(const HttpConfig& cfg, Act
   s.set_keep_alive_max_count(100000);
   // Exclusive bind (no SO_REUSEPORT): a second link on a port in use must fail. TCP_NODELAY
   // (inherited by accepted sockets): httplib writes headers and body separately, and Nagle plus
-  // the client's delayed ACK would add ~40 ms to every keep-alive response.
-  s.set_socket_options([](socket_t sock) {
+  // the client's delayed ACK would add ~40 ms to every keep-alive response. The hook sees each
+  // candidate socket before its bind; the last one seen is the one that got bound.
+  Impl* p = impl.get();
+  s.set_socket_options([p](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    p->listen_fd = sock;
   });
-  Impl* p = impl.get();
   auto handler = [p](const httplib::Request& req, httplib::Response& res) { p->handle(req, res); };
   const std::string all = ".*";
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
@@ -325,6 +328,14 @@ Result<std::unique_ptr<LinkServer>> LinkServer::start(const HttpConfig& cfg, Act
                                             " (address in use or not available)");
     }
     impl->port = cfg.port;
+  }
+  // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
+  // Debian's libcpp-httplib): under a burst of connections the kernel drops SYNs (clients retry
+  // after 1 s, 3 s, ...; `ab -c 200` saw resets). listen() again on the bound socket raises the
+  // backlog to SOMAXCONN (Linux caps it at net.core.somaxconn).
+  if (impl->listen_fd < 0 || ::listen(impl->listen_fd, SOMAXCONN) != 0) {
+    return fail(Code::kUnavailable,
+                "Cannot set the listen backlog on " + cfg.host + ":" + std::to_string(impl->port));
   }
   impl->thread = std::thread([p] { p->server->listen_after_bind(); });
   spdlog::info("HTTP server listening on {}:{}{}", cfg.host, impl->port, cfg.tls ? " (TLS)" : "");

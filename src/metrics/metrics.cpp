@@ -8,6 +8,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <sys/socket.h>
+
 #include <exception>
 #include <map>
 #include <mutex>
@@ -139,7 +141,10 @@ Result<std::unique_ptr<Server>> Server::start(Metrics& metrics, const std::strin
   auto impl = std::make_unique<Impl>();
   impl->registry = metrics.impl_->registry;
   try {
-    impl->exposer = std::make_unique<prometheus::Exposer>(bind, 2);
+    // civetweb's listen backlog defaults to 200; a scrape burst beyond it would see dropped
+    // SYNs (retried after 1 s), so the exposer listens with SOMAXCONN like the other servers.
+    impl->exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", bind, "num_threads", "2", "listen_backlog", std::to_string(SOMAXCONN)});
     impl->exposer->RegisterCollectable(impl->registry);
   } catch (const std::exception& e) {
     return fail(Code::kUnavailable, "cannot serve metrics on " + bind + ": " + e.what());

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/burst.h"
 #include "support/servers.h"
 
 namespace wc::metrics {
@@ -153,6 +154,22 @@ TEST(MetricsServer, ServesTheTextFormat) {
   ASSERT_TRUE(res);
   EXPECT_EQ(sample(res->body, actor_series("wasmcloud_invocations_total", ",outcome=\"ok\"")), 2);
   EXPECT_EQ(client.Get("/other")->status, 404);
+}
+
+// Issue #12.9: every server of the project listens with a real backlog; 256 scrapers at once
+// are all answered.
+TEST(MetricsServer, ListenBacklogHoldsABurstOf256Connections) {
+  Metrics m;
+  const int port = testing::free_port();
+  auto server = Server::start(m, "127.0.0.1", port);
+  ASSERT_TRUE(server) << server.error().message;
+  EXPECT_GE(testing::listen_backlog(port), 256);
+  testing::Burst burst(port, 256);
+  auto statuses =
+      burst.exchange("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 60s);
+  int ok = 0;
+  for (int st : statuses) ok += st == 200 ? 1 : 0;
+  EXPECT_EQ(ok, 256);
 }
 
 TEST(MetricsServer, PortInUseFails) {

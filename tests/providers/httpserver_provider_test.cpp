@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include "httpserver/server.h"
 #include "rpc/errors.h"
 #include "rpc/msgpack.h"
+#include "support/burst.h"
 #include "support/servers.h"
 
 namespace wc::provider::testing {
@@ -351,6 +354,34 @@ TEST_F(HttpServerProviderTest, TlsLinkServesHttps) {
                                 R"(","tls":{"cert_file":")" + cert +
                                 R"(","priv_key_file":"/nonexistent.pem"}})"}})));
   EXPECT_NE(slurp(log_).find("Cannot load TLS certificate or key"), std::string::npos);
+}
+
+// Issue #12.9: the provider listened with cpp-httplib's backlog of 5; `ab -c 200` lost requests
+// and wrk saw connect retries. 256 clients connect at once while the provider cannot accept
+// (stopped): the kernel must queue every handshake, and each request is answered afterwards.
+TEST_F(HttpServerProviderTest, BurstOf256ConnectionsIsQueuedAndAnswered) {
+  start_provider();
+  const std::string actor = new_actor();
+  validate_ = false;
+  serve_actor(actor, ActorMode::kEcho);
+  const int port = wc::testing::free_port();
+  ASSERT_TRUE(send_link(*nc_, hd_, link(actor, {{"PORT", std::to_string(port)}})));
+  {
+    httplib::Client cli("127.0.0.1", port);
+    auto warm = cli.Get("/warm");
+    ASSERT_TRUE(warm) << slurp(log_);
+  }
+  EXPECT_GE(wc::testing::listen_backlog(port), 256);
+  proc_->send_signal(SIGSTOP);
+  wc::testing::Burst burst(port, 256);
+  const int established = burst.wait_connected(3s);
+  proc_->send_signal(SIGCONT);
+  EXPECT_EQ(established, 256) << "handshakes dropped: the listen backlog is too small";
+  auto statuses =
+      burst.exchange("GET /burst HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 60s);
+  int answered = 0;
+  for (int st : statuses) answered += st == 201 ? 1 : 0;
+  EXPECT_EQ(answered, 256) << slurp(log_).substr(0, 2000);
 }
 
 TEST_F(HttpServerProviderTest, HealthIsAnswered) {
