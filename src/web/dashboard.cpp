@@ -28,6 +28,7 @@
 #include "web/forms.h"
 #include "web/guard.h"
 #include "web/messages.h"
+#include "web/requests.h"
 #include "web/state.h"
 
 #ifndef WC_WEB_UI_DIR
@@ -47,6 +48,14 @@ constexpr time_t kKeepAliveSeconds = 1;
 /// How long stop() lets NATS flush before closing the connection.
 constexpr std::chrono::milliseconds kDrainTimeout{1000};
 constexpr std::string_view kVersion = "0.1.0";
+/// Worker threads of the HTTP server. Every event stream holds one for its whole life.
+constexpr std::size_t kHttpThreads = 32;
+/// Workers never given to event streams, so pages, the API and health checks are always served
+/// (DashboardConfig::max_streams is clamped to kHttpThreads - kReservedThreads).
+constexpr std::size_t kReservedThreads = 8;
+/// An idle event stream writes a comment this often; a write is the only way a stream notices
+/// that its client went away (and frees its slot).
+constexpr std::chrono::seconds kStreamPing{5};
 
 /// An action outcome: HTTP status and the reply body.
 struct Reply {
@@ -69,6 +78,14 @@ Reply lattice_failure(const Error& e, std::string_view no_responders, std::strin
   if (e.code == Code::kUnavailable) return refused(502, std::string(no_responders));
   if (e.code == Code::kDeadlineExceeded) return refused(502, std::string(timeout));
   return refused(502, e.message);
+}
+
+/// Sends one of the dashboard's control requests (requests.h) and parses the acknowledgement.
+/// Errors as CtlClient::request, kInvalidArgument for a reply that is not an ack.
+Result<lattice::CtlAck> command(lattice::CtlClient& client, const CtlRequest& r) {
+  auto reply = client.request(r.operation, r.body);
+  if (!reply) return fail(reply.error());
+  return lattice::parse_ack(*reply);
 }
 
 bool is_loopback_registry(std::string_view registry) {
@@ -224,6 +241,20 @@ class DashboardImpl {
   Status start();
   void stop();
 
+  /// One server-sent event stream being served; destroying it frees its slot.
+  struct StreamSlot {
+    StreamSlot(DashboardImpl* o, std::string c) : owner(o), client(std::move(c)) {}
+    StreamSlot(const StreamSlot&) = delete;
+    StreamSlot& operator=(const StreamSlot&) = delete;
+    ~StreamSlot() { owner->release_stream(client); }
+    DashboardImpl* owner;
+    std::string client;
+  };
+  /// A stream slot for `client` (its address), or null when the total or the client's limit is
+  /// reached or the dashboard is stopping.
+  std::shared_ptr<StreamSlot> take_stream(const std::string& client);
+  void release_stream(const std::string& client);
+
   DashboardConfig cfg_;
   LatticeState state_;
   InvocationMetrics metrics_{60};
@@ -273,8 +304,8 @@ class DashboardImpl {
   std::vector<std::string> insecure_for(std::string_view reference) const;
   /// Pushes an uploaded artifact to `ref` (messages::kRegistryPushFailedPrefix on failure).
   Status push(const std::string& ref, std::span<const std::uint8_t> data, oci::ArtifactKind kind);
-  Result<std::string> auction_host(std::string_view op, const json& body,
-                                   std::string_view no_responders);
+  /// Sends an auction request and returns the first bidder's host ID.
+  Result<std::string> auction_host(const CtlRequest& auction, std::string_view no_responders);
 
   std::unique_ptr<lattice::Connection> nc_;
   std::unique_ptr<lattice::CtlClient> ctl_;
@@ -285,7 +316,7 @@ class DashboardImpl {
   std::thread server_thread_, refresher_, watcher_;
   std::string ui_dir_;
 
-  mutable std::mutex mu_;  // log_, watches_, stopping_
+  mutable std::mutex mu_;  // log_, watches_, stopping_, streams_*
   std::condition_variable cv_;
   std::deque<LogEntry> log_;
   std::uint64_t next_seq_ = 1;
@@ -293,7 +324,30 @@ class DashboardImpl {
   bool stopping_ = false;
   bool refresh_now_ = false;
   std::atomic<bool> stopped_{false};
+  std::size_t max_streams_ = 0;  // cfg_.max_streams, clamped
+  std::size_t streams_ = 0;
+  std::map<std::string, std::size_t> streams_by_client_;
+  int listen_fd_ = -1;  // the listening socket, as last seen by the socket-options hook
 };
+
+std::shared_ptr<DashboardImpl::StreamSlot> DashboardImpl::take_stream(const std::string& client) {
+  std::lock_guard lock(mu_);
+  if (stopping_ || streams_ >= max_streams_) return nullptr;
+  auto it = streams_by_client_.find(client);
+  const std::size_t mine = it == streams_by_client_.end() ? 0 : it->second;
+  if (mine >= cfg_.max_streams_per_client) return nullptr;
+  ++streams_;
+  streams_by_client_[client] = mine + 1;
+  return std::make_shared<StreamSlot>(this, client);
+}
+
+void DashboardImpl::release_stream(const std::string& client) {
+  std::lock_guard lock(mu_);
+  --streams_;
+  if (auto it = streams_by_client_.find(client);
+      it != streams_by_client_.end() && --it->second == 0)
+    streams_by_client_.erase(it);
+}
 
 Status DashboardImpl::start() {
   ui_dir_ = cfg_.ui_dir;
@@ -323,12 +377,15 @@ Status DashboardImpl::start() {
   if (!rpcevt) return fail(rpcevt.error());
   rpcevt_sub_ = std::move(*rpcevt);
 
-  server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  max_streams_ = std::min(cfg_.max_streams, kHttpThreads - kReservedThreads);
+  server_.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
-  // dashboard share a port that is already in use.
-  server_.set_socket_options([](int sock) {
+  // dashboard share a port that is already in use. The hook sees each candidate socket before
+  // its bind; the last one seen is the one that got bound.
+  server_.set_socket_options([this](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
   });
   server_.set_payload_max_length(kMaxProviderUpload + (1u << 20));
   server_.set_read_timeout(30, 0);
@@ -343,6 +400,12 @@ Status DashboardImpl::start() {
                   "Cannot listen on " + cfg_.bind + ":" + std::to_string(cfg_.port));
     port_ = cfg_.port;
   }
+  // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
+  // Debian's libcpp-httplib): a burst of connections overflows the accept queue and the kernel
+  // drops SYNs (the client retries after 1 s, 3 s, ...). listen() again on the bound socket
+  // raises the backlog (Linux caps it at net.core.somaxconn).
+  if (listen_fd_ < 0 || ::listen(listen_fd_, SOMAXCONN) != 0)
+    return fail(Code::kUnavailable, "Cannot set the listen backlog on " + cfg_.bind);
   guard_ = RequestGuard(RequestGuard::default_hosts(cfg_.bind, port_), RequestGuard::new_token());
   server_thread_ = std::thread([this] { server_.listen_after_bind(); });
   refresher_ = std::thread([this] { refresher_loop(); });
@@ -504,7 +567,7 @@ void DashboardImpl::check_watch(Watch& w) {
     log("hot_reload", "error", "Hot reload of " + w.path + " failed: " + w.last_error);
     return;
   }
-  auto ack = ctl_slow_->update_actor(w.host_id, w.actor_id, ref);
+  auto ack = command(*ctl_slow_, update_request(w.host_id, w.actor_id, ref));
   if (!ack || !ack->accepted) {
     w.last_error = !ack ? (ack.error().code == Code::kUnavailable
                                ? std::string(messages::kNoRespondersActorStart)
@@ -559,9 +622,9 @@ Result<wascap::ModuleClaims> DashboardImpl::claims_for(const std::string& ref) {
   return mc;
 }
 
-Result<std::string> DashboardImpl::auction_host(std::string_view op, const json& body,
+Result<std::string> DashboardImpl::auction_host(const CtlRequest& auction,
                                                 std::string_view no_responders) {
-  auto reply = ctl_->request(op, body);
+  auto reply = ctl_->request(auction.operation, auction.body);
   if (!reply) {
     if (reply.error().code == Code::kUnavailable)
       return fail(Code::kUnavailable, std::string(no_responders));
@@ -589,13 +652,11 @@ Reply DashboardImpl::start_actor(const StartActorForm& f, std::string actor_id) 
   }
   std::string host = f.host_id;
   if (host.empty()) {
-    auto h = auction_host("auction.actor",
-                          json{{"actor_ref", f.actor_ref}, {"constraints", json::object()}},
-                          messages::kNoRespondersActorAuction);
+    auto h = auction_host(actor_auction_request(f.actor_ref), messages::kNoRespondersActorAuction);
     if (!h) return refused(502, h.error().message);
     host = *h;
   }
-  auto ack = ctl_->scale_actor(host, actor_id, f.actor_ref, f.count);
+  auto ack = command(*ctl_, scale_request(host, actor_id, f.actor_ref, f.count));
   if (!ack)
     return lattice_failure(ack.error(), messages::kNoRespondersActorStart,
                            messages::kActorStartTimedOut);
@@ -650,7 +711,7 @@ Reply DashboardImpl::hot_reload(const HotReloadForm& f) {
                             std::string(messages::kClaimsRefusedPrefix) + mc.error().message);
   const auto& c = mc->claims;
   state_.remember_actor(ref, c.sub, c.name.value_or(""), wascap::effective_revision(c));
-  auto ack = ctl_->scale_actor(f.host_id, c.sub, ref, f.count);
+  auto ack = command(*ctl_, scale_request(f.host_id, c.sub, ref, f.count));
   if (!ack) {
     auto r = lattice_failure(ack.error(), messages::kNoRespondersActorStart,
                              messages::kActorStartTimedOut);
@@ -689,7 +750,7 @@ Reply DashboardImpl::stop_watch(const json& body) {
 
 Reply DashboardImpl::scale(const ScaleForm& f) {
   std::string ref = f.actor_ref.empty() ? state_.actor_ref_on(f.host_id, f.actor_id) : f.actor_ref;
-  auto ack = ctl_->scale_actor(f.host_id, f.actor_id, ref, f.count);
+  auto ack = command(*ctl_, scale_request(f.host_id, f.actor_id, ref, f.count));
   if (!ack)
     return lattice_failure(ack.error(), messages::kNoRespondersScale, messages::kRequestTimedOut);
   if (!ack->accepted) return refused(502, ack->error);
@@ -700,15 +761,13 @@ Reply DashboardImpl::scale(const ScaleForm& f) {
 Reply DashboardImpl::start_provider(const StartProviderForm& f) {
   std::string host = f.host_id;
   if (host.empty()) {
-    auto h = auction_host("auction.provider",
-                          json{{"provider_ref", f.provider_ref},
-                               {"link_name", f.link_name},
-                               {"constraints", json::object()}},
+    auto h = auction_host(provider_auction_request(f.provider_ref, f.link_name),
                           messages::kNoRespondersProviderAuction);
     if (!h) return refused(502, h.error().message);
     host = *h;
   }
-  auto ack = ctl_->start_provider(host, f.provider_ref, f.link_name, f.configuration);
+  auto ack =
+      command(*ctl_, launch_provider_request(host, f.provider_ref, f.link_name, f.configuration));
   if (!ack)
     return lattice_failure(ack.error(), messages::kNoRespondersProviderStart,
                            messages::kProviderStartTimedOut);
@@ -737,7 +796,7 @@ Reply DashboardImpl::upload_provider(const httplib::Request& req) {
 }
 
 Reply DashboardImpl::stop_provider(const StopProviderForm& f) {
-  auto ack = ctl_->stop_provider(f.host_id, f.provider_id, f.link_name, f.contract_id);
+  auto ack = command(*ctl_, stop_provider_request(f.host_id, f.provider_id, f.link_name));
   if (!ack)
     return lattice_failure(ack.error(), messages::kNoRespondersStopProvider,
                            messages::kRequestTimedOut);
@@ -746,7 +805,8 @@ Reply DashboardImpl::stop_provider(const StopProviderForm& f) {
 }
 
 Reply DashboardImpl::put_link(const LinkForm& f) {
-  auto ack = ctl_->advertise_link(f.actor_id, f.provider_id, f.contract_id, f.link_name, f.values);
+  auto ack = command(
+      *ctl_, put_link_request(f.actor_id, f.provider_id, f.contract_id, f.link_name, f.values));
   if (!ack) {
     auto detail = ack.error().code == Code::kUnavailable ? std::string(messages::kNoRespondersLink)
                                                          : ack.error().message;
@@ -762,7 +822,7 @@ Reply DashboardImpl::put_link(const LinkForm& f) {
 }
 
 Reply DashboardImpl::delete_link(const LinkForm& f) {
-  auto ack = ctl_->remove_link(f.actor_id, f.contract_id, f.link_name);
+  auto ack = command(*ctl_, delete_link_request(f.actor_id, f.contract_id, f.link_name));
   if (!ack)
     return lattice_failure(ack.error(), messages::kNoRespondersLink, messages::kRequestTimedOut);
   if (!ack->accepted) return refused(502, ack->error);
@@ -916,8 +976,28 @@ void DashboardImpl::routes() {
     res.set_content(json{{"entries", entries}}.dump(), "application/json");
   });
 
-  // Server-sent events: one long chunked response per browser tab.
-  server_.Get("/api/events", [this](const httplib::Request&, httplib::Response& res) {
+  // Server-sent events: one long chunked response per browser tab, each holding a worker thread;
+  // past DashboardConfig::max_streams (in total) or max_streams_per_client (per client
+  // address) the request is answered 503 and its connection closed.
+  server_.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto slot = take_stream(req.remote_addr);
+    if (!slot) {
+      res.status = 503;
+      res.set_header("Retry-After", "5");
+      res.set_header("Cache-Control", "no-store");
+      std::string body =
+          json{{"accepted", false}, {"error", std::string(messages::kTooManyStreams)}}.dump();
+      // httplib 0.11 keeps a connection open after a handler's response until the client sends
+      // nothing for the keep-alive timeout, holding a worker meanwhile; a content provider that
+      // ends the response and then reports failure makes it close the connection at once.
+      res.set_chunked_content_provider("application/json",
+                                       [body](std::size_t, httplib::DataSink& sink) {
+                                         sink.write(body.data(), body.size());
+                                         sink.done();
+                                         return false;
+                                       });
+      return;
+    }
     struct Cursor {
       std::uint64_t log_seq = 0;
       std::uint64_t state_version = 0;
@@ -929,43 +1009,45 @@ void DashboardImpl::routes() {
     auto cur = std::make_shared<Cursor>();
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [this, cur](std::size_t,
-                                                                      httplib::DataSink& sink) {
-      std::string out;
-      {
-        std::unique_lock lock(mu_);
-        if (!cur->first)
-          cv_.wait_for(lock, std::chrono::milliseconds(500), [&] {
-            return stopping_ || (!log_.empty() && log_.back().seq > cur->log_seq) ||
-                   state_.version() != cur->state_version;
-          });
-        if (stopping_) return false;
-        for (const auto& e : log_)
-          if (e.seq > cur->log_seq) {
-            out += "event: log\ndata: " + e.to_json().dump() + "\n\n";
-            cur->log_seq = e.seq;
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, cur, slot](std::size_t, httplib::DataSink& sink) {
+          (void)slot;  // held while the stream lives
+          std::string out;
+          {
+            std::unique_lock lock(mu_);
+            if (!cur->first)
+              cv_.wait_for(lock, std::chrono::milliseconds(500), [&] {
+                return stopping_ || (!log_.empty() && log_.back().seq > cur->log_seq) ||
+                       state_.version() != cur->state_version;
+              });
+            if (stopping_) return false;
+            for (const auto& e : log_)
+              if (e.seq > cur->log_seq) {
+                out += "event: log\ndata: " + e.to_json().dump() + "\n\n";
+                cur->log_seq = e.seq;
+              }
           }
-      }
-      auto now = std::chrono::steady_clock::now();
-      if (auto v = state_.version(); v != cur->state_version || cur->first) {
-        cur->state_version = v;
-        out += "event: state\ndata: " + state_json().dump() + "\n\n";
-      }
-      if (auto v = metrics_.version();
-          cur->first ||
-          (v != cur->metrics_version &&
-           now - cur->metrics_sent >= std::chrono::milliseconds(1000)) ||
-          now - cur->metrics_sent >= std::chrono::seconds(5)) {
-        cur->metrics_version = v;
-        cur->metrics_sent = now;
-        out += "event: metrics\ndata: " + metrics_.snapshot(wascap::now_seconds()).dump() + "\n\n";
-      }
-      if (out.empty() && now - cur->last_write >= std::chrono::seconds(15)) out = ": ping\n\n";
-      cur->first = false;
-      if (out.empty()) return true;
-      cur->last_write = now;
-      return sink.write(out.data(), out.size());
-    });
+          auto now = std::chrono::steady_clock::now();
+          if (auto v = state_.version(); v != cur->state_version || cur->first) {
+            cur->state_version = v;
+            out += "event: state\ndata: " + state_json().dump() + "\n\n";
+          }
+          if (auto v = metrics_.version();
+              cur->first ||
+              (v != cur->metrics_version &&
+               now - cur->metrics_sent >= std::chrono::milliseconds(1000)) ||
+              now - cur->metrics_sent >= std::chrono::seconds(5)) {
+            cur->metrics_version = v;
+            cur->metrics_sent = now;
+            out +=
+                "event: metrics\ndata: " + metrics_.snapshot(wascap::now_seconds()).dump() + "\n\n";
+          }
+          if (out.empty() && now - cur->last_write >= kStreamPing) out = ": ping\n\n";
+          cur->first = false;
+          if (out.empty()) return true;
+          cur->last_write = now;
+          return sink.write(out.data(), out.size());
+        });
   });
 
   post("/api/actors/start", [this](const json& b) {

@@ -17,7 +17,9 @@
 //   GET  /api/metrics             InvocationMetrics::snapshot()
 //   GET  /api/log                 {"entries": [LogEntry...]} (most recent last, at most 500)
 //   GET  /api/events              server-sent events: `state` (snapshot), `log` (LogEntry),
-//                                 `metrics` (snapshot); a fresh stream starts with all three
+//                                 `metrics` (snapshot); a fresh stream starts with all three.
+//                                 503 {"accepted": false, "error"} (connection closed) past
+//                                 DashboardConfig::max_streams / max_streams_per_client
 //   POST /api/actors/start        StartActorForm → auction.actor (host "" = any), then
 //                                 cmd.{host}.scale {"actor_id","actor_ref","count"}
 //   POST /api/actors/upload       multipart `file` + `count`, `host_id`: push to the registry,
@@ -36,7 +38,8 @@
 // (RequestGuard), 502 for lattice / registry failures. Refusals and failures are also written
 // to the live event log (level `error`), so nothing is swallowed.
 //
-// Threads: the HTTP server's pool (32 workers; each SSE stream holds one), one refresher
+// Threads: the HTTP server's pool (32 workers; each SSE stream holds one, at most
+// max_streams of them), one refresher
 // (ping.hosts + get.{host}.inv + get.links + get.claims every refresh_interval), one file
 // watcher (hot reload), and the NATS delivery threads of the two event subscriptions. All
 // public methods are thread-safe.
@@ -81,6 +84,12 @@ struct DashboardConfig {
   std::chrono::milliseconds refresh_interval{10000};
   /// Poll period of hot-reload files.
   std::chrono::milliseconds watch_interval{300};
+  /// Event streams (`/api/events`) served at once; each holds one of the 32 HTTP workers, so
+  /// this is clamped to 24 (8 workers stay for pages and the API). Past it: 503.
+  std::size_t max_streams = 16;
+  /// Event streams one client address may hold at once (a browser opens one per tab and at
+  /// most 6 connections per server). Past it: 503.
+  std::size_t max_streams_per_client = 4;
 };
 
 /// Applies the environment: WASMCLOUD_DASHBOARD_PORT (port), WASMCLOUD_DASHBOARD_BIND (listen

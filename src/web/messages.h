@@ -64,6 +64,9 @@ inline constexpr std::string_view kRegistryPullFailedPrefix =
 inline constexpr std::string_view kClaimsRefusedPrefix = "The actor's claims were refused: ";
 inline constexpr std::string_view kNotWatched = "That file is not being watched";
 inline constexpr std::string_view kNotConnected = "The dashboard is not connected to NATS";
+/// `/api/events` refused (503) past the total or per-client stream limit.
+inline constexpr std::string_view kTooManyStreams =
+    "Too many open event streams; close another dashboard tab or retry later";
 
 // --- Cross-site protection --------------------------------------------------------------------
 inline constexpr std::string_view kCrossSiteRefused = "Cross-site request refused";

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "lattice/cloudevent.h"
 #include "lattice/nats.h"
 #include "oci/client.h"
+#include "support/burst.h"
 #include "support/servers.h"
 #include "web/dashboard.h"
 #include "web/messages.h"
@@ -237,10 +240,8 @@ TEST_F(ServerTest, StartSendsScaleWithTheActorKeyFromTheReferenceMap) {
   EXPECT_EQ(b["host_id"], kFakeHost);
   EXPECT_EQ(b["actor_id"], kEchoKey);
   EXPECT_EQ(b["count"], 2);
-  auto sent = host.first();
-  EXPECT_EQ(sent["actor_id"], kEchoKey);
-  EXPECT_EQ(sent["actor_ref"], ref);
-  EXPECT_EQ(sent["count"], 2);
+  // Exactly the original dashboard's body: the host is named in the subject only.
+  EXPECT_EQ(host.first(), json({{"actor_id", kEchoKey}, {"actor_ref", ref}, {"count", 2}}));
 }
 
 TEST_F(ServerTest, StartWithAnyHostRunsTheAuction) {
@@ -254,9 +255,8 @@ TEST_F(ServerTest, StartWithAnyHostRunsTheAuction) {
   auto r = post("/api/actors/start", json{{"actor_ref", ref}, {"count", 1}, {"host_id", ""}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(auction.first()["actor_ref"], ref);
-  EXPECT_EQ(auction.first()["constraints"], json::object());
-  EXPECT_EQ(scale.first()["count"], 1);
+  EXPECT_EQ(auction.first(), json({{"actor_ref", ref}, {"constraints", json::object()}}));
+  EXPECT_EQ(scale.first(), json({{"actor_id", kEchoKey}, {"actor_ref", ref}, {"count", 1}}));
 }
 
 TEST_F(ServerTest, AuctionWithoutResponders) {
@@ -405,7 +405,8 @@ TEST_F(ServerTest, HotReloadSendsUpdateWhenTheFileChanges) {
       post("/api/actors/hotreload", json{{"path", path}, {"count", 1}, {"host_id", kFakeHost}});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(scale.first()["actor_ref"], "file://" + path);
+  EXPECT_EQ(scale.first(),
+            json({{"actor_id", kEchoKey}, {"actor_ref", "file://" + path}, {"count", 1}}));
   auto st = body_of(client_->Get("/api/state"));
   ASSERT_EQ(st["watches"].size(), 1u);
   EXPECT_EQ(st["watches"][0]["path"], path);
@@ -415,9 +416,7 @@ TEST_F(ServerTest, HotReloadSendsUpdateWhenTheFileChanges) {
     changed.push_back(b);
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(write_file(path, changed));
-  auto sent = upd.first();
-  EXPECT_EQ(sent["new_actor_ref"], "file://" + path);
-  EXPECT_EQ(sent["actor_id"], kEchoKey);
+  EXPECT_EQ(upd.first(), json({{"actor_id", kEchoKey}, {"new_actor_ref", "file://" + path}}));
   r = post("/api/hotwatch/stop", json{{"path", path}});
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(body_of(client_->Get("/api/state"))["watches"].empty());
@@ -432,11 +431,51 @@ TEST_F(ServerTest, LinkPutSendsTheLinkDefinition) {
                                        {"values", "URL=redis://x/,A=1"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  auto sent = put.first();
-  EXPECT_EQ(sent["actor_id"], kEchoKey);
-  EXPECT_EQ(sent["provider_id"], "VPROV");
-  EXPECT_EQ(sent["link_name"], "default");
-  EXPECT_EQ(sent["values"], json({{"A", "1"}, {"URL", "redis://x/"}}));
+  EXPECT_EQ(put.first(), json({{"actor_id", kEchoKey},
+                               {"contract_id", "wasmcloud:keyvalue"},
+                               {"link_name", "default"},
+                               {"provider_id", "VPROV"},
+                               {"values", {{"A", "1"}, {"URL", "redis://x/"}}}}));
+}
+
+TEST_F(ServerTest, LinkDeleteSendsActorContractAndLinkName) {
+  FakeHost del(*nc_, "wasmbus.ctl.default.linkdefs.del", json{{"accepted", true}, {"error", ""}});
+  auto r = post("/api/links/delete", json{{"actor_id", kEchoKey},
+                                          {"contract_id", "wasmcloud:keyvalue"},
+                                          {"link_name", "default"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(del.first(), json({{"actor_id", kEchoKey},
+                               {"contract_id", "wasmcloud:keyvalue"},
+                               {"link_name", "default"}}));
+}
+
+TEST_F(ServerTest, ProviderStartAndStopSendTheOriginalBodies) {
+  constexpr const char* kProvider = "VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M";
+  FakeHost auction(*nc_, "wasmbus.ctl.default.auction.provider",
+                   json{{"provider_ref", "r/http:1"},
+                        {"link_name", "default"},
+                        {"constraints", json::object()},
+                        {"host_id", kFakeHost}});
+  FakeHost lp(*nc_, std::string("wasmbus.ctl.default.cmd.") + kFakeHost + ".lp",
+              json{{"accepted", true}, {"error", ""}});
+  FakeHost sp(*nc_, std::string("wasmbus.ctl.default.cmd.") + kFakeHost + ".sp",
+              json{{"accepted", true}, {"error", ""}});
+  auto r = post("/api/providers/start", json{{"provider_ref", "r/http:1"}, {"host_id", ""}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(auction.first(), json({{"provider_ref", "r/http:1"},
+                                   {"link_name", "default"},
+                                   {"constraints", json::object()}}));
+  EXPECT_EQ(lp.first(),
+            json({{"provider_ref", "r/http:1"}, {"link_name", "default"}, {"configuration", ""}}));
+  r = post("/api/providers/stop", json{{"host_id", kFakeHost},
+                                       {"provider_id", kProvider},
+                                       {"link_name", "default"},
+                                       {"contract_id", "wasmcloud:httpserver"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(sp.first(), json({{"provider_ref", kProvider}, {"link_name", "default"}}));
 }
 
 TEST_F(ServerTest, LinkPutWithoutResponders) {
@@ -497,6 +536,99 @@ TEST_F(ServerTest, InvocationEventsFeedTheMetrics) {
   ASSERT_EQ(m["actors"].size(), 1u);
   EXPECT_EQ(m["actors"][0]["id"], kEchoKey);
   EXPECT_EQ(m["actors"][0]["errors"], 1);
+}
+
+/// A GET as a raw client sends it (the guard wants the dashboard's own Host).
+std::string raw_get(const std::string& path, int port, bool close = true) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+         (close ? "\r\nConnection: close" : "") + "\r\n\r\n";
+}
+
+/// Raises the soft open-file limit to at least `n` (within the hard limit).
+void raise_fd_limit(rlim_t n) {
+  rlimit rl{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur >= n) return;
+  rl.rlim_cur = std::min(n, rl.rlim_max);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &rl), 0);
+  ASSERT_GE(rl.rlim_cur, n) << "hard RLIMIT_NOFILE too low for this test";
+}
+
+// Issue #12.9: httplib's compiled-in backlog of 5 dropped connections under bursts.
+TEST_F(ServerTest, ListenBacklogHoldsABurstOf256Connections) {
+  EXPECT_GE(wc::testing::listen_backlog(dash_->port()), 256);
+  wc::testing::Burst burst(dash_->port(), 256);
+  auto statuses = burst.exchange(raw_get("/api/livez", dash_->port()), 30s);
+  int ok = 0;
+  for (int st : statuses) ok += st == 200 ? 1 : 0;
+  EXPECT_EQ(ok, 256);
+}
+
+// Issue #11.4: 1,000 open event streams took all 32 HTTP workers and starved every page.
+TEST_F(ServerTest, ThousandEventStreamsDoNotStarveThePage) {
+  raise_fd_limit(4096);
+  // 250 client addresses with 4 streams each: within the per-client limit, past the total one.
+  std::vector<std::string> sources;
+  for (int i = 2; i < 252; ++i) sources.push_back("127.0.0." + std::to_string(i));
+  wc::testing::Burst streams(dash_->port(), 1000, sources);
+  auto statuses = streams.exchange(raw_get("/api/events", dash_->port(), false), 30s, true);
+  int open = 0, refused = 0;
+  for (int st : statuses) {
+    open += st == 200 ? 1 : 0;
+    refused += st == 503 ? 1 : 0;
+  }
+  EXPECT_EQ(open, 16);  // DashboardConfig::max_streams
+  EXPECT_EQ(refused, 1000 - 16);
+  // With the streams still open, the page and the health check answer at once.
+  httplib::Client c("127.0.0.1", dash_->port());
+  c.set_connection_timeout(2, 0);
+  c.set_read_timeout(2, 0);
+  for (const char* path : {"/", "/api/livez", "/api/state"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c.Get(path);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    ASSERT_TRUE(r) << path << ": " << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_LT(ms, 2000) << path;
+  }
+}
+
+TEST_F(ServerTest, EventStreamsPerClientAreLimitedAndComeBackWhenClosed) {
+  {
+    wc::testing::Burst streams(dash_->port(), 10, {"127.0.0.1"});
+    auto statuses = streams.exchange(raw_get("/api/events", dash_->port(), false), 10s, true);
+    int open = 0, refused = 0;
+    for (int st : statuses) {
+      open += st == 200 ? 1 : 0;
+      refused += st == 503 ? 1 : 0;
+    }
+    EXPECT_EQ(open, 4);  // DashboardConfig::max_streams_per_client
+    EXPECT_EQ(refused, 6);
+    // A refusal is a complete response and the server closes the connection (read to EOF).
+    wc::testing::Burst extra(dash_->port(), 1, {"127.0.0.1"});
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(extra.exchange(raw_get("/api/events", dash_->port(), false), 10s),
+              std::vector<int>{503});
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "refused connection left open";
+    EXPECT_NE(extra.response(0).find("Retry-After: 5"), std::string::npos);
+    EXPECT_NE(extra.response(0).find(std::string(messages::kTooManyStreams)), std::string::npos)
+        << extra.response(0);
+    // Another client address is not affected.
+    wc::testing::Burst other(dash_->port(), 1, {"127.0.0.9"});
+    EXPECT_EQ(other.exchange(raw_get("/api/events", dash_->port(), false), 10s, true),
+              std::vector<int>{200});
+  }
+  // The clients went away: their slots are freed at the stream's next write (an idle stream
+  // writes a comment every 5 s), so a new stream from the same address is served again.
+  int status = 0;
+  for (int i = 0; i < 40 && status != 200; ++i) {
+    wc::testing::Burst again(dash_->port(), 1, {"127.0.0.1"});
+    status = again.exchange(raw_get("/api/events", dash_->port(), false), 5s, true).at(0);
+    if (status != 200) std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(status, 200);
 }
 
 TEST(Dashboard, MissingUiDirectoryFails) {

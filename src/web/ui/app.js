@@ -367,7 +367,12 @@ function connect() {
   const badge = document.getElementById('connection');
   const es = new EventSource('/api/events');
   es.addEventListener('open', () => { badge.textContent = 'live'; badge.dataset.state = 'live'; });
-  es.addEventListener('error', () => { badge.textContent = 'reconnecting…'; badge.dataset.state = 'down'; });
+  es.addEventListener('error', () => {
+    badge.textContent = 'reconnecting…';
+    badge.dataset.state = 'down';
+    // A refused stream (503: too many open) is not retried by the browser itself.
+    if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+  });
   es.addEventListener('state', (e) => { state = JSON.parse(e.data); render(); });
   es.addEventListener('metrics', (e) => { metrics = JSON.parse(e.data); renderMetrics(); });
   es.addEventListener('log', (e) => {
