@@ -302,11 +302,18 @@ Result<std::uint64_t> dispatch_import(const HostImport& import, CallContext& ctx
 
 Result<std::uint64_t> call_host_import(const HostImport& import, CallContext& ctx, GuestMemory mem,
                                        std::span<const std::uint64_t> args) {
+  if (import.fn == HostFn::kHostCall) {
+    // The guest waits for the lattice here (providers, other actors, spec 1.2): that time is
+    // not the guest's, so the deadline moves later by it (issue #12.8; tier.h CallContext).
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = dispatch_import(import, ctx, mem, args);
+    ctx.deadline += std::chrono::steady_clock::now() - t0;
+    return result;
+  }
   auto result = dispatch_import(import, ctx, mem, args);
-  // Host calls and WASI sleeps may block: an invocation whose deadline passed meanwhile ends
-  // here instead of running on (tier.h CallContext::deadline).
-  if (result && (import.fn == HostFn::kHostCall || import.fn == HostFn::kWasi) &&
-      std::chrono::steady_clock::now() >= ctx.deadline)
+  // WASI sleeps may block: an invocation whose deadline passed meanwhile ends here instead of
+  // running on (tier.h CallContext::deadline).
+  if (result && import.fn == HostFn::kWasi && std::chrono::steady_clock::now() >= ctx.deadline)
     return fail(Code::kDeadlineExceeded, std::string(kTrapDeadline));
   return result;
 }

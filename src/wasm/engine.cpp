@@ -4,9 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -237,7 +241,9 @@ void CompileQueue::abandon_queued() {
 
 class EngineImpl final : public Engine {
  public:
-  explicit EngineImpl(EngineConfig config) : config_(std::move(config)) {}
+  /// `cache_problem`: why the native-code cache is unusable (native tier off for this engine).
+  EngineImpl(EngineConfig config, std::optional<std::string> cache_problem)
+      : config_(std::move(config)), cache_problem_(std::move(cache_problem)) {}
 
   Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes) override {
     auto validated = interp_validate(bytes);
@@ -280,7 +286,13 @@ class EngineImpl final : public Engine {
     const std::string sha = hex_lower(sha256(bytes));
     std::shared_ptr<CompiledTier> interp;
     if (!link_error) interp = interp_tier(std::move(*validated), std::move(imports));
-    const bool want_native = config_.enable_native && !link_error;
+    const bool want_native = config_.enable_native && !link_error && !cache_problem_;
+    if (config_.enable_native && !link_error && cache_problem_) {
+      // No cache, no native code: counted as a failed native compile (logged once at create).
+      spdlog::debug("wasm module {}: staying on the interpreter ({})", sha.substr(0, 12),
+                    *cache_problem_);
+      if (config_.on_native_compile) config_.on_native_compile(std::chrono::seconds(0), false);
+    }
     auto module = std::make_shared<ModuleImpl>(
         config_, sha, std::move(link_error), interp,
         want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native);
@@ -292,12 +304,14 @@ class EngineImpl final : public Engine {
 
  private:
   EngineConfig config_;
+  const std::optional<std::string> cache_problem_;
   CompileQueue queue_;
 };
 
 }  // namespace
 
 Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
+  std::optional<std::string> cache_problem;
   if (config.enable_native) {
     if (config.cache_dir.empty()) {
       const char* xdg = std::getenv("XDG_CACHE_HOME");
@@ -309,12 +323,18 @@ Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
     }
     std::error_code ec;
     std::filesystem::create_directories(config.cache_dir, ec);
-    if (ec)
-      return fail(Code::kInternal,
-                  "cannot create native code cache " + config.cache_dir + ": " + ec.message());
+    if (ec) {
+      cache_problem = "cannot create " + config.cache_dir + ": " + ec.message();
+    } else if (::access(config.cache_dir.c_str(), W_OK | X_OK) != 0) {
+      cache_problem = "cannot write to " + config.cache_dir + ": " + std::strerror(errno);
+    }
+    if (cache_problem)
+      spdlog::warn("Native code cache unusable ({}); actors run on the interpreter",
+                   *cache_problem);
   }
   if (config.limits.max_call_depth == 0) config.limits.max_call_depth = 1;
-  return std::shared_ptr<Engine>(std::make_shared<EngineImpl>(std::move(config)));
+  return std::shared_ptr<Engine>(
+      std::make_shared<EngineImpl>(std::move(config), std::move(cache_problem)));
 }
 
 }  // namespace wc::wasm

@@ -37,7 +37,11 @@ std::string_view tier_name(Tier tier);
 struct Limits {
   std::uint64_t max_memory_bytes = 256ull << 20;  ///< linear-memory cap; memory.grow past it fails
   std::uint32_t max_call_depth = 10000;           ///< wasm call-stack depth before a trap
-  std::chrono::milliseconds deadline{5000};       ///< wall-clock budget of one invocation
+  /// Execution budget of one invocation: wall-clock time from its start, not counting the
+  /// time the guest waits in `__host_call` handlers (tier.h CallContext::deadline). A guest
+  /// over it ends with kDeadlineExceeded "invocation deadline exceeded". The host sets it from
+  /// `--max-execution-time-ms` (src/host/config.h); 5 s is this library's default.
+  std::chrono::milliseconds deadline{5000};
 };
 
 /// Engine configuration.
@@ -52,8 +56,10 @@ struct EngineConfig {
   bool reuse_instances = false;
   /// Called on the engine's compile thread after each background native-tier compile (wasm2c +
   /// C compiler, or a load from the disk cache): its wall time and whether native code is in
-  /// use afterwards. Not called for modules that never reach the compile thread (native tier
-  /// disabled, engine destroyed first). May be empty; must be cheap and must not throw. The
+  /// use afterwards. When the cache directory is unusable (see Engine::create) it is called
+  /// with (0 s, false) on the thread calling Engine::load() instead. Not called for modules
+  /// that never reach the compile thread otherwise (native tier disabled, engine destroyed
+  /// first). May be empty; must be cheap and must not throw. The
   /// host feeds its metrics with it (src/metrics), keeping this library independent of them.
   std::function<void(std::chrono::duration<double> elapsed, bool ok)> on_native_compile;
 };
@@ -72,8 +78,8 @@ struct HostCall {
 /// applies the 0.63 prefix itself ("Host call function failed: <router error>", spec 2.1 step 6).
 /// An Error with Code::kTrap instead traps the guest and fails the invocation with that message
 /// (0.63 behaviour for malformed builtin requests, spec 2.2). Called on the thread running the
-/// guest; may block (the guest waits, spec 1.2); the invocation deadline is checked when it
-/// returns.
+/// guest; may block (the guest waits, spec 1.2); the time it blocks does not count against the
+/// invocation's budget (Limits::deadline).
 using HostCallHandler = std::function<Result<Bytes>(const HostCall&)>;
 
 /// Receives guest log text (WASI stdout/stderr writes, `__console_log`). May be empty.
@@ -116,7 +122,12 @@ class Engine {
  public:
   virtual ~Engine() = default;
 
-  /// Creates an engine. Errors: kInternal when the cache directory cannot be created.
+  /// Creates an engine; does not fail today (Result kept for future checks). A native-code
+  /// cache directory that cannot be created or written (e.g. a path under a regular file) is
+  /// not an error: one `warn` line names the directory and the reason, every module then runs
+  /// on the interpreter and each load reports a failed native compile through
+  /// EngineConfig::on_native_compile (issue #11.5). A cache that breaks later only fails that
+  /// module's compile (an `info` line; it stays on the interpreter).
   static Result<std::shared_ptr<Engine>> create(EngineConfig config);
 
   /// Validates and compiles module bytes (tier 0 at once; tier 1 queued in the background unless

@@ -64,11 +64,15 @@ inline constexpr std::string_view kProcExitPrefix = "Exited with i32 exit status
 struct CallContext {
   AbiCall* abi = nullptr;
   const LogHandler* log = nullptr;
-  /// Absolute deadline of the whole invocation (instantiate + init exports + __guest_call).
-  /// When reached the tier stops guest code and returns Code::kDeadlineExceeded / kTrapDeadline;
-  /// nothing of that call keeps running afterwards. A host function already running (e.g. a
-  /// blocking host call) is not interrupted; call_host_import() checks the deadline when a host
-  /// call or WASI function returns and then fails with kDeadlineExceeded itself.
+  /// Absolute deadline of the whole invocation (instantiate + init exports + __guest_call),
+  /// i.e. start + Limits::deadline, moved later by every `__host_call` by the time it blocked:
+  /// call_host_import() adds that time here when the host call returns, so the budget counts
+  /// only the guest's own time (issue #12.8). Tiers read it live: the interpreter between
+  /// instruction slices, the native tier suspends its watchdog deadline for the host call and
+  /// re-arms it with this value afterwards. When reached the tier stops guest code and returns
+  /// Code::kDeadlineExceeded / kTrapDeadline; nothing of that call keeps running afterwards. A
+  /// WASI function (poll_oneoff sleeps) counts as guest time; call_host_import() checks the
+  /// deadline when one returns and then fails with kDeadlineExceeded itself.
   std::chrono::steady_clock::time_point deadline;
 };
 

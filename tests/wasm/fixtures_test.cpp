@@ -205,19 +205,19 @@ TEST(Fixtures, RandogenloggerCallsLoggingAndNumbergen) {
   EXPECT_EQ(range_payload, from_hex("82 a3 6d 69 6e 00 a3 6d 61 78 64"));  // {min:0, max:100}
 }
 
-TEST(Fixtures, AHostCallBlockingPastTheDeadlineEndsTheInvocation) {
+TEST(Fixtures, AHostCallBlockingPastTheBudgetDoesNotCountAgainstIt) {
+  // Issue #12.8: the budget is the guest's own time; waiting for a provider is not.
   Limits limits;
   limits.deadline = std::chrono::milliseconds(100);
   auto engine = make_engine(limits);
   auto module = load_fixture(*engine, "kvcounter.wasm");
   ASSERT_NE(module, nullptr);
   auto slow = [](const HostCall&) -> Result<Bytes> {
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
     return Bytes{0x01};
   };
   auto out = module->invoke("HttpServer.HandleRequest", http_request("GET", "/x", "", ""), slow);
-  ASSERT_FALSE(out.has_value());
-  EXPECT_EQ(out.error().code, Code::kDeadlineExceeded);
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
   auto fast = [](const HostCall&) -> Result<Bytes> { return Bytes{0x01}; };
   EXPECT_TRUE(module->invoke("HttpServer.HandleRequest", http_request("GET", "/x", "", ""), fast));
 }

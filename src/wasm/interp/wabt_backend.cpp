@@ -362,7 +362,7 @@ class Instance final : public WabtInstance {
   }
 
   RunOutcome run_start(HostDispatch* dispatch,
-                       std::chrono::steady_clock::time_point deadline) override {
+                       const std::chrono::steady_clock::time_point& deadline) override {
     if (!module_->has_start) return {};
     wi::Func::Ptr func(store_, instance_->funcs()[module_->start_func]);
     return run(func, {}, dispatch, deadline);
@@ -378,7 +378,8 @@ class Instance final : public WabtInstance {
   }
 
   RunOutcome call(const std::string& name, const std::vector<std::uint64_t>& args,
-                  HostDispatch* dispatch, std::chrono::steady_clock::time_point deadline) override {
+                  HostDispatch* dispatch,
+                  const std::chrono::steady_clock::time_point& deadline) override {
     const auto& exports = module_ref_->desc().exports;
     for (std::size_t i = 0; i < exports.size(); ++i) {
       if (exports[i].type.name != name || exports[i].type.type->kind != wabt::ExternalKind::Func)
@@ -424,7 +425,7 @@ class Instance final : public WabtInstance {
   }
 
   RunOutcome run(wi::Func::Ptr func, const wi::Values& params, HostDispatch* dispatch,
-                 std::chrono::steady_clock::time_point deadline) {
+                 const std::chrono::steady_clock::time_point& deadline) {
     dispatch_ = dispatch;
     host_failed_ = false;
     RunOutcome out;

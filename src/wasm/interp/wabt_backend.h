@@ -100,19 +100,21 @@ class WabtInstance {
                                               std::uint64_t max_pages, std::uint32_t max_depth,
                                               std::string* error);
 
-  /// Runs the module's start function if it has one (kOk otherwise).
+  /// Runs the module's start function if it has one (kOk otherwise). `deadline` is read live
+  /// between slices: a host function may move it later (time blocked in host calls does not
+  /// count, tier.h CallContext::deadline).
   virtual RunOutcome run_start(HostDispatch* dispatch,
-                               std::chrono::steady_clock::time_point deadline) = 0;
+                               const std::chrono::steady_clock::time_point& deadline) = 0;
 
   /// True when export `name` is a function with signature `sig`.
   [[nodiscard]] virtual bool has_func_export(const std::string& name,
                                              const Signature& sig) const = 0;
 
   /// Calls function export `name` (which must exist, see has_func_export) with i32/i64 `args`,
-  /// in slices of instructions, checking `deadline` between slices.
+  /// in slices of instructions, checking `deadline` (read live, see run_start) between slices.
   virtual RunOutcome call(const std::string& name, const std::vector<std::uint64_t>& args,
                           HostDispatch* dispatch,
-                          std::chrono::steady_clock::time_point deadline) = 0;
+                          const std::chrono::steady_clock::time_point& deadline) = 0;
 
   /// Restores the state right after instantiation (memory bytes, mutable globals, table
   /// elements) so the instance can serve as a fresh one again. Only possible for modules without

@@ -259,8 +259,14 @@ class NativeInstance final : public TierInstance {
         return 1;
       }
       GuestMemory mem{memory_->data, memory_->size};
-      auto r = call_host_import(shared_->imports[index], *ctx_, mem,
-                                std::span<const std::uint64_t>(args, nargs));
+      const HostImport& imp = shared_->imports[index];
+      // A blocking host call is not guest time: the watchdog waits, and call_host_import()
+      // moves ctx_->deadline later by the time blocked (tier.h CallContext::deadline).
+      const bool blocking = imp.fn == HostFn::kHostCall;
+      DeadlineSuspension suspended;
+      if (blocking) suspended = deadline_suspend();
+      auto r = call_host_import(imp, *ctx_, mem, std::span<const std::uint64_t>(args, nargs));
+      if (blocking) deadline_resume(suspended, ctx_->deadline);
       if (!r) {
         pending_ = std::move(r.error());
         return 1;

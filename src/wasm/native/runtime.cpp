@@ -410,6 +410,27 @@ void deadline_disarm(const DeadlineToken& restore) {
   if (restore.prev_deadline_ns != 0) s.gen = restore.prev_gen;
 }
 
+DeadlineSuspension deadline_suspend() {
+  Slot& s = tl_slot.slot;
+  std::lock_guard lock(s.mu);
+  DeadlineSuspension out{s.deadline_ns, s.gen};
+  s.deadline_ns = 0;
+  return out;
+}
+
+void deadline_resume(const DeadlineSuspension& suspended,
+                     std::chrono::steady_clock::time_point deadline) {
+  if (suspended.deadline_ns == 0) return;
+  Slot& s = tl_slot.slot;
+  const std::int64_t d = std::max<std::int64_t>(to_ns(deadline), 1);
+  {
+    std::lock_guard lock(s.mu);
+    s.gen = suspended.gen;
+    s.deadline_ns = d;
+  }
+  Watchdog::get().armed(d);
+}
+
 std::uint64_t resident_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr) return 0;

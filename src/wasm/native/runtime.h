@@ -84,6 +84,19 @@ std::uint64_t deadline_arm(std::chrono::steady_clock::time_point deadline,
                            const std::uint64_t** fired_gen, DeadlineToken* restore);
 void deadline_disarm(const DeadlineToken& restore);
 
+/// While the guest waits in a blocking `__host_call` its time does not count (tier.h
+/// CallContext::deadline): deadline_suspend() takes the calling thread's armed deadline out of
+/// the watchdog's sight, deadline_resume() re-arms it, with the same generation, at
+/// `deadline` (the original one moved later by the time blocked). A deadline that fired before
+/// the suspension stays fired. Nested guest calls made meanwhile arm and disarm their own.
+struct DeadlineSuspension {
+  std::int64_t deadline_ns = 0;  ///< 0 = nothing was armed
+  std::uint64_t gen = 0;
+};
+DeadlineSuspension deadline_suspend();
+void deadline_resume(const DeadlineSuspension& suspended,
+                     std::chrono::steady_clock::time_point deadline);
+
 /// Resident-set size of this process in bytes (from /proc/self/statm), for benchmarks/tests.
 std::uint64_t resident_bytes();
 
