@@ -85,7 +85,7 @@ std::optional<std::string> string_member(const nlohmann::json& obj, const char* 
 }  // namespace
 
 Status validate_invocation(const Invocation& inv, std::span<const std::string> cluster_issuers,
-                           std::int64_t now) {
+                           std::int64_t now, TokenFacts* facts) {
   // Step 2: token well-formed (the JWT library's texts).
   auto validation = wascap::validate_jwt(inv.encoded_claims, now);
   if (!validation) return deny(validation.error().message);
@@ -135,6 +135,12 @@ Status validate_invocation(const Invocation& inv, std::span<const std::string> c
   }
   if (claimed_target != target) return deny(std::string(errors::kTargetUrlMismatch));      // 10
   if (claimed_origin != origin_url) return deny(std::string(errors::kOriginUrlMismatch));  // 11
+  if (facts != nullptr) {
+    auto iat = claims.find("iat");
+    facts->iat = iat != claims.end() && iat->is_number_integer() ? iat->get<std::int64_t>() : 0;
+    facts->sub = string_member(claims, "sub").value_or("");
+    facts->jti = string_member(claims, "jti").value_or("");
+  }
   return ok();
 }
 

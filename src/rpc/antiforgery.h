@@ -45,6 +45,15 @@ Result<Invocation> make_invocation(const wascap::KeyPair& cluster_key, WasmCloud
                                    WasmCloudEntity target, std::string operation, Bytes msg,
                                    std::string host_id, const SignOptions& options = {});
 
+/// The signed identity of a validated invocation token (3.4 claims).
+struct TokenFacts {
+  std::string sub;       ///< the invocation id as signed (`sub`; the envelope `id` is not signed)
+  std::string jti;       ///< the token id
+  std::int64_t iat = 0;  ///< issued at, Unix seconds (0 when absent)
+  /// `sub` and `jti` joined: the key under which a replay of this token is recognised.
+  [[nodiscard]] std::string replay_key() const { return sub + "\n" + jti; }
+};
+
 /// Validates a received Invocation as the actor host does (3.5 steps 2-11, in order) against
 /// the host's cluster issuers (its own cluster key plus WASMCLOUD_CLUSTER_ISSUERS) at `now`
 /// (Unix seconds). Does not compare target.public_key with the receiving actor (3.5).
@@ -52,9 +61,10 @@ Result<Invocation> make_invocation(const wascap::KeyPair& cluster_key, WasmCloud
 /// anti_forgery_message() for the response): the wascap JWT texts for malformed tokens
 /// (step 2), then errors::kTokenExpired, kSignatureInvalid, kNotYetValid, kNoWascap,
 /// kHashMismatchPrefix…, kInvalidHostIdPrefix…, kUnknownIssuer, kTargetUrlMismatch,
-/// kOriginUrlMismatch.
+/// kOriginUrlMismatch. When `facts` is not null it receives the signed identity of the token
+/// on success, for the replay check (rpc/replay.h).
 Status validate_invocation(const Invocation& inv, std::span<const std::string> cluster_issuers,
-                           std::int64_t now);
+                           std::int64_t now, TokenFacts* facts = nullptr);
 
 /// `Anti-forgery check failed: <reason>`, the InvocationResponse error of a rejected call.
 std::string anti_forgery_message(std::string_view reason);

@@ -40,6 +40,15 @@ inline constexpr std::string_view kTargetUrlMismatch =
 inline constexpr std::string_view kOriginUrlMismatch =
     "Invocation claims and invocation origin URL do not match";
 
+// --- Replay refusal (ours, rpc/replay.h; after the anti-forgery prefix) ---------------------
+/// The same signed invocation (same invocation id) arrived again within its validity window.
+inline constexpr std::string_view kReplayedInvocation =
+    "Invocation was already received (replayed invocation ID refused)";
+/// The token's `iat` lies further back than the host's replay window
+/// (WASMCLOUD_INVOCATION_REPLAY_WINDOW_S), so a replay of it could not be recognised.
+inline constexpr std::string_view kTokenTooOld =
+    "Invocation claims token is older than the replay window";
+
 // --- Inbound pipeline (4.4) -------------------------------------------------------------------
 /// `Invocation received for actor <key> that is not running`.
 inline constexpr std::string_view kNotRunningPrefix = "Invocation received for actor ";
