@@ -2,6 +2,7 @@
 // policy, registry, RPC subscription, KV and events), scale, stop, launch, live update and the
 // claims cache.
 #include <algorithm>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -65,10 +66,21 @@ json flat_claims_json(const wascap::ActorClaims& c) {
 }  // namespace
 
 /// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1.
-Result<Bytes> Host::Impl::fetch_actor(const std::string& ref) {
+Result<Bytes> Host::Impl::fetch_actor(const std::string& ref) { return fetch_artifact(ref, false); }
+
+Result<Bytes> Host::Impl::fetch_artifact(const std::string& ref, bool provider) {
+  const std::uint64_t limit = provider ? cfg.max_provider_size : cfg.max_actor_size;
+  const char* setting = provider ? "WASMCLOUD_MAX_PROVIDER_SIZE" : "WASMCLOUD_MAX_ACTOR_SIZE";
   if (starts_with(ref, "file://")) {
     if (!cfg.allow_file_load)
-      return fail(Code::kPermissionDenied, std::string(errors::kActorFileLoadDisabled));
+      return fail(Code::kPermissionDenied, std::string(provider ? errors::kProviderFileLoadDisabled
+                                                                : errors::kActorFileLoadDisabled));
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(ref.substr(7), ec);
+    if (!ec && size > limit)
+      return fail(Code::kResourceExhausted,
+                  oci::errors::artifact_too_large("the file has " + std::to_string(size) + " bytes",
+                                                  limit, setting));
     return read_file(ref.substr(7));
   }
   if (starts_with(ref, "bindle://"))
@@ -78,6 +90,8 @@ Result<Bytes> Host::Impl::fetch_actor(const std::string& ref) {
   o.allowed_insecure = cfg.allowed_insecure;
   o.credentials = &creds;
   o.cache_dir = cfg.oci_cache_dir;
+  o.max_bytes = limit;
+  o.max_bytes_setting = setting;
   oci::ClientOptions co;
   co.ca_file = cfg.oci_ca_file;  // empty = system CA store
   auto r = oci::Client(co).pull(ref, o);

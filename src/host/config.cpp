@@ -73,6 +73,16 @@ bool parse_int(const std::string& text, int& out) {
   }
 }
 
+// A positive byte count (decimal digits only).
+bool parse_size(const std::string& text, std::uint64_t& out) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const std::uint64_t v = std::stoull(text);
+  if (v == 0) return false;
+  out = v;
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> NatsEndpoint::urls() const {
@@ -206,6 +216,12 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   if (auto v = get("WASMCLOUD_JS_DOMAIN", "js_domain"); v && !v->empty()) cfg.js_domain = *v;
   if (auto v = get("WASMCLOUD_OCI_ALLOW_LATEST", "allow_latest")) cfg.allow_latest = *v == "true";
   set_str(cfg.oci_ca_file, "WASMCLOUD_OCI_CA_FILE", "oci_ca_file");
+  auto set_size = [&](std::uint64_t& field, const char* e, const char* j) {
+    if (auto v = get(e, j); v && !parse_size(*v, field))
+      spdlog::warn("Ignoring value of {}: not a positive byte count", e);
+  };
+  set_size(cfg.max_actor_size, "WASMCLOUD_MAX_ACTOR_SIZE", "max_actor_size");
+  set_size(cfg.max_provider_size, "WASMCLOUD_MAX_PROVIDER_SIZE", "max_provider_size");
   if (auto v = get("WASMCLOUD_OCI_ALLOWED_INSECURE", "allowed_insecure"))
     cfg.allowed_insecure = split_commas(*v);
   set_bool(cfg.config_service_enabled, "WASMCLOUD_CONFIG_SERVICE", "config_service_enabled");
@@ -318,6 +334,13 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
   app.add_option("--oci-cache-dir", cfg.oci_cache_dir, "OCI artifact cache directory");
   app.add_option("--oci-ca-file", cfg.oci_ca_file,
                  "PEM CA bundle trusted for HTTPS registries (WASMCLOUD_OCI_CA_FILE)");
+  app.add_option("--max-actor-size", cfg.max_actor_size,
+                 "Largest actor module accepted, bytes (WASMCLOUD_MAX_ACTOR_SIZE, default 50 MiB)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-provider-size", cfg.max_provider_size,
+                 "Largest provider archive accepted, bytes (WASMCLOUD_MAX_PROVIDER_SIZE, default "
+                 "256 MiB)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("!--no-native", cfg.native_tier,
                "Run actors on the interpreter only (no background native compilation)");
   app.add_option("--native-cache-dir", cfg.native_cache_dir, "Native-code cache directory");

@@ -73,6 +73,15 @@ struct HostConfig {
   /// `--oci-ca-file`); empty = the system CA store (claims-oci-par 4.4). Ours: the reference
   /// host has no such option.
   std::string oci_ca_file;
+  /// Largest actor module accepted, bytes (WASMCLOUD_MAX_ACTOR_SIZE, `max_actor_size`,
+  /// `--max-actor-size`; default 50 MiB as wasmCloud 1.x): an OCI manifest declaring more is
+  /// refused before download, a longer download is cut off, a larger file:// module is refused
+  /// (actor_start_failed, oci::errors::artifact_too_large). Ours: 0.63 has no such limit.
+  std::uint64_t max_actor_size = 50u << 20;
+  /// Largest provider archive accepted, bytes (WASMCLOUD_MAX_PROVIDER_SIZE,
+  /// `max_provider_size`, `--max-provider-size`; default 256 MiB); as max_actor_size, failing
+  /// with provider_start_failed.
+  std::uint64_t max_provider_size = 256u << 20;
   /// Fallback OCI credentials (OCI_REGISTRY, OCI_REGISTRY_USER, OCI_REGISTRY_PASSWORD).
   std::string oci_registry, oci_registry_user, oci_registry_password;
   int heartbeat_interval_ms = 30000;  ///< control-interface 6.1

@@ -181,6 +181,11 @@ struct Host::Impl {
   // ---------------------------------------------------------------- actors.cpp
   /// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1.
   Result<Bytes> fetch_actor(const std::string& ref);
+  /// fetch_actor (provider = false) and fetch_provider (true): file:// (when allowed), bindle://
+  /// refused, else an OCI pull with the host's registry settings; at most cfg.max_actor_size /
+  /// cfg.max_provider_size bytes (oci::errors::artifact_too_large, before any download when
+  /// the size is declared or the file's size is known).
+  Result<Bytes> fetch_artifact(const std::string& ref, bool provider);
   Status start_actor(const Bytes& bytes, const std::string& ref, std::int64_t count,
                      const StringMap& annotations);
   void cache_claims(const wascap::ActorClaims& c);

@@ -29,12 +29,7 @@ std::optional<std::string> Host::Impl::resolve_provider_key(const std::string& r
 }
 
 Result<Bytes> Host::Impl::fetch_provider(const std::string& ref) {
-  if (starts_with(ref, "file://")) {
-    if (!cfg.allow_file_load)
-      return fail(Code::kPermissionDenied, std::string(errors::kProviderFileLoadDisabled));
-    return read_file(ref.substr(7));
-  }
-  return fetch_actor(ref);  // same OCI / bindle dispatch (claims-oci-par 4.1)
+  return fetch_artifact(ref, true);  // same dispatch as actors (claims-oci-par 4.1)
 }
 
 /// Start of 3.6.1; failures publish provider_start_failed (inspected error).

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -35,6 +39,16 @@ Status ensure_curl() {
   return ok();
 }
 
+// Where a 2xx body goes instead of HttpResponse::body: appended to `file` and hashed, at most
+// `limit` bytes (one blob streamed to disk, 4.7 steps 2-5).
+struct BlobSink {
+  std::FILE* file = nullptr;
+  std::uint64_t limit = 0;
+  std::uint64_t written = 0;
+  crypto_hash_sha256_state sha{};
+  bool io_error = false;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -43,7 +57,8 @@ struct HttpRequest {
   bool send_body = false;  // PATCH/PUT/POST: send `body` (possibly empty, Content-Length: 0)
   bool follow_redirects = false;
   std::chrono::milliseconds timeout{30000};
-  std::size_t max_body = 4u << 20;
+  std::size_t max_body = 4u << 20;  // in-memory body; with `sink`, the head of an error page
+  BlobSink* sink = nullptr;         // not owned; 2xx bodies go there
 };
 
 struct HttpResponse {
@@ -60,12 +75,31 @@ struct Transfer {
   CURL* handle;
   HttpResponse* resp;
   std::size_t max_body;
+  BlobSink* sink = nullptr;
   bool too_large = false;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
+  if (t->sink) {
+    long status = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      BlobSink& k = *t->sink;
+      if (k.written + len > k.limit) {
+        t->too_large = true;
+        return 0;  // aborts the transfer
+      }
+      if (std::fwrite(data, 1, len, k.file) != len) {
+        k.io_error = true;
+        return 0;
+      }
+      crypto_hash_sha256_update(&k.sha, reinterpret_cast<const unsigned char*>(data), len);
+      k.written += len;
+      return len;
+    }
+  }
   if (t->resp->body.size() + len > t->max_body) {
     long status = 0;
     curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
@@ -108,7 +142,7 @@ Result<HttpResponse> send(const ClientOptions& opts, const HttpRequest& req) {
   if (!curl) return fail(Code::kInternal, "curl_easy_init failed");
   CURL* h = curl.get();
   HttpResponse resp;
-  Transfer transfer{h, &resp, req.max_body};
+  Transfer transfer{h, &resp, req.max_body, req.sink};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   for (const auto& line : req.headers) headers = curl_slist_append(headers, line.c_str());
@@ -148,8 +182,16 @@ Result<HttpResponse> send(const ClientOptions& opts, const HttpRequest& req) {
   CURLcode rc = curl_easy_perform(h);
   if (transfer.too_large)
     return fail(Code::kResourceExhausted, std::string(errors::kResponseTooLarge));
+  if (req.sink && req.sink->io_error)
+    return fail(Code::kUnavailable, "cannot write the downloaded blob to a temporary file");
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    // A plain-HTTP registry answering a TLS ClientHello (OpenSSL: "wrong version number").
+    if (rc == CURLE_SSL_CONNECT_ERROR && req.url.starts_with("https://") &&
+        detail.find("wrong version number") != std::string::npos) {
+      const std::string_view rest = std::string_view(req.url).substr(8);
+      detail += errors::plain_http_registry_hint(rest.substr(0, rest.find('/')));
+    }
     Code code = rc == CURLE_OPERATION_TIMEDOUT ? Code::kDeadlineExceeded : Code::kUnavailable;
     return fail(code, "error sending request for url (" + req.url + "): " + detail);
   }
@@ -382,17 +424,26 @@ Result<ImageManifest> resolve_manifest(const Session& s, const ClientOptions& op
   return out;
 }
 
-// GET one blob, require 200, verify size and digest (4.7 recommendation).
-Result<std::string> get_blob(const Session& s, const ClientOptions& opts, const Descriptor& d) {
-  if (!d.digest.starts_with("sha256:"))
-    return fail(Code::kUnsupported,
-                std::string(errors::kUnsupportedDigestAlgorithm) + ": " + d.digest);
+HttpRequest blob_request(const Session& s, const ClientOptions& opts, const Descriptor& d) {
   HttpRequest req;
   req.url = s.base() + "/v2/" + s.repository() + "/blobs/" + d.digest;
   req.headers = {"Accept: " + std::string(media::kManifestAccept)};
   req.follow_redirects = true;
   req.timeout = opts.blob_timeout;
-  req.max_body = opts.max_blob_bytes;
+  return req;
+}
+
+// GET the (small) config blob into memory, at most ClientOptions::max_manifest_bytes; require
+// 200, verify size and digest (4.7 step 2 and recommendation).
+Result<std::string> get_config_blob(const Session& s, const ClientOptions& opts,
+                                    const Descriptor& d) {
+  if (!d.digest.starts_with("sha256:"))
+    return fail(Code::kUnsupported,
+                std::string(errors::kUnsupportedDigestAlgorithm) + ": " + d.digest);
+  HttpRequest req = blob_request(s, opts, d);
+  req.max_body = opts.max_manifest_bytes;
+  if (d.size >= 0 && static_cast<std::uint64_t>(d.size) > req.max_body)
+    return fail(Code::kResourceExhausted, std::string(errors::kResponseTooLarge));
   if (d.size >= 0 && static_cast<std::size_t>(d.size) < req.max_body)
     req.max_body = static_cast<std::size_t>(d.size) + 1;  // one more byte detects an overlong blob
   auto r = s.request(req);
@@ -409,16 +460,84 @@ Result<std::string> get_blob(const Session& s, const ClientOptions& opts, const 
   return std::move(r->body);
 }
 
+// GET one layer blob and append it to `sink.file`, hashing on the way (4.7 steps 4-5 and
+// recommendation): require 200, at most the declared size (else blob size mismatch) or, without
+// one, at most `budget` bytes (else artifact too large); verify size and digest.
+Status stream_layer(const Session& s, const ClientOptions& opts, const Descriptor& d,
+                    std::FILE* file, std::uint64_t budget, std::uint64_t limit,
+                    std::string_view setting) {
+  if (!d.digest.starts_with("sha256:"))
+    return fail(Code::kUnsupported,
+                std::string(errors::kUnsupportedDigestAlgorithm) + ": " + d.digest);
+  BlobSink sink;
+  sink.file = file;
+  sink.limit =
+      d.size >= 0 ? std::min<std::uint64_t>(static_cast<std::uint64_t>(d.size), budget) : budget;
+  crypto_hash_sha256_init(&sink.sha);
+  HttpRequest req = blob_request(s, opts, d);
+  req.max_body = 64u << 10;  // head of an error page
+  req.sink = &sink;
+  auto r = s.request(req);
+  if (!r) {
+    if (r.error().code == Code::kResourceExhausted) {
+      if (d.size >= 0)
+        return fail(Code::kDataLoss, std::string(errors::kBlobSizeMismatchPrefix) + d.digest);
+      return fail(Code::kResourceExhausted,
+                  errors::artifact_too_large("the registry sent more", limit, setting));
+    }
+    return fail(r.error());
+  }
+  if (r->status != 200) return fail(registry_error(req.url, *r));
+  if (d.size >= 0 && sink.written != static_cast<std::uint64_t>(d.size))
+    return fail(Code::kDataLoss, std::string(errors::kBlobSizeMismatchPrefix) + d.digest);
+  std::array<std::uint8_t, crypto_hash_sha256_BYTES> sum{};
+  crypto_hash_sha256_final(&sink.sha, sum.data());
+  if (d.digest != "sha256:" + hex_lower(sum))
+    return fail(Code::kDataLoss, std::string(errors::kBlobDigestMismatchPrefix) + d.digest);
+  return ok();
+}
+
 bool accepted_layer(std::string_view mt) {
   return mt == media::kActorLayer || mt == media::kProviderLayer || mt == media::kLegacyLayer;
 }
 
+// A name beside `path` unique to this process, thread and call.
+std::string temp_name(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." +
+         std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) + "." +
+         std::to_string(counter++);
+}
+
+// A temporary file opened for writing, closed and removed on destruction unless released.
+class TempFile {
+ public:
+  explicit TempFile(std::string path)
+      : path_(std::move(path)), file_(std::fopen(path_.c_str(), "wb")) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    close();
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  std::FILE* get() const { return file_; }
+  const std::string& path() const { return path_; }
+  bool close() {
+    bool good = true;
+    if (file_) good = std::fclose(file_) == 0;
+    file_ = nullptr;
+    return good;
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_;
+};
+
 // Writes `data` to `path` through a uniquely named temp file and rename (atomic for readers).
 Status atomic_write(const std::string& path, std::string_view data) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) +
-                          "." + std::to_string(counter++);
+  const std::string tmp = temp_name(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return fail(Code::kUnavailable, "cannot create cache file " + tmp);
@@ -445,24 +564,39 @@ std::optional<std::string> read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// The full pull of 4.7 (steps 1-5) on an authenticated session.
-Result<std::pair<ImageManifest, std::string>> full_pull(const Session& s, const ClientOptions& opts,
-                                                        const Reference& ref) {
+// The full pull of 4.7 (steps 1-5) on an authenticated session: the layers are concatenated
+// into `out` (an open, empty temporary file). At most `limit` bytes in all; a manifest declaring
+// more is refused before the config or any layer is requested.
+Result<ImageManifest> full_pull(const Session& s, const ClientOptions& opts, const Reference& ref,
+                                std::FILE* out, std::uint64_t limit, std::string_view setting) {
   auto m = resolve_manifest(s, opts, ref.manifest_ref());
   if (!m) return fail(m.error());
-  auto config = get_blob(s, opts, m->config);
+  std::uint64_t declared = 0;  // saturating sum of the declared layer sizes
+  for (const auto& l : m->layers) {
+    if (l.size < 0) continue;
+    const auto size = static_cast<std::uint64_t>(l.size);
+    declared = size > UINT64_MAX - declared ? UINT64_MAX : declared + size;
+  }
+  if (declared > limit)
+    return fail(
+        Code::kResourceExhausted,
+        errors::artifact_too_large("the manifest declares " + std::to_string(declared) + " bytes",
+                                   limit, setting));
+  auto config = get_config_blob(s, opts, m->config);
   if (!config) return fail(config.error());
   if (m->layers.empty()) return fail(Code::kInvalidArgument, std::string(errors::kNoLayers));
   for (const auto& l : m->layers)
     if (!accepted_layer(l.media_type))
       return fail(Code::kUnsupported, std::string(errors::kIncompatibleLayerPrefix) + l.media_type);
-  std::string bytes;
+  std::uint64_t written = 0;
   for (const auto& l : m->layers) {
-    auto blob = get_blob(s, opts, l);
-    if (!blob) return fail(blob.error());
-    bytes += *blob;
+    if (auto st = stream_layer(s, opts, l, out, limit - written, limit, setting); !st)
+      return fail(st.error());
+    written = static_cast<std::uint64_t>(std::ftell(out));
   }
-  return std::make_pair(std::move(*m), std::move(bytes));
+  if (std::fflush(out) != 0)
+    return fail(Code::kUnavailable, "cannot write the downloaded blob to a temporary file");
+  return std::move(*m);
 }
 
 std::string scheme_for(const Reference& ref, const std::vector<std::string>& insecure) {
@@ -507,7 +641,11 @@ std::string build_manifest(ArtifactKind kind, std::span<const uint8_t> layer,
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
-Result<PullResult> Client::pull(std::string_view reference, const PullOptions& options) const {
+Result<PullResult> Client::pull(std::string_view given, const PullOptions& options) const {
+  auto bare = strip_pull_scheme(given, options.allowed_insecure);
+  if (!bare) return fail(bare.error());
+  const std::string_view reference = *bare;
+  const std::uint64_t limit = options.max_bytes ? options.max_bytes : options_.max_blob_bytes;
   const std::string lower = to_lower(reference);
   if (!options.allow_latest && lower.ends_with(":latest"))
     return fail(Code::kPermissionDenied, std::string(errors::kLatestProhibited));
@@ -529,17 +667,22 @@ Result<PullResult> Client::pull(std::string_view reference, const PullOptions& o
   Session session(options_, scheme_for(*ref, options.allowed_insecure) + ref->http_host(),
                   ref->repository);
   PullResult result;
-  std::string bin_path, digest_path;
+  std::string bin_path, digest_path, temp_dir;
   if (options.cache != CachePolicy::kNone) {
     const std::string dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    temp_dir = dir;
     const std::string base = dir + "/" + cache_name(lower);
     bin_path = base + ".bin";
     digest_path = base + ".digest";
     result.cache_path = bin_path;
 
-    if (std::filesystem::exists(bin_path, ec)) {
+    const bool cached = std::filesystem::exists(bin_path, ec);
+    const bool cached_too_large = cached && std::filesystem::file_size(bin_path, ec) > limit;
+    if (cached_too_large)
+      spdlog::info("cached artifact for {} exceeds the size limit; pulling again", lower);
+    if (cached && !cached_too_large && !ec) {
       // Cache hit (4.9): authenticate, fetch the manifest only, compare digests.
       auto serve_cached = [&]() -> Result<PullResult> {
         auto bytes = read_file(bin_path);
@@ -572,18 +715,36 @@ Result<PullResult> Client::pull(std::string_view reference, const PullOptions& o
     if (auto a = session.authenticate(basic, false); !a)
       return fail(prefixed(errors::kFetchBytesPrefix, a.error()));
   }
-  auto pulled = full_pull(session, options_, *ref);
+  if (temp_dir.empty()) {
+    std::error_code ec;
+    temp_dir = std::filesystem::temp_directory_path(ec).string();
+    if (ec || temp_dir.empty()) temp_dir = "/tmp";
+  }
+  // The layers stream into a temporary file (bounded memory); it becomes the cache file only
+  // after every blob verified.
+  TempFile temp(temp_name(temp_dir + "/" + cache_name(lower) + ".bin"));
+  if (!temp.get())
+    return fail(Code::kUnavailable, std::string(errors::kFetchBytesPrefix) +
+                                        "cannot create temporary file " + temp.path());
+  auto pulled = full_pull(session, options_, *ref, temp.get(), limit, options.max_bytes_setting);
   if (!pulled) return fail(prefixed(errors::kFetchBytesPrefix, pulled.error()));
-  auto& [manifest, bytes] = *pulled;
+  const ImageManifest& manifest = *pulled;
+  if (!temp.close())
+    return fail(Code::kUnavailable, std::string(errors::kFetchBytesPrefix) +
+                                        "cannot write temporary file " + temp.path());
+  auto bytes = read_file(temp.path());
+  if (!bytes) return fail(prefixed(errors::kFetchBytesPrefix, bytes.error()));
   if (options.cache != CachePolicy::kNone) {
-    if (auto w = atomic_write(bin_path, bytes); !w) {
-      spdlog::warn("OCI cache write failed: {}", w.error().message);
+    std::error_code ec;
+    std::filesystem::rename(temp.path(), bin_path, ec);
+    if (ec) {
+      spdlog::warn("OCI cache write failed: cannot rename {} to {}", temp.path(), bin_path);
     } else if (!manifest.digest.empty()) {
       if (auto d = atomic_write(digest_path, manifest.digest); !d)
         spdlog::warn("OCI cache write failed: {}", d.error().message);
     }
   }
-  result.bytes.assign(bytes.begin(), bytes.end());
+  result.bytes = std::move(*bytes);
   result.digest = manifest.digest;
   result.media_type = manifest.layers.front().media_type;
   return result;

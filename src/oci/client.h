@@ -52,9 +52,10 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{30000};
   /// Whole-request timeout for blob transfers (per blob or per chunk).
   std::chrono::milliseconds blob_timeout{300000};
-  /// Largest accepted manifest / token body, bytes.
+  /// Largest accepted manifest / token / config-blob body, bytes.
   std::size_t max_manifest_bytes = 4u << 20;
-  /// Largest accepted blob, bytes (also bounded by the descriptor size).
+  /// Largest accepted artifact when PullOptions::max_bytes is 0, bytes (layers are also bounded
+  /// by their descriptor size).
   std::size_t max_blob_bytes = 512u << 20;
 };
 
@@ -83,6 +84,14 @@ struct PullOptions {
   /// Consult OCI_REGISTRY* when the map has no entry (4.5 step 2).
   bool use_env_credentials = true;
   CachePolicy cache = CachePolicy::kRevalidate;
+  /// Largest artifact accepted, bytes (all layers together); 0 = ClientOptions::max_blob_bytes.
+  /// A manifest declaring more is refused before any blob is downloaded; a layer without a
+  /// declared size is cut off at the limit; a cached file above it is pulled again. Errors:
+  /// kResourceExhausted errors::artifact_too_large (prefixed errors::kFetchBytesPrefix).
+  std::size_t max_bytes = 0;
+  /// The setting that raises `max_bytes`, named in the too-large error (e.g.
+  /// "WASMCLOUD_MAX_ACTOR_SIZE"); empty = none named.
+  std::string max_bytes_setting;
 };
 
 /// What a pull returns.
@@ -132,7 +141,12 @@ class Client {
 
   /// Pulls `reference` (lowercased first, 4.2) per 4.2-4.9: pre-checks, auth handshake,
   /// manifest (+ index platform pick), config, layers with digest and size verification, cache.
-  /// Nothing is written to the cache unless every blob verified.
+  /// A leading `oci://`, `https://` or `http://` is removed first (strip_pull_scheme, ours).
+  /// Layers stream into a temporary file next to the cache file while being hashed (memory
+  /// stays bounded by the 16 KiB transfer buffer until the verified artifact is read back);
+  /// nothing is written to the cache unless every blob verified. Size limit: PullOptions::
+  /// max_bytes. A TLS failure against a registry answering plain HTTP carries
+  /// errors::plain_http_registry_hint.
   [[nodiscard]] Result<PullResult> pull(std::string_view reference,
                                         const PullOptions& options) const;
 

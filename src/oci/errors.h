@@ -3,6 +3,8 @@
 // Plain constants; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace wc::oci::errors {
@@ -82,6 +84,41 @@ inline constexpr std::string_view kBlobSizeMismatchPrefix = "blob size mismatch 
 inline constexpr std::string_view kManifestDigestMismatchPrefix = "manifest digest mismatch for ";
 /// New text: the bytes of a response exceeded the client's limit.
 inline constexpr std::string_view kResponseTooLarge = "registry response too large";
+/// New text, prefix of an artifact above the pull's size limit (PullOptions::max_bytes), either
+/// declared so by its manifest (refused before any layer is downloaded) or found so while
+/// streaming a layer without a declared size. Code kResourceExhausted.
+inline constexpr std::string_view kArtifactTooLargePrefix = "artifact too large: ";
+
+/// "artifact too large: <what>, more than the limit of <limit> bytes[ (raise it with
+/// <setting>)]", e.g. what = "the manifest declares 10737418240 bytes".
+inline std::string artifact_too_large(std::string_view what, std::uint64_t limit,
+                                      std::string_view setting) {
+  std::string out = std::string(kArtifactTooLargePrefix) + std::string(what) +
+                    ", more than the limit of " + std::to_string(limit) + " bytes";
+  if (!setting.empty()) out += " (raise it with " + std::string(setting) + ")";
+  return out;
+}
+
+// --- scheme-prefixed references and plain-HTTP registries (ours, not the reference's) -------
+
+/// The allowed-insecure setting named in the two texts below (4.4).
+inline constexpr std::string_view kAllowedInsecureSetting = "WASMCLOUD_OCI_ALLOWED_INSECURE";
+
+/// New text: an `http://` reference to a registry that is not in the allowed-insecure list
+/// (4.4); no prefix, like the `:latest` refusal. Code kPermissionDenied.
+inline std::string http_scheme_not_allowed(std::string_view registry) {
+  return "plain HTTP refused for http:// reference: registry " + std::string(registry) +
+         " is not in the allowed-insecure list (" + std::string(kAllowedInsecureSetting) + ")";
+}
+
+/// New text appended to a TLS failure whose cause is a registry answering plain HTTP (OpenSSL
+/// "wrong version number"): "; the registry at <host> speaks plain HTTP and is not in the
+/// allowed-insecure list (WASMCLOUD_OCI_ALLOWED_INSECURE)".
+inline std::string plain_http_registry_hint(std::string_view host) {
+  return "; the registry at " + std::string(host) +
+         " speaks plain HTTP and is not in the allowed-insecure list (" +
+         std::string(kAllowedInsecureSetting) + ")";
+}
 
 // --- 4.11 push -------------------------------------------------------------------------------
 

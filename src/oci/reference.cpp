@@ -136,6 +136,25 @@ std::string_view strip_scheme(std::string_view text) {
   return text;
 }
 
+Result<std::string> strip_pull_scheme(std::string_view reference,
+                                      const std::vector<std::string>& allowed_insecure) {
+  const std::string head = to_lower(reference.substr(0, 8));
+  for (std::string_view scheme : {"oci://", "https://", "http://"}) {
+    if (!std::string_view(head).starts_with(scheme)) continue;
+    std::string_view rest = reference.substr(scheme.size());
+    if (scheme == "http://") {
+      auto ref = parse_reference(to_lower(rest));
+      if (!ref) return fail(ref.error());
+      const std::string host = ref->http_host();
+      bool allowed = false;
+      for (const auto& h : allowed_insecure) allowed = allowed || h == host;
+      if (!allowed) return fail(Code::kPermissionDenied, errors::http_scheme_not_allowed(host));
+    }
+    return std::string(rest);
+  }
+  return std::string(reference);
+}
+
 std::string credential_server(std::string_view text) {
   std::string_view s = strip_scheme(text);
   return std::string(s.substr(0, s.find('/')));

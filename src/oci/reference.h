@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -41,6 +42,16 @@ Result<Reference> parse_reference(std::string_view text, bool strip_scheme = fal
 
 /// Removes one leading `bindle://`, `oci://`, `http://` or `https://` (4.5).
 std::string_view strip_scheme(std::string_view text);
+
+/// A pull reference with a leading `oci://`, `https://` or `http://` (any case) removed, as users
+/// paste them (wasmCloud #776, wash #219); other text is returned unchanged. Ours: the 0.63 host
+/// refuses these with "invalid reference format" (4.1; see docs/ARCHITECTURE.md "Deviations from
+/// 0.63"). The scheme chooses nothing: the registry is contacted as 4.4 says. `http://` is
+/// accepted only when the registry's HTTP host (4.3, e.g. "127.0.0.1:5000") is in
+/// `allowed_insecure`; otherwise kPermissionDenied errors::http_scheme_not_allowed(host). A
+/// reference that does not parse after `http://` gives the parse error (4.3).
+Result<std::string> strip_pull_scheme(std::string_view reference,
+                                      const std::vector<std::string>& allowed_insecure);
 
 /// The credential-map key of a reference or server string (4.5 step 1, control-interface
 /// 3.1.3): scheme stripped, cut at the first `/`, case kept. "https://localhost:5000/x" ->

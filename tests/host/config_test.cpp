@@ -176,6 +176,28 @@ TEST(HostConfig, MaxInstancesFromEnvironmentAndFlag) {
   EXPECT_EQ(cfg.max_instances, 7);
 }
 
+// Artifact size limits (ours, issue 11.2): defaults 50 MiB / 256 MiB, from the environment and the
+// flags (which win); zero or non-numbers keep the default.
+TEST(HostConfig, MaxArtifactSizesFromEnvironmentAndFlags) {
+  auto d = load_config({}, "");
+  EXPECT_EQ(d.max_actor_size, 52428800u);
+  EXPECT_EQ(d.max_provider_size, 268435456u);
+  auto cfg = load_config(
+      {{"WASMCLOUD_MAX_ACTOR_SIZE", "1000"}, {"WASMCLOUD_MAX_PROVIDER_SIZE", "6000000000"}}, "");
+  EXPECT_EQ(cfg.max_actor_size, 1000u);
+  EXPECT_EQ(cfg.max_provider_size, 6000000000u);
+  for (const char* bad : {"0", "-5", "10MB", "", "99999999999999999999"})
+    EXPECT_EQ(load_config({{"WASMCLOUD_MAX_ACTOR_SIZE", bad}}, "").max_actor_size, 52428800u)
+        << bad;
+  CLI::App app;
+  add_host_flags(app, cfg);
+  const char* argv[] = {"host", "--max-actor-size", "7", "--max-provider-size", "8"};
+  app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
+  finish_flags(cfg);
+  EXPECT_EQ(cfg.max_actor_size, 7u);
+  EXPECT_EQ(cfg.max_provider_size, 8u);
+}
+
 TEST(HostConfig, SingleServerUrl) {
   NatsEndpoint ep;
   EXPECT_EQ(ep.urls(), std::vector<std::string>{"nats://127.0.0.1:4222"});

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -114,6 +117,8 @@ class FakeRegistry {
   }
 
   std::map<std::string, std::string> manifests, blobs;
+  /// Digests served as an endless stream of zeros: digest -> Content-Length (0 = chunked).
+  std::map<std::string, std::uint64_t> endless;
   std::string challenge;
   int manifest_status = 200;
   std::string manifest_error_body;
@@ -128,6 +133,23 @@ class FakeRegistry {
                      req.get_header_value("Accept"), req.get_header_value("Host")});
   }
   void serve_blob(const std::string& digest, httplib::Response& res) {
+    if (auto e = endless.find(digest); e != endless.end()) {
+      // Zeros without end: with a Content-Length when one is set, else chunked.
+      static const std::string kZeros(64u << 10, '\0');
+      if (e->second > 0) {
+        res.set_content_provider(e->second, "application/octet-stream",
+                                 [](size_t, size_t length, httplib::DataSink& sink) {
+                                   return sink.write(kZeros.data(),
+                                                     std::min(length, kZeros.size()));
+                                 });
+      } else {
+        res.set_chunked_content_provider("application/octet-stream",
+                                         [](size_t, httplib::DataSink& sink) {
+                                           return sink.write(kZeros.data(), kZeros.size());
+                                         });
+      }
+      return;
+    }
     auto it = blobs.find(digest);
     if (it == blobs.end()) {
       res.status = 404;
@@ -387,6 +409,145 @@ TEST_F(Fake, BlobRedirectToOtherHostDropsAuthorization) {
     }
   }
   EXPECT_EQ(redirected, 2);
+}
+
+// --- size limits (issue 11.2): declared sizes checked before any download, streamed layers cut
+// off at their declared size or at the limit, memory bounded while streaming ----------------
+
+const std::string kZeroDigest = "sha256:" + std::string(64, '0');
+
+json endless_image(FakeRegistry& reg, std::optional<std::uint64_t> declared,
+                   std::uint64_t content_length) {
+  reg.endless[kZeroDigest] = content_length;
+  json layer = {{"mediaType", media::kActorLayer}, {"digest", kZeroDigest}};
+  if (declared) layer["size"] = *declared;
+  return {{"schemaVersion", 2},
+          {"config", reg.add_blob("{}", std::string(media::kActorConfig))},
+          {"layers", json::array({layer})}};
+}
+
+bool blob_requested(const FakeRegistry& reg) {
+  for (const auto& s : reg.seen())
+    if (s.path.find("/blobs/") != std::string::npos) return true;
+  return false;
+}
+
+/// Peak resident set of this process (VmHWM), bytes.
+std::uint64_t peak_rss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+TEST_F(Fake, DeclaredSizeAboveLimitRefusedBeforeAnyBlob) {
+  reg_.add_manifest("1", endless_image(reg_, 10ull << 30, 10ull << 30));
+  PullOptions o = opts();
+  o.max_bytes = 1u << 20;
+  o.max_bytes_setting = "X_LIMIT";
+  expect_error(client_.pull(reg_.host() + "/echo:1", o), wc::Code::kResourceExhausted,
+               "artifact too large: the manifest declares 10737418240 bytes, more than the limit "
+               "of 1048576 bytes (raise it with X_LIMIT)");
+  EXPECT_FALSE(blob_requested(reg_)) << "no blob may be requested once the size is refused";
+}
+
+TEST_F(Fake, DeclaredSizesOfAllLayersAddUp) {
+  json m = image();
+  json layer = m["layers"][0];
+  layer["size"] = 600u << 10;
+  m["layers"] = json::array({layer, layer});
+  reg_.add_manifest("1", m);
+  PullOptions o = opts();
+  o.max_bytes = 1u << 20;
+  expect_error(client_.pull(reg_.host() + "/echo:1", o), wc::Code::kResourceExhausted,
+               "artifact too large: the manifest declares 1228800 bytes, more than the limit of "
+               "1048576 bytes");
+  EXPECT_FALSE(blob_requested(reg_));
+}
+
+TEST_F(Fake, DefaultLimitIsClientMaxBlobBytes) {
+  reg_.add_manifest("1", endless_image(reg_, 2u << 20, 0));
+  Client small(ClientOptions{.max_blob_bytes = 1u << 20});
+  expect_error(small.pull(reg_.host() + "/echo:1", opts()), wc::Code::kResourceExhausted,
+               "artifact too large: the manifest declares 2097152 bytes, more than the limit of "
+               "1048576 bytes");
+}
+
+TEST_F(Fake, EndlessLayerWithoutDeclaredSizeCutAtLimit) {
+  reg_.add_manifest("1", endless_image(reg_, std::nullopt, 0));
+  PullOptions o = opts();
+  o.max_bytes = 1u << 20;
+  o.max_bytes_setting = "X_LIMIT";
+  expect_error(client_.pull(reg_.host() + "/echo:1", o), wc::Code::kResourceExhausted,
+               "artifact too large: the registry sent more, more than the limit of 1048576 bytes "
+               "(raise it with X_LIMIT)");
+}
+
+TEST_F(Fake, EndlessLayerLongerThanDeclaredIsSizeMismatch) {
+  reg_.add_manifest("1", endless_image(reg_, 1000, 0));
+  expect_error(pull(), wc::Code::kDataLoss, "blob size mismatch for " + kZeroDigest);
+}
+
+TEST_F(Fake, LargeLayerStreamsToDiskWithBoundedMemory) {
+  // 200 MiB declared and sent (zeros, so the digest fails at the end): the bytes go to a
+  // temporary file, not to memory; before the fix the body grew in a string.
+  reg_.add_manifest("1", endless_image(reg_, 200u << 20, 200u << 20));
+  PullOptions o = opts();
+  o.max_bytes = 256u << 20;
+  const std::uint64_t before = peak_rss();
+  expect_error(client_.pull(reg_.host() + "/echo:1", o), wc::Code::kDataLoss,
+               "blob digest mismatch for " + kZeroDigest);
+  const std::uint64_t after = peak_rss();
+  ASSERT_GT(before, 0u);
+  EXPECT_LT(after - before, 50u << 20) << "peak RSS grew by " << (after - before) << " bytes";
+}
+
+TEST_F(Fake, FailedPullLeavesNoFileAndGoodPullOnlyCacheFiles) {
+  const std::string dir = wc::testing::make_temp_dir("wc-oci-stream");
+  reg_.add_manifest("bad", endless_image(reg_, 1000, 0));
+  reg_.add_manifest("1", image());
+  PullOptions o = opts();
+  o.cache = CachePolicy::kRevalidate;
+  o.cache_dir = dir;
+  ASSERT_FALSE(client_.pull(reg_.host() + "/echo:bad", o));
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a failed pull left a file behind";
+  auto r = client_.pull(reg_.host() + "/echo:1", o);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(wc::to_string(r->bytes), kWasm);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  const std::string base = wc::oci::cache_name(reg_.host() + "/echo:1");
+  EXPECT_EQ(names, (std::vector<std::string>{base + ".bin", base + ".digest"}));
+  auto cached = wc::read_file(dir + "/" + base + ".bin");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(wc::to_string(*cached), kWasm);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// --- scheme-prefixed references (issue 12.10) -------------------------------------------------
+
+TEST_F(Fake, SchemePrefixedReferencesPull) {
+  reg_.add_manifest("1", image());
+  for (const std::string scheme : {"oci://", "http://", "HTTP://", "https://"}) {
+    auto r = client_.pull(scheme + reg_.host() + "/echo:1", opts());
+    ASSERT_TRUE(r) << scheme << ": " << r.error().to_string();
+    EXPECT_EQ(wc::to_string(r->bytes), kWasm);
+  }
+}
+
+TEST_F(Fake, HttpSchemeRefusedWhenRegistryNotAllowedInsecure) {
+  reg_.add_manifest("1", image());
+  PullOptions o = opts();
+  o.allowed_insecure = {"127.0.0.1:1"};
+  auto r = client_.pull("http://" + reg_.host() + "/echo:1", o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, wc::Code::kPermissionDenied);
+  EXPECT_EQ(r.error().message, errors::http_scheme_not_allowed(reg_.host()));
+  EXPECT_TRUE(reg_.seen().empty()) << "the registry must not be contacted";
 }
 
 // HTTPS (4.4): a registry with a self-signed certificate for 127.0.0.1 is reached with the

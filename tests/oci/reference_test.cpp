@@ -84,6 +84,48 @@ TEST(Reference, SchemeStrippedOnlyWhenAsked) {
   }
 }
 
+// Scheme-prefixed pull references (issue 12.10, wasmCloud #776, wash #219): stripped, and
+// http:// only for a registry in the allowed-insecure list.
+TEST(PullScheme, OciAndHttpsStripped) {
+  const std::vector<std::string> none;
+  for (const char* s : {"oci://localhost:5000/echo:1", "https://localhost:5000/echo:1",
+                        "OCI://localhost:5000/echo:1", "HTTPS://localhost:5000/echo:1"}) {
+    auto r = strip_pull_scheme(s, none);
+    ASSERT_TRUE(r) << s << ": " << r.error().message;
+    EXPECT_EQ(*r, "localhost:5000/echo:1") << s;
+  }
+}
+
+TEST(PullScheme, OtherTextUnchanged) {
+  for (const char* s : {"localhost:5000/echo:1", "echo:0.3.4", "bindle://x/y", "ocix://a/b", "",
+                        "http:/localhost/echo:1"}) {
+    auto r = strip_pull_scheme(s, {});
+    ASSERT_TRUE(r) << s;
+    EXPECT_EQ(*r, s);
+  }
+}
+
+TEST(PullScheme, HttpNeedsAllowedInsecure) {
+  auto ok = strip_pull_scheme("http://127.0.0.1:5000/echo:0.3.4", {"x", "127.0.0.1:5000"});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(*ok, "127.0.0.1:5000/echo:0.3.4");
+  auto refused = strip_pull_scheme("http://127.0.0.1:5000/echo:0.3.4", {"127.0.0.1:5001"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, wc::Code::kPermissionDenied);
+  EXPECT_EQ(refused.error().message,
+            "plain HTTP refused for http:// reference: registry 127.0.0.1:5000 is not in the "
+            "allowed-insecure list (WASMCLOUD_OCI_ALLOWED_INSECURE)");
+  // The HTTP host is compared (4.3/4.4): Docker Hub is registry-1.docker.io; case ignored.
+  EXPECT_TRUE(strip_pull_scheme("http://Echo:0.3.4", {"registry-1.docker.io"}));
+  EXPECT_FALSE(strip_pull_scheme("http://echo:0.3.4", {"docker.io"}));
+}
+
+TEST(PullScheme, HttpWithBadReferenceGivesParseError) {
+  auto r = strip_pull_scheme("http://localhost:5000/Echo:", {"localhost:5000"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, errors::kInvalidReferenceFormat);
+}
+
 void expect_bad(const std::string& input, std::string_view message) {
   auto r = parse_reference(input);
   ASSERT_FALSE(r) << input;
