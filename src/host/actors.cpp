@@ -190,7 +190,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
     }
     if (!entry->rpc_sub.valid()) {
       auto subject = topics::rpc_actor(cfg.lattice_prefix, key);
-      auto sub = ctl->queue_subscribe(
+      auto sub = rpc->queue_subscribe(  // the RPC connection (#12.3)
           subject, topics::rpc_actor_queue_group(cfg.lattice_prefix, key),
           [this, key](lattice::Message m) { on_rpc_message(key, std::move(m)); });
       if (!sub) {
@@ -212,7 +212,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
     entry->metrics->set_instances(entry->instances.size());
     drain_pending_locked(entry);
   }
-  if (subscribed_now) (void)ctl->flush(std::chrono::seconds(2));
+  if (subscribed_now) (void)rpc->flush(std::chrono::seconds(2));
   cache_claims(claims);
   {
     // KV claims carry "" for a missing version (Appendix B #11).

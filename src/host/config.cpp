@@ -210,6 +210,9 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   set_endpoint(cfg.ctl, "CTL", "ctl");
   set_endpoint(cfg.prov_rpc, "PROV_RPC", "prov_rpc");
   set_int(cfg.rpc_timeout_ms, "WASMCLOUD_RPC_TIMEOUT_MS", "rpc_timeout_ms");
+  set_int(cfg.max_execution_time_ms, "WASMCLOUD_MAX_EXECUTION_TIME_MS", "max_execution_time_ms");
+  set_int(cfg.invocation_replay_window_s, "WASMCLOUD_INVOCATION_REPLAY_WINDOW_S",
+          "invocation_replay_window_s");
   set_int(cfg.metrics_port, "WASMCLOUD_METRICS_PORT", "metrics_port");
   set_int(cfg.max_instances, "WASMCLOUD_MAX_INSTANCES", "max_instances");
   set_str(cfg.metrics_host, "WASMCLOUD_METRICS_HOST", "metrics_host");
@@ -301,6 +304,14 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
   endpoint(cfg.prov_rpc, "prov-rpc", "WASMCLOUD_PROV_RPC");
   app.add_option("--rpc-timeout-ms", cfg.rpc_timeout_ms,
                  "Outbound RPC timeout in ms (WASMCLOUD_RPC_TIMEOUT_MS)");
+  app.add_option("--max-execution-time-ms", cfg.max_execution_time_ms,
+                 "Execution budget of one actor invocation in ms, not counting time blocked in "
+                 "host calls; 0 = max(rpc timeout, 15000) + 15000 "
+                 "(WASMCLOUD_MAX_EXECUTION_TIME_MS)");
+  app.add_option("--invocation-replay-window-s", cfg.invocation_replay_window_s,
+                 "Seconds after its issue time an invocation is accepted and its id remembered "
+                 "to refuse replays; 0 = no replay check (WASMCLOUD_INVOCATION_REPLAY_WINDOW_S, "
+                 "default 300)");
   app.add_option_function<std::string>(
       "--js-domain",
       [&cfg](const std::string& v) {
@@ -367,6 +378,12 @@ void add_host_flags(CLI::App& app, HostConfig& cfg) {
 }
 
 void finish_flags(HostConfig& cfg) { core_labels(cfg.labels); }
+
+std::chrono::milliseconds execution_budget(const HostConfig& cfg) {
+  if (cfg.max_execution_time_ms > 0) return std::chrono::milliseconds(cfg.max_execution_time_ms);
+  return std::chrono::milliseconds(std::max(cfg.rpc_timeout_ms, 15000)) +
+         std::chrono::milliseconds(15000);
+}
 
 HostIdentity resolve_identity(const HostConfig& cfg) {
   std::optional<wascap::KeyPair> host_key;

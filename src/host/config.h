@@ -7,6 +7,7 @@
 // Secrets (seeds, JWTs, registry passwords) are never logged.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,10 +51,23 @@ struct HostConfig {
   std::string host_seed;     ///< server seed "SN..."; empty = generate
   std::string cluster_seed;  ///< cluster seed "SC..."; empty = ad-hoc cluster
   std::vector<std::string> cluster_issuers;
-  NatsEndpoint rpc;       ///< outbound actor RPC (WASMCLOUD_RPC_*)
-  NatsEndpoint ctl;       ///< control interface, events, actor RPC subscriptions (WASMCLOUD_CTL_*)
+  /// Actor RPC: subscriptions, replies, outbound host calls (WASMCLOUD_RPC_*). Ours: 0.63
+  /// subscribes actors on the control connection (actor-rpc-providers 4.1), issue #12.3.
+  NatsEndpoint rpc;
+  NatsEndpoint ctl;       ///< control interface, events, metadata, policy (WASMCLOUD_CTL_*)
   NatsEndpoint prov_rpc;  ///< given to providers (WASMCLOUD_PROV_RPC_*)
   int rpc_timeout_ms = 2000;
+  /// Execution budget of one actor invocation in ms: guest time from its start, not counting
+  /// time blocked in host calls (providers, other actors); a guest over it fails with
+  /// "invocation deadline exceeded" (WASMCLOUD_MAX_EXECUTION_TIME_MS, `max_execution_time_ms`,
+  /// `--max-execution-time-ms`). 0 (default) = execution_budget()'s automatic value. Ours: 0.63
+  /// has no such setting (its actors wait at most 5 s, actor-rpc-providers 4.5).
+  int max_execution_time_ms = 0;
+  /// How long after its `iat` an invocation token is accepted, in seconds; its invocation id is
+  /// remembered that long and a second delivery is refused (rpc/replay.h, issue #11.6)
+  /// (WASMCLOUD_INVOCATION_REPLAY_WINDOW_S, `invocation_replay_window_s`,
+  /// `--invocation-replay-window-s`). 0 = no replay check (0.63 behaviour). Ours.
+  int invocation_replay_window_s = 300;
   std::optional<std::string> js_domain;  ///< "" is treated as unset
   bool allow_latest = false;
   std::vector<std::string> allowed_insecure;
@@ -101,6 +115,12 @@ struct HostConfig {
   /// `--metrics-host`); loopback by default, "0.0.0.0" to let a remote Prometheus scrape.
   std::string metrics_host = "127.0.0.1";
 };
+
+/// The invocation budget the host gives the wasm engine (Limits::deadline):
+/// `cfg.max_execution_time_ms` when > 0, else max(rpc_timeout_ms, 15 s) + 15 s, which outlasts
+/// the longest wait of any caller (the RPC timeout, 15 s for payloads over 900 KiB, +13 s when
+/// chunked, actor-rpc-providers 4.5), so the default never ends a call its caller still awaits.
+std::chrono::milliseconds execution_budget(const HostConfig& cfg);
 
 /// The environment as a name -> value map (a copy of `environ`).
 std::map<std::string, std::string> process_environment();

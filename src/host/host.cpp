@@ -176,7 +176,11 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   impl->objects =
       std::make_unique<lattice::LazyObjectStore>(*impl->rpc, cfg.lattice_prefix, impl->js_domain());
 
+  if (cfg.invocation_replay_window_s > 0)
+    impl->replay = std::make_unique<rpc::ReplayGuard>(cfg.invocation_replay_window_s);
+
   wasm::EngineConfig ec;
+  ec.limits.deadline = execution_budget(cfg);
   ec.enable_native = cfg.native_tier;
   ec.cache_dir = cfg.native_cache_dir;
   ec.on_native_compile = [m = &impl->metrics](std::chrono::duration<double> t, bool ok) {

@@ -46,6 +46,7 @@
 #include "metrics/metrics.h"
 #include "oci/credentials.h"
 #include "rpc/invocation.h"
+#include "rpc/replay.h"
 #include "wascap/claims.h"
 #include "wasm/engine.h"
 
@@ -77,7 +78,11 @@ struct Host::Impl {
   std::string host_id, cluster_pk;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
+  /// `ctl`: control interface, events (incl. rpc events), metadata, policy. `rpc`: actor RPC
+  /// subscriptions and their replies, outbound host calls, provider traffic (issue #12.3).
   std::unique_ptr<lattice::Connection> ctl, rpc;
+  /// Refuses replayed invocations (rpc/replay.h); null when cfg.invocation_replay_window_s = 0.
+  std::unique_ptr<rpc::ReplayGuard> replay;
   /// Chunked payloads (3.6) on the RPC connection: bucket = lattice prefix, opened (and its
   /// stream created) on first use.
   std::unique_ptr<lattice::LazyObjectStore> objects;

@@ -40,11 +40,11 @@ void Host::Impl::emit_rpc_event(bool ok, const json& data) {
 }
 
 void Host::Impl::reply_not_running(const std::string& key, const lattice::Message& m) {
-  if (m.reply().empty() || !ctl) return;
+  if (m.reply().empty() || !rpc) return;
   rpc::InvocationResponse resp;
   resp.error = std::string(rpc::errors::kNotRunningPrefix) + key +
                std::string(rpc::errors::kNotRunningSuffix);
-  (void)ctl->respond(m, rpc::encode_response(resp));
+  (void)rpc->respond(m, rpc::encode_response(resp));
 }
 
 /// NATS delivery thread: never blocks on guest code.
@@ -127,7 +127,8 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
   bool have_event = false;
   auto respond = [&] {
     if (!m.reply().empty()) {
-      auto st = ctl->respond(m, rpc::encode_response(resp));
+      // The invocation arrived on the RPC connection (its subscription lives there, #12.3).
+      auto st = rpc->respond(m, rpc::encode_response(resp));
       if (!st) spdlog::warn("Failed to reply to invocation: {}", st.error().message);
     }
     if (entry.metrics)
@@ -153,7 +154,12 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
                     {"dest", entity_event_json(inv->target)},
                     {"operation", inv->operation},
                     {"bytes", inv->content_length.value_or(inv->msg.size())}};
-  auto valid = rpc::validate_invocation(*inv, id.cluster_issuers, wascap::now_seconds());
+  const std::int64_t now = wascap::now_seconds();
+  rpc::TokenFacts token;
+  auto valid = rpc::validate_invocation(*inv, id.cluster_issuers, now, &token);
+  // Ours (#11.6): a genuine invocation delivered a second time is refused, not run again. The
+  // key is the signed invocation id and token id (the envelope id is not signed).
+  if (valid && replay) valid = replay->check(token.replay_key(), token.iat, now);
   if (!valid) {
     resp.error = rpc::anti_forgery_message(valid.error().message);
     return respond();
