@@ -242,12 +242,17 @@ class OciPull : public ::testing::Test {
     nats.reset();
   }
 
-  /// Peak resident set (VmHWM) of the host process, bytes; 0 when unreadable.
+  /// Peak resident set (VmHWM) of the host process, bytes (recorded as the test property
+  /// host_vmhwm_bytes, seen with --gtest_output=xml); 0 when unreadable.
   static std::uint64_t host_peak_rss(const LatticeHost& h) {
     std::ifstream in("/proc/" + std::to_string(h.proc->pid()) + "/status");
     std::string line;
-    while (std::getline(in, line))
-      if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6)) * 1024;
+    while (std::getline(in, line)) {
+      if (!line.starts_with("VmHWM:")) continue;
+      const std::uint64_t bytes = std::stoull(line.substr(6)) * 1024;
+      ::testing::Test::RecordProperty("host_vmhwm_bytes", std::to_string(bytes));
+      return bytes;
+    }
     return 0;
   }
 

@@ -528,6 +528,28 @@ TEST_F(Fake, FailedPullLeavesNoFileAndGoodPullOnlyCacheFiles) {
   std::filesystem::remove_all(dir, ec);
 }
 
+TEST_F(Fake, CachedFileAboveLimitIsPulledAgain) {
+  const std::string dir = wc::testing::make_temp_dir("wc-oci-cachecap");
+  const std::string digest = reg_.add_manifest("1", image());
+  const std::string base = dir + "/" + wc::oci::cache_name(reg_.host() + "/echo:1");
+  // A cache entry with the current manifest digest but larger than the limit.
+  ASSERT_TRUE(wc::write_file(base + ".bin", wc::as_bytes(std::string(4096, 'x'))));
+  ASSERT_TRUE(wc::write_file(base + ".digest", wc::as_bytes(digest)));
+  PullOptions o = opts();
+  o.cache = CachePolicy::kRevalidate;
+  o.cache_dir = dir;
+  o.max_bytes = 1024;
+  auto r = client_.pull(reg_.host() + "/echo:1", o);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(r->from_cache);
+  EXPECT_EQ(wc::to_string(r->bytes), kWasm);
+  auto cached = wc::read_file(base + ".bin");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(wc::to_string(*cached), kWasm);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // --- scheme-prefixed references (issue 12.10) -------------------------------------------------
 
 TEST_F(Fake, SchemePrefixedReferencesPull) {
