@@ -133,7 +133,9 @@ struct PushResult {
 /// kPermissionDenied (":latest" refused with errors::kLatestProhibited, 401 / token failure),
 /// kNotFound (missing tag or repository, 404), kUnavailable (cannot connect, TLS failure, 5xx),
 /// kDeadlineExceeded (timeout), kDataLoss (blob or manifest digest/size mismatch), kUnsupported
-/// (manifest or layer media type); every registry-side failure text is prefixed
+/// (manifest or layer media type), kResourceExhausted (artifact above PullOptions::max_bytes),
+/// kPermissionDenied errors::http_scheme_not_allowed (an `http://` reference to a registry not
+/// allowed insecure, no prefix); every registry-side failure text is prefixed
 /// errors::kFetchBytesPrefix, or errors::kFetchManifestPrefix for the cache-hit manifest check.
 class Client {
  public:
