@@ -33,6 +33,79 @@ let context;
 let page;
 let hostA;
 
+// ------------------------------------------------------------------ control requests on the wire
+// A raw NATS client (this test's own subscription to wasmbus.ctl.>) records every control
+// request the dashboard sends; each step then asserts the exact subject and body (key set and
+// values) of the commands it caused, so nothing is sent that the original dashboard does not
+// send (control-interface.md 7.2). The refresher's queries (ping.hosts, get.*) carry no body.
+const CTL = 'wasmbus.ctl.default.';
+const QUERY = /^wasmbus\.ctl\.default\.(ping\.hosts|get\.links|get\.claims|get\.N[A-Z0-9]{55}\.inv)$/;
+const ctlSeen = [];  // {subject, body} in arrival order
+let ctlMark = 0;     // ctlSeen index up to which commands were asserted
+let ctlSocket;
+
+/** Connects to the lattice's nats-server and subscribes wasmbus.ctl.>; resolves once live. */
+function recordControlRequests() {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(env('WC_NATS_PORT')), '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let live = false;
+    sock.on('error', (e) => { if (!live) reject(e); else console.error('ctl recorder:', e.message); });
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const eol = buf.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buf.subarray(0, eol).toString();
+        if (line.startsWith('MSG ') || line.startsWith('HMSG ')) {
+          // MSG <subject> <sid> [reply] <bytes> | HMSG <subject> <sid> [reply] <hdr bytes> <bytes>
+          const parts = line.split(' ');
+          const total = Number(parts[parts.length - 1]);
+          const hdr = parts[0] === 'HMSG' ? Number(parts[parts.length - 2]) : 0;
+          if (buf.length < eol + 2 + total + 2) return;  // payload not complete yet
+          ctlSeen.push({ subject: parts[1], body: buf.subarray(eol + 2 + hdr, eol + 2 + total).toString() });
+          buf = buf.subarray(eol + 2 + total + 2);
+          continue;
+        }
+        buf = buf.subarray(eol + 2);
+        if (line.startsWith('INFO ')) {
+          sock.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"name":"ui-test-ctl-recorder"}\r\n' +
+            'SUB wasmbus.ctl.> 1\r\nPING\r\n');
+        } else if (line === 'PING') {
+          sock.write('PONG\r\n');
+        } else if (line === 'PONG' && !live) {
+          live = true;
+          resolve(sock);
+        } else if (line.startsWith('-ERR')) {
+          console.error('ctl recorder:', line);
+        }
+      }
+    });
+  });
+}
+
+/**
+ * Asserts that the control commands the dashboard sent since the last call are exactly
+ * `expected` ([{subject (after "wasmbus.ctl.default."), body (parsed JSON)}], in order), and
+ * that every query in between had an empty body.
+ */
+async function expectCommands(expected) {
+  const commands = () => ctlSeen.slice(ctlMark).filter((m) => !QUERY.test(m.subject));
+  const until = Date.now() + T;
+  while (commands().length < expected.length && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));  // anything sent beyond the expected ones
+  const seen = ctlSeen.slice(ctlMark);
+  ctlMark += seen.length;
+  for (const q of seen.filter((m) => QUERY.test(m.subject))) assert.equal(q.body, '', `${q.subject} carries a body`);
+  const got = seen.filter((m) => !QUERY.test(m.subject)).map((m) => {
+    assert.ok(m.subject.startsWith(CTL), m.subject);
+    let body;
+    try { body = JSON.parse(m.body); } catch { body = m.body; }
+    return { subject: m.subject.slice(CTL.length), body };
+  });
+  assert.deepStrictEqual(got, expected);
+}
+
 /** Runs the wasmcloud CLI; returns stdout, throws with stderr on failure. */
 function cli(...args) {
   const r = spawnSync(WASMCLOUD, args, { encoding: 'utf8' });
@@ -118,12 +191,14 @@ before(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  ctlSocket = await recordControlRequests();
   await page.goto(URL_BASE + '/');
   await page.evaluate(() => { window.__noReload = 'still-here'; });
 });
 
 after(async () => {
   if (context) await context.close();
+  if (ctlSocket) ctlSocket.destroy();
 });
 
 test('hosts of the lattice appear', async () => {
@@ -132,6 +207,7 @@ test('hosts of the lattice appear', async () => {
   assert.match(hostA, /^N[A-Z0-9]{55}$/);
   assert.equal(await page.locator('#connection').textContent(), 'live');
   await shot('01-hosts');
+  await expectCommands([]);
 });
 
 test('start echo from the registry with count 2 on a chosen host', async () => {
@@ -148,6 +224,10 @@ test('start echo from the registry with count 2 on a chosen host', async () => {
   assert.equal(await actorRow(ECHO_KEY).locator('.ref').textContent(), `${REGISTRY}/echo:0.3.4`);
   assert.equal(await page.evaluate(() => window.__noReload), 'still-here');
   await shot('03-echo-2-instances');
+  // The seed's exact body: no host_id (the host is in the subject).
+  await expectCommands([
+    { subject: `cmd.${hostA}.scale`, body: { actor_id: ECHO_KEY, actor_ref: `${REGISTRY}/echo:0.3.4`, count: 2 } },
+  ]);
 });
 
 test('scale echo to 3, then to 0', async () => {
@@ -166,6 +246,8 @@ test('scale echo to 3, then to 0', async () => {
   await expectCount(ECHO_KEY, 0);
   assert.equal(await page.evaluate(() => window.__noReload), 'still-here');
   await shot('05-echo-scaled-to-0');
+  await expectCommands([3, 0].map((count) => (
+    { subject: `cmd.${hostA}.scale`, body: { actor_id: ECHO_KEY, actor_ref: `${REGISTRY}/echo:0.3.4`, count } })));
 });
 
 test('upload a module: pushed to the registry and started', async () => {
@@ -180,8 +262,10 @@ test('upload a module: pushed to the registry and started', async () => {
   await shot('06-upload-ack');
   await closeDialog('dialog-upload');
   await expectCount(UNPRIV_KEY, 1);
-  assert.match(await actorRow(UNPRIV_KEY).locator('.ref').textContent(), new RegExp(`^${REGISTRY}/dashboard/`));
+  const pushed = await actorRow(UNPRIV_KEY).locator('.ref').textContent();
+  assert.match(pushed, new RegExp(`^${REGISTRY}/dashboard/`));
   await shot('07-uploaded-actor');
+  await expectCommands([{ subject: `cmd.${hostA}.scale`, body: { actor_id: UNPRIV_KEY, actor_ref: pushed, count: 1 } }]);
 });
 
 test('hot reload: the actor is live-updated when the file changes', async () => {
@@ -213,6 +297,10 @@ test('hot reload: the actor is live-updated when the file changes', async () => 
   await shot('09-hot-reload-updated');
   await page.locator(`#watches-table tr[data-path="${file}"] button.stop-watch`).click();
   await page.locator(`#watches-table tr[data-path="${file}"]`).waitFor({ state: 'detached', timeout: T });
+  await expectCommands([
+    { subject: `cmd.${hostA}.scale`, body: { actor_id: key, actor_ref: `file://${file}`, count: 1 } },
+    { subject: `cmd.${hostA}.upd`, body: { actor_id: key, new_actor_ref: `file://${file}` } },
+  ]);
 });
 
 test('a bad reference shows the error', async () => {
@@ -232,6 +320,7 @@ test('a bad reference shows the error', async () => {
   assert.equal(await zero.textContent(), 'Replicas must be a whole number of at least 1');
   await shot('10-bad-reference');
   await closeDialog('dialog-start-oci');
+  await expectCommands([]);  // refused before anything reached the lattice
 });
 
 /** POSTs like a page on another site would (its Origin, a stolen or no token). */
@@ -274,6 +363,7 @@ test('a request with a wrong origin is refused', async () => {
   await expectCount(UNPRIV_KEY, 1);  // still running: nothing got through
   await page.locator('#event-log li.error', { hasText: 'Cross-site request refused' }).first().waitFor({ timeout: T });
   await shot('11-wrong-origin-refused');
+  await expectCommands([]);
 });
 
 test('define and delete a link definition (linkdefs.put / linkdefs.del)', async () => {
@@ -295,6 +385,13 @@ test('define and delete a link definition (linkdefs.put / linkdefs.del)', async 
   await row.locator('button.delete').click();
   await row.waitFor({ state: 'detached', timeout: T });
   await shot('13-link-deleted');
+  await expectCommands([
+    {
+      subject: 'linkdefs.put',
+      body: { actor_id: ECHO_KEY, contract_id: 'wasmcloud:keyvalue', link_name: 'default', provider_id: provider, values: { URL: 'redis://127.0.0.1:6379/' } },
+    },
+    { subject: 'linkdefs.del', body: { actor_id: ECHO_KEY, contract_id: 'wasmcloud:keyvalue', link_name: 'default' } },
+  ]);
 });
 
 // The provider steps share these.
@@ -318,6 +415,10 @@ test('start echo on "any host": the auction picks a host', async () => {
   echoHost = await row.getAttribute('data-host');
   assert.match(echoHost, /^N[A-Z0-9]{55}$/);
   await shot('15-echo-on-any-host');
+  await expectCommands([
+    { subject: 'auction.actor', body: { actor_ref: `${REGISTRY}/echo:0.3.4`, constraints: {} } },
+    { subject: `cmd.${echoHost}.scale`, body: { actor_id: ECHO_KEY, actor_ref: `${REGISTRY}/echo:0.3.4`, count: 1 } },
+  ]);
 });
 
 test('start the httpserver provider through the form: it appears in the providers table', async () => {
@@ -353,6 +454,9 @@ test('start the httpserver provider through the form: it appears in the provider
   await page.waitForFunction(([k, h]) => document.querySelector(`#providers-table tr[data-provider="${k}"][data-host="${h}"] .status`)?.textContent === 'Healthy',
     [provider.key, providerHost], { timeout: T });
   await shot('18-provider-healthy');
+  await expectCommands([
+    { subject: `cmd.${providerHost}.lp`, body: { provider_ref: HTTPSERVER_REF, link_name: 'default', configuration: '' } },
+  ]);
 });
 
 test('define link echo <-> httpserver with a port: an HTTP request reaches echo', async () => {
@@ -391,6 +495,12 @@ test('define link echo <-> httpserver with a port: an HTTP request reaches echo'
   rtts.push(reply.ms);
   await page.locator('#links').scrollIntoViewIfNeeded();
   await shot('19-link-http-reaches-echo');
+  await expectCommands([
+    {
+      subject: 'linkdefs.put',
+      body: { actor_id: ECHO_KEY, contract_id: 'wasmcloud:httpserver', link_name: 'default', provider_id: provider.key, values: { port: String(httpPort) } },
+    },
+  ]);
 });
 
 test('metrics: counts and the latency chart plot the hosts\' duration_ms', async () => {
@@ -435,6 +545,7 @@ test('metrics: counts and the latency chart plot the hosts\' duration_ms', async
   console.log(`latency points for echo (ms): ${drawn.values.map((v) => v.toFixed(3)).join(', ')}; client round trips ${Math.min(...rtts).toFixed(1)}-${slowest.toFixed(1)} ms`);
   await page.locator('#metrics').scrollIntoViewIfNeeded();
   await shot('20-metrics-latency');
+  await expectCommands([]);
 });
 
 test('stop the provider from the table: it disappears and its port closes', async () => {
@@ -454,6 +565,10 @@ test('stop the provider from the table: it disappears and its port closes', asyn
   const link = page.locator('#links-table tr[data-link]', { hasText: 'wasmcloud:httpserver' });
   await link.locator('button.delete').click();
   await link.waitFor({ state: 'detached', timeout: T });
+  await expectCommands([
+    { subject: `cmd.${providerHost}.sp`, body: { provider_ref: provider.key, link_name: 'default' } },
+    { subject: 'linkdefs.del', body: { actor_id: ECHO_KEY, contract_id: 'wasmcloud:httpserver', link_name: 'default' } },
+  ]);
 });
 
 test('Select Host filters the actors table', async () => {
@@ -465,6 +580,7 @@ test('Select Host filters the actors table', async () => {
   await shot('22-host-filter');
   await page.selectOption('#host-filter', '');
   await expectCount(UNPRIV_KEY, 1);
+  await expectCommands([]);
 });
 
 test('the tab icon is served (favicon.ico and the linked SVG)', async () => {
@@ -483,4 +599,6 @@ test('the tab icon is served (favicon.ico and the linked SVG)', async () => {
     img.src = '/favicon.ico';
   }));
   assert.deepEqual(size, [32, 32]);
+  await expectCommands([]);
+  assert.ok(ctlSeen.some((m) => QUERY.test(m.subject)), 'the recorder saw none of the refresher\'s queries');
 });
