@@ -300,7 +300,10 @@ class Policy : public ::testing::Test {
   }
   static json inventory() { return testing::host_inventory(*nc, host_id); }
   static bool running(const std::string& key) {
-    for (const auto& a : inventory()["actors"])
+    // Held in a local: a range-for over `inventory()["actors"]` walks a destroyed temporary
+    // (C++23's lifetime extension is not in g++ 12), which made running() always false.
+    const json inv = inventory();
+    for (const auto& a : inv["actors"])
       if (a["id"] == key) return true;
     return false;
   }
