@@ -210,6 +210,11 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
       added.push_back(std::move(inst));
     }
     entry->metrics->set_instances(entry->instances.size());
+    // The instances stop being "reserved" as they become "running", in one step under `mu`, so
+    // the instance limit never counts them twice.
+    std::int64_t used = std::min(task_reserved, count);
+    task_reserved -= used;
+    reserved_instances -= used;
     drain_pending_locked(entry);
   }
   if (subscribed_now) (void)rpc->flush(std::chrono::seconds(2));
@@ -286,6 +291,17 @@ void Host::Impl::release_instances(std::int64_t n) {
   if (n <= 0) return;
   std::lock_guard lock(mu);
   reserved_instances = std::max<std::int64_t>(0, reserved_instances - n);
+}
+
+void Host::Impl::begin_reserved_task(std::int64_t n) {
+  std::lock_guard lock(mu);
+  task_reserved = n;
+}
+
+void Host::Impl::end_reserved_task() {
+  std::lock_guard lock(mu);
+  reserved_instances = std::max<std::int64_t>(0, reserved_instances - task_reserved);
+  task_reserved = 0;
 }
 
 /// Halts instances of `key` (see select_instances_to_stop); count > 0 also publishes

@@ -231,10 +231,11 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     }
     ack(m, true);  // 2.3.4: ack before the work
     if (!lifecycle_pool->post([this, req = *r, n = *reserved] {
+          begin_reserved_task(n);
           run_guarded(
               "Scaling actor", [&] { scale(req); },
               [&](const std::string& error) { scale_failed(req, req.actor_ref, error); });
-          release_instances(n);
+          end_reserved_task();
         }))
       release_instances(*reserved);
     return;
@@ -332,12 +333,13 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
 }
 
 void Host::Impl::guarded_launch(const LaunchActorRequest& req, std::int64_t reserved) {
+  begin_reserved_task(reserved);
   run_guarded(
       "Starting actor", [&] { launch(req); },
       [&](const std::string& error) {
         emit(ev::kActorStartFailed, json{{"actor_ref", req.actor_ref}, {"error", inspect(error)}});
       });
-  release_instances(reserved);
+  end_reserved_task();
 }
 
 void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {

@@ -100,6 +100,9 @@ struct Host::Impl {
   /// Instances accepted by `la` / `scale` acks and not yet started or given up (guarded by mu);
   /// counted against cfg.max_instances with the running ones (reserve_instances).
   std::int64_t reserved_instances = 0;
+  /// The part of reserved_instances owned by the lifecycle task now running (guarded by mu):
+  /// start_actor moves it to the registry with the instances it adds, under the same lock.
+  std::int64_t task_reserved = 0;
 
   mutable std::mutex cache_mu;  // lattice caches (control-interface 5.6)
   std::map<std::string, nlohmann::json> claims_cache;
@@ -176,7 +179,7 @@ struct Host::Impl {
   void handle_control(const lattice::Message& m);
   void handle_command(const lattice::Message& m, const std::string& op, const std::string& body);
   /// launch() / launch_provider() on the lifecycle thread, reporting an unexpected exception as
-  /// actor_start_failed / provider_start_failed; guarded_launch then releases `reserved`
+  /// actor_start_failed / provider_start_failed; guarded_launch owns `reserved`
   /// instances (reserve_instances).
   void guarded_launch(const LaunchActorRequest& req, std::int64_t reserved);
   void guarded_launch_provider(const StartProviderRequest& req);
@@ -212,6 +215,10 @@ struct Host::Impl {
   /// ends. Takes `mu`.
   Result<std::int64_t> reserve_instances(std::int64_t n, const std::string* scale_key = nullptr);
   void release_instances(std::int64_t n);
+  /// Lifecycle thread, around one `la` / `scale` task: the task owns `n` reserved instances
+  /// (begin), and what start_actor did not turn into running instances is given back (end).
+  void begin_reserved_task(std::int64_t n);
+  void end_reserved_task();
 
   // ---------------------------------------------------------------- provider_glue.cpp
   /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
