@@ -11,10 +11,12 @@
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "host/host_impl.h"
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "wascap/nkeys.h"
 
 namespace wc::host {
 namespace {
@@ -58,7 +60,7 @@ constexpr int kJsConsumerNotFound = 10014;
 /// `err_code` of a JetStream API error reply, 0 when the reply is not an error.
 int js_err_code(const json& reply) {
   if (!reply.is_object() || !reply.contains("error") || !reply["error"].is_object()) return 0;
-  return reply["error"].value("err_code", 0);
+  return static_cast<int>(json_int(reply["error"], "err_code", 0));
 }
 
 }  // namespace
@@ -123,7 +125,8 @@ void Host::Impl::kv_init() {
     if (info) reply = json::parse(info->text(), nullptr, false);
   }
   if (reply.is_object() && reply.contains("config") && reply["config"].is_object())
-    kv_replicas = std::max(1, reply["config"].value("num_replicas", 1));
+    kv_replicas = static_cast<int>(
+        std::clamp<std::int64_t>(json_int(reply["config"], "num_replicas", 1), 1, 5));
   spdlog::info("Lattice metadata bucket {} ({} replica{})", topics::kv_bucket(L), kv_replicas,
                kv_replicas == 1 ? "" : "s");
   kv_inbox = ctl->new_inbox();
@@ -165,7 +168,7 @@ bool Host::Impl::kv_watch_consumer() {
     return false;
   }
   std::lock_guard lock(kv_mu);
-  kv_consumer = reply.value("name", "");
+  kv_consumer = json_string(reply, "name");
   return true;
 }
 
@@ -319,6 +322,9 @@ void Host::Impl::kv_apply(const lattice::Message& m) {
       claims_cache.erase(pk);
       return;
     }
+    // The key names an actor or provider and becomes an RPC subject token (call aliases resolve
+    // to it): a peer's entry under anything but a real public key is ignored (issue #11.1).
+    if (!wascap::is_valid_public_key(pk)) return;
     auto v = json::parse(m.text(), nullptr, false);
     if (v.is_discarded() || !v.is_object()) return;
     claims_cache[pk] = v;

@@ -29,6 +29,13 @@ inline constexpr std::string_view kEntryTooLarge = "Provider archive entry too l
 /// Claims subject is not a service ('V') key (ours).
 inline constexpr std::string_view kSubjectNotService =
     "Provider claims subject must be a service key (V...)";
+/// Claims issuer is not an Account ('A') key (ours).
+inline constexpr std::string_view kIssuerNotAccountKey =
+    "Provider claims issuer must be an account key (A...)";
+/// A path the executable cache built does not resolve under the cache root (ours, defence in
+/// depth behind the key checks); followed by the path.
+inline constexpr std::string_view kCachePathEscapes =
+    "Provider executable path is outside the executable cache: ";
 /// Target names must look like `<arch>-<os>` (ours, for `par create`).
 inline constexpr std::string_view kBadTargetPrefix =
     "Invalid target name (expected <arch>-<os>, e.g. x86_64-linux): ";

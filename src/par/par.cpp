@@ -5,7 +5,9 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -81,6 +83,20 @@ la_ssize_t append_cb(archive*, void* client, const void* buf, size_t n) {
 }
 
 }  // namespace
+
+bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root) {
+  std::error_code ec;
+  const auto p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return false;
+  const auto r = std::filesystem::weakly_canonical(root, ec);
+  if (ec) return false;
+  auto pi = p.begin();
+  for (auto ri = r.begin(); ri != r.end(); ++ri, ++pi) {
+    if (ri->empty()) continue;  // trailing separator of the root
+    if (pi == p.end() || *pi != *ri) return false;
+  }
+  return true;
+}
 
 std::string native_target() {
   utsname u{};
@@ -283,8 +299,13 @@ Result<ProviderArchive> load_archive(std::span<const std::uint8_t> bytes,
                     : wascap::decode_provider_token(out.token);
   if (!claims) return fail(claims.error());
   out.claims = std::move(*claims);
-  if (!out.claims.sub.starts_with('V')) {
+  // The subject names the executable cache directory and the provider's NATS subjects: only a
+  // canonical Service key is accepted (a `sub` like "V/../../x" must never reach a path).
+  if (!wascap::check_public_key(out.claims.sub, wascap::KeyType::kService)) {
     return fail(Code::kPermissionDenied, std::string(errors::kSubjectNotService));
+  }
+  if (!wascap::check_public_key(out.claims.iss, wascap::KeyType::kAccount)) {
+    return fail(Code::kPermissionDenied, std::string(errors::kIssuerNotAccountKey));
   }
   for (const auto& [target, data] : out.targets) {
     auto it = out.claims.target_hashes.find(target);
@@ -331,15 +352,52 @@ Result<std::string> extract_to_cache(const ProviderArchive& archive, std::string
                                      std::string tmp_dir) {
   auto binary = select_binary(archive);
   if (!binary) return fail(binary.error());
-  const std::string path = cache_path(archive.claims, link_name, std::move(tmp_dir));
+  if (!wascap::check_public_key(archive.claims.sub, wascap::KeyType::kService)) {
+    return fail(Code::kPermissionDenied, std::string(errors::kSubjectNotService));
+  }
+  if (tmp_dir.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    tmp_dir = env != nullptr && *env != '\0' ? env : "/tmp";
+  }
+  const std::string path = cache_path(archive.claims, link_name, tmp_dir);
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(path, ec)) return path;
-  fs::create_directories(fs::path(path).parent_path(), ec);
+  const fs::path root = fs::path(tmp_dir) / "wasmcloudcache";
+  // Defence in depth: the directory the file goes into, with `..` and every symlink resolved,
+  // must lie under the resolved cache root - checked before anything is created and again once
+  // the directories exist.
+  const fs::path dir = fs::path(path).parent_path();
+  if (!path_is_under(dir, root)) {
+    return fail(Code::kPermissionDenied, std::string(errors::kCachePathEscapes) + path);
+  }
+  fs::create_directories(dir, ec);
   if (ec) return fail(Code::kUnavailable, "Cannot create " + path + ": " + ec.message());
-  if (auto w = write_file(path, *binary); !w) return fail(w.error());
-  if (::chmod(path.c_str(), 0755) != 0) {
-    return fail(Code::kUnavailable, "Cannot make " + path + " executable");
+  if (!path_is_under(dir, root)) {
+    return fail(Code::kPermissionDenied, std::string(errors::kCachePathEscapes) + path);
+  }
+  // Spec 5.4 step 6 reuses an existing file; we reuse it only when it is a regular file (not a
+  // symlink) holding exactly this binary, and otherwise replace it.
+  const auto st = fs::symlink_status(path, ec);
+  if (!ec && fs::is_regular_file(st)) {
+    auto existing = read_file(path);
+    if (existing && existing->size() == binary->size() &&
+        std::equal(existing->begin(), existing->end(), binary->begin())) {
+      return path;
+    }
+  }
+  // Write a private temporary file next to it, then rename over the final name (atomic; a
+  // symlink planted at the final name is replaced, never followed).
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return fail(Code::kUnavailable, "Cannot create a file in " + path);
+  ::close(fd);
+  if (auto w = write_file(tmp, *binary); !w) {
+    ::unlink(tmp.c_str());
+    return fail(w.error());
+  }
+  if (::chmod(tmp.c_str(), 0755) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail(Code::kUnavailable, "Cannot install " + path);
   }
   return path;
 }

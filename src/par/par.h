@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <span>
@@ -119,6 +120,11 @@ Result<std::span<const std::uint8_t>> select_binary(const ProviderArchive& archi
 /// truncated to int32.
 std::int32_t effective_revision(const wascap::ProviderClaims& claims);
 
+/// True when `path`, with `.`/`..` and existing symlinks resolved (weakly_canonical), is `root`
+/// or lies below it (component-wise, so "/tmp/cache2" is not under "/tmp/cache"). False when
+/// either cannot be resolved.
+bool path_is_under(const std::filesystem::path& path, const std::filesystem::path& root);
+
 /// The executable cache path of spec 5.4 step 5:
 /// `<tmp>/wasmcloudcache/<sub>/<revision>/<contract>_<link>` with contract id and link name
 /// lower-cased and every non-alphanumeric ASCII character replaced by '_'. `tmp_dir` empty =
@@ -126,9 +132,14 @@ std::int32_t effective_revision(const wascap::ProviderClaims& claims);
 std::string cache_path(const wascap::ProviderClaims& claims, std::string_view link_name,
                        std::string tmp_dir = {});
 
-/// Writes `binary` to cache_path() with mode 0755 unless that file already exists (then it is
-/// reused unchecked, spec 5.4 step 6); creates directories. Returns the path. Errors:
-/// kUnavailable (I/O).
+/// Writes `binary` to cache_path() with mode 0755 and returns the path; creates directories.
+/// An existing regular file with the same bytes is reused (spec 5.4 step 6 reuses any existing
+/// file; we check it), anything else at that name is replaced atomically (temporary file +
+/// rename, so a planted symlink is never followed). Before writing, beyond the reference: the
+/// claims subject must be a canonical Service key (errors::kSubjectNotService,
+/// kPermissionDenied) and the target directory, symlinks resolved, must lie under
+/// `<tmp>/wasmcloudcache` (errors::kCachePathEscapes + path, kPermissionDenied). Errors:
+/// kUnavailable (I/O). `tmp_dir` empty = $TMPDIR or /tmp.
 Result<std::string> extract_to_cache(const ProviderArchive& archive, std::string_view link_name,
                                      std::string tmp_dir = {});
 

@@ -242,6 +242,16 @@ Result<ModuleClaims> read_module_claims(std::span<const std::uint8_t> module, st
 Result<ModuleClaims> extract_claims(std::span<const std::uint8_t> module, std::int64_t now) {
   auto read = read_module_claims(module, now);
   if (!read) return read;
+  // Beyond spec 2.6: the subject becomes a NATS subject token, a metadata key and a cache name,
+  // so it must be a real Module key; the issuer a real Account key.
+  if (!check_public_key(read->claims.sub, KeyType::kModule)) {
+    return fail(Code::kPermissionDenied,
+                std::string(errors::kValidatePrefix) + std::string(errors::kActorSubjectNotModule));
+  }
+  if (!check_public_key(read->claims.iss, KeyType::kAccount)) {
+    return fail(Code::kPermissionDenied,
+                std::string(errors::kValidatePrefix) + std::string(errors::kActorIssuerNotAccount));
+  }
   if (read->validation.expired)
     return fail(Code::kPermissionDenied, std::string(errors::kTokenExpired));
   if (read->validation.cannot_use_yet) {

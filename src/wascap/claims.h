@@ -80,9 +80,12 @@ struct ModuleClaims {
 /// "Failed to validate claims token: ..." for header/iss/sub failures.
 Result<ModuleClaims> read_module_claims(std::span<const std::uint8_t> module, std::int64_t now);
 
-/// The host's `extract_claims` (spec 2.7 steps 1-6): read_module_claims(), then fail, in this
-/// order, with "Claims token expired", "Claims token cannot be used yet", "Invalid signature on
-/// module token" (all kPermissionDenied). `now` in seconds since the epoch.
+/// The host's `extract_claims` (spec 2.7 steps 1-6): read_module_claims(); then, beyond spec
+/// 2.6 (which accepts any key types), "Failed to validate claims token: " +
+/// errors::kActorSubjectNotModule / errors::kActorIssuerNotAccount (kPermissionDenied) when
+/// `sub` is not a canonical Module key or `iss` not a canonical Account key (check_public_key);
+/// then fail, in this order, with "Claims token expired", "Claims token cannot be used yet",
+/// "Invalid signature on module token" (all kPermissionDenied). `now` in seconds since the epoch.
 Result<ModuleClaims> extract_claims(std::span<const std::uint8_t> module, std::int64_t now);
 
 /// Inputs of the actor signer (spec 2.12). Absent optionals are not written.

@@ -30,6 +30,9 @@ inline constexpr std::string_view kBadPublicKeyLength = "Invalid public key leng
 /// A signature did not verify under the given public key.
 inline constexpr std::string_view kSignatureInvalid =
     "Signature verification failure: signature does not verify";
+/// A public key of another type than required (ours, check_public_key()); followed by
+/// "<type name> key (<letter>...)".
+inline constexpr std::string_view kUnexpectedKeyType = "Unexpected key type: expected ";
 /// Prefix of `pk_from_seed` failures in the host (spec 1.4).
 inline constexpr std::string_view kPkFromSeed = "Failed to determine public key from seed: ";
 
@@ -63,6 +66,15 @@ inline constexpr std::string_view kInvalidModuleHash = "Invalid module hash";
 inline constexpr std::string_view kTokenExpired = "Claims token expired";
 inline constexpr std::string_view kTokenNotYetValid = "Claims token cannot be used yet";
 inline constexpr std::string_view kInvalidModuleSignature = "Invalid signature on module token";
+
+/// extract_claims(): the actor's `sub` is not a canonical Module key (ours, beyond spec 2.6: the
+/// key becomes a NATS subject token and a cache name). Follows kValidatePrefix.
+inline constexpr std::string_view kActorSubjectNotModule =
+    "Actor claims subject must be a module key (M...)";
+/// extract_claims(): the actor's `iss` is not a canonical Account key (ours, beyond spec 2.6,
+/// which accepts any public key type). Follows kValidatePrefix.
+inline constexpr std::string_view kActorIssuerNotAccount =
+    "Actor claims issuer must be an account key (A...)";
 
 // --- Provider claims (spec 2.10, our recommendation) ------------------------------------------
 inline constexpr std::string_view kInvalidProviderSignature =

@@ -262,6 +262,17 @@ Result<DecodedKey> decode_seed(std::string_view text) {
 
 bool is_valid_public_key(std::string_view text) { return decode_public_key(text).has_value(); }
 
+Status check_public_key(std::string_view text, KeyType want) {
+  auto key = decode_public_key(text);
+  if (!key) return fail(key.error());
+  if (key->type != want || encode_public_key(want, key->bytes) != text) {
+    return fail(Code::kInvalidArgument, std::string(errors::kUnexpectedKeyType) +
+                                            std::string(key_type_name(want)) + " key (" +
+                                            key_letter(want) + "...)");
+  }
+  return ok();
+}
+
 Result<KeyPair> KeyPair::from_seed(std::string_view seed_text) {
   auto decoded = decode_seed(seed_text);
   if (!decoded) return fail(decoded.error());

@@ -78,6 +78,14 @@ Result<DecodedKey> decode_seed(std::string_view text);
 /// True when decode_public_key(text) succeeds.
 bool is_valid_public_key(std::string_view text);
 
+/// Checks that `text` is a well-formed public key of type `want`: decode_public_key() succeeds
+/// (base32, CRC16, prefix, length 56, Ed25519 point), the type matches and the text is the
+/// canonical upper-case encoding (so a key is safe to use as a NATS subject token or a path
+/// component). Beyond the reference, which accepts any non-empty subject (spec 2.6): keys that
+/// reach a path or a subject are checked here first. Errors (Code::kInvalidArgument): the
+/// decode_public_key() texts, or errors::kUnexpectedKeyType + "<type name> key (<letter>...)".
+Status check_public_key(std::string_view text, KeyType want);
+
 /// An Ed25519 key pair of one nkey type, built from (or generating) a 32-byte seed.
 class KeyPair {
  public:

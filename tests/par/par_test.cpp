@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cctype>
 #include <filesystem>
 
 #include "common/encoding.h"
@@ -106,6 +109,102 @@ TEST(ParTest, CachePathAndExtraction) {
     const auto perms = std::filesystem::status(*path).permissions();
     EXPECT_NE(perms & std::filesystem::perms::owner_exec, std::filesystem::perms::none);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// Issue #11.1: an archive whose claims subject is a path ("V/../../...") signed by any account
+// key must be refused before the subject reaches a path.
+Bytes archive_with_subject(const std::string& sub, const wascap::KeyPair& issuer) {
+  wascap::ProviderClaims c;
+  c.jti = "traversal0000000000000";
+  c.iat = 1700000000;
+  c.iss = issuer.public_key();
+  c.sub = sub;
+  c.wascap_revision = 3;
+  c.capid = "wasmcloud:testing";
+  c.vendor = "evil";
+  c.rev = 1;
+  c.target_hashes[native_target()] = hex_upper(sha256(bytes_of(kBinary)));
+  const auto token = wascap::sign_provider_claims(c, issuer);
+  return *write_archive(token, {{native_target(), bytes_of(kBinary)}}, true);
+}
+
+TEST(ParTest, SubjectThatIsAPathIsRefused) {
+  const auto issuer = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+  const std::string module_key = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+  std::string lower(kServiceKey);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const std::string& sub :
+       {std::string("V/../../../../tmp/x/evil"), std::string("V"), std::string(".."),
+        std::string(kServiceKey) + "/..", module_key, lower}) {
+    for (bool verify : {true, false}) {
+      auto loaded = load_archive(archive_with_subject(sub, issuer), {.verify_signature = verify});
+      ASSERT_FALSE(loaded) << sub;
+      EXPECT_EQ(loaded.error().code, Code::kPermissionDenied) << sub;
+      EXPECT_EQ(loaded.error().message, errors::kSubjectNotService) << sub;
+    }
+  }
+}
+
+TEST(ParTest, IssuerMustBeAnAccountKey) {
+  const auto server = wascap::KeyPair::generate(wascap::KeyType::kServer);
+  auto loaded = load_archive(archive_with_subject(std::string(kServiceKey), server));
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code, Code::kPermissionDenied);
+  EXPECT_EQ(loaded.error().message, errors::kIssuerNotAccountKey);
+}
+
+TEST(ParTest, PathIsUnder) {
+  EXPECT_TRUE(path_is_under("/tmp/a/wasmcloudcache/V/1", "/tmp/a/wasmcloudcache"));
+  EXPECT_TRUE(path_is_under("/tmp/a/wasmcloudcache", "/tmp/a/wasmcloudcache/"));
+  EXPECT_FALSE(path_is_under("/tmp/a/wasmcloudcache2/V", "/tmp/a/wasmcloudcache"));
+  EXPECT_FALSE(path_is_under("/tmp/a/wasmcloudcache/V/../../../x", "/tmp/a/wasmcloudcache"));
+  EXPECT_FALSE(path_is_under("/tmp/a", "/tmp/a/wasmcloudcache"));
+}
+
+// The cache refuses to write when the claims carry a bad subject (archive built in memory, so
+// load_archive's check is bypassed) or when a directory on the way is a symlink leading out of
+// the cache; nothing is written outside.
+TEST(ParTest, CacheNeverWritesOutsideItsRoot) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("par_cache_root_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "outside");
+  ProviderArchive a;
+  a.claims.sub = "V/../../outside/evil";
+  a.claims.iss = std::string(kAccountKey);
+  a.claims.capid = "wasmcloud:testing";
+  a.claims.rev = 1;
+  a.targets[native_target()] = bytes_of(kBinary);
+  auto path = extract_to_cache(a, "default", dir.string());
+  ASSERT_FALSE(path);
+  EXPECT_EQ(path.error().code, Code::kPermissionDenied);
+  EXPECT_EQ(path.error().message, errors::kSubjectNotService);
+
+  // A valid subject whose revision directory is a symlink to a directory outside the cache.
+  a.claims.sub = std::string(kServiceKey);
+  std::filesystem::create_directories(dir / "wasmcloudcache" / kServiceKey);
+  std::filesystem::create_directory_symlink(dir / "outside",
+                                            dir / "wasmcloudcache" / kServiceKey / "1");
+  path = extract_to_cache(a, "default", dir.string());
+  ASSERT_FALSE(path);
+  EXPECT_EQ(path.error().code, Code::kPermissionDenied);
+  EXPECT_TRUE(path.error().message.starts_with(errors::kCachePathEscapes)) << path.error().message;
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "outside"));
+
+  // A symlink planted at the final name is replaced, not followed.
+  std::filesystem::remove(dir / "wasmcloudcache" / kServiceKey / "1");
+  std::filesystem::create_directories(dir / "wasmcloudcache" / kServiceKey / "1");
+  const auto target = dir / "outside" / "victim";
+  ASSERT_TRUE(write_file(target.string(), bytes_of("victim")));
+  const auto exe = dir / "wasmcloudcache" / kServiceKey / "1" / "wasmcloud_testing_default";
+  std::filesystem::create_symlink(target, exe);
+  path = extract_to_cache(a, "default", dir.string());
+  ASSERT_TRUE(path) << path.error().message;
+  EXPECT_EQ(*path, exe.string());
+  EXPECT_FALSE(std::filesystem::is_symlink(exe));
+  EXPECT_EQ(to_string(*read_file(exe.string())), kBinary);
+  EXPECT_EQ(to_string(*read_file(target.string())), "victim");
   std::filesystem::remove_all(dir);
 }
 

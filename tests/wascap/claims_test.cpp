@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "helpers.h"
 #include "wascap/errors.h"
 
@@ -161,14 +163,22 @@ TEST(Claims, TruncatedSignatureIsABadSignature) {
   EXPECT_EQ(e.error().message, "Invalid signature on module token");
 }
 
-TEST(Claims, UserKeyIssuerIsAcceptedByTheHostButNotByTheSigner) {
-  // Spec 2.6: the host accepts any valid issuer type (compatibility) ...
+TEST(Claims, UserKeyIssuerIsRefusedByTheHostAndTheSigner) {
+  // Spec 2.6 lets the reference host accept any issuer type; ours requires an Account key
+  // (issue #11.1: keys reaching subjects and paths are checked) ...
   const KeyPair user = KeyPair::generate(KeyType::kUser);
   auto e = extract_claims(
       tiny_with_token(raw_token(kJwtHeader, tiny_payload("", user.public_key()), user)), kNow);
-  ASSERT_TRUE(e) << e.error().message;
-  EXPECT_EQ(e->claims.iss[0], 'U');
-  // ... while our signer (like wash) only signs with an account.
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, Code::kPermissionDenied);
+  EXPECT_EQ(e.error().message,
+            std::string(errors::kValidatePrefix) + std::string(errors::kActorIssuerNotAccount));
+  // ... `claims inspect` still reads it ...
+  auto r = read_module_claims(
+      tiny_with_token(raw_token(kJwtHeader, tiny_payload("", user.public_key()), user)), kNow);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->claims.iss[0], 'U');
+  // ... and our signer (like wash) only signs with an account.
   auto s = sign_module(tiny_module(), user, module_key(), tiny_options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, errors::kIssuerNotAccount);
@@ -177,13 +187,40 @@ TEST(Claims, UserKeyIssuerIsAcceptedByTheHostButNotByTheSigner) {
   EXPECT_EQ(s2.error().message, errors::kSubjectNotModule);
 }
 
+// Issue #11.1: the actor key becomes a NATS subject token and a metadata key; a subject that
+// is not a canonical Module key is refused even when validly signed.
+TEST(Claims, SubjectMustBeAModuleKey) {
+  std::string lower(kK1Module);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string service = KeyPair::generate(KeyType::kService).public_key();
+  for (const std::string& sub : {std::string("M/../../x"), std::string("M*.>"), service, lower,
+                                 std::string(kK1Module) + "x", std::string("Mxyz")}) {
+    std::string payload = tiny_payload();
+    payload.replace(payload.find(kK1Module), kK1Module.size(), sub);
+    auto e = extract_claims(tiny_with_token(raw_token(kJwtHeader, payload, account())), kNow);
+    ASSERT_FALSE(e) << sub;
+    EXPECT_EQ(e.error().code, Code::kPermissionDenied) << sub;
+    EXPECT_EQ(e.error().message,
+              std::string(errors::kValidatePrefix) + std::string(errors::kActorSubjectNotModule))
+        << sub;
+  }
+  EXPECT_TRUE(
+      extract_claims(tiny_with_token(raw_token(kJwtHeader, tiny_payload(), account())), kNow));
+}
+
 TEST(Claims, UserKeyIssuerWithAccountSignatureIsABadSignature) {
-  // A user key in `iss` but signed by the account: the signature does not verify.
+  // A user key in `iss` but signed by the account: the signature does not verify (claims
+  // inspect shows it); the host refuses the issuer type first.
   const KeyPair user = KeyPair::generate(KeyType::kUser);
-  auto e = extract_claims(
-      tiny_with_token(raw_token(kJwtHeader, tiny_payload("", user.public_key()), account())), kNow);
+  const Bytes m =
+      tiny_with_token(raw_token(kJwtHeader, tiny_payload("", user.public_key()), account()));
+  auto r = read_module_claims(m, kNow);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->validation.signature_valid);
+  auto e = extract_claims(m, kNow);
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().message, "Invalid signature on module token");
+  EXPECT_EQ(e.error().message,
+            std::string(errors::kValidatePrefix) + std::string(errors::kActorIssuerNotAccount));
 }
 
 TEST(Claims, Expired) {

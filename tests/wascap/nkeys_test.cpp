@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "helpers.h"
 #include "wascap/errors.h"
 
@@ -255,6 +257,45 @@ TEST(Nkeys, CurveSeedUnsupported) {
   auto kp = KeyPair::from_seed(encode_seed(KeyType::kCurve, seed));
   ASSERT_FALSE(kp);
   EXPECT_EQ(kp.error().code, Code::kUnsupported);
+}
+
+// check_public_key (issue #11.1): keys that reach a path or a subject.
+TEST(Nkeys, CheckPublicKeyAcceptsTheRightType) {
+  for (KeyType t : {KeyType::kAccount, KeyType::kModule, KeyType::kServer, KeyType::kService,
+                    KeyType::kCluster}) {
+    const auto kp = KeyPair::generate(t);
+    EXPECT_TRUE(check_public_key(kp.public_key(), t)) << kp.public_key();
+  }
+}
+
+TEST(Nkeys, CheckPublicKeyRefusesOtherTypes) {
+  const auto module = KeyPair::generate(KeyType::kModule).public_key();
+  auto st = check_public_key(module, KeyType::kService);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(st.error().message, std::string(errors::kUnexpectedKeyType) + "service key (V...)");
+  st = check_public_key(KeyPair::generate(KeyType::kService).public_key(), KeyType::kAccount);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, std::string(errors::kUnexpectedKeyType) + "account key (A...)");
+}
+
+TEST(Nkeys, CheckPublicKeyRefusesPathsAndGarbage) {
+  const std::string good = KeyPair::generate(KeyType::kService).public_key();
+  std::string lower = good;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string bad_crc = good;
+  bad_crc[20] = bad_crc[20] == 'A' ? 'B' : 'A';
+  const std::string seed = KeyPair::generate(KeyType::kService).seed();
+  for (const std::string& text :
+       {std::string("V/../../../../tmp/x/evil"), std::string(""), std::string("V"),
+        std::string("V*.>"), good + "/..", good.substr(0, 55), good + "A", lower, bad_crc, seed,
+        std::string(56, 'V'), good.substr(0, 28) + "." + good.substr(29)}) {
+    auto st = check_public_key(text, KeyType::kService);
+    EXPECT_FALSE(st) << text;
+    if (!st) {
+      EXPECT_EQ(st.error().code, Code::kInvalidArgument) << text;
+    }
+  }
 }
 
 }  // namespace
