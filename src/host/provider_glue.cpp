@@ -46,7 +46,10 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
   lo.only_target = par::native_target();
   auto archive = par::load_archive(*bytes, lo);
   if (!archive) return failed(archive.error().message);
-  const auto& claims = archive->claims;
+  // A copy: `archive` is moved into the supervisor's spec below, and the claims cache entry and
+  // metadata record are written after that (issue #12.2: a reference here left name, iss,
+  // version and contract_id empty).
+  const wascap::ProviderClaims claims = archive->claims;
   auto decision = policy->evaluate("start_provider", PolicyManager::default_source(),
                                    json{{"publicKey", claims.sub},
                                         {"issuer", claims.iss},
@@ -70,6 +73,8 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
                  {"rev", std::to_string(par::effective_revision(claims))},
                  {"version", claims.ver.value_or("")},
                  {"contract_id", claims.capid}};
+  // 5.3: only providers that declare a schema carry it, as a JSON-encoded string.
+  if (claims.config_schema) kv_claims["config_schema"] = claims.config_schema->dump();
   auto launched = providers->start(std::move(spec));
   if (!launched) {
     // 2.3.6: already running only after download (ref unknown before) -> silently ignored.

@@ -43,7 +43,7 @@ struct Child {
   std::string exe;            ///< cached executable path
   std::string configuration;  ///< config_json
   std::string not_before_human, expires_human;
-  pid_t pid = -1;      ///< -1 while waiting for a restart
+  pid_t pid = -1;      ///< -1 while starting or waiting for a restart
   int stdin_fd = -1;   ///< kept open for the life of the process
   std::thread reader;  ///< logs stdout lines
   Clock::time_point started;
@@ -52,6 +52,10 @@ struct Child {
   bool healthy = false;  ///< 6.2: starts unhealthy
   bool stopping = false;
   int restarts = 0;
+  /// Set only when the monitor reaped a crash; the monitor restarts a child only when this is
+  /// set and restart_at has passed. A child still being started by start() also has pid -1 and
+  /// must never look due for a restart (issue #12.6: that spawned a second process).
+  bool awaiting_restart = false;
   Clock::time_point restart_at;
   std::string last_exit;  ///< exit reason of the last crash
 };
@@ -328,6 +332,7 @@ struct ProviderSupervisor::Impl {
           pid_t r = waitpid(c->pid, &status, WNOHANG);
           if (r == c->pid) {
             c->pid = -1;
+            c->awaiting_restart = true;
             auto backoff = deps.restart_backoff_min * (1 << std::min(c->restarts, 6));
             c->restart_at = now + std::min(backoff, deps.restart_backoff_max);
             ++c->restarts;
@@ -348,7 +353,8 @@ struct ProviderSupervisor::Impl {
             }
             check.push_back(c);
           }
-        } else if (now >= c->restart_at) {
+        } else if (c->awaiting_restart && now >= c->restart_at) {
+          c->awaiting_restart = false;
           restart.push_back(c);
         }
       }
@@ -379,6 +385,7 @@ struct ProviderSupervisor::Impl {
       spdlog::error("Failed to restart provider {}: {}", c->info.public_key, st.error().message);
       std::lock_guard lock(mu);
       c->restart_at = Clock::now() + deps.restart_backoff_max;
+      c->awaiting_restart = true;
       return;
     }
     bool orphan;

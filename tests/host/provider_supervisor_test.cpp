@@ -1,0 +1,133 @@
+// ProviderSupervisor (src/host/providers.h) with a real executable from a real signed archive,
+// no NATS: issue #12.6, a provider being started must never be "restarted" by the monitor, so
+// every start gives exactly one process and every stop leaves none. The child is "still
+// starting" while spawn() gathers its link definitions; the test's links_for answers slowly (as
+// a loaded host does), so the monitor (100 ms tick) always looks at a child in that state, and
+// a CPU-bound thread loads the machine meanwhile. Processes are counted in /proc by the cached
+// executable's path.
+#include "host/providers.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "lattice/events.h"
+#include "par/par.h"
+#include "wascap/nkeys.h"
+
+namespace wc::host {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+/// Pids of live (non-zombie) processes whose command line mentions `needle`.
+std::vector<int> processes_with(const std::string& needle) {
+  std::vector<int> out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), {});
+    if (cmd.find(needle) != std::string::npos) out.push_back(std::atoi(e->d_name));
+  }
+  ::closedir(d);
+  return out;
+}
+
+class ProviderSupervisorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("wc_supervisor_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // A provider that runs until killed.
+    const std::string script = "#!/bin/sh\nwhile :; do sleep 1; done\n";
+    par::CreateSpec spec;
+    spec.capid = "wasmcloud:testing";
+    spec.vendor = "tests";
+    spec.name = "sleeper";
+    spec.rev = 1;
+    spec.targets[par::native_target()] = Bytes(script.begin(), script.end());
+    auto bytes = par::create_archive(spec, wascap::KeyPair::generate(wascap::KeyType::kAccount),
+                                     wascap::KeyPair::generate(wascap::KeyType::kService), false);
+    ASSERT_TRUE(bytes) << bytes.error().message;
+    auto loaded = par::load_archive(*bytes, {.only_target = par::native_target()});
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    archive_ = std::move(*loaded);
+  }
+  void TearDown() override {
+    for (int pid : processes_with(dir_.string())) ::kill(pid, SIGKILL);
+    fs::remove_all(dir_);
+  }
+
+  fs::path dir_;
+  par::ProviderArchive archive_;
+};
+
+TEST_F(ProviderSupervisorTest, EveryStartIsOneProcessAndEveryStopLeavesNone) {
+  std::mutex mu;
+  std::vector<std::string> event_types;
+  ProviderSupervisorDeps deps;
+  deps.emit = [&](std::string_view type, const nlohmann::json&) {
+    std::lock_guard lock(mu);
+    event_types.emplace_back(type);
+  };
+  deps.links_for = [](const std::string&, const std::string&) {
+    std::this_thread::sleep_for(250ms);  // a slow answer: the child stays "starting" meanwhile
+    return std::vector<LinkDefinition>{};
+  };
+  deps.lattice_prefix = "default";
+  deps.cache_dir = dir_.string();
+  deps.restart_backoff_min = 10ms;  // a wrongly "due" restart would happen at once
+  ProviderSupervisor sup(deps);
+
+  std::atomic<bool> busy{true};
+  std::thread load([&] {
+    volatile unsigned long x = 0;
+    while (busy.load(std::memory_order_relaxed)) x = x + 1;
+  });
+
+  constexpr int kRounds = 8;
+  const std::string key = archive_.claims.sub;
+  const std::string exe = par::cache_path(archive_.claims, "default", dir_.string());
+  int max_seen = 0, left_after_stop = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    ProviderStart start;
+    start.archive = archive_;
+    start.image_ref = "file:///sleeper.par";
+    auto info = sup.start(std::move(start));
+    ASSERT_TRUE(info) << info.error().message;
+    // Give the monitor (100 ms tick) several looks at the child.
+    std::this_thread::sleep_for(350ms);
+    const int n = static_cast<int>(processes_with(exe).size());
+    max_seen = std::max(max_seen, n);
+    EXPECT_EQ(n, 1) << "round " << i;
+    if (n > 1) {  // kill the extra ones, or stop() would wait for their stdout forever
+      for (int pid : processes_with(exe)) ::kill(pid, SIGKILL);
+    }
+    EXPECT_EQ(sup.stop(key, "default"), 1u);
+    left_after_stop += static_cast<int>(processes_with(exe).size());
+  }
+  busy = false;
+  load.join();
+  EXPECT_EQ(max_seen, 1);
+  EXPECT_EQ(left_after_stop, 0);
+  std::lock_guard lock(mu);
+  const auto started = std::count(event_types.begin(), event_types.end(),
+                                  std::string(lattice::events::kProviderStarted));
+  EXPECT_EQ(started, kRounds) << "a provider_started without a start: a spurious restart";
+}
+
+}  // namespace
+}  // namespace wc::host
