@@ -61,6 +61,19 @@ class CompileQueue {
     cv_.notify_one();
   }
 
+  /// Moves `module` to the front of the queue when it is still waiting (issue #12.8: a module
+  /// being invoked on the interpreter is compiled next, before modules nobody calls yet).
+  void prioritize(const ModuleImpl* module) {
+    std::lock_guard lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->lock().get() != module) continue;
+      auto entry = std::move(*it);
+      queue_.erase(it);
+      queue_.push_front(std::move(entry));
+      return;
+    }
+  }
+
  private:
   void run();
   void abandon_queued();
@@ -76,8 +89,10 @@ class CompileQueue {
 class ModuleImpl final : public Module {
  public:
   ModuleImpl(EngineConfig config, std::string sha, std::optional<Error> link_error,
-             std::shared_ptr<CompiledTier> interp_tier, Bytes bytes, bool native_pending)
-      : config_(std::move(config)),
+             std::shared_ptr<CompiledTier> interp_tier, Bytes bytes, bool native_pending,
+             std::weak_ptr<CompileQueue> queue = {})
+      : queue_(std::move(queue)),
+        config_(std::move(config)),
         sha_(std::move(sha)),
         link_error_(std::move(link_error)),
         interp_(std::move(interp_tier)),
@@ -93,6 +108,10 @@ class ModuleImpl final : public Module {
     CallContext ctx{&abi, &log, deadline};
 
     std::shared_ptr<CompiledTier> tier = best_tier();
+    if (tier->tier() == Tier::kInterpreter && !prioritized_.exchange(true)) {
+      // Called while its native code is still queued: compile this module next.
+      if (auto queue = queue_.lock()) queue->prioritize(this);
+    }
     std::unique_ptr<TierInstance> instance;
     if (config_.reuse_instances) instance = take_pooled(tier.get());
     if (!instance) {
@@ -202,6 +221,8 @@ class ModuleImpl final : public Module {
       pool_.emplace_back(tier, std::move(instance));
   }
 
+  const std::weak_ptr<CompileQueue> queue_;  ///< the engine's; empty without a native compile
+  std::atomic<bool> prioritized_{false};     ///< prioritize() asked once
   const EngineConfig config_;
   const std::string sha_;
   const std::optional<Error> link_error_;
@@ -295,8 +316,9 @@ class EngineImpl final : public Engine {
     }
     auto module = std::make_shared<ModuleImpl>(
         config_, sha, std::move(link_error), interp,
-        want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native);
-    if (want_native) queue_.push(module);
+        want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native,
+        want_native ? std::weak_ptr<CompileQueue>(queue_) : std::weak_ptr<CompileQueue>());
+    if (want_native) queue_->push(module);
     return std::shared_ptr<Module>(module);
   }
 
@@ -305,7 +327,8 @@ class EngineImpl final : public Engine {
  private:
   EngineConfig config_;
   const std::optional<std::string> cache_problem_;
-  CompileQueue queue_;
+  /// Shared only so that modules can reach it weakly (prioritize); the engine owns it.
+  std::shared_ptr<CompileQueue> queue_ = std::make_shared<CompileQueue>();
 };
 
 }  // namespace

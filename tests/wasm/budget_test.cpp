@@ -124,6 +124,35 @@ TEST(InvocationBudget, OneMebibyteEchoOnTheInterpreterFitsTheHostsDefaultBudget)
   EXPECT_EQ(ok.load(), 2);
 }
 
+TEST(InvocationBudget, AModuleInvokedOnTheInterpreterIsCompiledNext) {
+  // Issue #12.8: the single compile thread is busy with one module and another waits; a module
+  // being called jumps the queue, so its calls leave the interpreter as early as possible.
+  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  const std::string cache = testing::fresh_temp_dir("priority");  // empty: real compiles
+  auto engine = testing::make_native_engine(cache);
+  // Three different small modules (distinct code, so distinct cache entries).
+  auto module = [&](int n) {
+    auto m = engine->load(testing::wat(abi_guest(
+        testing::echo_body(),
+        "(func $f" + std::to_string(n) + " (result i32) (i32.const " + std::to_string(n) + "))")));
+    EXPECT_TRUE(m.has_value()) << m.error().to_string();
+    return m ? *m : nullptr;
+  };
+  auto busy = module(1);     // compiled first
+  auto waiting = module(2);  // queued second
+  auto called = module(3);   // queued third
+  ASSERT_TRUE(busy && waiting && called);
+  const Bytes payload{7};
+  auto r = called->invoke("op", payload, testing::no_host_calls());
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->tier, Tier::kInterpreter);
+  ASSERT_TRUE(testing::require_native(*called));
+  // `waiting` was queued before `called` but is compiled after it.
+  EXPECT_EQ(waiting->current_tier(), Tier::kInterpreter);
+  EXPECT_TRUE(testing::require_native(*waiting));
+  std::filesystem::remove_all(cache);
+}
+
 TEST(NativeCacheUnusable, EngineStartsAndRunsOnTheInterpreterCountingAFailedCompile) {
   // A cache directory below a regular file can never be created.
   const std::string dir = testing::fresh_temp_dir("unusable");

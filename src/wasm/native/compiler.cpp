@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,30 +61,87 @@ std::chrono::seconds compile_timeout() {
   return std::chrono::seconds(v > 0 ? v : 600);
 }
 
-// Runs argv (PATH lookup), capturing stdout+stderr (first 64 KiB), killing it after
-// compile_timeout(). No shell.
+// The tool runs under a small supervisor process S forked from the calling thread:
+//   host thread --fork--> S (PR_SET_PDEATHSIG SIGTERM) --fork--> tool T (own process group G)
+// T (wasm2c, or the cc driver with its cc1/as/ld children) runs in process group G. S waits for
+// SIGTERM or SIGCHLD: when the host thread dies (even by SIGKILL) the kernel sends S SIGTERM
+// and S kills the whole group G; when T exits, S kills what is left of G (while T is still an
+// unreaped zombie, so G's id cannot be reused) and exits with T's status. A death signal on T
+// alone would not do: the compiler driver's own children get none. Between fork and exec only
+// async-signal-safe calls are made (the host is multi-threaded).
+[[noreturn]] void supervise_tool(char* const* args, const char* cwd, int out_fd, pid_t host) {
+  sigset_t waitset;
+  sigemptyset(&waitset);
+  sigaddset(&waitset, SIGTERM);
+  sigaddset(&waitset, SIGCHLD);
+  sigprocmask(SIG_SETMASK, &waitset, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGTERM, &dfl, nullptr);
+  sigaction(SIGCHLD, &dfl, nullptr);  // a host ignoring SIGCHLD would auto-reap the tool
+  // Die with the host thread; if it already died between fork and prctl no signal would come.
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != host) _exit(126);
+  const pid_t tool = fork();
+  if (tool < 0) _exit(127);
+  if (tool == 0) {
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) {
+      _exit(127);
+    }
+    if (cwd != nullptr && chdir(cwd) != 0) _exit(127);
+    // The host's sockets and files stay out of the compiler processes.
+    close_range(3, ~0U, 0);
+    execvp(args[0], args);
+    // strerror is not async-signal-safe here: a fixed text for the caller's diagnostics.
+    const char* what = args[0];
+    std::size_t len = 0;
+    while (what[len] != '\0') ++len;
+    (void)!write(2, what, len);
+    static constexpr char kMsg[] = ": cannot execute (not found or not executable)\n";
+    (void)!write(2, kMsg, sizeof kMsg - 1);
+    _exit(127);
+  }
+  setpgid(tool, tool);     // also here, so G exists before any kill(-tool) below
+  close_range(0, ~0U, 0);  // S keeps no pipe end open: EOF reaches the host with T's exit
+  for (;;) {
+    siginfo_t si{};
+    const int sig = sigwaitinfo(&waitset, &si);
+    if (sig == SIGTERM) {
+      kill(-tool, SIGKILL);
+      _exit(128 + SIGKILL);
+    }
+    if (sig != SIGCHLD) continue;
+    siginfo_t done{};
+    if (waitid(P_PID, static_cast<id_t>(tool), &done, WEXITED | WNOHANG | WNOWAIT) != 0) continue;
+    if (done.si_pid != tool) continue;
+    kill(-tool, SIGKILL);  // leftovers of the group; T is a zombie, so G is still reserved
+    int status = 0;
+    while (waitpid(tool, &status, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+}
+
+// Runs argv (PATH lookup) under supervise_tool(), capturing stdout+stderr (first 64 KiB),
+// killing it (and its whole process group) after compile_timeout(). No shell.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {}) {
   ProcessResult res;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return res;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  // The host's sockets and files stay out of the compiler processes.
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  const pid_t host = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) supervise_tool(args.data(), cwd.empty() ? nullptr : cwd.c_str(), fds[1], host);
   close(fds[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     close(fds[0]);
-    res.output = std::string(argv[0]) + ": " + std::strerror(rc);
+    res.output = std::string(argv[0]) + ": " + std::strerror(errno);
     return res;
   }
   // A tool that hangs must not block the engine's compile thread forever.
@@ -97,7 +154,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
                           .count();
     if (left <= 0) {
       timed_out = true;
-      kill(pid, SIGKILL);
+      kill(pid, SIGTERM);  // the supervisor kills the tool's whole process group
       break;
     }
     pollfd pfd{fds[0], POLLIN, 0};
