@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "host/errors.h"
 #include "host/host_impl.h"
 #include "lattice/cloudevent.h"
@@ -243,15 +244,15 @@ bool Host::Impl::invocation_permitted(const rpc::Invocation& inv) {
   json source{{"publicKey", inv.origin.public_key},
               {"contractId", inv.origin.contract_id},
               {"linkName", inv.origin.link_name},
-              {"capabilities", origin_claims.value("caps", "")},
-              {"issuer", origin_claims.value("iss", "")},
+              {"capabilities", json_string(origin_claims, "caps")},
+              {"issuer", json_string(origin_claims, "iss")},
               {"issuedOn", nullptr},
               {"expiresAt", nullptr},
               {"expired", false}};
   json target{{"publicKey", inv.target.public_key},
               {"contractId", inv.target.contract_id},
               {"linkName", inv.target.link_name},
-              {"issuer", target_claims.value("iss", "")}};
+              {"issuer", json_string(target_claims, "iss")}};
   return policy->evaluate("perform_invocation", source, target).permitted;
 }
 

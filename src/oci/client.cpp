@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "oci/auth.h"
 #include "oci/errors.h"
 
@@ -217,7 +218,7 @@ Error registry_error(const std::string& url, const HttpResponse& r) {
       std::string joined;
       for (const auto& e : j.at("errors")) {
         if (!joined.empty()) joined += "\n";
-        joined += "OCI API error: " + e.value("message", std::string());
+        joined += "OCI API error: " + json_string(e, "message");
       }
       envelope = "OCI API errors: [" + joined + "]";
     } catch (const std::exception& e) {
@@ -397,8 +398,7 @@ Result<ImageManifest> resolve_manifest(const Session& s, const ClientOptions& op
     for (const auto& e : j["manifests"]) {
       if (!e.is_object() || !e.contains("platform") || !e["platform"].is_object()) continue;
       const json& p = e["platform"];
-      if (p.value("os", std::string()) == go_os() &&
-          p.value("architecture", std::string()) == go_arch()) {
+      if (json_string(p, "os") == go_os() && json_string(p, "architecture") == go_arch()) {
         auto d = descriptor(e);
         if (!d) return fail(d.error());
         auto inner = resolve_manifest(s, opts, d->digest, depth + 1);

@@ -160,7 +160,10 @@ class RegistryAuth : public ::testing::Test {
     return request("wasmbus.ctl." + h.lattice + ".get." + h.host_id + ".inv", "");
   }
   static size_t instances(const LatticeHost& h) {
-    for (const auto& a : inventory(h)["actors"])
+    // Kept in a local: a range-for over a member of the temporary would walk a destroyed object.
+    const json inv = inventory(h);
+    if (!inv.contains("actors") || !inv["actors"].is_array()) return 0;
+    for (const auto& a : inv["actors"])
       if (a["id"] == echo_key) return a["instances"].size();
     return 0;
   }
