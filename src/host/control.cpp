@@ -21,6 +21,14 @@ bool present(const json& obj, const char* key) {
   return true;
 }
 
+/// True when `s` can be one NATS subject token: no '.', wildcard ('*', '>') or whitespace/control
+/// character (the NATS subject grammar).
+bool is_subject_token(std::string_view s) {
+  for (unsigned char c : s)
+    if (c == '.' || c == '*' || c == '>' || c <= ' ' || c == 0x7f) return false;
+  return true;
+}
+
 std::optional<json> parse_object(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -157,6 +165,8 @@ Result<StartProviderRequest> parse_start_provider(std::string_view body) {
     return invalid(*e, errors::kInvalidStartProvider);
   if (auto e = read_string(*j, "link_name", r.link_name, kMaxIdentifierLength))
     return invalid(*e, errors::kInvalidStartProvider);
+  if (!r.link_name.empty() && !is_subject_token(r.link_name))
+    return invalid(errors::kLinkNameNotSubjectToken);
   if (auto it = j->find("configuration"); it != j->end() && !it->is_null()) {
     if (!it->is_string()) return invalid(errors::kInvalidStartProvider);
     r.configuration = it->get<std::string>();

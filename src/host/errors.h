@@ -35,6 +35,10 @@ inline std::string field_too_long(std::string_view field, std::size_t limit) {
   return "Field `" + std::string(field) + "` exceeds this host's limit of " +
          std::to_string(limit) + " bytes";
 }
+/// Ours: a link name that cannot be one NATS subject token (it becomes the last token of the
+/// provider's RPC subject `wasmbus.rpc.{lattice}.{provider}.{link_name}`, spec 4.1).
+inline constexpr std::string_view kLinkNameNotSubjectToken =
+    "Field `link_name` must be one NATS subject token (no '.', '*', '>' or whitespace)";
 /// Ours: a map field (annotations, link values) with more entries than its limit (control.h).
 inline std::string too_many_entries(std::string_view field, std::size_t limit) {
   return "Field `" + std::string(field) + "` exceeds this host's limit of " +

@@ -229,6 +229,18 @@ TEST(ControlLimits, IdentifiersAreBounded) {
   EXPECT_EQ(del.error().message, errors::field_too_long("actor_id", kMaxIdentifierLength));
 }
 
+TEST(ControlLimits, ProviderLinkNameMustBeOneSubjectToken) {
+  // The link name ends the provider's RPC subject: "a.>" would widen its subscription.
+  for (const char* bad : {"a.>", ">", "*", "x.y", "two words", "tab\there"}) {
+    auto lp = parse_start_provider(json{{"provider_ref", "r"}, {"link_name", bad}}.dump());
+    ASSERT_FALSE(lp) << bad;
+    EXPECT_EQ(lp.error().message, errors::kLinkNameNotSubjectToken) << bad;
+  }
+  auto ok = parse_start_provider(json{{"provider_ref", "r"}, {"link_name", "my-link_2"}}.dump());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->link_name, "my-link_2");
+}
+
 TEST(ControlLimits, AnnotationsAreBounded) {
   json ok_ann = json::object();
   for (std::size_t i = 0; i < kMaxAnnotations; ++i) ok_ann["k" + std::to_string(i)] = "v";
