@@ -138,9 +138,13 @@ class Bench {
     return wc::rpc::encode_invocation(*inv);
   }
 
-  /// One echo round trip on `c`; true when the reply decodes without error.
+  /// One echo round trip on `c` with a freshly signed invocation (the host refuses a replayed
+  /// one, #11.6, and real clients sign each call); true when the reply decodes without error.
+  /// The signing is inside the timed round trip, as the floor's sign + verify is.
   bool invoke(wc::lattice::Connection& c, std::chrono::milliseconds timeout = 5s) {
-    auto r = c.request(std::string("wasmbus.rpc.default.") + kEcho, body_, timeout);
+    const wc::Bytes body = invocation_body();
+    if (body.empty()) return false;
+    auto r = c.request(std::string("wasmbus.rpc.default.") + kEcho, body, timeout);
     if (!r) return false;
     auto resp = wc::rpc::decode_response(r->data());
     return resp && !resp->failed() && !resp->msg.empty();
