@@ -81,7 +81,11 @@ class NatsCluster {
   }
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
-  ~NatsCluster() = default;  // each ChildProcess SIGKILLs its server
+  /// SIGKILLs every node, then removes configs, logs and stores (remove_temp_dir).
+  ~NatsCluster() {
+    for (auto& node : nodes_) node.proc.stop(9);
+    remove_temp_dir(dir_);
+  }
 
   /// Number of nodes.
   size_t size() const { return nodes_.size(); }

@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -57,6 +58,13 @@ std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return tmpl;
+}
+
+void remove_temp_dir(const std::string& dir) {
+  const char* keep = std::getenv("WC_KEEP_TEST_DIRS");
+  if (dir.empty() || (keep != nullptr && std::strcmp(keep, "1") == 0)) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
@@ -137,6 +145,11 @@ NatsServer::NatsServer(int port, const std::vector<std::string>& extra_args)
   start();
 }
 
+NatsServer::~NatsServer() {
+  proc_.stop(9);
+  remove_temp_dir(dir_);
+}
+
 void NatsServer::start() {
   std::vector<std::string> argv = {"nats-server",         "-a",  "127.0.0.1", "-p",
                                    std::to_string(port_), "-js", "-sd",       dir_ + "/js"};
@@ -163,7 +176,17 @@ RegistryServer::RegistryServer(const std::string& extra_config)
   if (!wait_port(port_)) throw std::runtime_error("docker-registry did not start; see " + dir_);
 }
 
+RegistryServer::~RegistryServer() {
+  proc_.stop(9);
+  remove_temp_dir(dir_);
+}
+
 RedisServer::RedisServer() : port_(free_port()), dir_(make_temp_dir("wc-redis")) { start(); }
+
+RedisServer::~RedisServer() {
+  proc_.stop(9);
+  remove_temp_dir(dir_);
+}
 
 void RedisServer::start() {
   proc_ = ChildProcess({"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_),

@@ -25,6 +25,10 @@ bool wait_port(int port, std::chrono::milliseconds timeout = std::chrono::second
 /// Makes a fresh temporary directory (mkdtemp under $TMPDIR or /tmp) and returns its path.
 std::string make_temp_dir(const std::string& prefix);
 
+/// Removes a directory made by make_temp_dir() with everything in it, unless the environment
+/// sets WC_KEEP_TEST_DIRS=1 (then its logs and stores stay for diagnosis). Never throws.
+void remove_temp_dir(const std::string& dir);
+
 /// A child process in its own process group; SIGKILLs the group on destruction.
 class ChildProcess {
  public:
@@ -53,6 +57,10 @@ class ChildProcess {
 class NatsServer {
  public:
   explicit NatsServer(int port = 0, const std::vector<std::string>& extra_args = {});
+  /// Kills the server and removes its store and log (remove_temp_dir).
+  ~NatsServer();
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   void kill9() { proc_.stop(9); }
@@ -72,6 +80,10 @@ class NatsServer {
 class RegistryServer {
  public:
   explicit RegistryServer(const std::string& extra_config = {});
+  /// Kills the registry and removes its storage and log (remove_temp_dir).
+  ~RegistryServer();
+  RegistryServer(const RegistryServer&) = delete;
+  RegistryServer& operator=(const RegistryServer&) = delete;
   int port() const { return port_; }
   /// "127.0.0.1:PORT"
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -89,6 +101,10 @@ class RegistryServer {
 class RedisServer {
  public:
   RedisServer();
+  /// Kills the server and removes its directory (remove_temp_dir).
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/"; }
   void stop() { proc_.stop(9); }
