@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/ctl_wait.h"
 #include "cli/local_lattice.h"
+#include "cli/output.h"
+#include "cli/ports.h"
 #include "common/encoding.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
@@ -32,6 +35,7 @@ struct CallArgs {
   int timeout_ms = 2000;
   bool raw = false;
   std::string output = "text";
+  std::string env_error;  ///< a bad WASMCLOUD_RPC_PORT, reported unless --nats-port replaces it
 };
 
 std::string env_or(const char* name, std::string fallback) {
@@ -48,6 +52,11 @@ std::string env_or(const char* name, std::string fallback) {
 }
 
 void run_call(const CallArgs& a) {
+  // The actor key is checked before anything else, as `ctl` checks its ids (issue #17.8).
+  if (auto st = check_public_key(a.actor, wascap::KeyType::kModule, "actor id"); !st)
+    die(a, st.error().message);
+  if (a.nats_port == 0 && !a.env_error.empty()) die(a, a.env_error);
+  if (auto st = check_port_range("--nats-port", a.nats_port); !st) die(a, st.error().message);
   const std::string seed =
       a.cluster_seed.empty() ? find_local_cluster_seed() : a.cluster_seed;  // `up`'s lattice
   if (seed.empty())
@@ -108,7 +117,12 @@ void run_call(const CallArgs& a) {
 void register_call(CLI::App& app) {
   auto a = std::make_shared<CallArgs>();
   a->nats_host = env_or("WASMCLOUD_RPC_HOST", a->nats_host);
-  a->nats_port = std::atoi(env_or("WASMCLOUD_RPC_PORT", "4222").c_str());
+  if (auto port = port_from_env("WASMCLOUD_RPC_PORT", 4222)) {
+    a->nats_port = *port;
+  } else {
+    a->nats_port = 0;  // unusable: run_call reports env_error unless --nats-port is given
+    a->env_error = port.error().message;
+  }
   a->lattice = env_or("WASMCLOUD_LATTICE_PREFIX", a->lattice);
   a->cluster_seed = env_or("WASMCLOUD_CLUSTER_SEED", "");
   auto* cmd = app.add_subcommand("call", "Invoke an actor operation over the lattice");
@@ -125,7 +139,7 @@ void register_call(CLI::App& app) {
   cmd->add_option("--origin", a->origin, "Origin actor key (default: a random module key)");
   cmd->add_option("--timeout-ms,-t", a->timeout_ms, "Reply timeout in milliseconds");
   cmd->add_flag("--raw", a->raw, "Send PAYLOAD bytes as they are instead of JSON->msgpack");
-  cmd->add_option("-o,--output", a->output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_output_option(cmd, a->output);
   cmd->callback([a] { run_call(*a); });
 }
 

@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/keyfiles.h"
+#include "cli/output.h"
 #include "cli/table.h"
 #include "common/encoding.h"
 #include "wascap/claims.h"
@@ -220,8 +221,7 @@ void register_claims(CLI::App& app) {
   auto ia = std::make_shared<InspectArgs>();
   auto* inspect = claims->add_subcommand("inspect", "Show the claims embedded in an actor module");
   inspect->add_option("file", ia->file, "Signed WebAssembly module")->required();
-  inspect->add_option("-o,--output", ia->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(inspect, ia->output);
   inspect->add_flag("--jwt-only", ia->jwt_only, "Print only the raw JWT");
   inspect->callback([ia] { run_inspect(*ia); });
 
@@ -241,12 +241,11 @@ void register_claims(CLI::App& app) {
                    "Days until the token expires");
   sign->add_option("-b,--nbf,--not-before-days", sa->not_before_days,
                    "Days until the token becomes valid");
-  sign->add_option("-o,-d,--destination", sa->destination,
+  sign->add_option("-d,--destination", sa->destination,
                    "Output file (default <stem>_s.wasm next to the input)");
   sign->add_option("--keys-dir", sa->keys_dir,
                    "Where generated keys are written (default $WASH_KEYS or ~/.wash/keys)");
-  sign->add_option("--format", sa->format, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(sign, sa->format, ",--format");
   sign->add_flag("-k,--keyvalue", sa->keyvalue, "Add wasmcloud:keyvalue");
   sign->add_flag("-g,--msg", sa->messaging, "Add wasmcloud:messaging");
   sign->add_flag("--http_client,--http-client", sa->http_client, "Add wasmcloud:httpclient");

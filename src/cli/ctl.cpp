@@ -4,6 +4,7 @@
 //   ctl start actor REF [--count N] [--host-id H]
 //   ctl scale actor HOST ACTOR_ID REF COUNT
 //   ctl stop actor HOST ACTOR_ID [--count N]
+//   ctl update actor HOST ACTOR_ID NEW_REF
 //   ctl start provider REF [--link-name L] [--host-id H]
 //   ctl stop provider HOST PROVIDER_ID LINK_NAME CONTRACT_ID
 //   ctl link put|del ...
@@ -23,6 +24,9 @@
 
 #include "cli/commands.h"
 #include "cli/ctl_wait.h"
+#include "cli/output.h"
+#include "cli/ports.h"
+#include "common/json.h"
 #include "lattice/ctl_client.h"
 #include "lattice/nats.h"
 
@@ -49,6 +53,7 @@ struct CtlArgs {
   std::optional<std::string> opt_host_id;  ///< --host-id of start actor|provider
   double wait_timeout_s = 30;              ///< --timeout: how long to wait for the result event
   bool skip_wait = false;                  ///< --skip-wait: return after the ack
+  std::string env_error;  ///< a bad WASMCLOUD_CTL_PORT, reported unless --ctl-port replaces it
 };
 
 std::string env_or(const char* name, std::string fallback) {
@@ -67,6 +72,8 @@ std::string env_or(const char* name, std::string fallback) {
 /// Runs `fn(connection, client)` with a connected CtlClient.
 template <class Fn>
 void with_client(const CtlArgs& a, Fn&& fn) {
+  if (a.nats_port == 0 && !a.env_error.empty()) die(a, a.env_error);
+  if (auto st = check_port_range("--ctl-port", a.nats_port); !st) die(a, st.error().message);
   lattice::ConnectOptions o;
   o.servers = {"nats://" + a.nats_host + ":" + std::to_string(a.nats_port)};
   o.name = "wasmcloud ctl";
@@ -238,7 +245,10 @@ void get_inventory(const CtlArgs& a) {
     }
     std::cout << "Host inventory (" << str(*inv, "host_id") << ")\n\n";
     std::vector<std::vector<std::string>> labels;
-    for (auto& [k, v] : (*inv)["labels"].items()) labels.push_back({k, v.get<std::string>()});
+    // A peer's inventory: labels that are not strings are shown as JSON, never thrown on.
+    if (const json* l = json_member(*inv, "labels"); l != nullptr && l->is_object())
+      for (auto& [k, v] : l->items())
+        labels.push_back({k, v.is_string() ? v.get<std::string>() : v.dump()});
     print_table({"Label", "Value"}, labels);
     std::cout << "\n";
     std::vector<std::vector<std::string>> actors;
@@ -331,7 +341,7 @@ void start_actor(const CtlArgs& a) {
                   {{"actor_id", key},
                    {"host_id", host},
                    {"actor_ref", a.actor_ref},
-                   {"count", d.value("count", 0)}});
+                   {"count", json_int(d, "count", 0)}});
   });
 }
 
@@ -419,6 +429,35 @@ void stop_actor(const CtlArgs& a) {
                    {"host_id", a.host_id},
                    {"stopped", expected},
                    {"remaining", running - expected}});
+  });
+}
+
+/// `ctl update actor HOST ACTOR_ID NEW_REF`: the host answers `upd` after the update is done
+/// (2.3.5), with actor_updated / actor_update_failed per instance published before its answer on
+/// the same connection; so the answer waits up to --timeout and the events are read right after.
+void update_actor(CtlArgs a) {
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  check_id(a, a.actor_id, wascap::KeyType::kModule, "actor id");
+  a.timeout_ms = std::max(a.timeout_ms, static_cast<int>(a.wait_timeout_s * 1000));
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto events = open_events(a, nc);
+    const std::string what =
+        "Update of actor " + a.actor_id + " on host " + a.host_id + " to " + a.actor_ref;
+    auto ack = c.update_actor(a.host_id, a.actor_id, a.actor_ref);
+    if (!ack) die(a, request_error(a, nc, ack.error(), a.host_id));
+    if (!ack->accepted) die(a, what + " failed: " + ack->error);
+    json extra{{"actor_id", a.actor_id}, {"host_id", a.host_id}, {"actor_ref", a.actor_ref}};
+    Verdict v =
+        wait_verdict(*events, std::chrono::steady_clock::now() + std::chrono::milliseconds(500),
+                     [&](const json& e) { return judge_update_actor(e, a.host_id, a.actor_id); });
+    if (v.kind == Verdict::Kind::kFailed) die(a, what + " failed: " + v.error);
+    if (v.kind == Verdict::Kind::kSucceeded)
+      return print_success(
+          a, "Actor " + a.actor_id + " on host " + a.host_id + " updated to " + a.actor_ref, extra);
+    print_success(a,
+                  "Actor " + a.actor_id + " updated to " + a.actor_ref +
+                      " (no instance runs on host " + a.host_id + "; new instances start from it)",
+                  extra);
   });
 }
 
@@ -512,7 +551,12 @@ void link_del(const CtlArgs& a) {
 void register_ctl(CLI::App& app) {
   auto a = std::make_shared<CtlArgs>();
   a->nats_host = env_or("WASMCLOUD_CTL_HOST", a->nats_host);
-  a->nats_port = std::atoi(env_or("WASMCLOUD_CTL_PORT", "4222").c_str());
+  if (auto port = port_from_env("WASMCLOUD_CTL_PORT", 4222)) {
+    a->nats_port = *port;
+  } else {
+    a->nats_port = 0;  // unusable: with_client reports env_error unless --ctl-port is given
+    a->env_error = port.error().message;
+  }
   a->lattice = env_or("WASMCLOUD_LATTICE_PREFIX", a->lattice);
   a->ctl_prefix = env_or("WASMCLOUD_CTL_TOPIC_PREFIX", a->ctl_prefix);
   auto* ctl = app.add_subcommand("ctl", "Interact with a wasmCloud lattice (control interface)");
@@ -524,7 +568,7 @@ void register_ctl(CLI::App& app) {
   ctl->add_option("--timeout-ms,-t", a->timeout_ms, "Request timeout in milliseconds");
   ctl->add_option("--auction-timeout-ms", a->auction_timeout_ms,
                   "How long to collect ping/auction replies, milliseconds");
-  ctl->add_option("-o,--output", a->output, "text or json")->check(CLI::IsMember({"text", "json"}));
+  add_output_option(ctl, a->output);
   ctl->fallthrough();
 
   // start/scale/stop wait for the host's result event unless told not to.
@@ -589,6 +633,18 @@ void register_ctl(CLI::App& app) {
   add_wait_flags(stp);
   stp->callback([a] { stop_provider(*a); });
   stop->fallthrough();
+  auto* update = ctl->add_subcommand("update", "Update (replace the module of) a running actor");
+  update->require_subcommand(1);
+  auto* ua = update->add_subcommand("actor", "Live-update an actor to a new reference");
+  ua->add_option("host_id", a->host_id, "Host ID")->required();
+  ua->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
+  ua->add_option("new_actor_ref", a->actor_ref, "Reference of the new module")->required();
+  ua->add_option("--timeout", a->wait_timeout_s,
+                 "Seconds to wait for the host to finish the update (default 30)")
+      ->check(CLI::PositiveNumber);
+  ua->callback([a] { update_actor(*a); });
+  update->fallthrough();
+
   auto* link = ctl->add_subcommand("link", "Put or delete link definitions");
   link->require_subcommand(1);
   auto* lput = link->add_subcommand("put", "Link an actor to a provider");

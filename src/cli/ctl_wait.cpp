@@ -107,6 +107,14 @@ Verdict judge_stop_provider(const json& event, std::string_view host, std::strin
   return {};
 }
 
+Verdict judge_update_actor(const json& event, std::string_view host, std::string_view actor_id) {
+  auto [type, data] = from_host(event, host);
+  if (field(data, "public_key") != actor_id) return {};
+  if (type == "actor_updated") return succeeded(event);
+  if (type == "actor_update_failed") return failed(event, data, "reason");
+  return {};
+}
+
 std::string uninspect(std::string_view text) {
   if (text.size() < 2 || text.front() != '"' || text.back() != '"') return std::string(text);
   std::string out;

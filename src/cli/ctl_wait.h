@@ -88,6 +88,11 @@ Verdict judge_start_provider(const nlohmann::json& event, std::string_view host,
 Verdict judge_stop_provider(const nlohmann::json& event, std::string_view host,
                             std::string_view provider_id, std::string_view link_name);
 
+/// `cmd.{host}.upd` of `actor_id` (2.3.5): actor_updated from `host` with that public_key
+/// succeeds; actor_update_failed with that public_key fails (its `reason` is the error).
+Verdict judge_update_actor(const nlohmann::json& event, std::string_view host,
+                           std::string_view actor_id);
+
 /// The text inside an Elixir-`inspect`ed string ("\"x\\\"y\"" -> "x\"y"); other text unchanged.
 std::string uninspect(std::string_view text);
 

@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/keyfiles.h"
+#include "cli/output.h"
 #include "common/log.h"
 #include "host/runner.h"
 #include "web/dashboard.h"
@@ -33,6 +35,7 @@ struct DashboardFlags {
   std::optional<int> nats_port, refresh_ms;
   std::vector<std::string> allowed_insecure;
   std::string log_level = "info";
+  std::string output = "text";  ///< -o: failures as JSON on stderr with "json"
 };
 
 }  // namespace
@@ -57,13 +60,12 @@ void register_dashboard(CLI::App& app) {
   cmd->add_option("--ui-dir", f->ui_dir, "Directory of the UI files (WASMCLOUD_DASHBOARD_UI_DIR)");
   cmd->add_option("--refresh-ms", f->refresh_ms, "Period of the ping/inventory refresh in ms");
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error");
+  add_output_option(cmd, f->output);
   cmd->callback([f] {
+    const bool json = f->output == "json";
     init_logging(false, f->log_level);
     web::DashboardConfig cfg;
-    if (auto st = web::apply_environment(cfg, environment()); !st) {
-      std::cerr << st.error().message << "\n";
-      throw CLI::RuntimeError(1);
-    }
+    if (auto st = web::apply_environment(cfg, environment()); !st) die(st.error().message, json);
     if (f->port) cfg.port = *f->port;
     if (f->bind) cfg.bind = *f->bind;
     if (f->nats_host || f->nats_port) {
@@ -81,10 +83,7 @@ void register_dashboard(CLI::App& app) {
     cfg.allowed_insecure = f->allowed_insecure;
     host::block_termination_signals();
     auto d = web::Dashboard::start(cfg);
-    if (!d) {
-      std::cerr << "Failed to start dashboard: " << d.error().message << "\n";
-      throw CLI::RuntimeError(1);
-    }
+    if (!d) die("Failed to start dashboard: " + d.error().message, json);
     std::cout << "Dashboard: " << (*d)->url() << std::endl;
     host::wait_for_termination([] { return false; });
     (*d)->stop();

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/keyfiles.h"
+#include "cli/output.h"
 #include "cli/ports.h"
 #include "common/log.h"
 #include "host/config.h"
@@ -21,23 +22,25 @@ void register_host(CLI::App& app) {
   auto cfg = std::make_shared<host::HostConfig>(host::load_config(host::process_environment()));
   auto* cmd = app.add_subcommand("host", "Run a wasmCloud lattice host until Ctrl-C");
   host::add_host_flags(*cmd, *cfg);
-  cmd->callback([cfg] {
+  auto output = std::make_shared<std::string>("text");
+  add_output_option(cmd, *output);
+  cmd->callback([cfg, output] {
+    const bool json = *output == "json";
     host::finish_flags(*cfg);
+    // Bad WASMCLOUD_* values are refused, never replaced by a default behind the user's back.
+    for (const auto& e : cfg->config_errors) die(e, json);
     for (const auto& [flag, port] :
          {std::pair<const char*, int>{"--nats-port/--ctl-port", cfg->ctl.port},
           {"--rpc-port", cfg->rpc.port},
           {"--prov-rpc-port", cfg->prov_rpc.port}})
-      if (auto st = check_port_range(flag, port); !st) die(st.error().message, false);
+      if (auto st = check_port_range(flag, port); !st) die(st.error().message, json);
     init_logging(cfg->structured_logging, cfg->log_level);
     host::block_termination_signals();
     auto h = host::Host::start(*cfg);
-    if (!h) {
-      std::cerr << "Failed to start host: " << h.error().message << "\n";
-      throw CLI::RuntimeError(1);
-    }
+    if (!h) die("Failed to start host: " + h.error().message, json);
     auto& hostp = *h;
     int sig = host::wait_for_termination([&] { return hostp->stopping(); });
-    if (sig != 0) spdlog::info("Received signal {}, stopping host", sig);
+    if (sig != 0) spdlog::info("{} received, stopping", signal_text(sig));
     hostp->stop();
     h->reset();
     // Let libnats finish its callback threads before static destructors run (spdlog).

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "wascap/nkeys.h"
 
 namespace wc::cli {
@@ -28,8 +29,7 @@ void register_keys(CLI::App& app) {
       ->required()
       ->check(
           CLI::IsMember({"account", "module", "server", "cluster", "user", "operator", "service"}));
-  gen->add_option("-o,--output", args->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(gen, args->output);
   gen->callback([args] {
     const auto type = wascap::key_type_from_name(args->type);
     if (!type) {

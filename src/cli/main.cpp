@@ -2,11 +2,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wasmcloud-cpp: a wasmCloud lattice host and its operator tools"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "wasmcloud-cpp 0.1.0");
+  app.set_version_flag("--version", wc::cli::version_text());
   wc::cli::register_keys(app);
   wc::cli::register_claims(app);
   wc::cli::register_reg(app);
@@ -16,10 +17,5 @@ int main(int argc, char** argv) {
   wc::cli::register_ctl(app);
   wc::cli::register_up(app);
   wc::cli::register_dashboard(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  return 0;
+  return wc::cli::run_app(app, argc, argv);
 }

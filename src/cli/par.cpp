@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/keyfiles.h"
+#include "cli/output.h"
 #include "cli/table.h"
 #include "common/encoding.h"
 #include "par/par.h"
@@ -163,6 +164,7 @@ void run_inspect(const InspectArgs& a) {
     j["revision"] = revision;
     j["targets"] = targets;
     if (c.config_schema) j["schema"] = *c.config_schema;
+    j["success"] = true;
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -208,12 +210,11 @@ void register_par(CLI::App& app) {
   create->add_option("-v,--ver,--vers", ca->ver, "Human-readable version, e.g. 0.1.0");
   create->add_option("--schema", ca->schema, "JSON schema file of the link values");
   create->add_flag("--compress", ca->compress, "gzip the archive (.par.gz)");
-  create->add_option("-o,-d,--destination", ca->destination,
+  create->add_option("-d,--destination", ca->destination,
                      "Output file (default <binary stem>.par[.gz])");
   create->add_option("--keys-dir,--directory", ca->keys_dir,
                      "Where generated keys are written (default $WASH_KEYS or ~/.wash/keys)");
-  create->add_option("--format", ca->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(create, ca->output, ",--format");
   create->callback([ca] { run_create(*ca); });
 
   auto na = std::make_shared<InsertArgs>();
@@ -226,15 +227,13 @@ void register_par(CLI::App& app) {
                      "Subject service seed (SV...) or a file holding it; must be the archive's");
   insert->add_option("--keys-dir,--directory", na->keys_dir,
                      "Where keys are looked up (default $WASH_KEYS or ~/.wash/keys)");
-  insert->add_option("--format", na->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(insert, na->output, ",--format");
   insert->callback([na] { run_insert(*na); });
 
   auto ia = std::make_shared<InspectArgs>();
   auto* inspect = par_cmd->add_subcommand("inspect", "Show the claims and targets of an archive");
   inspect->add_option("file", ia->file, "Provider archive (.par or .par.gz)")->required();
-  inspect->add_option("-o,--output", ia->output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  add_output_option(inspect, ia->output);
   inspect->callback([ia] { run_inspect(*ia); });
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <thread>
 
 namespace wc::cli {
@@ -53,6 +54,18 @@ Status check_port_range(std::string_view flag, int port) {
   if (port >= 1 && port <= 65535) return ok();
   return fail(Code::kInvalidArgument,
               std::string(flag) + " " + std::to_string(port) + " is not a valid port (1-65535)");
+}
+
+Result<int> port_from_env(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  const std::string text(v);
+  if (text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos) {
+    const int port = std::stoi(text);
+    if (port >= 1 && port <= 65535) return port;
+  }
+  return fail(Code::kInvalidArgument,
+              std::string(name) + "='" + text + "' is not a valid port (1-65535)");
 }
 
 bool port_open(const std::string& host, int port) {

@@ -16,6 +16,11 @@ namespace wc::cli {
 /// kInvalidArgument "<flag> <port> is not a valid port (1-65535)" unless 1 <= port <= 65535.
 Status check_port_range(std::string_view flag, int port);
 
+/// The port in environment variable `name`: `fallback` when it is unset or empty; kInvalidArgument
+/// "<name>='<value>' is not a valid port (1-65535)" when it is not a decimal integer in range
+/// (issue #17.8: `WASMCLOUD_CTL_PORT=abc` used to become port 0).
+Result<int> port_from_env(const char* name, int fallback);
+
 /// True when a TCP connection to host:port (IPv4 address or "localhost") succeeds.
 bool port_open(const std::string& host, int port);
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/keyfiles.h"
+#include "cli/output.h"
 #include "common/encoding.h"
 #include "oci/client.h"
 #include "oci/errors.h"
@@ -144,20 +145,22 @@ void register_reg(CLI::App& app) {
   push->add_option("artifact", *artifact, "Path to the artifact")->required();
   push->add_option("-c,--config", *config, "Config blob file (default {})");
   push->add_option("-a,--annotation", *annotations, "Manifest annotation label=value");
-  push->add_option("-o,--output", *output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  add_output_option(push, *output);
   push->callback([=] { run_push(*push_flags, *artifact, *config, *annotations, *output); });
 
   auto pull_flags = std::make_shared<RegFlags>();
   auto destination = std::make_shared<std::string>();
   auto digest = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
+  auto pull_output = std::make_shared<std::string>("text");
   CLI::App* pull = reg->add_subcommand("pull", "Pull an artifact and write it to a file");
   add_common(pull, *pull_flags);
-  pull->add_option("-o,--destination", *destination,
+  pull->add_option("--destination", *destination,
                    "File to write (default <name>.wasm or <name>.par.gz)");
   pull->add_option("-d,--digest", *digest, "Expected manifest digest (with or without sha256:)");
-  pull->add_flag("--json", *json, "JSON output");
-  pull->callback([=] { run_pull(*pull_flags, *destination, *digest, *json); });
+  add_output_option(pull, *pull_output);
+  pull->add_flag_callback(
+      "--json", [pull_output] { *pull_output = "json"; }, "Same as -o json (old spelling)");
+  pull->callback([=] { run_pull(*pull_flags, *destination, *digest, *pull_output == "json"); });
 }
 
 }  // namespace wc::cli

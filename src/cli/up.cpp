@@ -34,6 +34,7 @@
 #include "cli/commands.h"
 #include "cli/keyfiles.h"
 #include "cli/local_lattice.h"
+#include "cli/output.h"
 #include "cli/ports.h"
 #include "common/log.h"
 #include "host/config.h"
@@ -49,7 +50,8 @@ struct UpArgs {
   bool no_registry = false;
   int dashboard_port = 4000;  ///< WASMCLOUD_DASHBOARD_PORT
   bool no_dashboard = false;
-  std::string data_dir;  ///< empty = XDG default
+  std::string data_dir;         ///< empty = XDG default
+  std::string output = "text";  ///< -o: failures as JSON on stderr with "json"
 };
 
 /// Finds an executable: PATH first, then the Debian locations.
@@ -148,14 +150,16 @@ class Child {
 bool is_local(const std::string& host) { return host == "127.0.0.1" || host == "localhost"; }
 
 void run_up(host::HostConfig cfg, const UpArgs& args) {
+  const bool json = args.output == "json";
   host::finish_flags(cfg);
+  for (const auto& e : cfg.config_errors) die(e, json);
   init_logging(cfg.structured_logging, cfg.log_level);
   host::block_termination_signals();
   const std::string data = args.data_dir.empty() ? default_data_dir() : args.data_dir;
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) {
-    die("Cannot create data directory " + data + ": " + ec.message(), false);
+    die("Cannot create data directory " + data + ": " + ec.message(), json);
   }
 
   // Every port is checked before anything starts, so that a bad one leaves nothing running.
@@ -165,47 +169,47 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   if (!args.no_registry) ports.emplace_back("--registry-port", args.registry_port);
   if (!args.no_dashboard) ports.emplace_back("--dashboard-port", args.dashboard_port);
   for (const auto& [flag, port] : ports)
-    if (auto st = check_port_range(flag, port); !st) die(st.error().message, false);
+    if (auto st = check_port_range(flag, port); !st) die(st.error().message, json);
   const std::string nats_port = std::to_string(cfg.ctl.port);
   const bool nats_running = port_open(cfg.ctl.host, cfg.ctl.port);
   if (nats_running && !is_nats_server(cfg.ctl.host, cfg.ctl.port))
     die("Port " + nats_port + " on " + cfg.ctl.host +
             " (NATS, --nats-port) is in use by a program that is not a NATS server; stop it or "
             "choose another port with --nats-port",
-        false);
+        json);
   if (!nats_running && !is_local(cfg.ctl.host))
     die("No NATS server answers on " + cfg.ctl.host + ":" + nats_port +
             " (up starts one only on 127.0.0.1)",
-        false);
+        json);
   const bool registry_running = !args.no_registry && port_open("127.0.0.1", args.registry_port);
   if (!args.no_registry) {
     const std::string p = std::to_string(args.registry_port);
     if (is_local(cfg.ctl.host) && args.registry_port == cfg.ctl.port)
-      die("--registry-port " + p + " is the NATS port too; choose another port", false);
+      die("--registry-port " + p + " is the NATS port too; choose another port", json);
     if (registry_running && !is_oci_registry(args.registry_port))
       die("Port " + p +
               " (OCI registry, --registry-port) is in use by a program that is not an OCI "
               "registry; stop it, choose another port with --registry-port, or pass --no-registry",
-          false);
+          json);
   }
   if (!args.no_dashboard) {
     const std::string p = std::to_string(args.dashboard_port);
     if ((is_local(cfg.ctl.host) && args.dashboard_port == cfg.ctl.port) ||
         (!args.no_registry && args.dashboard_port == args.registry_port))
       die("--dashboard-port " + p + " is also the NATS or registry port; choose another port",
-          false);
+          json);
     if (!port_bindable(args.dashboard_port))
       die("Port " + p +
               " (dashboard, --dashboard-port) is already in use; choose another port with "
               "--dashboard-port or pass --no-dashboard",
-          false);
+          json);
   }
 
   std::unique_ptr<Child> nats, registry;
   if (!nats_running) {
     auto bin = find_program("nats-server");
     if (bin.empty()) {
-      die("nats-server not found (install the Debian package nats-server)", false);
+      die("nats-server not found (install the Debian package nats-server)", json);
     }
     std::filesystem::create_directories(data + "/nats", ec);
     nats = std::make_unique<Child>(
@@ -215,7 +219,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
         data + "/nats-server.log");
     if (!nats->started() || !wait_port(cfg.ctl.port, std::chrono::seconds(10)) || !nats->alive()) {
       die("nats-server did not start on port " + nats_port + "; see " + data + "/nats-server.log",
-          false);
+          json);
     }
     spdlog::info("Started nats-server on 127.0.0.1:{} (JetStream store {}/nats)", cfg.ctl.port,
                  data);
@@ -245,7 +249,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
             !registry->alive()) {
           die("docker-registry did not start on port " + std::to_string(args.registry_port) +
                   "; see " + data + "/registry.log",
-              false);
+              json);
         }
         spdlog::info("Started docker-registry on {}", reg);
       }
@@ -262,7 +266,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   if (cfg.cluster_seed.empty()) {
     auto seed = load_or_create_cluster_seed(data);
     if (!seed) {
-      die("Cluster seed: " + seed.error().message, false);
+      die("Cluster seed: " + seed.error().message, json);
     }
     cfg.cluster_seed = *seed;
     spdlog::info("Cluster seed of this lattice: {} (read by `wasmcloud call`)",
@@ -270,7 +274,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   }
   auto h = host::Host::start(cfg);
   if (!h) {
-    die("Failed to start host: " + h.error().message, false);  // children stop in destructors
+    die("Failed to start host: " + h.error().message, json);  // children stop in destructors
   }
   std::cout << "wasmCloud host " << (*h)->host_id() << " (" << (*h)->friendly_name()
             << ") is running on lattice '" << (*h)->lattice() << "'. Press Ctrl-C to stop."
@@ -299,12 +303,12 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
       die("Dashboard not started on port " + std::to_string(args.dashboard_port) + ": " +
               dash.error().message +
               " (choose another port with --dashboard-port or pass --no-dashboard)",
-          false);  // children stop in their destructors
+          json);  // children stop in their destructors
     }
   }
 
   int sig = host::wait_for_termination([&] { return hostp->stopping(); });
-  if (sig != 0) spdlog::info("Received signal {}, shutting down", sig);
+  if (sig != 0) spdlog::info("{} received, stopping", signal_text(sig));
   if (dashboard) dashboard->stop();
   dashboard.reset();
   hostp->stop();
@@ -336,6 +340,7 @@ void register_up(CLI::App& app) {
   cmd->add_option("--data-dir", args->data_dir,
                   "Where nats-server and the registry keep data (default "
                   "$XDG_DATA_HOME/wasmcloud-cpp or ~/.local/share/wasmcloud-cpp)");
+  add_output_option(cmd, args->output);
   cmd->callback([cfg, args] { run_up(*cfg, *args); });
 }
 

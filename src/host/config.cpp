@@ -182,7 +182,9 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   };
   auto set_int = [&](int& field, const char* e, const char* j) {
     if (auto v = get(e, j)) {
-      if (!parse_int(*v, field)) spdlog::warn("Ignoring non-integer value of {}", e);
+      if (!parse_int(*v, field))
+        cfg.config_errors.push_back(std::string(env.count(e) ? e : j) + "='" + *v +
+                                    "' is not an integer");
     }
   };
   auto set_bool = [&](bool& field, const char* e, const char* j) {
@@ -221,7 +223,8 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
   set_str(cfg.oci_ca_file, "WASMCLOUD_OCI_CA_FILE", "oci_ca_file");
   auto set_size = [&](std::uint64_t& field, const char* e, const char* j) {
     if (auto v = get(e, j); v && !parse_size(*v, field))
-      spdlog::warn("Ignoring value of {}: not a positive byte count", e);
+      cfg.config_errors.push_back(std::string(env.count(e) ? e : j) + "='" + *v +
+                                  "' is not a positive byte count");
   };
   set_size(cfg.max_actor_size, "WASMCLOUD_MAX_ACTOR_SIZE", "max_actor_size");
   set_size(cfg.max_provider_size, "WASMCLOUD_MAX_PROVIDER_SIZE", "max_provider_size");

@@ -114,6 +114,11 @@ struct HostConfig {
   /// Address the metrics endpoint binds (WASMCLOUD_METRICS_HOST, `metrics_host`,
   /// `--metrics-host`); loopback by default, "0.0.0.0" to let a remote Prometheus scrape.
   std::string metrics_host = "127.0.0.1";
+  /// Values of the environment or host_config.json that load_config() could not use (a port
+  /// that is not an integer, a size that is not a positive byte count), one text each naming
+  /// the variable and its value, e.g. "WASMCLOUD_CTL_PORT='abc' is not an integer"; the field
+  /// keeps its default. `wasmcloud host` and `up` refuse to start when any is present (#17.8).
+  std::vector<std::string> config_errors;
 };
 
 /// The invocation budget the host gives the wasm engine (Limits::deadline):
@@ -131,7 +136,7 @@ std::map<std::string, std::string> make_labels(const std::map<std::string, std::
 
 /// Builds a configuration from defaults, `json_file` (when non-empty and readable; unreadable or
 /// non-JSON files count as empty, spec 1.4) and the environment `env`. Never fails; bad numbers
-/// keep the default (logged).
+/// keep the default and are listed in `config_errors` (not logged: the caller decides).
 HostConfig load_config(const std::map<std::string, std::string>& env,
                        const std::string& json_file = "host_config.json");
 

@@ -338,7 +338,7 @@ TEST(ClaimsSignCli, GeneratesKeysAndSigns) {
   EXPECT_EQ(*c.exp, c.iat + 2 * 86400);
 
   // A second signing reuses the keys written the first time and says nothing about them.
-  const auto again = run_cli({"claims", "sign", home / "tiny.wasm", "-n", "tiny", "-o",
+  const auto again = run_cli({"claims", "sign", home / "tiny.wasm", "-n", "tiny", "-d",
                               home / "again.wasm", "--keys-dir", home / "keys"},
                              home);
   ASSERT_EQ(again.exit_code, 0) << again.err;
@@ -365,7 +365,7 @@ TEST(ClaimsSignCli, GivenSeedsAndJson) {
   const auto r =
       run_cli({"claims", "sign", home / "tiny.wasm", "--name", "tiny", "--cap",
                "wasmcloud:httpserver", "--rev", "1", "--ver", "0.1.0", "--issuer", kK2AccountSeed,
-               "--subject", kK1ModuleSeed, "-o", home / "out.wasm", "--format", "json"},
+               "--subject", kK1ModuleSeed, "-d", home / "out.wasm", "-o", "json"},
               home);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -392,7 +392,7 @@ TEST(ClaimsSignCli, SeedFromFile) {
   write_bytes(home / "tiny.wasm", tiny_module());
   write_bytes(home / "issuer.nk", as_bytes(std::string(kK2AccountSeed) + "\n"));
   const auto r = run_cli({"claims", "sign", home / "tiny.wasm", "-n", "t", "-i", home / "issuer.nk",
-                          "-s", kK1ModuleSeed, "-o", home / "o.wasm"},
+                          "-s", kK1ModuleSeed, "-d", home / "o.wasm"},
                          home);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto e = wascap::extract_claims(*read_file(home / "o.wasm"), wascap::now_seconds());
@@ -405,7 +405,7 @@ TEST(ClaimsSignCli, UserKeyAsIssuerIsRefused) {
   write_bytes(home / "tiny.wasm", tiny_module());
   const auto user = wascap::KeyPair::generate(wascap::KeyType::kUser);
   expect_failure(run_cli({"claims", "sign", home / "tiny.wasm", "-n", "t", "-i", user.seed(), "-s",
-                          kK1ModuleSeed, "-o", home / "o.wasm"},
+                          kK1ModuleSeed, "-d", home / "o.wasm"},
                          home),
                  std::string(wascap::errors::kIssuerNotAccount));
   EXPECT_FALSE(std::filesystem::exists(home.path() / "o.wasm"));
@@ -417,7 +417,7 @@ TEST(ClaimsSignCli, BadSeedChecksum) {
   std::string seed = kK2AccountSeed;
   seed[30] = seed[30] == 'A' ? 'B' : 'A';
   expect_failure(run_cli({"claims", "sign", home / "tiny.wasm", "-n", "t", "-i", seed, "-s",
-                          kK1ModuleSeed, "-o", home / "o.wasm"},
+                          kK1ModuleSeed, "-d", home / "o.wasm"},
                          home),
                  "Invalid account seed: " + std::string(wascap::errors::kChecksumMismatch));
 }
@@ -426,7 +426,7 @@ TEST(ClaimsSignCli, InvalidCallAliasJson) {
   ScratchDir home;
   write_bytes(home / "tiny.wasm", tiny_module());
   const auto r = run_cli({"claims", "sign", home / "tiny.wasm", "-n", "t", "-a", "Bad-Alias",
-                          "--keys-dir", home / "keys", "--format", "json"},
+                          "--keys-dir", home / "keys", "-o", "json"},
                          home);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(count_lines(r.err), 1);

@@ -64,10 +64,13 @@ class ScratchDir {
 };
 
 /// Runs `wasmcloud <args...>` with HOME pointed at `home` (so nothing touches the real
-/// ~/.wash) and returns its exit code and output.
-inline RunResult run_cli(const std::vector<std::string>& args, const ScratchDir& home) {
-  std::string cmd =
-      "HOME=" + shell_quote(home.path().string()) + " WASH_KEYS= " + shell_quote(WC_CLI_BINARY);
+/// ~/.wash) and returns its exit code and output. `env` ("NAME=value ...", shell-quoted by the
+/// caller) is added to the environment; `cwd`, when set, is the working directory.
+inline RunResult run_cli(const std::vector<std::string>& args, const ScratchDir& home,
+                         const std::string& env = "", const std::string& cwd = "") {
+  std::string cmd = (cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ") +
+                    "HOME=" + shell_quote(home.path().string()) + " WASH_KEYS= " + env + " " +
+                    shell_quote(WC_CLI_BINARY);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   const std::string out_path = home / ".stdout";
   const std::string err_path = home / ".stderr";

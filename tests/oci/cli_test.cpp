@@ -66,13 +66,13 @@ TEST_F(RegCli, PushThenPull) {
   EXPECT_NE(push.out.find(kEchoManifestDigest), std::string::npos) << push.out;
 
   const std::string file = dir_ + "/pulled.wasm";
-  CliRun pull = wasmcloud("reg pull " + ref + " -o " + file + " --insecure", dir_);
+  CliRun pull = wasmcloud("reg pull " + ref + " --destination " + file + " --insecure", dir_);
   ASSERT_EQ(pull.exit_code, 0) << pull.err;
   EXPECT_NE(pull.out.find("Successfully pulled and validated " + file), std::string::npos);
   EXPECT_NE(pull.out.find(kEchoManifestDigest), std::string::npos);
   EXPECT_EQ(*wc::read_file(file), *wc::read_file(echo()));
 
-  CliRun json = wasmcloud("reg pull " + ref + " -o " + file + " --insecure --json -d " +
+  CliRun json = wasmcloud("reg pull " + ref + " --destination " + file + " --insecure -o json -d " +
                               std::string(kEchoManifestDigest).substr(7),
                           dir_);
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -85,9 +85,9 @@ TEST_F(RegCli, PullWrongDigestFails) {
   wc::testing::RegistryServer reg;
   const std::string ref = reg.host() + "/echo:0.3.4";
   ASSERT_EQ(wasmcloud("reg push " + ref + " " + echo() + " --insecure", dir_).exit_code, 0);
-  CliRun r = wasmcloud(
-      "reg pull " + ref + " -o " + dir_ + "/x.wasm --insecure -d sha256:" + std::string(64, '0'),
-      dir_);
+  CliRun r = wasmcloud("reg pull " + ref + " --destination " + dir_ +
+                           "/x.wasm --insecure -d sha256:" + std::string(64, '0'),
+                       dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(wc::oci::errors::kDigestDidNotMatch), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ + "/x.wasm"));
@@ -95,8 +95,8 @@ TEST_F(RegCli, PullWrongDigestFails) {
 
 TEST_F(RegCli, PullMissingTagIsNotFound) {
   wc::testing::RegistryServer reg;
-  CliRun r =
-      wasmcloud("reg pull " + reg.host() + "/echo:9.9.9 -o " + dir_ + "/x.wasm --insecure", dir_);
+  CliRun r = wasmcloud(
+      "reg pull " + reg.host() + "/echo:9.9.9 --destination " + dir_ + "/x.wasm --insecure", dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("manifest unknown"), std::string::npos) << r.err;
 }

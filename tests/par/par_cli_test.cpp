@@ -37,7 +37,7 @@ TEST(ParCliTest, CreateWithSeedsThenInspect) {
                     "--subject",  std::string(kServiceSeed),
                     "--rev",      "3",
                     "--ver",      "0.2.0",
-                    "--compress", "-o",
+                    "--compress", "-d",
                     out},
                    dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -71,7 +71,7 @@ TEST(ParCliTest, GeneratesKeysAndSaysWhere) {
   const std::string bin = write_binary(dir);
   auto r = run_cli(
       {"par", "create", "--capid", "wasmcloud:keyvalue", "--vendor", "acme", "--name", "kv",
-       "--arch", "x86_64-linux", "--binary", bin, "--keys-dir", dir / "keys", "-o", dir / "kv.par"},
+       "--arch", "x86_64-linux", "--binary", bin, "--keys-dir", dir / "keys", "-d", dir / "kv.par"},
       dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(dir / "keys/myprov_account.nk"), std::string::npos) << r.out;
@@ -81,7 +81,7 @@ TEST(ParCliTest, GeneratesKeysAndSaysWhere) {
   // A second run reuses the generated keys: same provider key.
   auto again = run_cli({"par", "create", "--capid", "wasmcloud:keyvalue", "--vendor", "acme",
                         "--name", "kv", "--arch", "x86_64-linux", "--binary", bin, "--keys-dir",
-                        dir / "keys", "-o", dir / "kv2.par"},
+                        dir / "keys", "-d", dir / "kv2.par"},
                        dir);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out.find("We will generate one"), std::string::npos);
@@ -95,7 +95,7 @@ TEST(ParCliTest, InsertAddsATarget) {
   auto r = run_cli(
       {"par", "create", "--capid", "wasmcloud:httpserver", "--vendor", "acme", "--name", "P",
        "--arch", "x86_64-linux", "--binary", bin, "--issuer", std::string(kAccountSeed),
-       "--subject", std::string(kServiceSeed), "--compress", "-o", out},
+       "--subject", std::string(kServiceSeed), "--compress", "-d", out},
       dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto ins = run_cli({"par", "insert", out, "--arch", "aarch64-linux", "--binary", bin, "--issuer",
