@@ -7,12 +7,16 @@
 //   ctl update actor HOST ACTOR_ID NEW_REF
 //   ctl start provider REF [--link-name L] [--host-id H]
 //   ctl stop provider HOST PROVIDER_ID LINK_NAME CONTRACT_ID
-//   ctl link put|del ...
+//   ctl link put ACTOR_ID PROVIDER_ID CONTRACT_ID [KEY=VALUE...] [--link-name L]
+//   ctl link del ACTOR_ID CONTRACT_ID [--link-name L]
 // Tables by default, `-o json` prints the replies as JSON. Exit 1 with one line on stderr when a
 // request fails or is not accepted. Host, actor and provider ids are checked (nkeys of the right
 // type) before anything is sent. start/scale/stop wait, like wash, for the host's result event
 // (subscribed before the command is sent; ctl_wait.h): exit 0 with the outcome, exit 1 with the
 // host's error or after --timeout seconds (default 30); --skip-wait returns after the ack.
+// link put waits for the lattice's linkdef_set (the link is stored; the provider checks the values
+// only when it receives them), link del looks the link up first ("No link ...", exit 1) and
+// waits for linkdef_deleted; every link message names actor, provider, contract and link name.
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
@@ -522,27 +526,114 @@ void stop_provider(const CtlArgs& a) {
   });
 }
 
+/// "link from actor M... to provider V... (contract C, link name L)": how every link_put and
+/// link_del message names the link (issue #17.4: the host's log names only its hash).
+std::string link_text(const LinkKey& l) {
+  return "link from actor " + l.actor_id +
+         (l.provider_id.empty() ? "" : " to provider " + l.provider_id) + " (contract " +
+         l.contract_id + ", link name " + l.link_name + ")";
+}
+
+json link_json(const LinkKey& l) {
+  return {{"actor_id", l.actor_id},
+          {"provider_id", l.provider_id},
+          {"contract_id", l.contract_id},
+          {"link_name", l.link_name}};
+}
+
+/// `ctl link put`: sends `linkdefs.put` and waits for the lattice's linkdef_set of that link
+/// (ctl_wait.h), which says the link is stored; the provider checks the values only when it
+/// receives them, and a refusal appears only in its log, which the success text says.
 void link_put(const CtlArgs& a) {
-  std::map<std::string, std::string> values;
+  check_id(a, a.actor_id, wascap::KeyType::kModule, "actor id");
+  check_id(a, a.provider_id, wascap::KeyType::kService, "provider id");
+  LinkKey link{a.actor_id, a.contract_id, a.link_name, a.provider_id, {}};
   for (const auto& kv : a.values) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) die(a, "Link values must be KEY=VALUE: " + kv);
-    values[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (eq == std::string::npos || eq == 0)
+      die(a, "Link values must be KEY=VALUE, not '" + kv + "' (" + link_text(link) + ")");
+    link.values[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
-    auto ack = c.advertise_link(a.actor_id, a.provider_id, a.contract_id, a.link_name, values);
-    if (!ack) die(a, lattice_request_error(a, nc, ack.error()));
-    if (!ack->accepted) die(a, "Link put request was not accepted: " + ack->error);
-    print_success(a, "Link put request accepted");
+    auto events = open_events(a, nc);
+    const auto deadline = wait_deadline(a);
+    auto ack = c.advertise_link(a.actor_id, a.provider_id, a.contract_id, a.link_name, link.values);
+    if (!ack)
+      die(a, "Link put of the " + link_text(link) +
+                 " failed: " + lattice_request_error(a, nc, ack.error()));
+    if (!ack->accepted)
+      die(a, "Link put of the " + link_text(link) + " was not accepted: " + ack->error);
+    json extra = link_json(link);
+    extra["values"] = link.values;
+    if (a.skip_wait) {
+      extra["stored"] = false;
+      return print_success(
+          a, "Link put request for the " + link_text(link) + " accepted (not waiting: --skip-wait)",
+          extra);
+    }
+    Verdict v =
+        wait_verdict(*events, deadline, [&](const json& e) { return judge_linkdef_set(e, link); });
+    if (v.kind != Verdict::Kind::kSucceeded)
+      die(a, "Timed out after " + seconds_text(a.wait_timeout_s) +
+                 " waiting for the lattice to confirm the " + link_text(link) +
+                 " (the request was accepted; `wasmcloud ctl get links` lists the stored links; "
+                 "--timeout sets the wait)");
+    extra["stored"] = true;
+    print_success(a,
+                  "Link stored in the lattice: " + link_text(link) + ". Provider " + a.provider_id +
+                      " checks the values when it receives the link; a refusal (e.g. a bad "
+                      "port) appears only in its log",
+                  extra);
   });
 }
 
+/// `ctl link del`: looks the link up first (`get.links`; the host acks the deletion of a link it
+/// does not have as a success, 2.4.5), says "No link ..." (exit 1) when there is none, else
+/// sends `linkdefs.del` and waits for the lattice's linkdef_deleted of that link.
 void link_del(const CtlArgs& a) {
+  check_id(a, a.actor_id, wascap::KeyType::kModule, "actor id");
+  LinkKey link{a.actor_id, a.contract_id, a.link_name, "", {}};
   with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto links = c.get_links();
+    if (!links)
+      die(a, "Cannot look up the " + link_text(link) + ": " +
+                 lattice_request_error(a, nc, links.error()));
+    bool found = false;
+    if (const json* list = json_member(*links, "links"); list != nullptr && list->is_array())
+      for (const auto& l : *list)
+        if (!found && str(l, "actor_id") == link.actor_id &&
+            str(l, "contract_id") == link.contract_id && str(l, "link_name") == link.link_name) {
+          found = true;
+          link.provider_id = str(l, "provider_id");
+        }
+    if (!found)
+      die(a, "No " + link_text(link) + " in lattice '" + a.lattice +
+                 "' (nothing to delete; `wasmcloud ctl get links` lists the links)");
+    auto events = open_events(a, nc);
+    const auto deadline = wait_deadline(a);
     auto ack = c.remove_link(a.actor_id, a.contract_id, a.link_name);
-    if (!ack) die(a, lattice_request_error(a, nc, ack.error()));
-    if (!ack->accepted) die(a, "Link delete request was not accepted: " + ack->error);
-    print_success(a, "Link delete request accepted");
+    if (!ack)
+      die(a, "Link delete of the " + link_text(link) +
+                 " failed: " + lattice_request_error(a, nc, ack.error()));
+    if (!ack->accepted)
+      die(a, "Link delete of the " + link_text(link) + " was not accepted: " + ack->error);
+    json extra = link_json(link);
+    if (a.skip_wait) {
+      extra["deleted"] = false;
+      return print_success(
+          a,
+          "Link delete request for the " + link_text(link) + " accepted (not waiting: --skip-wait)",
+          extra);
+    }
+    Verdict v = wait_verdict(*events, deadline,
+                             [&](const json& e) { return judge_linkdef_deleted(e, link); });
+    if (v.kind != Verdict::Kind::kSucceeded)
+      die(a, "Timed out after " + seconds_text(a.wait_timeout_s) +
+                 " waiting for the lattice to confirm the deletion of the " + link_text(link) +
+                 " (the request was accepted; `wasmcloud ctl get links` lists the stored links; "
+                 "--timeout sets the wait)");
+    extra["deleted"] = true;
+    print_success(a, "Link deleted from the lattice: " + link_text(link), extra);
   });
 }
 
@@ -653,11 +744,13 @@ void register_ctl(CLI::App& app) {
   lput->add_option("contract_id", a->contract_id, "Contract ID")->required();
   lput->add_option("values", a->values, "KEY=VALUE link values");
   lput->add_option("--link-name,-l", a->link_name, "Link name");
+  add_wait_flags(lput);
   lput->callback([a] { link_put(*a); });
   auto* ldel = link->add_subcommand("del", "Delete a link definition");
   ldel->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   ldel->add_option("contract_id", a->contract_id, "Contract ID")->required();
   ldel->add_option("--link-name,-l", a->link_name, "Link name");
+  add_wait_flags(ldel);
   ldel->callback([a] { link_del(*a); });
   link->fallthrough();
 }

@@ -115,6 +115,39 @@ Verdict judge_update_actor(const json& event, std::string_view host, std::string
   return {};
 }
 
+namespace {
+
+/// The event's data when it is a linkdef event of `type` about `link` (same actor, contract,
+/// link name, and provider when given); nullptr otherwise.
+const json* linkdef_data(const json& event, std::string_view type, const LinkKey& link) {
+  if (!event.is_object() || field(event, "type") != type) return nullptr;
+  auto data = event.find("data");
+  if (data == event.end() || !data->is_object()) return nullptr;
+  if (field(*data, "actor_id") != link.actor_id ||
+      field(*data, "contract_id") != link.contract_id ||
+      field(*data, "link_name") != link.link_name)
+    return nullptr;
+  if (!link.provider_id.empty() && field(*data, "provider_id") != link.provider_id) return nullptr;
+  return &*data;
+}
+
+}  // namespace
+
+Verdict judge_linkdef_set(const json& event, const LinkKey& link) {
+  const json* data = linkdef_data(event, ev::kLinkdefSet, link);
+  if (data == nullptr) return {};
+  std::map<std::string, std::string> values;
+  if (auto v = data->find("values"); v != data->end() && v->is_object())
+    for (const auto& [k, x] : v->items())
+      values[k] = x.is_string() ? x.get<std::string>() : x.dump();
+  if (values != link.values) return {};  // an older put of the same link
+  return succeeded(event);
+}
+
+Verdict judge_linkdef_deleted(const json& event, const LinkKey& link) {
+  return linkdef_data(event, ev::kLinkdefDeleted, link) != nullptr ? succeeded(event) : Verdict{};
+}
+
 std::string uninspect(std::string_view text) {
   if (text.size() < 2 || text.front() != '"' || text.back() != '"') return std::string(text);
   std::string out;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,25 @@ Verdict judge_stop_provider(const nlohmann::json& event, std::string_view host,
 /// succeeds; actor_update_failed with that public_key fails (its `reason` is the error).
 Verdict judge_update_actor(const nlohmann::json& event, std::string_view host,
                            std::string_view actor_id);
+
+/// The link a `linkdefs.put` / `linkdefs.del` is about (control-interface.md 2.4.4-2.4.5).
+struct LinkKey {
+  std::string actor_id;
+  std::string contract_id;
+  std::string link_name;
+  std::string provider_id;                    ///< empty: any provider (del)
+  std::map<std::string, std::string> values;  ///< compared only by judge_linkdef_set
+};
+
+/// `linkdefs.put` of `link`: a linkdef_set event (source "n/a", from whichever host stored it,
+/// 4.4.15) with the same actor_id, contract_id, link_name, provider_id and values succeeds. There
+/// is no failure event: the provider validates the values when it receives them and reports a
+/// refusal only in its log.
+Verdict judge_linkdef_set(const nlohmann::json& event, const LinkKey& link);
+
+/// `linkdefs.del` of `link`: a linkdef_deleted event with the same actor_id, contract_id and
+/// link_name succeeds (and provider_id, when `link.provider_id` is set).
+Verdict judge_linkdef_deleted(const nlohmann::json& event, const LinkKey& link);
 
 /// The text inside an Elixir-`inspect`ed string ("\"x\\\"y\"" -> "x\"y"); other text unchanged.
 std::string uninspect(std::string_view text);

@@ -221,6 +221,104 @@ TEST_F(CtlCli, StopProviderThatIsNotRunningFails) {
   EXPECT_NE(r.err.find("is not running on host"), std::string::npos) << r.err;
 }
 
+// #17.4: `link put` waits for the lattice's linkdef_set and says what that confirms (stored, not
+// validated: httpserver would refuse port=notaport only in its log); every message names the
+// actor, provider, contract and link name; `link del` of a missing link fails with "No link".
+TEST_F(CtlCli, LinkPutWaitsForTheStoredLinkAndLinkDelNamesIt) {
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  const std::string named = "link from actor " + std::string(kEcho) + " to provider " + v +
+                            " (contract wasmcloud:httpserver, link name cli174)";
+  auto put = ctl(
+      {"link", "put", kEcho, v, "wasmcloud:httpserver", "port=notaport", "--link-name", "cli174"});
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(put.out, "Link stored in the lattice: " + named + ". Provider " + v +
+                         " checks the values when it receives the link; a refusal (e.g. a bad "
+                         "port) appears only in its log\n");
+  EXPECT_EQ(put.out.find("accepted"), std::string::npos) << put.out;
+  // Stored, with the values given.
+  auto links = json::parse(ctl({"-o", "json", "get", "links"}).out, nullptr, false);
+  bool stored = false;
+  for (const auto& l : links.value("links", json::array()))
+    stored = stored ||
+             (l.value("actor_id", "") == kEcho && l.value("provider_id", "") == v &&
+              l.value("link_name", "") == "cli174" && l["values"].value("port", "") == "notaport");
+  EXPECT_TRUE(stored) << links.dump();
+  // The same put again, JSON: confirmed again (linkdef_set is published on every put).
+  auto again = ctl({"-o", "json", "link", "put", kEcho, v, "wasmcloud:httpserver", "port=notaport",
+                    "-l", "cli174"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto j = json::parse(again.out, nullptr, false);
+  EXPECT_EQ(j["success"], true) << again.out;
+  EXPECT_EQ(j["stored"], true) << again.out;
+  EXPECT_EQ(j["actor_id"], kEcho);
+  EXPECT_EQ(j["provider_id"], v);
+  EXPECT_EQ(j["contract_id"], "wasmcloud:httpserver");
+  EXPECT_EQ(j["link_name"], "cli174");
+  EXPECT_EQ(j["values"]["port"], "notaport");
+
+  auto del = ctl({"link", "del", kEcho, "wasmcloud:httpserver", "-l", "cli174"});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_EQ(del.out, "Link deleted from the lattice: " + named + "\n");
+  links = json::parse(ctl({"-o", "json", "get", "links"}).out, nullptr, false);
+  for (const auto& l : links.value("links", json::array()))
+    EXPECT_FALSE(l.value("actor_id", "") == kEcho && l.value("link_name", "") == "cli174")
+        << links.dump();
+
+  auto missing = ctl({"link", "del", kEcho, "wasmcloud:httpserver", "-l", "cli174"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(missing.err, "No link from actor " + std::string(kEcho) +
+                             " (contract wasmcloud:httpserver, link name cli174) in lattice "
+                             "'default' (nothing to delete; `wasmcloud ctl get links` lists the "
+                             "links)\n");
+  auto missing_json =
+      ctl({"-o", "json", "link", "del", kEcho, "wasmcloud:httpserver", "-l", "cli174"});
+  EXPECT_EQ(missing_json.exit_code, 1);
+  auto e = json::parse(missing_json.err, nullptr, false);
+  EXPECT_EQ(e["success"], false) << missing_json.err;
+  EXPECT_NE(e.value("error", "").find("No link from actor"), std::string::npos);
+}
+
+TEST_F(CtlCli, LinkPutChecksIdsAndValuesBeforeSending) {
+  auto bad_provider = ctl({"link", "put", kEcho, host_id_, "wasmcloud:httpserver"});
+  EXPECT_EQ(bad_provider.exit_code, 1);
+  EXPECT_NE(bad_provider.err.find("invalid provider id"), std::string::npos) << bad_provider.err;
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  auto bad_value = ctl({"link", "put", kEcho, v, "wasmcloud:httpserver", "portnotaport"});
+  EXPECT_EQ(bad_value.exit_code, 1);
+  EXPECT_NE(bad_value.err.find("Link values must be KEY=VALUE, not 'portnotaport' (link from "
+                               "actor " +
+                               std::string(kEcho) + " to provider " + v),
+            std::string::npos)
+      << bad_value.err;
+}
+
+// A "lattice" that acks `linkdefs.put` but never publishes linkdef_set: the CLI does not claim
+// the link was stored.
+TEST_F(CtlCli, LinkPutTimesOutWhenTheLatticeNeverConfirms) {
+  lattice::ConnectOptions o;
+  o.servers = {nats_->url()};
+  auto nc = lattice::Connection::connect(o);
+  ASSERT_TRUE(nc) << nc.error().message;
+  lattice::Connection* raw = nc->get();
+  auto sub = (*nc)->subscribe("wasmbus.ctl.silentlinks.linkdefs.put", [raw](lattice::Message m) {
+    (void)raw->respond(m, std::string_view(R"({"accepted":true,"error":""})"));
+  });
+  ASSERT_TRUE(sub) << sub.error().message;
+  ASSERT_TRUE((*nc)->flush());
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  auto r =
+      ctl({"-x", "silentlinks", "link", "put", kEcho, v, "wasmcloud:httpserver", "--timeout", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("Timed out after 1 s waiting for the lattice to confirm the link from "
+                       "actor " +
+                       std::string(kEcho) + " to provider " + v +
+                       " (contract wasmcloud:httpserver, link name default)"),
+            std::string::npos)
+      << r.err;
+  sub->unsubscribe();
+}
+
 // A "host" that acks `la` but never reports a result: the CLI gives up after --timeout.
 TEST_F(CtlCli, StartActorTimesOutWhenNoResultEventComes) {
   lattice::ConnectOptions o;

@@ -433,7 +433,7 @@ TEST_F(Providers, PingerCallsPongerByAliasAndKey) {
   const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
   auto pong_bytes = read_file(ex + "ponger_s.wasm");
   auto ping_bytes = read_file(ex + "pinger_s.wasm");
-  if (!pong_bytes || !ping_bytes) GTEST_SKIP() << "example actors not built";
+  if (!pong_bytes || !ping_bytes) GTEST_SKIP() << "intentionally skipped: example actors not built";
   auto pong = wascap::extract_claims(*pong_bytes, wascap::now_seconds());
   auto ping = wascap::extract_claims(*ping_bytes, wascap::now_seconds());
   ASSERT_TRUE(pong && ping);
@@ -477,7 +477,7 @@ TEST_F(Providers, CtlCommandsManageProvidersAndLinks) {
   };
   EXPECT_NE(run("get inventory " + host_id).find(http_key), std::string::npos);
   EXPECT_NE(run("link put " + rando + " " + kv_key + " wasmcloud:keyvalue URL=" + redis->url())
-                .find("accepted"),
+                .find("Link stored in the lattice: link from actor " + rando),
             std::string::npos);
   bool found = false;
   const json links = request("wasmbus.ctl.default.get.links", "");
@@ -485,7 +485,9 @@ TEST_F(Providers, CtlCommandsManageProvidersAndLinks) {
     found = found || (l["actor_id"] == rando && l["contract_id"] == "wasmcloud:keyvalue" &&
                       l["values"]["URL"] == redis->url());
   EXPECT_TRUE(found) << links.dump();
-  EXPECT_NE(run("link del " + rando + " wasmcloud:keyvalue").find("accepted"), std::string::npos);
+  EXPECT_NE(run("link del " + rando + " wasmcloud:keyvalue")
+                .find("Link deleted from the lattice: link from actor " + rando),
+            std::string::npos);
   const json after = request("wasmbus.ctl.default.get.links", "");
   for (const auto& l : after["links"])
     EXPECT_FALSE(l["actor_id"] == rando && l["contract_id"] == "wasmcloud:keyvalue");
