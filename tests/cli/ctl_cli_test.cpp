@@ -1,7 +1,7 @@
-// `wasmcloud ctl start|scale|stop` wait for the host's result event (src/cli/ctl_wait.h): run
-// against a real nats-server, a real docker-registry holding the echo fixture, and a real
-// `wasmcloud host` process, all started once for the suite. Also the id checks made before
-// anything is sent, and a fake host (acks, never reports) for the --timeout path.
+// `wasmcloud ctl start|scale|stop|link|update` wait for the host's result event
+// (src/cli/ctl_wait.h): run against a real nats-server, a real docker-registry holding the echo
+// fixture, and a real `wasmcloud host` process, all started once for the suite. Also the id checks
+// made before anything is sent, and a fake host (acks, never reports) for the --timeout path.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -317,6 +317,72 @@ TEST_F(CtlCli, LinkPutTimesOutWhenTheLatticeNeverConfirms) {
             std::string::npos)
       << r.err;
   sub->unsubscribe();
+}
+
+// `ctl update actor` against the real host: echo's module signed afresh under a new module key at
+// revisions 1, 2 and 3 and pushed to the test registry under three tags; the update replaces the
+// running module (inventory shows the new reference); a missing reference and a revision that is
+// not newer fail with the host's error.
+TEST_F(CtlCli, UpdateActorReplacesTheRunningModule) {
+  const auto module = wascap::KeyPair::generate(wascap::KeyType::kModule);
+  const auto account = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+  const std::string key = module.public_key();
+  auto signed_ref = [&](const std::string& rev) {
+    const std::string file = *home_ / ("echoupd" + rev + ".wasm");
+    auto s = run_cli(
+        {"claims", "sign", std::string(WC_FIXTURES_DIR) + "/echo.wasm", "-n", "EchoUpd", "-q", "-r",
+         rev, "-v", "0." + rev + ".0", "-s", module.seed(), "-i", account.seed(), "-d", file},
+        *home_);
+    EXPECT_EQ(s.exit_code, 0) << s.err;
+    const std::string ref = registry_->host() + "/echoupd:0." + rev + ".0";
+    auto p = run_cli({"reg", "push", ref, file, "--insecure"}, *home_);
+    EXPECT_EQ(p.exit_code, 0) << p.err;
+    return ref;
+  };
+  const std::string v1 = signed_ref("1"), v2 = signed_ref("2"), v3 = signed_ref("3");
+  ASSERT_EQ(ctl({"start", "actor", v1, "--host-id", host_id_}).exit_code, 0);
+
+  auto image_ref = [&] {
+    auto inv = json::parse(ctl({"-o", "json", "get", "inventory", host_id_}).out, nullptr, false);
+    for (const auto& act : inv["inventory"].value("actors", json::array()))
+      if (act.value("id", "") == key) return act.value("image_ref", "");
+    return std::string("(not running)");
+  };
+  auto up = ctl({"update", "actor", host_id_, key, v2});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(up.out, "Actor " + key + " on host " + host_id_ + " updated to " + v2 + "\n");
+  EXPECT_EQ(image_ref(), v2);
+
+  auto up_json = ctl({"-o", "json", "update", "actor", host_id_, key, v3});
+  ASSERT_EQ(up_json.exit_code, 0) << up_json.err;
+  auto j = json::parse(up_json.out, nullptr, false);
+  EXPECT_EQ(j["success"], true) << up_json.out;
+  EXPECT_EQ(j["actor_id"], key);
+  EXPECT_EQ(j["host_id"], host_id_);
+  EXPECT_EQ(j["actor_ref"], v3);
+  EXPECT_EQ(image_ref(), v3);
+
+  // A reference that does not exist: the host's error (the registry's words) and exit 1.
+  const std::string missing = registry_->host() + "/echoupd:9.9.9";
+  auto gone = ctl({"update", "actor", host_id_, key, missing});
+  EXPECT_EQ(gone.exit_code, 1) << gone.out;
+  EXPECT_EQ(gone.out, "");
+  EXPECT_NE(gone.err.find("Update of actor " + key + " on host " + host_id_ + " to " + missing +
+                          " failed: Unable to perform live update: "),
+            std::string::npos)
+      << gone.err;
+  EXPECT_TRUE(gone.err.find("unknown") != std::string::npos ||
+              gone.err.find("UNKNOWN") != std::string::npos ||
+              gone.err.find("not found") != std::string::npos)
+      << gone.err;
+  // An older revision is refused; the actor keeps running the newer one.
+  auto older = ctl({"-o", "json", "update", "actor", host_id_, key, v2});
+  EXPECT_EQ(older.exit_code, 1) << older.out;
+  auto e = json::parse(older.err, nullptr, false);
+  EXPECT_EQ(e["success"], false) << older.err;
+  EXPECT_NE(e.value("error", "").find("Unable to perform live update"), std::string::npos);
+  EXPECT_EQ(image_ref(), v3);
+  ctl({"stop", "actor", host_id_, key});
 }
 
 // A "host" that acks `la` but never reports a result: the CLI gives up after --timeout.
