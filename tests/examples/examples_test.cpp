@@ -447,7 +447,8 @@ TEST(ExampleNative, HelloAndPingerGiveTheSameAnswersOnTheNativeTier) {
   ASSERT_TRUE(hello && pinger && router.ponger);
   for (const auto& m : {hello, pinger, router.ponger}) {
     if (!m->wait_native(std::chrono::seconds(60)))
-      GTEST_SKIP() << "native tier not available here (no wasm2c or C compiler)";
+      GTEST_SKIP()
+          << "intentionally skipped: native tier not available here (no wasm2c or C compiler)";
   }
   auto out = hello->invoke(kHandle, http_request("GET", "/n", "", ""), no_host_calls());
   ASSERT_TRUE(out.has_value()) << out.error().to_string();

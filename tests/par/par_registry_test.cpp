@@ -16,7 +16,7 @@ namespace {
 
 TEST(ParRegistryTest, PushPullLoadCacheAndRun) {
   if (native_target() != "x86_64-linux" && native_target() != "aarch64-linux") {
-    GTEST_SKIP() << "script provider targets Linux";
+    GTEST_SKIP() << "intentionally skipped: script provider targets Linux";
   }
   wc::testing::RegistryServer reg;
   const auto account = wascap::KeyPair::generate(wascap::KeyType::kAccount);

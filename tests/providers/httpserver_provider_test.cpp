@@ -329,7 +329,8 @@ TEST_F(HttpServerProviderTest, TlsLinkServesHttps) {
   const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
   const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
                           cert + " -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1";
-  if (std::system(gen.c_str()) != 0) GTEST_SKIP() << "openssl CLI not available";
+  if (std::system(gen.c_str()) != 0)
+    GTEST_SKIP() << "intentionally skipped: openssl CLI not available";
   start_provider();
   const std::string actor = new_actor();
   serve_actor(actor, ActorMode::kEcho);
@@ -425,7 +426,7 @@ TEST_F(HttpServerProviderTest, ShutdownForAnotherHostIsIgnoredThenOwnShutdownExi
 // host lives with the host integration.
 TEST_F(HttpServerProviderTest, DISABLED_Throughput) {
   if (std::getenv("WC_PROVIDER_BENCH") == nullptr || std::system("which ab >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "set WC_PROVIDER_BENCH=1 and install ab";
+    GTEST_SKIP() << "intentionally skipped: set WC_PROVIDER_BENCH=1 and install ab";
   }
   start_provider();
   const std::string actor = new_actor();

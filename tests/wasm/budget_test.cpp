@@ -82,7 +82,8 @@ TEST(InvocationBudget, InterpreterStopsASpinningGuestAtTheBudget) {
 }
 
 TEST(InvocationBudget, NativeDoesNotCountABlockingHostCall) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   auto engine = testing::make_native_engine(testing::native_cache_dir("budget"), budget());
   auto m = engine->load(testing::wat(after_host_call("")));
   ASSERT_TRUE(m.has_value()) << m.error().to_string();
@@ -91,7 +92,8 @@ TEST(InvocationBudget, NativeDoesNotCountABlockingHostCall) {
 }
 
 TEST(InvocationBudget, NativeStopsASpinningGuestAtTheBudget) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   auto engine = testing::make_native_engine(testing::native_cache_dir("budget"), budget());
   auto m = engine->load(testing::wat(after_host_call("(loop $l (br $l))")));
   ASSERT_TRUE(m.has_value()) << m.error().to_string();
@@ -127,7 +129,8 @@ TEST(InvocationBudget, OneMebibyteEchoOnTheInterpreterFitsTheHostsDefaultBudget)
 TEST(InvocationBudget, AModuleInvokedOnTheInterpreterIsCompiledNext) {
   // Issue #12.8: the single compile thread is busy with one module and another waits; a module
   // being called jumps the queue, so its calls leave the interpreter as early as possible.
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   const std::string cache = testing::fresh_temp_dir("priority");  // empty: real compiles
   auto engine = testing::make_native_engine(cache);
   // Three different small modules (distinct code, so distinct cache entries).

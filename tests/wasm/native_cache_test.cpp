@@ -21,7 +21,8 @@ Bytes small_module(int salt) {
 }
 
 TEST(NativeCache, SecondEngineLoadsFromCacheWithoutCompiling) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   const std::string dir = testing::fresh_temp_dir("cache");
   const Bytes bytes = small_module(1);
   const auto before = native::native_stats();
@@ -66,7 +67,8 @@ TEST(NativeCache, SecondEngineLoadsFromCacheWithoutCompiling) {
 }
 
 TEST(NativeCache, DamagedCacheFileIsRebuilt) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   const std::string dir = testing::fresh_temp_dir("damaged");
   const Bytes bytes = small_module(2);
   NativeCompileRequest req;
@@ -163,7 +165,8 @@ TEST(NativeCache, CompileCallbackReportsTimeAndOutcome) {
 }
 
 TEST(NativeCache, ToolchainIdentityIsRememberedOnDisk) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   const std::string dir = testing::fresh_temp_dir("toolchain");
   // A compiler command this process has not identified yet (extra flag = distinct key).
   auto first = native::detect_toolchain("cc -pipe", dir);
@@ -178,7 +181,8 @@ TEST(NativeCache, ToolchainIdentityIsRememberedOnDisk) {
 }
 
 TEST(NativeCache, HangingCompilerIsKilledAfterTheTimeout) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   const std::string dir = testing::fresh_temp_dir("hang");
   const std::string cc = dir + "/hanging-cc";
   std::ofstream(cc) << "#!/bin/sh\n"

@@ -46,7 +46,8 @@ std::vector<Proc> processes_in(const std::string& dir) {
 }
 
 TEST(NativeKill, CompilerChildrenDieWithAKilledHost) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   auto wasm = read_file(std::string(WC_FIXTURES_DIR) + "/kvcounter.wasm");
   ASSERT_TRUE(wasm);
   const std::string dir =

@@ -204,7 +204,8 @@ TEST(NativeLimits, MemoryGrowPastTheCapReturnsMinusOne) {
 }
 
 TEST(NativeLimits, InitialMemoryOverTheCapFailsInstantiation) {
-  if (!testing::native_toolchain_present()) GTEST_SKIP() << "no C compiler / wasm2c";
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
   auto bytes = testing::wat(abi_guest(testing::echo_body()));
   Limits tiny;
   tiny.max_memory_bytes = 65536;
@@ -338,7 +339,7 @@ TEST(NativeSignalsDeathTest, HostCrashIsNotSwallowed) {
   auto native = testing::make_native_engine(testing::native_cache_dir("traps"));
   auto nm = native->load(bytes);
   ASSERT_TRUE(nm.has_value());
-  if (!testing::require_native(**nm)) GTEST_SKIP() << "no native tier";
+  if (!testing::require_native(**nm)) GTEST_SKIP() << "intentionally skipped: no native tier";
   EXPECT_DEATH(
       {
         // Handlers are installed by the native call; then the host itself faults.
