@@ -51,6 +51,14 @@ Status CredentialStore::merge_json(std::string_view body) {
   for (const auto& [key, value] : j.items()) {
     if (!value.is_object())
       return fail(Code::kInvalidArgument, "registry credential not an object");
+    // A field that is present must be a string (null counts as absent): {"username":1} is a
+    // client's mistake to report, not an entry to drop silently (issue #17.8).
+    for (const char* field : {"registryType", "username", "password", "token"}) {
+      auto it = value.find(field);
+      if (it != value.end() && !it->is_null() && !it->is_string())
+        return fail(Code::kInvalidArgument, "registry credential field `" + std::string(field) +
+                                                "` of `" + key + "` must be a string");
+    }
     RegistryCredential cred;
     auto type = string_member(value, "registryType");
     if (!type) continue;

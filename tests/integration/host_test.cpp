@@ -439,6 +439,11 @@ TEST_F(HostSeedPath, MissingFieldsOnEveryCommand) {
             "Invalid JSON request to auction provider");
   EXPECT_EQ(request("wasmbus.ctl.default.registries.put", "not json")["error"],
             "Failed to update registry credential map");
+  // A credential field of the wrong type is refused, not dropped with an accepted ack (#17.8).
+  const json mistyped = request("wasmbus.ctl.default.registries.put",
+                                R"({"r.io":{"registryType":"oci","username":1,"password":"p"}})");
+  EXPECT_EQ(mistyped["accepted"], false) << mistyped.dump();
+  EXPECT_EQ(mistyped["error"], "Failed to update registry credential map");
   expect_still_healthy();
 }
 

@@ -278,6 +278,22 @@ TEST(Credentials, BadJsonLeavesMapUnchanged) {
   EXPECT_EQ(store.snapshot().size(), 1u);
 }
 
+TEST(Credentials, MistypedFieldIsRefusedAndNothingIsMerged) {
+  CredentialStore store;
+  ASSERT_TRUE(store.merge_json(R"({"a.io":{"registryType":"oci","username":"u","password":"p"}})"));
+  auto s = store.merge_json(
+      R"({"b.io":{"registryType":"oci","username":"u2","password":"p2"},
+          "c.io":{"registryType":"oci","username":1,"password":"p"}})");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, wc::Code::kInvalidArgument);
+  EXPECT_EQ(s.error().message, "registry credential field `username` of `c.io` must be a string");
+  EXPECT_EQ(store.snapshot().size(), 1u);
+  EXPECT_FALSE(store.find("b.io"));
+  // null stays "absent".
+  EXPECT_TRUE(store.merge_json(
+      R"({"d.io":{"registryType":"oci","username":"u","password":"p","token":null}})"));
+}
+
 TEST(Credentials, ResolveOrder) {
   CredentialStore store;
   ASSERT_TRUE(store.merge_json(R"({"a.io":{"registryType":"oci","username":"u","password":"p"},
