@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/encoding.h"
+#include "common/json.h"
 #include "lattice/cloudevent.h"
 #include "lattice/ctl_client.h"
 #include "lattice/topics.h"
@@ -457,8 +458,9 @@ void DashboardImpl::log(std::string type, std::string level, std::string summary
   e.type = std::move(type);
   e.source = "dashboard";
   e.level = std::move(level);
-  e.summary = std::move(summary);
-  e.data = std::move(data);
+  // Refusal texts may carry what a client or host sent: held to the lattice's text cap.
+  e.summary = cap_texts(json(std::move(summary))).get<std::string>();
+  e.data = cap_texts(data);
   {
     std::lock_guard lock(mu_);
     e.seq = next_seq_++;
@@ -842,8 +844,7 @@ void DashboardImpl::send(httplib::Response& res, const Reply& r, const std::stri
   res.status = r.status;
   res.set_content(r.body.dump(), "application/json");
   if (r.status != 200) {
-    log(action, "error", action + ": " + r.body.value("error", std::string()),
-        json{{"status", r.status}});
+    log(action, "error", action + ": " + json_string(r.body, "error"), json{{"status", r.status}});
   }
 }
 
@@ -1021,9 +1022,13 @@ void DashboardImpl::routes() {
                        state_.version() != cur->state_version;
               });
             if (stopping_) return false;
+            // The first batch of a stream is the log's history ("history": true): the page
+            // lists it but raises no notice for it (issue #17.3).
             for (const auto& e : log_)
               if (e.seq > cur->log_seq) {
-                out += "event: log\ndata: " + e.to_json().dump() + "\n\n";
+                json j = e.to_json();
+                if (cur->first) j["history"] = true;
+                out += "event: log\ndata: " + j.dump() + "\n\n";
                 cur->log_seq = e.seq;
               }
           }

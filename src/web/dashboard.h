@@ -17,7 +17,9 @@
 //   GET  /api/metrics             InvocationMetrics::snapshot()
 //   GET  /api/log                 {"entries": [LogEntry...]} (most recent last, at most 500)
 //   GET  /api/events              server-sent events: `state` (snapshot), `log` (LogEntry),
-//                                 `metrics` (snapshot); a fresh stream starts with all three.
+//                                 `metrics` (snapshot); a fresh stream starts with all three,
+//                                 its first `log` entries (the history) marked "history": true.
+//                                 Every lattice string is capped (web/state.h kMaxLatticeText).
 //                                 503 {"accepted": false, "error"} (connection closed) past
 //                                 DashboardConfig::max_streams / max_streams_per_client
 //   POST /api/actors/start        StartActorForm → auction.actor (host "" = any), then

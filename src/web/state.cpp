@@ -87,7 +87,33 @@ std::string summarize(const std::string& type, const std::string& source, const 
   return type;
 }
 
+/// `s` cut to at most `max` bytes at a UTF-8 character start, plus "…", when longer.
+std::string cap_text(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n) + "…";
+}
+
 }  // namespace
+
+json cap_texts(const json& j, std::size_t max_bytes) {
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    return s.size() <= max_bytes ? j : json(cap_text(s, max_bytes));
+  }
+  if (j.is_array()) {
+    json out = json::array();
+    for (const auto& v : j) out.push_back(cap_texts(v, max_bytes));
+    return out;
+  }
+  if (j.is_object()) {
+    json out = json::object();
+    for (const auto& [k, v] : j.items()) out[cap_text(k, max_bytes)] = cap_texts(v, max_bytes);
+    return out;
+  }
+  return j;
+}
 
 json LogEntry::to_json() const {
   return json{{"seq", seq},     {"time", time},       {"type", type}, {"source", source},
@@ -117,7 +143,8 @@ void LatticeState::drop_host_rows_locked(const std::string& id) {
   std::erase_if(providers_, [&](const auto& kv) { return std::get<0>(kv.first) == id; });
 }
 
-void LatticeState::apply_ping(const json& reply, Clock::time_point now) {
+void LatticeState::apply_ping(const json& raw, Clock::time_point now) {
+  const json reply = cap_texts(raw);
   std::string id = str(reply, "id");
   if (id.empty()) return;
   std::lock_guard lock(mu_);
@@ -133,7 +160,8 @@ void LatticeState::apply_ping(const json& reply, Clock::time_point now) {
   ++version_;
 }
 
-void LatticeState::apply_inventory(const json& inv) {
+void LatticeState::apply_inventory(const json& raw) {
+  const json inv = cap_texts(raw);
   std::string host = str(inv, "host_id");
   if (host.empty()) return;
   std::lock_guard lock(mu_);
@@ -184,7 +212,8 @@ void LatticeState::set_link_locked(const json& d) {
   links_[id] = std::move(l);
 }
 
-void LatticeState::apply_links(const json& reply) {
+void LatticeState::apply_links(const json& raw) {
+  const json reply = cap_texts(raw);
   std::lock_guard lock(mu_);
   links_.clear();
   if (auto it = reply.find("links"); reply.is_object() && it != reply.end() && it->is_array())
@@ -192,7 +221,8 @@ void LatticeState::apply_links(const json& reply) {
   ++version_;
 }
 
-void LatticeState::apply_claims(const json& reply) {
+void LatticeState::apply_claims(const json& raw) {
+  const json reply = cap_texts(raw);
   std::lock_guard lock(mu_);
   if (!reply.is_object()) return;
   if (auto it = reply.find("claims"); it != reply.end() && it->is_array()) {
@@ -207,7 +237,8 @@ void LatticeState::apply_claims(const json& reply) {
   ++version_;
 }
 
-std::optional<LogEntry> LatticeState::apply_event(const json& ev, Clock::time_point now) {
+std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_point now) {
+  const json ev = cap_texts(raw);
   if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string()) return std::nullopt;
   const std::string type(lattice::events::short_name(ev["type"].get<std::string>()));
   const std::string source = str(ev, "source");
@@ -446,7 +477,8 @@ std::uint64_t LatticeState::version() const {
 
 InvocationMetrics::InvocationMetrics(int window_seconds) : window_(std::max(1, window_seconds)) {}
 
-bool InvocationMetrics::record(const json& ev, std::int64_t now_s) {
+bool InvocationMetrics::record(const json& raw, std::int64_t now_s) {
+  const json ev = cap_texts(raw);
   if (!ev.is_object()) return false;
   const std::string type(lattice::events::short_name(str(ev, "type")));
   bool ok = type == "invocation_succeeded";

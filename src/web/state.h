@@ -4,7 +4,8 @@
 // invocation metrics from wasmbus.rpcevt.{lattice}.
 //
 // Owned by src/web. Event effects follow control-interface.md 7.3 (the original state monitor),
-// extended with image_ref / revision / name so that the actors table can show them. Both
+// extended with image_ref / revision / name so that the actors table can show them. Every
+// string taken from the lattice is first cut to kMaxLatticeText bytes (cap_texts). Both
 // classes lock internally: every method may be called from any thread (NATS delivery threads,
 // HTTP workers, the refresher).
 #pragma once
@@ -159,6 +160,17 @@ class InvocationMetrics {
   std::uint64_t version_ = 0;
   std::map<std::string, Series> actors_;
 };
+
+/// Longest string, in bytes, the dashboard keeps from the lattice (event fields, control replies,
+/// object keys): 4096, the host's own limit for a reference (src/host/control.h). One client on
+/// NATS could otherwise send a 500 KB reference that ends up, whole, in every open page
+/// (issue #17.3).
+inline constexpr std::size_t kMaxLatticeText = 4096;
+
+/// A copy of `j` in which every string value and object key longer than `max_bytes` is cut to
+/// at most `max_bytes` bytes (at a UTF-8 character boundary) followed by "…". Numbers, arrays
+/// and nesting are kept. LatticeState and InvocationMetrics apply it to everything they take in.
+nlohmann::json cap_texts(const nlohmann::json& j, std::size_t max_bytes = kMaxLatticeText);
 
 /// `1h 2m 3s`-style uptime text (days shown when non-zero; seconds always).
 std::string uptime_human(std::int64_t seconds);

@@ -602,3 +602,88 @@ test('the tab icon is served (favicon.ico and the linked SVG)', async () => {
   await expectCommands([]);
   assert.ok(ctlSeen.some((m) => QUERY.test(m.subject)), 'the recorder saw none of the refresher\'s queries');
 });
+
+// ------------------------------------------------------------------ notices (issue #17.3)
+// Raw events published on the test's nats-server as any NATS client could, through the
+// recorder's own connection.
+
+/** Publishes a CloudEvent (control-interface.md 4.2) of `type` on wasmbus.evt.default. */
+function publishRawEvent(type, source, data) {
+  const payload = JSON.stringify({
+    specversion: '1.0', type: `com.wasmcloud.lattice.${type}`, source, id: crypto.randomUUID(),
+    time: new Date().toISOString(), datacontenttype: 'application/json', data,
+  });
+  ctlSocket.write(`PUB wasmbus.evt.default ${Buffer.byteLength(payload)}\r\n${payload}\r\nPING\r\n`);
+}
+
+/** The texts of the notices now shown on `p`. */
+function noticeTexts(p) {
+  return p.locator('#notices .notice').evaluateAll((ns) => ns.map((n) => n.textContent));
+}
+
+let second;  // a second page, opened after the history below was made
+
+test('old error events are history: in the event log, never notices; other users\' refusals neither', async () => {
+  const marker = `${REGISTRY}/history-marker:1.0.0`;
+  assert.equal((await crossSitePost('http://evil.example', 'x')).status, 403);
+  publishRawEvent('actor_start_failed', hostA, { public_key: '', actor_ref: marker, error: 'old failure' });
+  await page.locator('#event-log li.error', { hasText: 'history-marker' }).first().waitFor({ timeout: T });
+  second = await context.newPage();
+  second.on('pageerror', (e) => console.error('second page error:', e.message));
+  await second.goto(URL_BASE + '/');
+  // The history (the old failure, the cross-site refusals of an earlier step) is in the log...
+  await second.locator('#event-log li.error', { hasText: 'history-marker' }).first().waitFor({ timeout: T });
+  await second.locator('#event-log li.error', { hasText: 'Cross-site request refused' }).first().waitFor({ timeout: T });
+  await new Promise((r) => setTimeout(r, 1000));
+  // ...and not a notice.
+  assert.deepEqual(await noticeTexts(second), []);
+  // Another user's refused request, live: logged, but not a notice on this page.
+  // Counted before the request: its log entry may reach the page before the POST's answer.
+  const before = await second.locator('#event-log li.error', { hasText: 'Cross-site request refused' }).count();
+  const refused = await crossSitePost('http://evil.example', 'x');
+  assert.equal(refused.status, 403);
+  await second.waitForFunction((n) => [...document.querySelectorAll('#event-log li.error')]
+    .filter((li) => li.textContent.includes('Cross-site request refused')).length > n, before, { timeout: T });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(await noticeTexts(second), []);
+  await second.screenshot({ path: path.join(ARTIFACTS, '23-history-no-notices.png'), fullPage: true });
+  await expectCommands([]);
+});
+
+test('a live lattice failure shows a notice that dismisses itself after a few seconds', async () => {
+  publishRawEvent('actor_start_failed', hostA, { public_key: '', actor_ref: `${REGISTRY}/live-marker:1.0.0`, error: 'live failure' });
+  const n = second.locator('#notices .notice', { hasText: 'live-marker' });
+  await n.waitFor({ timeout: T });
+  const shownAt = Date.now();
+  await second.screenshot({ path: path.join(ARTIFACTS, '24-live-notice.png') });
+  await n.waitFor({ state: 'detached', timeout: 15000 });
+  const ms = Date.now() - shownAt;
+  assert.ok(ms >= 2000, `the notice left after ${ms} ms, too soon to read`);
+  await expectCommands([]);
+});
+
+test('a 500 KB unbroken string from the lattice neither widens the page nor reaches it whole', async () => {
+  const huge = 'A'.repeat(500 * 1024);
+  const fakeHost = 'N' + 'Z'.repeat(55);
+  const fakeActor = 'M' + 'Z'.repeat(55);
+  // Each event stays under NATS' default max_payload of 1 MiB.
+  publishRawEvent('actor_start_failed', hostA, { public_key: '', actor_ref: `failed-${huge}`, error: 'too long' });
+  publishRawEvent('actor_started', fakeHost, {
+    public_key: fakeActor, image_ref: `ref-${huge}`, instance_id: 'i', annotations: {},
+    claims: { name: `name-${'B'.repeat(200 * 1024)}`, revision: 1 },
+  });
+  await Promise.all([page, second].map(async (p) => {
+    await p.locator('#notices .notice', { hasText: 'failed-AAAA' }).first().waitFor({ timeout: T });
+    await p.locator('#event-log li', { hasText: 'failed-AAAA' }).first().waitFor({ timeout: T });
+    await p.locator(`#actors-table tr[data-actor="${fakeActor}"]`).waitFor({ timeout: T });
+    const m = await p.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth, viewport: window.innerWidth,
+      longest: Math.max(...[...document.querySelectorAll('#event-log li, #actors-table td, #notices .notice')].map((e) => e.textContent.length)),
+    }));
+    assert.ok(m.scroll <= m.viewport + 2, `page ${m.scroll} px wide in a ${m.viewport} px viewport`);
+    assert.ok(m.longest < 20000, `a ${m.longest}-character text reached the page`);
+  }));
+  await second.screenshot({ path: path.join(ARTIFACTS, '25-long-string.png') });
+  await second.close();
+  await expectCommands([]);
+});

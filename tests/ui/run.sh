@@ -5,7 +5,8 @@
 # runner driving the system Chromium through playwright-core), then sends SIGTERM to the
 # dashboard with a server-sent-events client still connected and fails unless it exits 0 by
 # itself within 5 s. Stops everything it started and exits non-zero on failure. Screenshots:
-# tests/ui/artifacts/.
+# tests/ui/artifacts/. WC_UI_TEST_PATTERN (a regular expression) runs only the steps it matches
+# (node --test-name-pattern); steps that need an earlier one's state need that one matched too.
 #
 # Needs: the C++ build in build/ (or $WC_BUILD_DIR), node + npm, Debian chromium, nats-server,
 # docker-registry. npm packages (playwright-core here, chart.js in src/web/ui) are installed with
@@ -109,7 +110,7 @@ export WC_REGISTRY=$REGISTRY WC_WASMCLOUD=$WASMCLOUD WC_FIXTURES=$FIXTURES WC_WO
 export WC_NATS_PORT=$NATS_PORT WC_CLUSTER_SEED=$CLUSTER_SEED WC_ARTIFACTS=$HERE/artifacts
 export WC_HTTPSERVER_REF=$REGISTRY/httpserver:0.1.0 WC_HTTPSERVER_PAR=$HTTPSERVER_PAR
 cd "$HERE"
-node --test --test-concurrency=1 dashboard.test.mjs
+node --test --test-concurrency=1 ${WC_UI_TEST_PATTERN:+--test-name-pattern="$WC_UI_TEST_PATTERN"} dashboard.test.mjs
 
 # The dashboard stops by itself on SIGTERM, even with a live event stream open.
 curl -sN -o "$WORK/sse.txt" "http://127.0.0.1:$DASH_PORT/api/events" &

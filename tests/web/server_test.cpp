@@ -20,6 +20,7 @@
 #include "support/servers.h"
 #include "web/dashboard.h"
 #include "web/messages.h"
+#include "web/state.h"
 
 namespace wc::web {
 namespace {
@@ -536,6 +537,45 @@ TEST_F(ServerTest, InvocationEventsFeedTheMetrics) {
   ASSERT_EQ(m["actors"].size(), 1u);
   EXPECT_EQ(m["actors"][0]["id"], kEchoKey);
   EXPECT_EQ(m["actors"][0]["errors"], 1);
+}
+
+// Issue #17.3: every page load replayed old failures as fresh notices. A stream's first log
+// entries are the history and say so; entries that arrive later do not.
+TEST_F(ServerTest, EventStreamMarksTheHistoryAndCapsLongTexts) {
+  const std::string huge(500 * 1024, 'A');
+  publish_event("actor_start_failed", json{{"actor_ref", "old-" + huge}, {"error", "old"}});
+  std::string stream;
+  std::atomic<bool> listening{false};
+  std::thread reader([&] {
+    httplib::Client c("127.0.0.1", dash_->port());
+    c.set_read_timeout(5, 0);
+    c.Get("/api/events", [&](const char* data, std::size_t n) {
+      stream.append(data, n);
+      listening = true;
+      const auto at = stream.find("new-AAAA");  // read on to the end of that event
+      return at == std::string::npos || stream.find("\n\n", at) == std::string::npos;
+    });
+  });
+  for (int i = 0; i < 100 && !listening; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(listening);
+  publish_event("actor_start_failed", json{{"actor_ref", "new-" + huge}, {"error", "new"}});
+  reader.join();
+  std::vector<json> logs;
+  for (std::size_t at = 0; (at = stream.find("event: log\ndata: ", at)) != std::string::npos;) {
+    at += 17;
+    logs.push_back(json::parse(stream.substr(at, stream.find('\n', at) - at), nullptr, false));
+  }
+  ASSERT_EQ(logs.size(), 2u) << stream.substr(0, 500);
+  EXPECT_EQ(logs[0]["history"], true);
+  EXPECT_EQ(logs[0]["data"]["error"], "old");
+  EXPECT_FALSE(logs[1].contains("history"));
+  EXPECT_EQ(logs[1]["data"]["error"], "new");
+  for (const auto& l : logs) {
+    // The whole string is cut to kMaxLatticeText bytes, then "…" (3 bytes of UTF-8).
+    EXPECT_EQ(l["data"]["actor_ref"].get<std::string>().size(), web::kMaxLatticeText + 3);
+    EXPECT_LT(l["summary"].get<std::string>().size(), 5000u);
+  }
+  EXPECT_LT(client_->Get("/api/log")->body.size(), 40000u);
 }
 
 /// A GET as a raw client sends it (the guard wants the dashboard's own Host).

@@ -276,5 +276,49 @@ TEST(Metrics, OtherEventsAreNotRecorded) {
   EXPECT_EQ(m.version(), v);
 }
 
+// Issue #17.3: a 500 KB unbroken reference from any NATS client reached every page whole.
+TEST(Caps, LongStringsAndKeysAreCutAtACharacterBoundary) {
+  EXPECT_EQ(cap_texts(json("abcdef"), 4), json("abcd…"));
+  EXPECT_EQ(cap_texts(json("abcd"), 4), json("abcd"));
+  // "é" is two bytes: a cut inside it backs off to the character's start.
+  EXPECT_EQ(cap_texts(json("aé"), 2), json("a…"));
+  json nested{{std::string(10, 'k'), json::array({std::string(10, 'v'), 7, nullptr})},
+              {"ok", true}};
+  json capped = cap_texts(nested, 3);
+  EXPECT_EQ(capped, (json{{"kkk…", json::array({"vvv…", 7, nullptr})}, {"ok", true}}));
+}
+
+TEST(Caps, EventsRepliesAndMetricsKeepAtMostTheCap) {
+  const std::string huge(500 * 1024, 'A');
+  LatticeState s("default");
+  auto e = s.apply_event(event("actor_start_failed", json{{"actor_ref", huge}, {"error", huge}}));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->data["actor_ref"].get<std::string>(), std::string(kMaxLatticeText, 'A') + "…");
+  EXPECT_LT(e->summary.size(), 3 * kMaxLatticeText);
+  EXPECT_EQ(e->summary.rfind("Actor start failed (AAAA", 0), 0u);
+  s.apply_event(started(huge));
+  s.apply_ping(json{{"id", kHost}, {"friendly_name", huge}, {"labels", json{{huge, huge}}}});
+  s.apply_claims(json{{"claims", json::array({json{{"sub", kActor}, {"name", huge}}})}});
+  s.apply_links(json{{"links", json::array({json{{"actor_id", kActor},
+                                                 {"provider_id", kProv},
+                                                 {"link_name", "default"},
+                                                 {"contract_id", huge},
+                                                 {"values", json{{"k", huge}}}}})}});
+  s.apply_inventory(json{{"host_id", kHost},
+                         {"actors", json::array({json{{"id", kActor},
+                                                      {"image_ref", huge},
+                                                      {"name", huge},
+                                                      {"instances", json::array({json{}})}}})}});
+  const std::string snap = s.snapshot().dump();
+  EXPECT_LT(snap.size(), 20 * kMaxLatticeText);
+  EXPECT_EQ(snap.find(std::string(kMaxLatticeText + 1, 'A')), std::string::npos);
+  InvocationMetrics m;
+  ASSERT_TRUE(m.record(event("invocation_succeeded",
+                             json{{"dest", json{{"public_key", "M" + huge}}}, {"operation", "x"}}),
+                       1));
+  EXPECT_EQ(m.snapshot(1)["actors"][0]["id"].get<std::string>().size(),
+            kMaxLatticeText + std::string("…").size());
+}
+
 }  // namespace
 }  // namespace wc::web

@@ -5,6 +5,11 @@
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const MAX_ACTOR_UPLOAD = 16000000;
 const MAX_PROVIDER_UPLOAD = 64000000;
+/** A notice dismisses itself after this long (ms); at most MAX_NOTICES are shown at once. */
+const NOTICE_MS = 6000;
+const MAX_NOTICES = 3;
+/** Longest text (characters) a notice or a chooser option shows; the rest is cut with "…". */
+const MAX_SHORT_TEXT = 300;
 
 let state = { hosts: [], actors: [], providers: [], links: [], claims: [], watches: [] };
 let metrics = { actors: [] };
@@ -22,6 +27,12 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
   return e;
+}
+
+/** `text` cut to `max` characters with "…" when longer. */
+function clip(text, max = MAX_SHORT_TEXT) {
+  const s = String(text ?? '');
+  return s.length > max ? s.slice(0, max) + '…' : s;
 }
 
 /** First 5 characters and an ellipsis, full value on hover and click-to-copy (as the original). */
@@ -66,13 +77,16 @@ function setMessage(form, text, ok) {
   m.dataset.level = ok ? 'ok' : 'error';
 }
 
+/** Shows a notice for NOTICE_MS (or until dismissed); the oldest go past MAX_NOTICES. */
 function notice(text, level = 'error') {
-  const n = el('div', { class: `notice ${level}`, role: level === 'error' ? 'alert' : 'status' }, text,
+  const n = el('div', { class: `notice ${level}`, role: level === 'error' ? 'alert' : 'status' },
+    el('span', { class: 'notice-text' }, clip(text)),
     el('button', { type: 'button', class: 'dismiss', 'aria-label': 'dismiss' }, '×'));
   n.querySelector('.dismiss').addEventListener('click', () => n.remove());
+  setTimeout(() => n.remove(), NOTICE_MS);
   const box = document.getElementById('notices');
   box.prepend(n);
-  while (box.children.length > 5) box.lastChild.remove();
+  while (box.children.length > MAX_NOTICES) box.lastChild.remove();
 }
 
 // ---------------------------------------------------------------- rendering
@@ -176,7 +190,7 @@ function renderHostSelects() {
     const keep = s.value;
     const opts = [];
     if (s.dataset.any) opts.push(el('option', { value: '' }, s.dataset.any));
-    for (const h of state.hosts) opts.push(el('option', { value: h.id }, `${h.friendly_name || ''} (${h.id.slice(0, 5)}…)`));
+    for (const h of state.hosts) opts.push(el('option', { value: h.id }, `${clip(h.friendly_name || '', 60)} (${h.id.slice(0, 5)}…)`));
     s.replaceChildren(...opts);
     if ([...s.options].some((o) => o.value === keep)) s.value = keep;
   }
@@ -185,7 +199,7 @@ function renderHostSelects() {
     const kind = s.dataset.kind;
     const opts = [el('option', { value: '' }, kind === 'actor' ? '-- Select an actor --' : '-- Select a provider --')];
     for (const c of state.claims.filter((x) => x.kind === kind && x.id.length === 56))
-      opts.push(el('option', { value: c.id }, `${c.name || 'N/A'} (${c.id.slice(0, 5)}...)`));
+      opts.push(el('option', { value: c.id }, `${clip(c.name || 'N/A', 60)} (${c.id.slice(0, 5)}...)`));
     s.replaceChildren(...opts);
     if ([...s.options].some((o) => o.value === keep)) s.value = keep;
   }
@@ -199,6 +213,10 @@ function render() {
   renderLinks();
 }
 
+/**
+ * Adds a log entry to the event log. Only a live (not history) lattice failure raises a notice:
+ * the dashboard's own refusals go to the page that made the request (its form or button).
+ */
 function appendLog(entry) {
   const li = el('li', { class: `log ${entry.level} type-${entry.type}`, dataset: { type: entry.type } },
     el('time', {}, (entry.time || '').replace('T', ' ').slice(0, 19)), ' ',
@@ -206,7 +224,7 @@ function appendLog(entry) {
   const log = document.getElementById('event-log');
   log.prepend(li);
   while (log.children.length > 300) log.lastChild.remove();
-  if (entry.level === 'error') notice(entry.summary);
+  if (entry.level === 'error' && !entry.history && entry.source !== 'dashboard') notice(entry.summary);
 }
 
 // ---------------------------------------------------------------- metrics
@@ -366,7 +384,12 @@ function setupForms() {
 function connect() {
   const badge = document.getElementById('connection');
   const es = new EventSource('/api/events');
-  es.addEventListener('open', () => { badge.textContent = 'live'; badge.dataset.state = 'live'; });
+  es.addEventListener('open', () => {
+    badge.textContent = 'live';
+    badge.dataset.state = 'live';
+    // Every stream starts with the whole history: listed afresh, without notices.
+    document.getElementById('event-log').replaceChildren();
+  });
   es.addEventListener('error', () => {
     badge.textContent = 'reconnecting…';
     badge.dataset.state = 'down';
