@@ -117,4 +117,94 @@ TEST(Logging, TextModeIsNotJson) {
   wc::init_logging(false, "info");
 }
 
+// Issue #17.6: a provider's lines (written by the SDK in the host's format) are parsed by the
+// host and re-logged with the provider's fields; one format per stream.
+TEST_F(LogCapture, FieldsBecomeJsonMembersWhileTheScopeLives) {
+  {
+    wc::LogFields fields(wc::LogFields::Fields{{"provider_id", "VABC"}, {"link_name", "default"}});
+    spdlog::info("from a provider");
+  }
+  spdlog::info("after");
+  spdlog::default_logger()->flush();
+  const auto written = lines();
+  ASSERT_EQ(written.size(), 2u) << out_.str();
+  const auto first = nlohmann::json::parse(written[0]);
+  EXPECT_EQ(first["message"], "from a provider");
+  EXPECT_EQ(first["provider_id"], "VABC");
+  EXPECT_EQ(first["link_name"], "default");
+  const auto second = nlohmann::json::parse(written[1]);
+  EXPECT_FALSE(second.contains("provider_id")) << written[1];
+}
+
+TEST(Logging, FieldsFollowTheTextMessage) {
+  std::ostringstream out;
+  wc::init_logging(false, "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  {
+    wc::LogFields outer(wc::LogFields::Fields{{"a", "1"}});
+    {
+      wc::LogFields inner(wc::LogFields::Fields{{"provider_id", "VABC"}, {"link_name", "default"}});
+      spdlog::info("inner");
+    }
+    spdlog::info("outer");
+  }
+  spdlog::default_logger()->flush();
+  EXPECT_NE(out.str().find("Z info inner provider_id=VABC link_name=default\n"), std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("Z info outer a=1\n"), std::string::npos) << out.str();
+  wc::init_logging(false, "info");
+}
+
+/// Writes one record in the given format and returns the line.
+std::string one_line(bool structured, spdlog::level::level_enum level, const std::string& text) {
+  std::ostringstream out;
+  wc::init_logging(structured, "trace", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  spdlog::log(level, "{}", text);
+  spdlog::default_logger()->flush();
+  wc::init_logging(false, "info");
+  std::string line = out.str();
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  return line;
+}
+
+TEST(ParseLogLine, ReadsBothFormatsBack) {
+  for (bool structured : {false, true}) {
+    for (auto level :
+         {spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err}) {
+      const std::string message = "HTTP server listening on 0.0.0.0:8080 \"quoted\" é";
+      const std::string line = one_line(structured, level, message);
+      auto parsed = wc::parse_log_line(line);
+      ASSERT_TRUE(parsed) << line;
+      EXPECT_EQ(parsed->level, level) << line;
+      EXPECT_EQ(parsed->message, message) << line;
+      EXPECT_TRUE(parsed->trace_id.empty());
+    }
+  }
+}
+
+TEST(ParseLogLine, SplitsTheTextTraceSuffix) {
+  auto parsed = wc::parse_log_line(
+      "2026-12-07T13:00:00.123456Z warning linked actor MB "
+      "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7\r\n");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->level, spdlog::level::warn);
+  EXPECT_EQ(parsed->message, "linked actor MB");
+  EXPECT_EQ(parsed->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(parsed->span_id, "00f067aa0ba902b7");
+  auto json = wc::parse_log_line(
+      R"({"timestamp":"x","level":"error","message":"m","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"})");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->level, spdlog::level::err);
+  EXPECT_EQ(json->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+TEST(ParseLogLine, OtherTextIsNotALogLine) {
+  for (const char* line :
+       {"", "plain text from a provider", "[2026-12-07 13:00:00.123] [provider] [info] old style",
+        "2026-12-07T13:00:00.123456Z loud not a level", "2026-12-07T13:00:00Z info short stamp",
+        R"({"level":"info"})", R"({"level":"nonsense","message":"m"})", R"({"message":1})",
+        "{not json", "[1,2]"}) {
+    EXPECT_FALSE(wc::parse_log_line(line)) << line;
+  }
+}
+
 }  // namespace
