@@ -1,7 +1,6 @@
 // Provider runtime (see provider.h).
 #include "sdk/provider.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
@@ -20,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
 #include "lattice/nats.h"
 #include "lattice/objstore.h"
 #include "lattice/topics.h"
@@ -425,26 +425,27 @@ int run_provider(ProviderHandler& handler, RuntimeOptions options) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The host's text format until the host data says which format and level the host uses; then
+  // the host's own (common/log.h), so the lines the host re-logs keep their level (#17.6).
+  init_logging(false, "info");
   // Beyond the original: a provider never outlives the host process that launched it. When
   // that process dies (even by SIGKILL) the kernel sends SIGTERM, which stops us gracefully
   // above; a parent that died before the prctl is caught by comparing getppid().
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) {
-    std::cerr << "the host process that launched this provider has exited\n";
+    spdlog::error("the host process that launched this provider has exited");
     return 1;
   }
-  auto logger = spdlog::stderr_color_mt("provider");
-  spdlog::set_default_logger(logger);
   auto hd = read_host_data(std::cin);
   if (!hd) {
-    std::cerr << hd.error().message << "\n";
+    spdlog::error("{}", hd.error().message);
     return 1;
   }
-  spdlog::set_level(spdlog::level::from_str(hd->log_level));
+  init_logging(hd->structured_logging, hd->log_level);
   auto rt = ProviderRuntime::start(std::move(*hd), handler, std::move(options));
   if (!rt) {
-    std::cerr << "provider start failed: " << rt.error().message << "\n";
+    spdlog::error("provider start failed: {}", rt.error().message);
     return 1;
   }
   ProviderRuntime* runtime = rt->get();

@@ -136,10 +136,12 @@ class ProviderRuntime {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The whole `main()` of a provider executable: logging to stderr, host data from stdin, start,
-/// wait. SIGPIPE is ignored; SIGINT/SIGTERM stop the provider like a shutdown request. Returns
-/// the process exit code (0 after a clean shutdown, 1 on a start failure, with one line on
-/// stderr). Call it before starting other threads.
+/// The whole `main()` of a provider executable: logging to stderr in the host's format and level
+/// (common/log.h init_logging with the host data's `structured_logging` and `log_level`; the
+/// host re-logs the lines, issue #17.6), host data from stdin, start, wait. SIGPIPE is ignored;
+/// SIGINT/SIGTERM stop the provider like a shutdown request. Returns the process exit code (0 after
+/// a clean shutdown, 1 on a start failure, with one line on stderr). Call it before starting other
+/// threads.
 int run_provider(ProviderHandler& handler, RuntimeOptions options);
 
 }  // namespace wc::provider

@@ -3,6 +3,7 @@
 #include "host/providers.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,10 +15,15 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
+#include "common/trace.h"
 #include "host/errors.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
@@ -45,7 +51,7 @@ struct Child {
   std::string not_before_human, expires_human;
   pid_t pid = -1;      ///< -1 while starting or waiting for a restart
   int stdin_fd = -1;   ///< kept open for the life of the process
-  std::thread reader;  ///< logs stdout lines
+  std::thread reader;  ///< re-logs stdout and stderr lines (relay_output)
   Clock::time_point started;
   Clock::time_point next_health;
   bool first_check_done = false;
@@ -61,6 +67,84 @@ struct Child {
 };
 
 std::string key_of(const std::string& k, const std::string& l) { return k + "|" + l; }
+
+/// Longest provider output line re-logged whole; a longer one (or output without a newline) is
+/// logged in pieces of this size, so a provider cannot grow the host's memory or write one
+/// unbounded log line.
+constexpr std::size_t kMaxProviderLine = 16 * 1024;
+
+/// Re-logs one provider output line through the host's logger (issue #17.6: one format per
+/// stream). A line in the SDK's format (the host's text or JSON format, common/log.h) keeps its
+/// level, message and trace ids and loses its own timestamp; any other line is logged whole, at
+/// info from stdout and at warn from stderr. The caller's LogFields name the provider.
+void relay_line(std::string_view line, bool from_stderr) {
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return;
+  if (auto parsed = parse_log_line(line)) {
+    std::optional<trace::Scope> scope;
+    if (!parsed->trace_id.empty() && !parsed->span_id.empty()) {
+      if (auto ctx =
+              trace::parse_traceparent("00-" + parsed->trace_id + "-" + parsed->span_id + "-01"))
+        scope.emplace(*ctx);
+    }
+    spdlog::log(parsed->level, "{}", parsed->message);
+    return;
+  }
+  spdlog::log(from_stderr ? spdlog::level::warn : spdlog::level::info, "{}", line);
+}
+
+/// Reads the provider's stdout (`out_fd`) and stderr (`err_fd`) until both close, re-logging
+/// each line (relay_line) with the provider's key and link name as log fields; closes both.
+void relay_output(int out_fd, int err_fd, LogFields::Fields fields) {
+  LogFields scope(std::move(fields));
+  struct Stream {
+    int fd;
+    bool is_stderr;
+    std::string buf;
+  };
+  Stream streams[2] = {{out_fd, false, {}}, {err_fd, true, {}}};
+  char chunk[4096];
+  for (;;) {
+    pollfd fds[2];
+    nfds_t n = 0;
+    Stream* which[2];
+    for (auto& st : streams) {
+      if (st.fd < 0) continue;
+      fds[n] = pollfd{st.fd, POLLIN, 0};
+      which[n++] = &st;
+    }
+    if (n == 0) break;
+    if (poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      Stream& st = *which[i];
+      ssize_t got = read(st.fd, chunk, sizeof chunk);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {  // end of stream (or an error): flush the last partial line
+        relay_line(st.buf, st.is_stderr);
+        close(st.fd);
+        st.fd = -1;
+        continue;
+      }
+      st.buf.append(chunk, static_cast<std::size_t>(got));
+      std::size_t start = 0, pos;
+      while ((pos = st.buf.find('\n', start)) != std::string::npos) {
+        relay_line(std::string_view(st.buf).substr(start, pos - start), st.is_stderr);
+        start = pos + 1;
+      }
+      st.buf.erase(0, start);
+      while (st.buf.size() >= kMaxProviderLine) {
+        relay_line(std::string_view(st.buf).substr(0, kMaxProviderLine), st.is_stderr);
+        st.buf.erase(0, kMaxProviderLine);
+      }
+    }
+  }
+  for (auto& st : streams)
+    if (st.fd >= 0) close(st.fd);
+}
 
 std::string exit_reason(int status) {
   if (WIFEXITED(status))
@@ -115,26 +199,34 @@ struct ProviderSupervisor::Impl {
         hd.link_definitions.push_back(std::move(p));
       }
     }
-    int in_pipe[2], out_pipe[2];
+    int in_pipe[2], out_pipe[2], err_pipe[2];
     if (pipe2(in_pipe, O_CLOEXEC) != 0) return fail(Code::kUnavailable, "pipe failed");
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
       close(in_pipe[0]);
       close(in_pipe[1]);
       return fail(Code::kUnavailable, "pipe failed");
     }
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+      for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]}) close(fd);
+      return fail(Code::kUnavailable, "pipe failed");
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    // stderr too: the host re-logs both streams in its own format (issue #17.6).
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     char* argv[] = {const_cast<char*>(c.exe.c_str()), nullptr};
     pid_t pid = -1;
     int rc = posix_spawn(&pid, c.exe.c_str(), &fa, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(in_pipe[0]);
     close(out_pipe[1]);
+    close(err_pipe[1]);
     if (rc != 0) {
       close(in_pipe[1]);
       close(out_pipe[0]);
+      close(err_pipe[0]);
       return fail(Code::kUnavailable,
                   "Failed to start provider executable " + c.exe + ": " + std::strerror(rc));
     }
@@ -158,25 +250,11 @@ struct ProviderSupervisor::Impl {
       c.first_check_done = false;
       c.healthy = false;
     }
-    int fd = out_pipe[0];
-    std::string tag = c.info.contract_id + "/" + c.info.link_name;
-    c.reader = std::thread([fd, tag] {
-      std::string buf;
-      char chunk[4096];
-      for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        buf.append(chunk, static_cast<std::size_t>(n));
-        std::size_t pos;
-        while ((pos = buf.find('\n')) != std::string::npos) {
-          spdlog::info("[provider {}] {}", tag, buf.substr(0, pos));
-          buf.erase(0, pos + 1);
-        }
-      }
-      if (!buf.empty()) spdlog::info("[provider {}] {}", tag, buf);
-      close(fd);
-    });
+    LogFields::Fields fields{{"provider_id", c.info.public_key}, {"link_name", c.info.link_name}};
+    c.reader =
+        std::thread([out = out_pipe[0], err = err_pipe[0], fields = std::move(fields)]() mutable {
+          relay_output(out, err, std::move(fields));
+        });
     return ok();
   }
 
