@@ -1,5 +1,9 @@
 // `wasmcloud reg push|pull`: upload an actor or provider archive to an OCI registry and download
 // one, after wash's `reg` subcommands (claims-oci-par.md 4.11). Thin layer over wc_oci.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 
@@ -48,6 +52,69 @@ std::optional<oci::ArtifactKind> classify(const Bytes& b) {
     return oci::ArtifactKind::kProvider;
   return std::nullopt;
 }
+
+/// "12.3 MiB" style size.
+std::string human_size(std::uint64_t bytes) {
+  char buf[32];
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  } else if (bytes < (1u << 20)) {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  }
+  return buf;
+}
+
+/// Progress of `reg pull` on stderr (issue #17.5): on a terminal one line redrawn at most every
+/// 100 ms; otherwise a plain line every 2 s, so a quick pull prints nothing there.
+class PullProgressPrinter {
+ public:
+  explicit PullProgressPrinter(std::string url)
+      : url_(std::move(url)), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+  /// oci::PullProgress.
+  void update(std::uint64_t received, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    received_ = received;
+    total_ = total;
+    if (!started_) {
+      started_ = true;
+      last_ = now;
+      if (tty_) draw();
+      return;
+    }
+    if (now - last_ < (tty_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2000)))
+      return;
+    last_ = now;
+    draw();
+  }
+
+  /// Ends the terminal line (after a success, the full size).
+  void finish(bool success) {
+    if (!tty_ || !started_) return;
+    if (success && total_ > 0) received_ = total_;
+    draw();
+    std::cerr << "\n" << std::flush;
+  }
+
+ private:
+  void draw() {
+    std::string text = "Pulling " + url_ + ": " + human_size(received_);
+    if (total_ > 0)
+      text += " of " + human_size(total_) + " (" + std::to_string(received_ * 100 / total_) + "%)";
+    if (tty_)
+      std::cerr << "\r\x1b[2K" << text << std::flush;  // carriage return, erase the line
+    else
+      std::cerr << text << "\n" << std::flush;
+  }
+
+  const std::string url_;
+  const bool tty_;
+  bool started_ = false;
+  std::uint64_t received_ = 0, total_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
 
 void run_push(const RegFlags& f, const std::string& artifact, const std::string& config,
               const std::vector<std::string>& annotations, const std::string& output) {
@@ -106,8 +173,15 @@ void run_pull(const RegFlags& f, std::string destination, std::string digest, bo
   o.use_env_credentials = false;
   o.cache = oci::CachePolicy::kNone;
   if (f.insecure) o.allowed_insecure = {ref->http_host()};
+  // Progress goes to stderr, never with -o json (stderr then holds only the JSON error).
+  PullProgressPrinter progress(url);
+  if (!json)
+    o.progress = [&progress](std::uint64_t received, std::uint64_t total) {
+      progress.update(received, total);
+    };
   oci::Client client(oci::ClientOptions{.ca_file = f.ca_file});
   auto r = client.pull(url, o);
+  progress.finish(r.has_value());
   if (!r) die(r.error().message, json);
   if (!digest.empty()) {
     if (!digest.starts_with("sha256:")) digest = "sha256:" + digest;

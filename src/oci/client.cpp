@@ -48,6 +48,9 @@ struct BlobSink {
   std::uint64_t written = 0;
   crypto_hash_sha256_state sha{};
   bool io_error = false;
+  const PullProgress* progress = nullptr;  ///< not owned; called after each write
+  std::uint64_t progress_base = 0;         ///< bytes of earlier layers (progress `received`)
+  std::uint64_t progress_total = 0;        ///< declared size of all layers (progress `total`)
 };
 
 struct HttpRequest {
@@ -98,6 +101,8 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
       }
       crypto_hash_sha256_update(&k.sha, reinterpret_cast<const unsigned char*>(data), len);
       k.written += len;
+      if (k.progress != nullptr && *k.progress)
+        (*k.progress)(k.progress_base + k.written, k.progress_total);
       return len;
     }
   }
@@ -465,12 +470,16 @@ Result<std::string> get_config_blob(const Session& s, const ClientOptions& opts,
 // one, at most `budget` bytes (else artifact too large); verify size and digest.
 Status stream_layer(const Session& s, const ClientOptions& opts, const Descriptor& d,
                     std::FILE* file, std::uint64_t budget, std::uint64_t limit,
-                    std::string_view setting) {
+                    std::string_view setting, const PullProgress* progress,
+                    std::uint64_t progress_base, std::uint64_t progress_total) {
   if (!d.digest.starts_with("sha256:"))
     return fail(Code::kUnsupported,
                 std::string(errors::kUnsupportedDigestAlgorithm) + ": " + d.digest);
   BlobSink sink;
   sink.file = file;
+  sink.progress = progress;
+  sink.progress_base = progress_base;
+  sink.progress_total = progress_total;
   sink.limit =
       d.size >= 0 ? std::min<std::uint64_t>(static_cast<std::uint64_t>(d.size), budget) : budget;
   crypto_hash_sha256_init(&sink.sha);
@@ -568,7 +577,8 @@ std::optional<std::string> read_text(const std::string& path) {
 // into `out` (an open, empty temporary file). At most `limit` bytes in all; a manifest declaring
 // more is refused before the config or any layer is requested.
 Result<ImageManifest> full_pull(const Session& s, const ClientOptions& opts, const Reference& ref,
-                                std::FILE* out, std::uint64_t limit, std::string_view setting) {
+                                std::FILE* out, std::uint64_t limit, std::string_view setting,
+                                const PullProgress& progress) {
   auto m = resolve_manifest(s, opts, ref.manifest_ref());
   if (!m) return fail(m.error());
   std::uint64_t declared = 0;  // saturating sum of the declared layer sizes
@@ -582,6 +592,7 @@ Result<ImageManifest> full_pull(const Session& s, const ClientOptions& opts, con
         Code::kResourceExhausted,
         errors::artifact_too_large("the manifest declares " + std::to_string(declared) + " bytes",
                                    limit, setting));
+  if (progress) progress(0, declared);
   auto config = get_config_blob(s, opts, m->config);
   if (!config) return fail(config.error());
   if (m->layers.empty()) return fail(Code::kInvalidArgument, std::string(errors::kNoLayers));
@@ -590,7 +601,9 @@ Result<ImageManifest> full_pull(const Session& s, const ClientOptions& opts, con
       return fail(Code::kUnsupported, std::string(errors::kIncompatibleLayerPrefix) + l.media_type);
   std::uint64_t written = 0;
   for (const auto& l : m->layers) {
-    if (auto st = stream_layer(s, opts, l, out, limit - written, limit, setting); !st)
+    if (auto st = stream_layer(s, opts, l, out, limit - written, limit, setting, &progress, written,
+                               declared);
+        !st)
       return fail(st.error());
     written = static_cast<std::uint64_t>(std::ftell(out));
   }
@@ -726,7 +739,8 @@ Result<PullResult> Client::pull(std::string_view given, const PullOptions& optio
   if (!temp.get())
     return fail(Code::kUnavailable, std::string(errors::kFetchBytesPrefix) +
                                         "cannot create temporary file " + temp.path());
-  auto pulled = full_pull(session, options_, *ref, temp.get(), limit, options.max_bytes_setting);
+  auto pulled = full_pull(session, options_, *ref, temp.get(), limit, options.max_bytes_setting,
+                          options.progress);
   if (!pulled) return fail(prefixed(errors::kFetchBytesPrefix, pulled.error()));
   const ImageManifest& manifest = *pulled;
   if (!temp.close())

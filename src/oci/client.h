@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -68,6 +70,10 @@ enum class CachePolicy {
                 ///< the cached bytes are returned (not reference behaviour; for CLIs/tests)
 };
 
+/// Progress of one pull's download: `received` layer bytes so far, of `total` (the sum of the
+/// layer sizes the manifest declares; 0 when it declares none).
+using PullProgress = std::function<void(std::uint64_t received, std::uint64_t total)>;
+
 /// Options of one pull. The first four are what the host passes (4.2-4.5).
 struct PullOptions {
   /// WASMCLOUD_OCI_ALLOW_LATEST: when false a reference ending in ":latest" is refused (4.2).
@@ -92,6 +98,11 @@ struct PullOptions {
   /// The setting that raises `max_bytes`, named in the too-large error (e.g.
   /// "WASMCLOUD_MAX_ACTOR_SIZE"); empty = none named.
   std::string max_bytes_setting;
+  /// Called on the pulling thread once with (0, total) when the manifest has been read and the
+  /// artifact is within the limit (before any layer is requested), then after each piece of
+  /// layer data written (curl's buffer, up to 16 KiB). Not called when the cached artifact is
+  /// served. May be empty; must be cheap (throttle output yourself) and must not throw.
+  PullProgress progress;
 };
 
 /// What a pull returns.
