@@ -2,6 +2,8 @@
 // policy, registry, RPC subscription, KV and events), scale, stop, launch, live update and the
 // claims cache.
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -31,6 +33,44 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
   }
   return out;
 }
+
+/// How log lines name an actor: "<claims name> (<key>)", or the key alone.
+std::string actor_display_name(const wascap::ActorClaims& c) {
+  return c.name && !c.name->empty() ? *c.name + " (" + c.sub + ")" : c.sub;
+}
+
+/// Logs a pull's progress (issue #17.5): the size once the manifest gives it, then at most one
+/// line per 5 s while layer bytes arrive. Lives on the pulling thread for one pull.
+class PullLog {
+ public:
+  PullLog(const char* kind, const std::string& ref) : kind_(kind), ref_(ref) {}
+
+  void operator()(std::uint64_t received, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!manifest_seen_) {
+      manifest_seen_ = true;
+      last_ = now;
+      if (total > 0)
+        spdlog::info("Downloading {} '{}': {} bytes", kind_, ref_, total);
+      else
+        spdlog::info("Downloading {} '{}' (size not declared by the manifest)", kind_, ref_);
+      return;
+    }
+    if (now - last_ < std::chrono::seconds(5)) return;
+    last_ = now;
+    if (total > 0)
+      spdlog::info("Downloading {} '{}': {} of {} bytes ({}%)", kind_, ref_, received, total,
+                   received * 100 / total);
+    else
+      spdlog::info("Downloading {} '{}': {} bytes so far", kind_, ref_, received);
+  }
+
+ private:
+  const char* kind_;
+  const std::string& ref_;
+  bool manifest_seen_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
 
 json opt_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 json opt_json(const std::optional<std::vector<std::string>>& v) {
@@ -71,6 +111,7 @@ Result<Bytes> Host::Impl::fetch_actor(const std::string& ref) { return fetch_art
 Result<Bytes> Host::Impl::fetch_artifact(const std::string& ref, bool provider) {
   const std::uint64_t limit = provider ? cfg.max_provider_size : cfg.max_actor_size;
   const char* setting = provider ? "WASMCLOUD_MAX_PROVIDER_SIZE" : "WASMCLOUD_MAX_ACTOR_SIZE";
+  const char* kind = provider ? "provider" : "actor";
   if (starts_with(ref, "file://")) {
     if (!cfg.allow_file_load)
       return fail(Code::kPermissionDenied, std::string(provider ? errors::kProviderFileLoadDisabled
@@ -81,6 +122,7 @@ Result<Bytes> Host::Impl::fetch_artifact(const std::string& ref, bool provider) 
       return fail(Code::kResourceExhausted,
                   oci::errors::artifact_too_large("the file has " + std::to_string(size) + " bytes",
                                                   limit, setting));
+    if (!ec) spdlog::info("Loading {} from '{}' ({} bytes)", kind, ref, size);
     return read_file(ref.substr(7));
   }
   if (starts_with(ref, "bindle://"))
@@ -94,8 +136,23 @@ Result<Bytes> Host::Impl::fetch_artifact(const std::string& ref, bool provider) 
   o.max_bytes_setting = setting;
   oci::ClientOptions co;
   co.ca_file = cfg.oci_ca_file;  // empty = system CA store
+  PullLog progress(kind, ref);
+  o.progress = [&progress](std::uint64_t received, std::uint64_t total) {
+    progress(received, total);
+  };
+  spdlog::info("Pulling {} '{}'", kind, ref);
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = oci::Client(co).pull(ref, o);
   if (!r) return fail(r.error());
+  if (r->from_cache) {
+    spdlog::info("Pulled {} '{}' from the cache ({} bytes, {} unchanged)", kind, ref,
+                 r->bytes.size(), r->digest);
+  } else {
+    spdlog::info(
+        "Pulled {} '{}' ({} bytes, {}) in {} ms", kind, ref, r->bytes.size(), r->digest,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
   return std::move(r->bytes);
 }
 
@@ -158,7 +215,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
     return fail(Code::kAlreadyExists, msg);
   }
   if (!module) {
-    auto loaded = engine->load(bytes);
+    auto loaded = engine->load(bytes, actor_display_name(claims));
     if (!loaded) {
       spdlog::error("Failed to prepare actor {}: {}", key, loaded.error().message);
       return fail(loaded.error());
@@ -403,85 +460,107 @@ void Host::Impl::launch(const LaunchActorRequest& req) {
 }
 
 Status Host::Impl::live_update(const std::string& ref) {
-  if (starts_with(ref, "file://") && !cfg.allow_file_load)
-    return fail(Code::kPermissionDenied, std::string(errors::kLiveUpdateFromFileDisabled));
-  auto bytes = fetch_actor(ref);
-  if (!bytes) return fail(bytes.error());
-  auto mc = wascap::extract_claims(*bytes, wascap::now_seconds());
-  if (!mc) return fail(mc.error());
-  const auto& claims = mc->claims;
-  auto new_rev = wascap::effective_revision(claims);
-  {
-    std::lock_guard lock(cache_mu);
-    auto it = claims_cache.find(claims.sub);
-    if (it == claims_cache.end())
-      return fail(Code::kNotFound, std::string(errors::kLiveUpdateGenericError));
-    // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
-    // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
-    long long old_rev = 0;
-    if (auto rev = it->second.find("rev"); rev != it->second.end()) {
-      if (rev->is_number_integer()) {
-        old_rev = rev->get<long long>();
-      } else if (rev->is_string()) {
-        try {
-          old_rev = std::stoll(rev->get<std::string>());
-        } catch (const std::exception&) {
+  // Every refusal is logged too (issue #17.5: a live update logged nothing).
+  Status st = [&]() -> Status {
+    if (starts_with(ref, "file://") && !cfg.allow_file_load)
+      return fail(Code::kPermissionDenied, std::string(errors::kLiveUpdateFromFileDisabled));
+    auto bytes = fetch_actor(ref);
+    if (!bytes) return fail(bytes.error());
+    auto mc = wascap::extract_claims(*bytes, wascap::now_seconds());
+    if (!mc) return fail(mc.error());
+    const auto& claims = mc->claims;
+    auto new_rev = wascap::effective_revision(claims);
+    {
+      std::lock_guard lock(cache_mu);
+      auto it = claims_cache.find(claims.sub);
+      if (it == claims_cache.end())
+        return fail(Code::kNotFound, std::string(errors::kLiveUpdateGenericError));
+      // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
+      // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
+      long long old_rev = 0;
+      if (auto rev = it->second.find("rev"); rev != it->second.end()) {
+        if (rev->is_number_integer()) {
+          old_rev = rev->get<long long>();
+        } else if (rev->is_string()) {
+          try {
+            old_rev = std::stoll(rev->get<std::string>());
+          } catch (const std::exception&) {
+          }
+        }
+      }
+      if (new_rev <= old_rev)
+        return fail(Code::kInvalidArgument, std::string(errors::kLiveUpdateGenericError));
+    }
+    cache_claims(claims);
+    {
+      std::lock_guard lock(cache_mu);
+      refmap[ref] = claims.sub;
+    }
+    // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
+    {
+      json kv_claims = flat_claims_json(claims);
+      if (kv_claims["version"].is_null()) kv_claims["version"] = "";
+      kv_put(topics::claims_key(claims.sub), kv_claims);
+      kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", claims.sub}});
+    }
+    emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
+    std::vector<std::string> instances;
+    std::string from_ref;
+    {
+      std::lock_guard lock(mu);
+      if (auto it = actors.find(claims.sub); it != actors.end()) {
+        for (const auto& i : it->second->instances) instances.push_back(i.instance_id);
+        if (!it->second->instances.empty()) from_ref = it->second->instances.front().image_ref;
+      }
+    }
+    const std::string name = actor_display_name(claims);
+    if (instances.empty()) {
+      spdlog::info(
+          "Live update of actor {} to '{}' (revision {}): no instances on this host, claims and "
+          "reference map updated",
+          name, ref, new_rev);
+      return ok();
+    }
+    spdlog::info(
+        "Live update of actor {} from '{}' to '{}' (revision {}): replacing {} instance(s)", name,
+        from_ref, ref, new_rev, instances.size());
+    auto loaded = engine->load(*bytes, name);
+    if (!loaded) {
+      spdlog::error("Live update of actor {} to '{}' failed: {}", name, ref,
+                    loaded.error().message);
+      for (const auto& iid : instances)
+        emit(ev::kActorUpdateFailed, json{{"public_key", claims.sub},
+                                          {"revision", new_rev},
+                                          {"instance_id", iid},
+                                          {"reason", inspect(loaded.error().message)}});
+      return ok();
+    }
+    {
+      std::lock_guard lock(mu);
+      if (auto it = actors.find(claims.sub); it != actors.end()) {
+        auto& e = *it->second;
+        e.module = *loaded;  // running invocations keep the old module alive until they finish
+        e.claims = claims;
+        e.expires_human = mc->validation.expires_human;
+        e.not_before_human = mc->validation.not_before_human;
+        // Ours (3.5 step 7: v0.63 kept the old image_ref, so a later `scale` with the new
+        // reference was refused as "already running with different reference"): the instances
+        // now run the new reference, for inventory, scale and start alike.
+        for (auto& i : e.instances) {
+          i.revision = new_rev;
+          i.image_ref = ref;
         }
       }
     }
-    if (new_rev <= old_rev)
-      return fail(Code::kInvalidArgument, std::string(errors::kLiveUpdateGenericError));
-  }
-  cache_claims(claims);
-  {
-    std::lock_guard lock(cache_mu);
-    refmap[ref] = claims.sub;
-  }
-  // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
-  {
-    json kv_claims = flat_claims_json(claims);
-    if (kv_claims["version"].is_null()) kv_claims["version"] = "";
-    kv_put(topics::claims_key(claims.sub), kv_claims);
-    kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", claims.sub}});
-  }
-  emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
-  std::vector<std::string> instances;
-  {
-    std::lock_guard lock(mu);
-    if (auto it = actors.find(claims.sub); it != actors.end())
-      for (const auto& i : it->second->instances) instances.push_back(i.instance_id);
-  }
-  if (instances.empty()) return ok();
-  auto loaded = engine->load(*bytes);
-  if (!loaded) {
+    spdlog::info("Updated {} instance(s) of actor {} from '{}' to '{}' (revision {})",
+                 instances.size(), name, from_ref, ref, new_rev);
     for (const auto& iid : instances)
-      emit(ev::kActorUpdateFailed, json{{"public_key", claims.sub},
-                                        {"revision", new_rev},
-                                        {"instance_id", iid},
-                                        {"reason", inspect(loaded.error().message)}});
+      emit(ev::kActorUpdated,
+           json{{"public_key", claims.sub}, {"revision", new_rev}, {"instance_id", iid}});
     return ok();
-  }
-  {
-    std::lock_guard lock(mu);
-    if (auto it = actors.find(claims.sub); it != actors.end()) {
-      auto& e = *it->second;
-      e.module = *loaded;  // running invocations keep the old module alive until they finish
-      e.claims = claims;
-      e.expires_human = mc->validation.expires_human;
-      e.not_before_human = mc->validation.not_before_human;
-      // Ours (3.5 step 7: v0.63 kept the old image_ref, so a later `scale` with the new
-      // reference was refused as "already running with different reference"): the instances
-      // now run the new reference, for inventory, scale and start alike.
-      for (auto& i : e.instances) {
-        i.revision = new_rev;
-        i.image_ref = ref;
-      }
-    }
-  }
-  for (const auto& iid : instances)
-    emit(ev::kActorUpdated,
-         json{{"public_key", claims.sub}, {"revision", new_rev}, {"instance_id", iid}});
-  return ok();
+  }();
+  if (!st) spdlog::warn("Live update to '{}' failed: {}", ref, st.error().message);
+  return st;
 }
 
 }  // namespace wc::host

@@ -88,12 +88,13 @@ class CompileQueue {
 
 class ModuleImpl final : public Module {
  public:
-  ModuleImpl(EngineConfig config, std::string sha, std::optional<Error> link_error,
-             std::shared_ptr<CompiledTier> interp_tier, Bytes bytes, bool native_pending,
-             std::weak_ptr<CompileQueue> queue = {})
+  ModuleImpl(EngineConfig config, std::string sha, std::string display_name,
+             std::optional<Error> link_error, std::shared_ptr<CompiledTier> interp_tier,
+             Bytes bytes, bool native_pending, std::weak_ptr<CompileQueue> queue = {})
       : queue_(std::move(queue)),
         config_(std::move(config)),
         sha_(std::move(sha)),
+        display_name_(std::move(display_name)),
         link_error_(std::move(link_error)),
         interp_(std::move(interp_tier)),
         bytes_(std::move(bytes)),
@@ -151,6 +152,7 @@ class ModuleImpl final : public Module {
       request.wasm = bytes_;
     }
     request.sha256_hex = sha_;
+    request.display_name = display_name_;
     request.limits = config_.limits;
     request.cache_dir = config_.cache_dir;
     request.c_compiler = config_.c_compiler;
@@ -163,13 +165,12 @@ class ModuleImpl final : public Module {
     if (compiled) {
       native_ = std::shared_ptr<CompiledTier>(std::move(*compiled));
       native_state_ = NativeState::kReady;
-      spdlog::debug("wasm module {}: native tier ready", sha_.substr(0, 12));
+      spdlog::debug("{}: native tier ready", label());
     } else {
       native_state_ = NativeState::kFailed;
       spdlog::log(
           compiled.error().code == Code::kUnsupported ? spdlog::level::debug : spdlog::level::info,
-          "wasm module {}: staying on the interpreter ({})", sha_.substr(0, 12),
-          compiled.error().message);
+          "{}: staying on the interpreter ({})", label(), compiled.error().message);
     }
     Bytes().swap(bytes_);
     cv_.notify_all();
@@ -221,10 +222,16 @@ class ModuleImpl final : public Module {
       pool_.emplace_back(tier, std::move(instance));
   }
 
+  /// "actor <display name>" or "wasm module <hash prefix>", for log lines.
+  std::string label() const {
+    return display_name_.empty() ? "wasm module " + sha_.substr(0, 12) : "actor " + display_name_;
+  }
+
   const std::weak_ptr<CompileQueue> queue_;  ///< the engine's; empty without a native compile
   std::atomic<bool> prioritized_{false};     ///< prioritize() asked once
   const EngineConfig config_;
   const std::string sha_;
+  const std::string display_name_;
   const std::optional<Error> link_error_;
   const std::shared_ptr<CompiledTier> interp_;
 
@@ -266,7 +273,8 @@ class EngineImpl final : public Engine {
   EngineImpl(EngineConfig config, std::optional<std::string> cache_problem)
       : config_(std::move(config)), cache_problem_(std::move(cache_problem)) {}
 
-  Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes) override {
+  Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes,
+                                       std::string_view display_name) override {
     auto validated = interp_validate(bytes);
     if (!validated) return fail(validated.error());
     const auto& info = validated->info;
@@ -310,12 +318,14 @@ class EngineImpl final : public Engine {
     const bool want_native = config_.enable_native && !link_error && !cache_problem_;
     if (config_.enable_native && !link_error && cache_problem_) {
       // No cache, no native code: counted as a failed native compile (logged once at create).
-      spdlog::debug("wasm module {}: staying on the interpreter ({})", sha.substr(0, 12),
+      spdlog::debug("{}: staying on the interpreter ({})",
+                    display_name.empty() ? "wasm module " + sha.substr(0, 12)
+                                         : "actor " + std::string(display_name),
                     *cache_problem_);
       if (config_.on_native_compile) config_.on_native_compile(std::chrono::seconds(0), false);
     }
     auto module = std::make_shared<ModuleImpl>(
-        config_, sha, std::move(link_error), interp,
+        config_, sha, std::string(display_name), std::move(link_error), interp,
         want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native,
         want_native ? std::weak_ptr<CompileQueue>(queue_) : std::weak_ptr<CompileQueue>());
     if (want_native) queue_->push(module);

@@ -133,8 +133,11 @@ class Engine {
   /// Validates and compiles module bytes (tier 0 at once; tier 1 queued in the background unless
   /// disabled or already cached). Errors: kInvalidArgument with a clear message for malformed or
   /// invalid wasm (truncated, bad opcode, too many locals, declared memory over the cap) or a
-  /// module that does not export `memory` and `__guest_call`.
-  virtual Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes) = 0;
+  /// module that does not export `memory` and `__guest_call`. `display_name` names the module
+  /// in the engine's log lines (the background compile's start, end or failure), e.g. the
+  /// host's "echo (MBCF...)"; empty = the module's hash.
+  virtual Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes,
+                                               std::string_view display_name = {}) = 0;
 
   [[nodiscard]] virtual const EngineConfig& config() const = 0;
 };

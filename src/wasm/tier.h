@@ -172,7 +172,10 @@ struct NativeCompileRequest {
   std::span<const std::uint8_t> wasm;  ///< module bytes (valid, imports all resolvable); owned by
                                        ///< the caller for the duration of the call
   std::string sha256_hex;              ///< lower-case hex SHA-256 of `wasm` (cache key, first half)
-  Limits limits;                       ///< instance limits to enforce
+  /// What log lines call the module: "actor <display_name>" (Engine::load's name), or "wasm
+  /// module <first 12 hex digits>" when empty.
+  std::string display_name;
+  Limits limits;           ///< instance limits to enforce
   std::string cache_dir;   ///< existing directory for compiled objects (created by Engine::create)
   std::string c_compiler;  ///< C compiler command; empty = "cc"
   /// Set to true when the engine is being destroyed (never null when called by the engine).

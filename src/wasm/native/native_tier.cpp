@@ -486,14 +486,21 @@ Result<std::string> native_build(const NativeCompileRequest& request, bool* comp
   const std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return path;
+  // Start and end at info, naming the actor (issue #17.5: a compile takes seconds).
+  const std::string label = request.display_name.empty()
+                                ? "wasm module " + request.sha256_hex.substr(0, 12)
+                                : "actor " + request.display_name;
+  spdlog::info("Compiling {} to native code in the background ({} bytes of wasm, module {})", label,
+               request.wasm.size(), request.sha256_hex.substr(0, 12));
   const auto t0 = std::chrono::steady_clock::now();
+  // A failure's end is the engine's "staying on the interpreter (<reason>)" line.
   if (auto st = build_shared_object(*tc, request.wasm, request.sha256_hex, path); !st)
     return fail(st.error());
   g_last_compile_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count());
-  spdlog::info("wasm module {}: native code compiled in {} ms ({})",
-               request.sha256_hex.substr(0, 12), g_last_compile_us.load() / 1000, path);
+  spdlog::info("Compiled {} to native code in {} ms ({})", label, g_last_compile_us.load() / 1000,
+               path);
   g_compiles.fetch_add(1);
   if (compiled != nullptr) *compiled = true;
   return path;
