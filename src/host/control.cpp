@@ -98,7 +98,10 @@ Status check_request_size(std::size_t bytes) {
 }
 
 std::string ack_json(bool accepted, std::string_view error) {
-  return json{{"accepted", accepted}, {"error", std::string(error)}}.dump();
+  // Error texts may quote peer bytes (a `stop` body's JSON parse error does): invalid UTF-8
+  // becomes U+FFFD instead of a type_error that would leave the request unanswered.
+  return json{{"accepted", accepted}, {"error", std::string(error)}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<LaunchActorRequest> parse_launch_actor(std::string_view body) {

@@ -23,7 +23,8 @@ namespace wc::host {
 /// Annotations / labels / link values: string -> string.
 using StringMap = std::map<std::string, std::string>;
 
-/// `{"accepted": <accepted>, "error": "<error>"}` (spec 2.2).
+/// `{"accepted": <accepted>, "error": "<error>"}` (spec 2.2). Never throws: bytes of `error`
+/// that are not valid UTF-8 are written as U+FFFD.
 std::string ack_json(bool accepted, std::string_view error = {});
 
 /// Largest instance count one `la` or `scale` request may ask for. Beyond the original, which had

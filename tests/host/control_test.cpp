@@ -12,6 +12,20 @@ TEST(Control, AckShape) {
   EXPECT_EQ(ack_json(false, "x"), R"({"accepted":false,"error":"x"})");
 }
 
+// Found by fuzz/control_fuzzer: a `stop` body with a byte that is not UTF-8 gave a parse error
+// quoting it, and ack_json threw (type_error 316), so the host never answered the request.
+TEST(Control, AckOfNonUtf8ErrorTextIsValidJson) {
+  auto r = parse_stop_host("{\xa2new_actor_ref\":1}");
+  ASSERT_FALSE(r);
+  std::string ack;
+  ASSERT_NO_THROW(ack = ack_json(false, r.error().message));
+  auto j = nlohmann::json::parse(ack);
+  EXPECT_FALSE(j["accepted"].get<bool>());
+  EXPECT_EQ(j["error"].get<std::string>().rfind(errors::kUnableToParseStopHost, 0), 0u);
+  EXPECT_NE(j["error"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+  EXPECT_EQ(ack_json(false, "a\xff"), "{\"accepted\":false,\"error\":\"a\xef\xbf\xbd\"}");
+}
+
 TEST(Control, ScaleSeedRequest) {
   auto r = parse_scale_actor(
       R"({"actor_id":"MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5","actor_ref":"127.0.0.1:5000/echo:0.3.4","count":1})");
