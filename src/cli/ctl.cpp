@@ -7,8 +7,12 @@
 //   ctl update actor HOST ACTOR_ID NEW_REF
 //   ctl start provider REF [--link-name L] [--host-id H]
 //   ctl stop provider HOST PROVIDER_ID LINK_NAME CONTRACT_ID
+//   ctl stop host HOST
 //   ctl link put ACTOR_ID PROVIDER_ID CONTRACT_ID [KEY=VALUE...] [--link-name L]
 //   ctl link del ACTOR_ID CONTRACT_ID [--link-name L]
+//   ctl link query (= ctl get links)
+// Each group also exists at the top level as wash's short form: `wasmcloud get hosts` is
+// `wasmcloud ctl get hosts`.
 // Tables by default, `-o json` prints the replies as JSON. Exit 1 with one line on stderr when a
 // request fails or is not accepted. Host, actor and provider ids are checked (nkeys of the right
 // type) before anything is sent. start/scale/stop wait, like wash, for the host's result event
@@ -526,6 +530,23 @@ void stop_provider(const CtlArgs& a) {
   });
 }
 
+/// `ctl stop host HOST_ID`: `cmd.{host}.stop` (2.3.8), then waits for the host's host_stopped,
+/// which it publishes after stopping its actors and providers (6.3).
+void stop_host(const CtlArgs& a) {
+  check_id(a, a.host_id, wascap::KeyType::kServer, "host id");
+  with_client(a, [&](lattice::Connection& nc, lattice::CtlClient& c) {
+    auto events = open_events(a, nc);
+    const auto deadline = wait_deadline(a);
+    check_ack(a, nc, c.stop_host(a.host_id), "Stop host request for host " + a.host_id, a.host_id);
+    if (a.skip_wait) return print_accepted(a, "Stop host request for host " + a.host_id);
+    Verdict v = wait_verdict(*events, deadline,
+                             [&](const json& e) { return judge_host_stopped(e, a.host_id); });
+    if (v.kind != Verdict::Kind::kSucceeded) die_timeout(a, "stop host " + a.host_id, a.host_id);
+    print_success(a, "Host " + a.host_id + " stopped (its actors and providers were stopped first)",
+                  {{"host_id", a.host_id}});
+  });
+}
+
 /// "link from actor M... to provider V... (contract C, link name L)": how every link_put and
 /// link_del message names the link (issue #17.4: the host's log names only its hash).
 std::string link_text(const LinkKey& l) {
@@ -637,9 +658,8 @@ void link_del(const CtlArgs& a) {
   });
 }
 
-}  // namespace
-
-void register_ctl(CLI::App& app) {
+/// The ctl arguments with the defaults of the WASMCLOUD_CTL_* variables.
+std::shared_ptr<CtlArgs> make_ctl_args() {
   auto a = std::make_shared<CtlArgs>();
   a->nats_host = env_or("WASMCLOUD_CTL_HOST", a->nats_host);
   if (auto port = port_from_env("WASMCLOUD_CTL_PORT", 4222)) {
@@ -650,19 +670,39 @@ void register_ctl(CLI::App& app) {
   }
   a->lattice = env_or("WASMCLOUD_LATTICE_PREFIX", a->lattice);
   a->ctl_prefix = env_or("WASMCLOUD_CTL_TOPIC_PREFIX", a->ctl_prefix);
-  auto* ctl = app.add_subcommand("ctl", "Interact with a wasmCloud lattice (control interface)");
-  ctl->require_subcommand(1);
-  ctl->add_option("--ctl-host,-r", a->nats_host, "NATS host (WASMCLOUD_CTL_HOST)");
-  ctl->add_option("--ctl-port,-p", a->nats_port, "NATS port (WASMCLOUD_CTL_PORT)");
-  ctl->add_option("--lattice-prefix,-x", a->lattice, "Lattice prefix");
-  ctl->add_option("--ctl-topic-prefix", a->ctl_prefix, "Control topic prefix");
-  ctl->add_option("--timeout-ms,-t", a->timeout_ms, "Request timeout in milliseconds");
-  ctl->add_option("--auction-timeout-ms", a->auction_timeout_ms,
-                  "How long to collect ping/auction replies, milliseconds");
-  add_output_option(ctl, a->output);
-  ctl->fallthrough();
+  return a;
+}
 
-  // start/scale/stop wait for the host's result event unless told not to.
+/// The connection and output options of `ctl` (and of each top-level short form), then
+/// fallthrough, so that the subcommands added later accept them too.
+void add_connection_options(CLI::App* cmd, CtlArgs& a) {
+  cmd->add_option("--ctl-host,-r", a.nats_host, "NATS host (WASMCLOUD_CTL_HOST)");
+  cmd->add_option("--ctl-port,-p", a.nats_port, "NATS port (WASMCLOUD_CTL_PORT)");
+  cmd->add_option("--lattice-prefix,-x", a.lattice, "Lattice prefix");
+  cmd->add_option("--ctl-topic-prefix", a.ctl_prefix, "Control topic prefix");
+  cmd->add_option("--timeout-ms,-t", a.timeout_ms, "Request timeout in milliseconds");
+  cmd->add_option("--auction-timeout-ms", a.auction_timeout_ms,
+                  "How long to collect ping/auction replies, milliseconds");
+  add_output_option(cmd, a.output);
+  cmd->fallthrough();
+}
+
+/// Adds a ctl command group `name` under `parent` and returns it: a subcommand of `ctl`, or with
+/// `short_form` a top-level `wasmcloud <name>` that carries the connection options itself.
+CLI::App* add_group(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, const std::string& name,
+                    const std::string& description, bool short_form) {
+  auto* g = parent->add_subcommand(
+      name, short_form ? description + " (short for `wasmcloud ctl " + name + "`)" : description);
+  g->require_subcommand(1);
+  if (short_form) add_connection_options(g, *a);
+  g->fallthrough();
+  return g;
+}
+
+/// The groups get, start, scale, stop, update and link with their subcommands, under `ctl` or,
+/// with `short_form`, at the top level (issue #17.9: wash's short forms).
+void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool short_form) {
+  // start/scale/stop/link wait for the host's result event unless told not to.
   auto add_wait_flags = [a](CLI::App* cmd) {
     cmd->add_option("--timeout", a->wait_timeout_s,
                     "Seconds to wait for the host to report the result (default 30)")
@@ -671,18 +711,15 @@ void register_ctl(CLI::App& app) {
                   "Return as soon as the host accepts the request, without waiting for the result");
   };
 
-  auto* get = ctl->add_subcommand("get", "Query lattice state");
-  get->require_subcommand(1);
+  auto* get = add_group(parent, a, "get", "Query lattice state", short_form);
   get->add_subcommand("hosts", "List hosts (ping)")->callback([a] { get_hosts(*a); });
   auto* inv = get->add_subcommand("inventory", "Inventory of one host");
   inv->add_option("host_id", a->host_id, "Host ID (N...)")->required();
   inv->callback([a] { get_inventory(*a); });
   get->add_subcommand("claims", "Claims known to the lattice")->callback([a] { get_claims(*a); });
   get->add_subcommand("links", "Link definitions")->callback([a] { get_links(*a); });
-  get->fallthrough();
 
-  auto* start = ctl->add_subcommand("start", "Start an actor or a provider");
-  start->require_subcommand(1);
+  auto* start = add_group(parent, a, "start", "Start an actor or a provider", short_form);
   auto* sa = start->add_subcommand("actor", "Start an actor from a reference");
   sa->add_option("actor_ref", a->actor_ref, "OCI reference or file:// path")->required();
   sa->add_option("--count,-c", a->count, "Instances to start");
@@ -695,10 +732,8 @@ void register_ctl(CLI::App& app) {
   sp->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
   add_wait_flags(sp);
   sp->callback([a] { start_provider(*a); });
-  start->fallthrough();
 
-  auto* scale = ctl->add_subcommand("scale", "Scale an actor on a host");
-  scale->require_subcommand(1);
+  auto* scale = add_group(parent, a, "scale", "Scale an actor on a host", short_form);
   auto* sc = scale->add_subcommand("actor", "Set the number of instances of an actor");
   sc->add_option("host_id", a->host_id, "Host ID")->required();
   sc->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
@@ -706,10 +741,8 @@ void register_ctl(CLI::App& app) {
   sc->add_option("count", a->scale_count, "Desired number of instances")->required();
   add_wait_flags(sc);
   sc->callback([a] { scale_actor(*a); });
-  scale->fallthrough();
 
-  auto* stop = ctl->add_subcommand("stop", "Stop an actor or a provider");
-  stop->require_subcommand(1);
+  auto* stop = add_group(parent, a, "stop", "Stop an actor, a provider or a host", short_form);
   auto* st = stop->add_subcommand("actor", "Stop instances of an actor");
   st->add_option("host_id", a->host_id, "Host ID")->required();
   st->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
@@ -723,9 +756,13 @@ void register_ctl(CLI::App& app) {
   stp->add_option("contract_id", a->contract_id, "Contract ID")->required();
   add_wait_flags(stp);
   stp->callback([a] { stop_provider(*a); });
-  stop->fallthrough();
-  auto* update = ctl->add_subcommand("update", "Update (replace the module of) a running actor");
-  update->require_subcommand(1);
+  auto* sh = stop->add_subcommand("host", "Stop a host (its actors and providers first)");
+  sh->add_option("host_id", a->host_id, "Host ID (N...)")->required();
+  add_wait_flags(sh);
+  sh->callback([a] { stop_host(*a); });
+
+  auto* update =
+      add_group(parent, a, "update", "Update (replace the module of) a running actor", short_form);
   auto* ua = update->add_subcommand("actor", "Live-update an actor to a new reference");
   ua->add_option("host_id", a->host_id, "Host ID")->required();
   ua->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
@@ -734,10 +771,8 @@ void register_ctl(CLI::App& app) {
                  "Seconds to wait for the host to finish the update (default 30)")
       ->check(CLI::PositiveNumber);
   ua->callback([a] { update_actor(*a); });
-  update->fallthrough();
 
-  auto* link = ctl->add_subcommand("link", "Put or delete link definitions");
-  link->require_subcommand(1);
+  auto* link = add_group(parent, a, "link", "Put, delete or list link definitions", short_form);
   auto* lput = link->add_subcommand("put", "Link an actor to a provider");
   lput->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   lput->add_option("provider_id", a->provider_id, "Provider public key (V...)")->required();
@@ -752,7 +787,22 @@ void register_ctl(CLI::App& app) {
   ldel->add_option("--link-name,-l", a->link_name, "Link name");
   add_wait_flags(ldel);
   ldel->callback([a] { link_del(*a); });
-  link->fallthrough();
+  link->add_subcommand("query", "List link definitions (as `get links`)")->callback([a] {
+    get_links(*a);
+  });
+}
+
+}  // namespace
+
+void register_ctl(CLI::App& app) {
+  auto a = make_ctl_args();
+  auto* ctl = app.add_subcommand("ctl", "Interact with a wasmCloud lattice (control interface)");
+  ctl->require_subcommand(1);
+  add_connection_options(ctl, *a);
+  add_ctl_groups(ctl, a, false);
+  // The short forms have arguments of their own: only one command runs per process, but CLI11
+  // binds each option to one variable.
+  add_ctl_groups(&app, make_ctl_args(), true);
 }
 
 }  // namespace wc::cli

@@ -115,6 +115,12 @@ Verdict judge_update_actor(const json& event, std::string_view host, std::string
   return {};
 }
 
+Verdict judge_host_stopped(const json& event, std::string_view host) {
+  auto [type, data] = from_host(event, host);
+  if (type == "host_stopped") return succeeded(event);
+  return {};
+}
+
 namespace {
 
 /// The event's data when it is a linkdef event of `type` about `link` (same actor, contract,

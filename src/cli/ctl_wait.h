@@ -94,6 +94,10 @@ Verdict judge_stop_provider(const nlohmann::json& event, std::string_view host,
 Verdict judge_update_actor(const nlohmann::json& event, std::string_view host,
                            std::string_view actor_id);
 
+/// `cmd.{host}.stop` (2.3.8, 6.3): host_stopped from `host` succeeds (published after the host
+/// stopped its actors and providers). No failure event exists.
+Verdict judge_host_stopped(const nlohmann::json& event, std::string_view host);
+
 /// The link a `linkdefs.put` / `linkdefs.del` is about (control-interface.md 2.4.4-2.4.5).
 struct LinkKey {
   std::string actor_id;

@@ -11,11 +11,13 @@ int main(int argc, char** argv) {
   wc::cli::register_keys(app);
   wc::cli::register_claims(app);
   wc::cli::register_reg(app);
+  wc::cli::register_reg_ping(app);
   wc::cli::register_par(app);
   wc::cli::register_host(app);
   wc::cli::register_call(app);
   wc::cli::register_ctl(app);
   wc::cli::register_up(app);
   wc::cli::register_dashboard(app);
+  wc::cli::register_drain(app);
   return wc::cli::run_app(app, argc, argv);
 }

@@ -3,6 +3,7 @@
 // fixture, and a real `wasmcloud host` process, all started once for the suite. Also the id checks
 // made before anything is sent, and a fake host (acks, never reports) for the --timeout path.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <memory>
@@ -383,6 +384,119 @@ TEST_F(CtlCli, UpdateActorReplacesTheRunningModule) {
   EXPECT_NE(e.value("error", "").find("Unable to perform live update"), std::string::npos);
   EXPECT_EQ(image_ref(), v3);
   ctl({"stop", "actor", host_id_, key});
+}
+
+// #17.9: the short forms `wasmcloud get|start|scale|stop|link|update ...` are `ctl ...`, with the
+// same connection options; `link query` is `get links`.
+TEST_F(CtlCli, TopLevelShortFormsAndLinkQueryAreCtlCommands) {
+  const std::string port = std::to_string(nats_->port());
+  auto hosts = run_cli({"get", "hosts", "-p", port, "-o", "json"}, *home_);
+  ASSERT_EQ(hosts.exit_code, 0) << hosts.err;
+  EXPECT_NE(hosts.out.find(host_id_), std::string::npos) << hosts.out;
+  auto started = run_cli({"start", "actor", kEchoFile, "-p", port, "--host-id", host_id_}, *home_);
+  EXPECT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_EQ(started.out, "Actor " + std::string(kEcho) + " (Echo) started on host " + host_id_ +
+                             ": 1 instance(s) from " + kEchoFile + "\n");
+  auto scaled = run_cli({"-p", port, "scale", "actor", host_id_, kEcho, kEchoFile, "2"}, *home_);
+  EXPECT_NE(scaled.exit_code, 0) << "options belong after the command name, as in ctl";
+  scaled = run_cli({"scale", "-p", port, "actor", host_id_, kEcho, kEchoFile, "2"}, *home_);
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.err;
+  EXPECT_NE(scaled.out.find("from 1 to 2 instance(s)"), std::string::npos) << scaled.out;
+  auto stopped = run_cli({"stop", "actor", host_id_, kEcho, "-p", port}, *home_);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_NE(stopped.out.find("Stopped 2 instance(s)"), std::string::npos) << stopped.out;
+
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  auto put = run_cli(
+      {"link", "put", kEcho, v, "wasmcloud:keyvalue", "URL=redis://x", "-l", "short", "-p", port},
+      *home_);
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_NE(put.out.find("Link stored in the lattice"), std::string::npos) << put.out;
+  auto query = ctl({"-o", "json", "link", "query"});
+  auto get_links = ctl({"-o", "json", "get", "links"});
+  EXPECT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_EQ(query.out, get_links.out);
+  EXPECT_NE(query.out.find(v), std::string::npos) << query.out;
+  auto query_text = run_cli({"link", "query", "-p", port}, *home_);
+  EXPECT_TRUE(query_text.out.starts_with("Actor ID")) << query_text.out;
+  EXPECT_NE(query_text.out.find(v), std::string::npos) << query_text.out;
+  auto del =
+      run_cli({"link", "del", kEcho, "wasmcloud:keyvalue", "-l", "short", "-p", port}, *home_);
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  // The short forms' own errors follow the output rule too.
+  auto bad = run_cli({"get", "inventory", "nope", "-p", port, "-o", "json"}, *home_);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("\"success\":false"), std::string::npos) << bad.err;
+}
+
+// #17.9 `ctl stop host`: a second host joins the lattice, is stopped through the control
+// interface, and the CLI returns once the host reported host_stopped; the process exits.
+TEST_F(CtlCli, StopHostWaitsForHostStoppedAndTheHostExits) {
+  ScratchDir dir;
+  wc::testing::ChildProcess second(
+      std::vector<std::string>{WC_CLI_BINARY, "host", "--nats-port", std::to_string(nats_->port()),
+                               "--no-native", "--oci-cache-dir", dir / "oci-cache"},
+      dir / "host.log", std::vector<std::string>{"HOME=" + dir.path().string()});
+  std::string second_id;
+  for (int i = 0; i < 100 && second_id.empty(); ++i) {
+    auto hosts = json::parse(ctl({"-o", "json", "get", "hosts"}).out, nullptr, false);
+    for (const auto& h : hosts.value("hosts", json::array()))
+      if (h.value("id", "") != host_id_) second_id = h.value("id", "");
+    if (second_id.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(second_id.empty()) << "the second host never answered; see " << dir / "host.log";
+  auto r = ctl({"stop", "host", second_id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Host " + second_id + " stopped (its actors and providers were stopped first)\n");
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    siginfo_t info{};
+    exited =
+        ::waitid(P_PID, static_cast<id_t>(second.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == second.pid();
+    if (!exited) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(exited) << "the stopped host's process is still running";
+  // The suite's host was not touched.
+  auto hosts = ctl({"-o", "json", "get", "hosts"});
+  EXPECT_NE(hosts.out.find(host_id_), std::string::npos) << hosts.out;
+  EXPECT_EQ(hosts.out.find(second_id), std::string::npos) << hosts.out;
+
+  auto again = ctl({"stop", "host", second_id});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("No host " + second_id + " answered on lattice 'default'"),
+            std::string::npos)
+      << again.err;
+  auto bad = ctl({"stop", "host", kEcho});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("a module key, not a server key"), std::string::npos) << bad.err;
+}
+
+// #17.9 `reg ping`: the suite's plain-HTTP registry answers ok with --insecure; over HTTPS the TLS
+// handshake fails and the text says to try --insecure; a port nobody listens on is unreachable.
+TEST_F(CtlCli, RegPingSaysOkOrUnreachable) {
+  auto ok = run_cli({"reg", "ping", registry_->host(), "--insecure"}, *home_);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "Registry " + registry_->host() + " is reachable: ok (GET http://" +
+                        registry_->host() + "/v2/ answered 200)\n");
+  auto ok_json = run_cli({"reg", "ping", "http://" + registry_->host(), "-o", "json"}, *home_);
+  auto j = json::parse(ok_json.out, nullptr, false);
+  EXPECT_EQ(j["success"], true) << ok_json.out << ok_json.err;
+  EXPECT_EQ(j["status"], 200);
+  auto tls = run_cli({"reg", "ping", registry_->host()}, *home_);
+  EXPECT_EQ(tls.exit_code, 1);
+  EXPECT_NE(tls.err.find("Registry " + registry_->host() + " is unreachable (GET https://"),
+            std::string::npos)
+      << tls.err;
+  EXPECT_NE(tls.err.find("--insecure pings it over HTTP"), std::string::npos) << tls.err;
+  const std::string nobody = "127.0.0.1:" + std::to_string(wc::testing::free_port());
+  auto down = run_cli({"reg", "ping", nobody, "--insecure", "-o", "json"}, *home_);
+  EXPECT_EQ(down.exit_code, 1);
+  auto e = json::parse(down.err, nullptr, false);
+  EXPECT_EQ(e["success"], false) << down.err;
+  EXPECT_NE(e.value("error", "").find("Registry " + nobody + " is unreachable"), std::string::npos)
+      << down.err;
 }
 
 // A "host" that acks `la` but never reports a result: the CLI gives up after --timeout.

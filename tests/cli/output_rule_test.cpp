@@ -142,13 +142,25 @@ TEST(CliOutputRule, HelpAndVersionExitZero) {
 
 TEST(CliOutputRule, EverySubcommandTakesDashOOutput) {
   ScratchDir home;
-  const std::vector<std::vector<std::string>> commands = {{"keys", "gen"},    {"claims", "inspect"},
-                                                          {"claims", "sign"}, {"par", "create"},
-                                                          {"par", "insert"},  {"par", "inspect"},
-                                                          {"reg", "push"},    {"reg", "pull"},
-                                                          {"call"},           {"ctl"},
-                                                          {"host"},           {"up"},
-                                                          {"dashboard"}};
+  const std::vector<std::vector<std::string>> commands = {{"keys", "gen"},
+                                                          {"claims", "inspect"},
+                                                          {"claims", "sign"},
+                                                          {"par", "create"},
+                                                          {"par", "insert"},
+                                                          {"par", "inspect"},
+                                                          {"reg", "push"},
+                                                          {"reg", "pull"},
+                                                          {"call"},
+                                                          {"ctl"},
+                                                          {"host"},
+                                                          {"up"},
+                                                          {"dashboard"},
+                                                          {"keys", "list"},
+                                                          {"keys", "get"},
+                                                          {"reg", "ping"},
+                                                          {"drain"},
+                                                          {"get"},
+                                                          {"link"}};
   for (auto cmd : commands) {
     cmd.push_back("--help");
     auto r = run_cli(cmd, home);
