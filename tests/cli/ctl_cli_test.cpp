@@ -2,10 +2,13 @@
 // (src/cli/ctl_wait.h): run against a real nats-server, a real docker-registry holding the echo
 // fixture, and a real `wasmcloud host` process, all started once for the suite. Also the id checks
 // made before anything is sent, and a fake host (acks, never reports) for the --timeout path.
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -497,6 +500,39 @@ TEST_F(CtlCli, RegPingSaysOkOrUnreachable) {
   EXPECT_EQ(e["success"], false) << down.err;
   EXPECT_NE(e.value("error", "").find("Registry " + nobody + " is unreachable"), std::string::npos)
       << down.err;
+}
+
+// #17.9 `reg ping` against a docker-registry with htpasswd Basic auth: anonymous → "needs
+// authentication" (exit 1, with the challenge); right credentials → ok; wrong ones → refused.
+TEST_F(CtlCli, RegPingSaysWhenTheRegistryNeedsAuthentication) {
+  ScratchDir dir;
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt), nullptr);
+  crypt_data data{};
+  const char* hash = crypt_r("s3cret", salt, &data);
+  ASSERT_TRUE(hash != nullptr && hash[0] != '*');
+  std::ofstream(dir / "htpasswd") << "alice:" << hash << "\n";
+  wc::testing::RegistryServer reg(
+      "auth:\n  htpasswd:\n    realm: basic-realm\n    path: " + (dir / "htpasswd") + "\n");
+  const std::string url = "http://" + reg.host() + "/v2/";
+  auto anonymous = run_cli({"reg", "ping", reg.host(), "--insecure"}, *home_);
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_EQ(anonymous.err, "Error: Registry " + reg.host() +
+                               " answers but needs authentication (HTTP 401 on GET " + url +
+                               "; Basic realm=\"basic-realm\"): give --user and --password\n");
+  auto alice =
+      run_cli({"reg", "ping", reg.host(), "--insecure", "-u", "alice", "-p", "s3cret"}, *home_);
+  EXPECT_EQ(alice.exit_code, 0) << alice.err;
+  EXPECT_EQ(alice.out, "Registry " + reg.host() + " is reachable: ok (GET " + url +
+                           " answered 200, credentials accepted)\n");
+  auto wrong = run_cli(
+      {"reg", "ping", reg.host(), "--insecure", "-u", "alice", "-p", "nope", "-o", "json"}, *home_);
+  EXPECT_EQ(wrong.exit_code, 1);
+  auto e = json::parse(wrong.err, nullptr, false);
+  EXPECT_EQ(e["success"], false) << wrong.err;
+  EXPECT_EQ(e.value("error", ""), "Registry " + reg.host() +
+                                      " refused the credentials of user 'alice' (HTTP 401 on GET " +
+                                      url + ")");
 }
 
 // A "host" that acks `la` but never reports a result: the CLI gives up after --timeout.
