@@ -24,6 +24,7 @@
 #include "common/json.h"
 #include "oci/auth.h"
 #include "oci/errors.h"
+#include "oci/manifest.h"
 
 namespace wc::oci {
 namespace {
@@ -336,42 +337,6 @@ Result<Manifest> get_manifest(const Session& s, const ClientOptions& opts, const
   return m;
 }
 
-struct Descriptor {
-  std::string media_type, digest;
-  std::int64_t size = -1;
-};
-
-Result<Descriptor> descriptor(const json& j) {
-  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string())
-    return fail(Code::kInvalidArgument, "Failed to parse manifest: descriptor without digest");
-  Descriptor d;
-  d.digest = j["digest"].get<std::string>();
-  if (auto it = j.find("mediaType"); it != j.end() && it->is_string()) d.media_type = *it;
-  if (auto it = j.find("size"); it != j.end() && it->is_number_integer()) d.size = *it;
-  return d;
-}
-
-const char* go_os() {
-#if defined(__APPLE__)
-  return "darwin";
-#else
-  return "linux";
-#endif
-}
-const char* go_arch() {
-#if defined(__aarch64__)
-  return "arm64";
-#elif defined(__x86_64__)
-  return "amd64";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__arm__)
-  return "arm";
-#else
-  return "unknown";
-#endif
-}
-
 // A parsed image manifest plus the digest the pull reports (4.7 step 1).
 struct ImageManifest {
   Descriptor config;
@@ -383,50 +348,16 @@ Result<ImageManifest> resolve_manifest(const Session& s, const ClientOptions& op
                                        const std::string& ref, int depth = 0) {
   auto m = get_manifest(s, opts, ref);
   if (!m) return fail(m.error());
-  json j = json::parse(m->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return fail(Code::kInvalidArgument, "Failed to parse manifest: not a JSON object");
-  if (!j.contains("schemaVersion") || !j["schemaVersion"].is_number_integer() ||
-      j["schemaVersion"].get<std::int64_t>() != 2)
-    return fail(Code::kUnsupported, std::string(errors::kUnsupportedSchemaPrefix) +
-                                        (j.contains("schemaVersion") ? j["schemaVersion"].dump()
-                                                                     : std::string("none")));
-  if (auto it = j.find("mediaType"); it != j.end()) {
-    std::string mt = it->is_string() ? it->get<std::string>() : it->dump();
-    if (mt != media::kDockerManifest && mt != media::kOciManifest &&
-        mt != media::kDockerManifestList)
-      return fail(Code::kUnsupported, std::string(errors::kUnsupportedMediaTypePrefix) + mt);
+  auto parsed = parse_manifest(m->body, depth == 0);
+  if (!parsed) return fail(parsed.error());
+  if (parsed->platform_manifest) {
+    const Descriptor& d = *parsed->platform_manifest;
+    auto inner = resolve_manifest(s, opts, d.digest, depth + 1);
+    if (!inner) return inner;
+    inner->digest = d.digest;
+    return inner;
   }
-  if (j.contains("manifests")) {
-    if (depth > 0 || !j["manifests"].is_array())
-      return fail(Code::kUnsupported, "Failed to parse manifest: nested image index");
-    for (const auto& e : j["manifests"]) {
-      if (!e.is_object() || !e.contains("platform") || !e["platform"].is_object()) continue;
-      const json& p = e["platform"];
-      if (json_string(p, "os") == go_os() && json_string(p, "architecture") == go_arch()) {
-        auto d = descriptor(e);
-        if (!d) return fail(d.error());
-        auto inner = resolve_manifest(s, opts, d->digest, depth + 1);
-        if (!inner) return inner;
-        inner->digest = d->digest;
-        return inner;
-      }
-    }
-    return fail(Code::kNotFound, std::string(errors::kNoPlatformMatch));
-  }
-  if (!j.contains("config") || !j.contains("layers") || !j["layers"].is_array())
-    return fail(Code::kInvalidArgument, "Failed to parse manifest: missing config or layers");
-  ImageManifest out;
-  auto c = descriptor(j["config"]);
-  if (!c) return fail(c.error());
-  out.config = *c;
-  for (const auto& l : j["layers"]) {
-    auto d = descriptor(l);
-    if (!d) return fail(d.error());
-    out.layers.push_back(*d);
-  }
-  out.digest = m->digest;
-  return out;
+  return ImageManifest{std::move(parsed->config), std::move(parsed->layers), m->digest};
 }
 
 HttpRequest blob_request(const Session& s, const ClientOptions& opts, const Descriptor& d) {
