@@ -13,8 +13,24 @@
 // 4. Serves the dashboard on 127.0.0.1:4000 (--dashboard-port, --no-dashboard).
 // Ctrl-C (SIGINT) or SIGTERM stops the host (actors stopped, host_stopped published), then the
 // children (SIGTERM, SIGKILL after 5 s), and exits 0.
+//
+// One `up` per data directory: <data>/up.pid holds its pid under a fcntl lock, so a second `up`
+// says "wasmcloud up is already running (pid N)" and exits 1, while the file left by a killed
+// `up` (whose lock the kernel dropped) never blocks the next one (issue #17.7). Once its host
+// runs, `up` writes its lattice's settings to <data>/lattice.json (local_lattice.h) for
+// `wasmcloud host` on this machine to join (issue #17.1); it removes the file when it stops.
+//
+// Supervision (issue #17.7): when a nats-server or docker-registry that `up` started exits, `up`
+// says so at warn level (server, pid, address, exit status) and starts it again on the same port
+// and store (the host's NATS connections reconnect on their own); after 3 restarts of one child
+// within 10 minutes, or when a restart fails, it stops everything and exits 1. A remote
+// `cmd.{host}.stop` stops `up`'s host, and with it the whole of `up`: it logs at warn level who
+// asked (the request's reply inbox and payload, all that NATS tells about the sender), then stops
+// the dashboard, the registry and nats-server as Ctrl-C does, and exits 0 (an `up` without its
+// host would be a lattice nobody asked for).
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,10 +38,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <nats/nats.h>
@@ -40,6 +58,8 @@
 #include "host/config.h"
 #include "host/host.h"
 #include "host/runner.h"
+#include "lattice/nats.h"
+#include "lattice/topics.h"
 #include "web/dashboard.h"
 
 namespace wc::cli {
@@ -106,22 +126,33 @@ class Child {
       ::_exit(127);
     }
     if (pid_ > 0) ::setpgid(pid_, pid_);
+    last_pid_ = pid_;
   }
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() { stop(); }
 
   bool started() const { return pid_ > 0; }
-  /// True while the process has not exited.
+  /// The process id (the last one once it has exited).
+  pid_t pid() const { return last_pid_; }
+  /// True while the process has not exited (reaps it when it has).
   bool alive() {
     if (pid_ <= 0) return false;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      exit_text_ = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                   : WIFSIGNALED(status)
+                       ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                             std::string(::strsignal(WTERMSIG(status))) + ")"
+                       : "status " + std::to_string(status);
       return false;
     }
     return true;
   }
+  /// How the process ended ("exit status 1", "killed by signal 9 (Killed)"), after alive()
+  /// returned false; "" before.
+  const std::string& exit_text() const { return exit_text_; }
   /// SIGTERM, up to 5 s for a clean exit, then SIGKILL.
   void stop() {
     if (pid_ <= 0) return;
@@ -145,6 +176,42 @@ class Child {
  private:
   std::string name_;
   pid_t pid_ = -1;
+  pid_t last_pid_ = -1;
+  std::string exit_text_;
+};
+
+/// A server `up` started and restarts when it exits (issue #17.7).
+struct Supervised {
+  std::string name;               ///< "nats-server"
+  std::vector<std::string> argv;  ///< how to start it
+  std::string log;                ///< its log file
+  int port = 0;                   ///< 127.0.0.1:port answers once it runs
+  std::unique_ptr<Child> child;   ///< null when `up` did not start it
+  std::deque<std::chrono::steady_clock::time_point> restarts;  ///< within kRestartWindow
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  /// Starts the server (again); true once it listens on its port and is still running.
+  bool start() {
+    child = std::make_unique<Child>(name, argv, log);
+    if (!child->started()) return false;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!wait_port(port, std::chrono::milliseconds(100)))
+      if (!child->alive() || std::chrono::steady_clock::now() > until) return false;
+    // Another program answering on the port while ours failed to bind exits at once.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return child->alive();
+  }
+};
+
+constexpr int kMaxRestarts = 3;
+constexpr auto kRestartWindow = std::chrono::minutes(10);
+
+/// What `up` saw of a `cmd.{host}.stop` request for its host.
+struct StopRequest {
+  std::mutex mu;
+  bool seen = false;
+  std::string reply;  ///< the requester's reply subject (its inbox)
+  std::string body;   ///< the payload, capped
 };
 
 bool is_local(const std::string& host) { return host == "127.0.0.1" || host == "localhost"; }
@@ -161,6 +228,10 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   if (ec) {
     die("Cannot create data directory " + data + ": " + ec.message(), json);
   }
+  // One `up` per data directory, checked before anything else (a second `up` would otherwise
+  // take the first one's NATS server for its own and fail on the dashboard port).
+  auto up_lock = UpLock::acquire(data);
+  if (!up_lock) die(up_lock.error().message, json);
 
   // Every port is checked before anything starts, so that a bad one leaves nothing running.
   std::vector<std::pair<std::string, int>> ports = {{"--nats-port/--ctl-port", cfg.ctl.port},
@@ -205,21 +276,21 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
           json);
   }
 
-  std::unique_ptr<Child> nats, registry;
+  // Destroyed last (declared first): the children stop after the host and the dashboard.
+  Supervised nats, registry;
   if (!nats_running) {
     auto bin = find_program("nats-server");
     if (bin.empty()) {
       die("nats-server not found (install the Debian package nats-server)", json);
     }
     std::filesystem::create_directories(data + "/nats", ec);
-    nats = std::make_unique<Child>(
-        "nats-server",
-        std::vector<std::string>{bin, "-a", "127.0.0.1", "-p", std::to_string(cfg.ctl.port), "-js",
-                                 "-sd", data + "/nats"},
-        data + "/nats-server.log");
-    if (!nats->started() || !wait_port(cfg.ctl.port, std::chrono::seconds(10)) || !nats->alive()) {
-      die("nats-server did not start on port " + nats_port + "; see " + data + "/nats-server.log",
-          json);
+    nats.name = "nats-server";
+    nats.argv = {bin,   "-a",  "127.0.0.1",   "-p", std::to_string(cfg.ctl.port),
+                 "-js", "-sd", data + "/nats"};
+    nats.log = data + "/nats-server.log";
+    nats.port = cfg.ctl.port;
+    if (!nats.start()) {
+      die("nats-server did not start on port " + nats_port + "; see " + nats.log, json);
     }
     spdlog::info("Started nats-server on 127.0.0.1:{} (JetStream store {}/nats)", cfg.ctl.port,
                  data);
@@ -242,13 +313,13 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
                               << "/registry/storage\n"
                               << "  delete:\n    enabled: true\n"
                               << "http:\n  addr: " << reg << "\n";
-        registry = std::make_unique<Child>("docker-registry",
-                                           std::vector<std::string>{bin, "serve", config},
-                                           data + "/registry.log");
-        if (!registry->started() || !wait_port(args.registry_port, std::chrono::seconds(10)) ||
-            !registry->alive()) {
+        registry.name = "docker-registry";
+        registry.argv = {bin, "serve", config};
+        registry.log = data + "/registry.log";
+        registry.port = args.registry_port;
+        if (!registry.start()) {
           die("docker-registry did not start on port " + std::to_string(args.registry_port) +
-                  "; see " + data + "/registry.log",
+                  "; see " + registry.log,
               json);
         }
         spdlog::info("Started docker-registry on {}", reg);
@@ -263,7 +334,9 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   cfg.allow_file_load = true;
   // The local lattice keeps one cluster seed, so `wasmcloud call` on this machine signs
   // invocations this host accepts (it reads the same file).
+  std::string seed_file;  // recorded in lattice.json when this host uses it
   if (cfg.cluster_seed.empty()) {
+    seed_file = cluster_seed_path(data);
     auto seed = load_or_create_cluster_seed(data);
     if (!seed) {
       die("Cluster seed: " + seed.error().message, json);
@@ -307,15 +380,138 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
     }
   }
 
-  int sig = host::wait_for_termination([&] { return hostp->stopping(); });
-  if (sig != 0) spdlog::info("{} received, stopping", signal_text(sig));
+  // Who asks this host to stop: the host acts on `cmd.{host}.stop` itself; this subscription
+  // only lets `up` say who asked (issue #17.7).
+  auto stop_request = std::make_shared<StopRequest>();
+  std::unique_ptr<lattice::Connection> watch;
+  lattice::Subscription stop_watch;
+  {
+    lattice::ConnectOptions o;
+    o.servers = cfg.ctl.urls();
+    o.no_randomize = true;
+    o.name = "wasmcloud up " + hostp->host_id();
+    o.seed = cfg.ctl.seed;
+    o.jwt = cfg.ctl.jwt;
+    o.tls = cfg.ctl.tls;
+    auto conn = lattice::Connection::connect(o);
+    if (conn) {
+      watch = std::move(*conn);
+      auto sub = watch->subscribe(
+          lattice::topics::ctl_cmd(cfg.lattice_prefix, hostp->host_id(),
+                                   lattice::topics::kCmdStopHost, cfg.ctl_topic_prefix),
+          [stop_request](lattice::Message m) {
+            std::lock_guard lock(stop_request->mu);
+            stop_request->seen = true;
+            stop_request->reply = std::string(m.reply());
+            stop_request->body = std::string(m.text().substr(0, 200));
+          });
+      if (sub) stop_watch = std::move(*sub);
+    }
+    if (!stop_watch.valid())
+      spdlog::warn(
+          "Cannot watch for stop requests to the host; a remote stop will not say who "
+          "asked");
+  }
+
+  // The lattice's settings, for `wasmcloud host` on this machine (issue #17.1).
+  LatticeContext ctx;
+  ctx.pid = ::getpid();
+  ctx.host_id = hostp->host_id();
+  ctx.ctl = cfg.ctl;
+  ctx.rpc = cfg.rpc;
+  ctx.prov_rpc = cfg.prov_rpc;
+  ctx.lattice_prefix = cfg.lattice_prefix;
+  ctx.ctl_topic_prefix = cfg.ctl_topic_prefix;
+  ctx.cluster_seed_file = seed_file;
+  if (!args.no_registry) {
+    ctx.allowed_insecure = {"127.0.0.1:" + std::to_string(args.registry_port),
+                            "localhost:" + std::to_string(args.registry_port)};
+  }
+  ctx.js_domain = cfg.js_domain.value_or("");
+  if (auto st = write_lattice_context(data, ctx); st) {
+    spdlog::info("Lattice settings for `wasmcloud host` on this machine: {}",
+                 lattice_context_path(data));
+  } else {
+    spdlog::warn("Cannot write {}: {} (`wasmcloud host` will not join this lattice by itself)",
+                 lattice_context_path(data), st.error().message);
+  }
+
+  std::string failure;  // set when `up` gives up on a child: exit 1 after stopping the rest
+  for (;;) {
+    Supervised* died = nullptr;
+    int sig = host::wait_for_termination([&] {
+      if (hostp->stopping()) return true;
+      for (Supervised* s : {&nats, &registry})
+        if (s->child && !s->child->alive()) {
+          died = s;
+          return true;
+        }
+      return false;
+    });
+    if (sig != 0) {
+      spdlog::info("{} received, stopping", signal_text(sig));
+      break;
+    }
+    if (died == nullptr) {
+      // The host stopped itself: a `cmd.{host}.stop` request. The watch sees it at about the
+      // same time as the host; give it a moment.
+      for (int i = 0; i < 20; ++i) {
+        if (std::lock_guard lock(stop_request->mu); stop_request->seen) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      std::lock_guard lock(stop_request->mu);
+      if (stop_request->seen)
+        spdlog::warn(
+            "Host {} was stopped by a control-interface request (cmd.{}.stop, reply to {}, "
+            "payload '{}'); wasmcloud up stops the dashboard, the registry and nats-server it "
+            "started too, and exits",
+            hostp->host_id(), hostp->host_id(),
+            stop_request->reply.empty() ? "none" : stop_request->reply, stop_request->body);
+      else
+        spdlog::warn(
+            "Host {} stopped by itself; wasmcloud up stops the dashboard, the registry "
+            "and nats-server it started too, and exits",
+            hostp->host_id());
+      break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!died->restarts.empty() && now - died->restarts.front() > kRestartWindow)
+      died->restarts.pop_front();
+    if (static_cast<int>(died->restarts.size()) >= kMaxRestarts) {
+      failure = died->name + " on " + died->address() + " exited (" + died->child->exit_text() +
+                ") after " + std::to_string(kMaxRestarts) + " restarts within 10 minutes; see " +
+                died->log + ". Stopped wasmcloud up";
+      spdlog::error(
+          "{} (pid {}) on {} exited again ({}); giving up after {} restarts within "
+          "10 minutes, stopping wasmcloud up",
+          died->name, died->child->pid(), died->address(), died->child->exit_text(), kMaxRestarts);
+      break;
+    }
+    died->restarts.push_back(now);
+    spdlog::warn(
+        "{} (pid {}) on {}, started by wasmcloud up, exited ({}); restarting it "
+        "(restart {} of at most {} within 10 minutes; its log: {})",
+        died->name, died->child->pid(), died->address(), died->child->exit_text(),
+        died->restarts.size(), kMaxRestarts, died->log);
+    if (!died->start()) {
+      failure = died->name + " did not restart on " + died->address() + "; see " + died->log +
+                ". Stopped wasmcloud up";
+      spdlog::error("{} did not restart on {}; stopping wasmcloud up", died->name, died->address());
+      break;
+    }
+    spdlog::info("Restarted {} on {} (pid {})", died->name, died->address(), died->child->pid());
+  }
+  remove_lattice_context(data);
+  stop_watch.unsubscribe();
+  watch.reset();
   if (dashboard) dashboard->stop();
   dashboard.reset();
   hostp->stop();
   h->reset();
   nats_CloseAndWait(2000);  // libnats callback threads end before static destructors run
-  registry.reset();
-  nats.reset();
+  registry.child.reset();
+  nats.child.reset();
+  if (!failure.empty()) die(failure, json);
 }
 
 }  // namespace

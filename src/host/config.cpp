@@ -159,7 +159,7 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
     }
   }
   // One lookup: environment wins over the file; values as strings.
-  auto get = [&](const char* env_name, const char* json_key) -> std::optional<std::string> {
+  auto get_value = [&](const char* env_name, const char* json_key) -> std::optional<std::string> {
     if (auto it = env.find(env_name); it != env.end()) return it->second;
     if (auto it = file.find(json_key); it != file.end()) {
       if (it->is_string()) return it->get<std::string>();
@@ -176,6 +176,11 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
       }
     }
     return std::nullopt;
+  };
+  auto get = [&](const char* env_name, const char* json_key) -> std::optional<std::string> {
+    auto v = get_value(env_name, json_key);
+    if (v && !v->empty()) cfg.given.insert(env_name);
+    return v;
   };
   auto set_str = [&](std::string& field, const char* e, const char* j) {
     if (auto v = get(e, j)) field = *v;

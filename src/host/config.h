@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,11 @@ struct HostConfig {
   /// the variable and its value, e.g. "WASMCLOUD_CTL_PORT='abc' is not an integer"; the field
   /// keeps its default. `wasmcloud host` and `up` refuse to start when any is present (#17.8).
   std::vector<std::string> config_errors;
+  /// The WASMCLOUD_* variables for which load_config() found a non-empty value, in the
+  /// environment or as their host_config.json key (named by the variable either way), so that a
+  /// caller can tell a setting the user gave from a default (`wasmcloud host` takes only the
+  /// others from `up`'s lattice, issue #17.1).
+  std::set<std::string> given;
 };
 
 /// The invocation budget the host gives the wasm engine (Limits::deadline):

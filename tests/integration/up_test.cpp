@@ -1,17 +1,21 @@
 // `wasmcloud up` as a user runs it: HOME and XDG_DATA_HOME in a temp dir, non-default NATS and
-// registry ports, then the operator CLI (`ctl`, `call`) against it, then Ctrl-C.
+// registry ports, then the operator CLI (`ctl`, `call`) against it, then Ctrl-C. Also a second
+// `wasmcloud host` joining up's lattice through its data directory (#17.1), one `up` per data
+// directory, up restarting its nats-server, and a remote stop of up's host (#17.7).
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -43,6 +47,12 @@ std::pair<std::string, int> run(const std::string& cmd) {
   return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
+/// Removes a temporary directory when the test ends (declare it before the processes).
+struct TempDirGuard {
+  std::string dir;
+  ~TempDirGuard() { testing::remove_temp_dir(dir); }
+};
+
 bool is_dir(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -50,6 +60,7 @@ bool is_dir(const std::string& path) {
 
 TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   const auto home = testing::make_temp_dir("wc-up-home");
+  TempDirGuard guard{home};
   const int nats_port = testing::free_port();
   const int reg_port = testing::free_port();
   const int dash_port = testing::free_port();
@@ -184,6 +195,7 @@ std::pair<std::string, int> run_up(const std::string& home, const std::string& a
 // (PR_SET_PDEATHSIG) and exit.
 TEST(WasmcloudUp, KillNineTakesItsChildrenAlong) {
   const auto home = testing::make_temp_dir("wc-up-kill");
+  TempDirGuard guard{home};
   const int nats_port = testing::free_port();
   const int reg_port = testing::free_port();
   testing::ChildProcess up(
@@ -216,6 +228,7 @@ TEST(WasmcloudUp, KillNineTakesItsChildrenAlong) {
 
 TEST(WasmcloudUp, PortFlagsOutOfRangeAreRefused) {
   const auto home = testing::make_temp_dir("wc-up-ports");
+  TempDirGuard guard{home};
   struct Case {
     std::string args, expected;
   };
@@ -244,6 +257,7 @@ TEST(WasmcloudUp, PortFlagsOutOfRangeAreRefused) {
 // up would have started is left running (it checks every port before starting anything).
 TEST(WasmcloudUp, PortsInUseAreReportedAndNothingIsLeftRunning) {
   const auto home = testing::make_temp_dir("wc-up-busy");
+  TempDirGuard guard{home};
   const int nats_port = testing::free_port();
   const int reg_port = testing::free_port();
   const int dash_port = testing::free_port();
@@ -287,6 +301,374 @@ TEST(WasmcloudUp, PortsInUseAreReportedAndNothingIsLeftRunning) {
   EXPECT_FALSE(testing::port_open(reg_port));
   EXPECT_FALSE(testing::port_open(dash_port));
   EXPECT_FALSE(std::filesystem::exists(home + "/data/wasmcloud-cpp/nats-server.log"));
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Polls until `pred` holds or `timeout` passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+/// Waits for `proc` to exit by itself and returns its exit status (-1 on timeout).
+int wait_exit(testing::ChildProcess& proc, std::chrono::milliseconds timeout) {
+  if (!eventually([&] { return !process_alive(proc.pid()); }, timeout)) return -1;
+  return proc.interrupt_and_wait(2s);  // reaps the zombie; the signal goes nowhere
+}
+
+/// The environment of a user whose data directory is under `home`.
+std::vector<std::string> user_env(const std::string& home) {
+  return {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data",
+          "WASMCLOUD_CLUSTER_SEED=", "WASMCLOUD_DASHBOARD_PORT="};
+}
+
+/// Pings the lattice until a host other than those in `not` answers; returns its id or "".
+std::string find_host(lattice::Connection& nc, const std::set<std::string>& not_these,
+                      std::chrono::milliseconds timeout) {
+  std::string found;
+  eventually(
+      [&] {
+        auto inbox = nc.new_inbox();
+        std::mutex mu;
+        std::vector<std::string> ids;
+        auto sub = nc.subscribe(inbox, [&](lattice::Message m) {
+          std::lock_guard lock(mu);
+          auto j = json::parse(m.text(), nullptr, false);
+          if (j.is_object()) ids.push_back(j.value("id", ""));
+        });
+        if (!sub) return false;
+        (void)nc.publish("wasmbus.ctl.default.ping.hosts", "", {}, inbox);
+        std::this_thread::sleep_for(300ms);
+        sub->unsubscribe();
+        std::lock_guard lock(mu);
+        for (const auto& id : ids)
+          if (!id.empty() && !not_these.count(id)) found = id;
+        return !found.empty();
+      },
+      timeout);
+  return found;
+}
+
+// #17.1: a second `wasmcloud host` with no flags, next to `up`, joins up's lattice through up's
+// data directory: same NATS server, up's plain-HTTP registry allowed, up's cluster seed. The
+// actor runs on the second host only, pulled from up's registry, and answers an invocation that
+// `wasmcloud call` signs with the shared cluster seed.
+TEST(WasmcloudUp, SecondHostJoinsUpsLatticeFromItsDataDirectory) {
+  const auto home = testing::make_temp_dir("wc-up-join");
+  TempDirGuard guard{home};
+  const int nats_port = testing::free_port();
+  const int reg_port = testing::free_port();
+  const std::string data = home + "/data/wasmcloud-cpp";
+  testing::ChildProcess up(
+      {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
+       std::to_string(reg_port), "--no-dashboard", "--no-native"},
+      home + "/up.log", user_env(home));
+  ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << slurp(home + "/up.log");
+  ASSERT_TRUE(testing::wait_port(reg_port, 15s)) << slurp(home + "/up.log");
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
+      << slurp(home + "/up.log");
+  const json ctx = json::parse(slurp(data + "/lattice.json"), nullptr, false);
+  ASSERT_TRUE(ctx.is_object()) << slurp(data + "/lattice.json");
+  EXPECT_EQ(ctx.value("pid", 0), up.pid());
+  EXPECT_EQ(ctx["ctl_nats"].value("port", 0), nats_port);
+  EXPECT_EQ(ctx.value("cluster_seed_file", ""), data + "/cluster.nk");
+  EXPECT_EQ(ctx.value("lattice_prefix", ""), "default");
+  const std::string registry = "127.0.0.1:" + std::to_string(reg_port);
+  EXPECT_NE(ctx["allowed_insecure"].dump().find(registry), std::string::npos) << ctx.dump();
+  EXPECT_EQ(ctx.dump().find("SC"), std::string::npos) << "no seed in lattice.json";
+  const std::string up_host = ctx.value("host_id", "");
+  ASSERT_FALSE(up_host.empty());
+
+  // One command, no flags: the same data directory (XDG_DATA_HOME) is all it shares with up.
+  testing::ChildProcess second({kBinary, "host", "--no-native"}, home + "/host.log",
+                               user_env(home));
+  lattice::ConnectOptions o;
+  o.servers = {"nats://127.0.0.1:" + std::to_string(nats_port)};
+  auto nc = lattice::Connection::connect(o);
+  ASSERT_TRUE(nc) << nc.error().message;
+  const std::string host_id = find_host(**nc, {up_host}, 20s);
+  ASSERT_FALSE(host_id.empty()) << "the second host never answered; its log:\n"
+                                << slurp(home + "/host.log");
+  const std::string host_log = slurp(home + "/host.log");
+  EXPECT_NE(host_log.find("Joining the lattice of wasmcloud up (pid " + std::to_string(up.pid()) +
+                          "): NATS nats://127.0.0.1:" + std::to_string(nats_port) +
+                          ", lattice prefix default, cluster seed " + data +
+                          "/cluster.nk, allowed-insecure registries " + registry),
+            std::string::npos)
+      << host_log;
+  EXPECT_EQ(host_log.find("ad-hoc cluster key"), std::string::npos) << host_log;
+
+  // Push to up's registry, start on the second host by id, see its actor_started.
+  const std::string ref = registry + "/echo:0.3.4";
+  auto [pushed, push_rc] = run(kBinary + " reg push " + ref + " " + std::string(WC_FIXTURES_DIR) +
+                               "/echo.wasm --insecure 2>&1");
+  ASSERT_EQ(push_rc, 0) << pushed;
+  std::mutex mu;
+  std::vector<json> events;
+  auto sub = (*nc)->subscribe("wasmbus.evt.default", [&](lattice::Message m) {
+    std::lock_guard lock(mu);
+    events.push_back(json::parse(m.text(), nullptr, false));
+  });
+  ASSERT_TRUE(sub);
+  const std::string port = std::to_string(nats_port);
+  auto [started, start_rc] =
+      run(kBinary + " ctl -p " + port + " start actor " + ref + " --host-id " + host_id + " 2>&1");
+  ASSERT_EQ(start_rc, 0) << started << "\nhost log:\n" << slurp(home + "/host.log");
+  EXPECT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        for (const auto& e : events)
+          if (e.is_object() && e.value("type", "") == "com.wasmcloud.lattice.actor_started" &&
+              e.value("source", "") == host_id)
+            return true;
+        return false;
+      },
+      10s))
+      << "no actor_started from the second host";
+
+  // Invoke through the lattice: only the second host runs echo; `call` signs with up's seed.
+  const std::string env =
+      "env -u WASMCLOUD_CLUSTER_SEED HOME=" + home + " XDG_DATA_HOME=" + home + "/data ";
+  std::string reply;
+  for (int i = 0; i < 50 && reply.empty(); ++i) {
+    auto [out, rc] = run(env + kBinary + " call -p " + port + " -o json " + kEcho +
+                         " HttpServer.HandleRequest "
+                         "'{\"method\":\"GET\",\"path\":\"/joined\",\"queryString\":\"\","
+                         "\"header\":{},\"body\":\"hi\"}' 2>&1");
+    if (rc == 0)
+      reply = out;
+    else
+      std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_FALSE(reply.empty()) << "call never succeeded; host log:\n" << slurp(home + "/host.log");
+  auto j = json::parse(reply, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << reply;
+  EXPECT_EQ(j["response"]["statusCode"], 200) << reply;
+  auto [inv, inv_rc] = run(kBinary + " ctl -p " + port + " -o json get inventory " + host_id);
+  EXPECT_EQ(inv_rc, 0);
+  EXPECT_NE(inv.find(kEcho), std::string::npos) << inv;
+
+  // --no-context: the same command, given up's NATS port, runs with an ad-hoc cluster key.
+  {
+    testing::ChildProcess lone(
+        {kBinary, "host", "--no-native", "--no-context", "--nats-port", port}, home + "/lone.log",
+        user_env(home));
+    EXPECT_TRUE(eventually(
+        [&] { return slurp(home + "/lone.log").find("ad-hoc cluster key") != std::string::npos; },
+        15s))
+        << slurp(home + "/lone.log");
+    EXPECT_EQ(slurp(home + "/lone.log").find("Joining the lattice"), std::string::npos);
+    EXPECT_EQ(lone.interrupt_and_wait(20s), 0);
+  }
+
+  sub->unsubscribe();
+  nc->reset();
+  EXPECT_EQ(second.interrupt_and_wait(20s), 0) << slurp(home + "/host.log");
+  EXPECT_EQ(up.interrupt_and_wait(20s), 0) << slurp(home + "/up.log");
+  EXPECT_FALSE(std::filesystem::exists(data + "/lattice.json")) << "up leaves no lattice.json";
+}
+
+// #17.7: one `up` per data directory. The pid file of an `up` killed with -9 does not block the
+// next one; a second `up` while one runs says so, with its pid, and exits 1 without starting
+// anything; a lattice.json left by the killed `up` is ignored by `wasmcloud host`.
+TEST(WasmcloudUp, OneUpPerDataDirectoryAndStalePidFileDoesNotBlock) {
+  const auto home = testing::make_temp_dir("wc-up-lock");
+  TempDirGuard guard{home};
+  const std::string data = home + "/data/wasmcloud-cpp";
+  const int nats_port = testing::free_port();
+  const std::vector<std::string> args = {
+      kBinary,          "up",         "--nats-port", std::to_string(nats_port), "--no-registry",
+      "--no-dashboard", "--no-native"};
+  pid_t killed = 0;
+  {
+    testing::ChildProcess first(args, home + "/up1.log", user_env(home));
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
+        << slurp(home + "/up1.log");
+    killed = first.pid();
+    EXPECT_EQ(slurp(data + "/up.pid"), std::to_string(killed) + "\n");
+    first.stop(9);
+    ASSERT_TRUE(eventually([&] { return !testing::port_open(nats_port); }, 10s));
+  }
+  // What the killed up left: its pid file and lattice.json.
+  EXPECT_EQ(slurp(data + "/up.pid"), std::to_string(killed) + "\n");
+  ASSERT_TRUE(std::filesystem::exists(data + "/lattice.json"));
+  {
+    // A host started now does not take the dead up's settings (it would try its NATS port).
+    auto env = user_env(home);
+    std::string cmd = "env";
+    for (const auto& e : env) cmd += " " + e;
+    auto [out, rc] =
+        run(cmd + " timeout 20 " + kBinary + " host --no-native --log-level debug --nats-port " +
+            std::to_string(testing::free_port()) + " 2>&1");
+    EXPECT_NE(rc, 0);
+    EXPECT_EQ(out.find("Joining the lattice"), std::string::npos) << out;
+  }
+
+  testing::ChildProcess second(args, home + "/up2.log", user_env(home));
+  ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << slurp(home + "/up2.log");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return json::parse(slurp(data + "/lattice.json"), nullptr, false).value("pid", 0) ==
+               second.pid();
+      },
+      15s))
+      << slurp(home + "/up2.log");
+  EXPECT_EQ(slurp(data + "/up.pid"), std::to_string(second.pid()) + "\n");
+
+  const int other_nats = testing::free_port();
+  auto [out, rc] =
+      run_up(home, "--nats-port " + std::to_string(other_nats) + " --no-registry --no-dashboard");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("wasmcloud up is already running (pid " + std::to_string(second.pid()) + ")"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(testing::port_open(other_nats)) << "the refused up started a NATS server";
+  auto [jout, jrc] = run_up(
+      home, "--nats-port " + std::to_string(other_nats) + " --no-registry --no-dashboard -o json");
+  EXPECT_EQ(jrc, 1);
+  EXPECT_NE(jout.find("\"success\":false"), std::string::npos) << jout;
+
+  EXPECT_EQ(second.interrupt_and_wait(20s), 0) << slurp(home + "/up2.log");
+  EXPECT_FALSE(std::filesystem::exists(data + "/lattice.json"));
+  EXPECT_FALSE(testing::port_open(nats_port));
+}
+
+// #17.7: the nats-server `up` started dies: `up` says so at warn level naming it and starts it
+// again on the same port and store, and its host is back on the lattice; after 3 restarts within
+// 10 minutes the next death ends `up` with exit status 1 and nothing left running.
+TEST(WasmcloudUp, RestartsItsNatsServerThenGivesUp) {
+  const auto home = testing::make_temp_dir("wc-up-natsdies");
+  TempDirGuard guard{home};
+  const int nats_port = testing::free_port();
+  const std::string log = home + "/up.log";
+  testing::ChildProcess up({kBinary, "up", "--nats-port", std::to_string(nats_port),
+                            "--no-registry", "--no-dashboard", "--no-native"},
+                           log, user_env(home));
+  ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << slurp(log);
+  lattice::ConnectOptions o;
+  o.servers = {"nats://127.0.0.1:" + std::to_string(nats_port)};
+  o.retry_initial_connect = true;
+  auto nc = lattice::Connection::connect(o);
+  ASSERT_TRUE(nc) << nc.error().message;
+  const std::string host_id = find_host(**nc, {}, 15s);
+  ASSERT_FALSE(host_id.empty()) << slurp(log);
+
+  auto nats_child = [&]() -> pid_t {
+    auto kids = children_of(up.pid());
+    return kids.size() == 1 ? *kids.begin() : 0;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int round = 1; round <= 3; ++round) {
+    const pid_t old = nats_child();
+    ASSERT_GT(old, 0) << "round " << round;
+    ASSERT_EQ(::kill(old, SIGKILL), 0);
+    ASSERT_TRUE(eventually(
+        [&] {
+          const pid_t now = nats_child();
+          return now > 0 && now != old && testing::port_open(nats_port);
+        },
+        15s))
+        << "round " << round << ": nats-server not restarted\n"
+        << slurp(log);
+    // up has seen it answer (the next kill must not hit it while up waits for its port).
+    ASSERT_TRUE(eventually(
+        [&] {
+          return slurp(log).find("Restarted nats-server on 127.0.0.1:" + std::to_string(nats_port) +
+                                 " (pid " + std::to_string(nats_child()) + ")") !=
+                 std::string::npos;
+        },
+        15s))
+        << slurp(log);
+    EXPECT_NE(slurp(log).find("nats-server (pid " + std::to_string(old) +
+                              ") on 127.0.0.1:" + std::to_string(nats_port) +
+                              ", started by wasmcloud up, exited (killed by signal 9"),
+              std::string::npos)
+        << slurp(log);
+    if (round == 1) {
+      // The host reconnects and answers again.
+      EXPECT_EQ(find_host(**nc, {}, 15s), host_id) << slurp(log);
+    }
+  }
+  EXPECT_NE(slurp(log).find("restart 3 of at most 3 within 10 minutes"), std::string::npos);
+  const auto restarts = std::chrono::steady_clock::now() - t0;
+  std::cout << "3 restarts (with one host reconnect) took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(restarts).count() << " ms\n";
+
+  const pid_t last = nats_child();
+  ASSERT_GT(last, 0);
+  ASSERT_EQ(::kill(last, SIGKILL), 0);
+  const auto t1 = std::chrono::steady_clock::now();
+  EXPECT_EQ(wait_exit(up, 30s), 1) << slurp(log);
+  std::cout << "up exited "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t1)
+                   .count()
+            << " ms after the 4th death\n";
+  EXPECT_NE(slurp(log).find("giving up after 3 restarts within 10 minutes"), std::string::npos)
+      << slurp(log);
+  EXPECT_FALSE(testing::port_open(nats_port));
+  EXPECT_FALSE(std::filesystem::exists(home + "/data/wasmcloud-cpp/lattice.json"));
+  nc->reset();
+}
+
+// #17.7: a remote `cmd.{host}.stop` for up's host stops the whole `up` cleanly (registry and
+// nats-server too, exit 0), and `up` logs at warn level who asked: the reply subject.
+TEST(WasmcloudUp, RemoteStopOfItsHostStopsUpAndSaysWhoAsked) {
+  const auto home = testing::make_temp_dir("wc-up-remote-stop");
+  TempDirGuard guard{home};
+  const int nats_port = testing::free_port();
+  const int reg_port = testing::free_port();
+  const std::string log = home + "/up.log";
+  const std::string data = home + "/data/wasmcloud-cpp";
+  testing::ChildProcess up(
+      {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
+       std::to_string(reg_port), "--no-dashboard", "--no-native"},
+      log, user_env(home));
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
+      << slurp(log);
+  const std::string host_id =
+      json::parse(slurp(data + "/lattice.json"), nullptr, false).value("host_id", "");
+  ASSERT_FALSE(host_id.empty());
+  lattice::ConnectOptions o;
+  o.servers = {"nats://127.0.0.1:" + std::to_string(nats_port)};
+  auto nc = lattice::Connection::connect(o);
+  ASSERT_TRUE(nc) << nc.error().message;
+  const std::string inbox = "_INBOX.remote-stopper-17-7";
+  std::mutex mu;
+  std::string ack;
+  auto sub = (*nc)->subscribe(inbox, [&](lattice::Message m) {
+    std::lock_guard lock(mu);
+    ack = std::string(m.text());
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE((*nc)->publish("wasmbus.ctl.default.cmd." + host_id + ".stop", R"({"timeout":500})",
+                             {}, inbox));
+  EXPECT_EQ(wait_exit(up, 30s), 0) << slurp(log);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_NE(ack.find("\"accepted\":true"), std::string::npos) << ack;
+  }
+  const std::string text = slurp(log);
+  EXPECT_NE(text.find("Host " + host_id + " was stopped by a control-interface request (cmd." +
+                      host_id + ".stop, reply to " + inbox + ", payload '{\"timeout\":500}')"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(" warning Host " + host_id + " was stopped"), std::string::npos) << text;
+  sub->unsubscribe();
+  nc->reset();
+  EXPECT_FALSE(testing::port_open(nats_port));
+  EXPECT_FALSE(testing::port_open(reg_port));
+  EXPECT_FALSE(std::filesystem::exists(data + "/lattice.json"));
 }
 
 TEST(WasmcloudCli, CtlFailsClearlyWithoutNats) {
