@@ -32,6 +32,8 @@ std::optional<long long> integer(const json& body, const char* key, long long fa
   if (it->is_number_integer()) return it->get<long long>();
   if (it->is_number_float()) {
     double d = it->get<double>();
+    // Outside long long's range (1e300, or inf from 1e400) the conversion is undefined.
+    if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
     if (d != static_cast<double>(static_cast<long long>(d))) return std::nullopt;
     return static_cast<long long>(d);
   }
@@ -51,8 +53,15 @@ Result<int> count_field(const json& body, long long fallback, long long min,
   return static_cast<int>(*n);
 }
 
+/// An object whose strings and keys are all UTF-8. A JSON body always is (the parser checks);
+/// multipart fields are raw bytes the server copies in, and a form value that is not UTF-8
+/// would make the control request built from it unwritable (json::dump throws).
 Status object_body(const json& body) {
   if (!body.is_object()) return invalid(messages::kBadJsonBody);
+  // `replace` writes U+FFFD for a bad byte, `ignore` drops it: equal only when there is none.
+  if (body.dump(-1, ' ', false, json::error_handler_t::replace) !=
+      body.dump(-1, ' ', false, json::error_handler_t::ignore))
+    return invalid(messages::kFormNotUtf8);
   return ok();
 }
 

@@ -52,6 +52,8 @@ inline constexpr std::string_view kEnterContractId = "Please enter a contract ID
 inline constexpr std::string_view kEnterLinkName = "Please enter a link name";
 inline constexpr std::string_view kBadLinkValues = "Link values must look like KEY1=VAL1,KEY2=VAL2";
 inline constexpr std::string_view kBadJsonBody = "Request body is not a JSON object";
+/// A form field (a multipart upload's text fields) that is not UTF-8 text.
+inline constexpr std::string_view kFormNotUtf8 = "Form fields must be UTF-8 text";
 inline constexpr std::string_view kNoRespondersStopProvider =
     "No responders to stop provider request";
 inline constexpr std::string_view kNoRespondersScale = "No responders to scale actor request";

@@ -1,6 +1,8 @@
 // Form validation: every accepted shape and each bad-input message.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "web/forms.h"
 #include "web/messages.h"
 
@@ -64,6 +66,20 @@ TEST(Forms, StartActorHugeReplicas) {
             messages::kReplicasAtLeastOne);
 }
 
+// Seen while writing fuzz/forms_fuzzer, confirmed by its UBSan build (float-cast-overflow): a
+// float count beyond long long's range was converted to long long, which is undefined
+// behaviour; it is refused like any bad count.
+TEST(Forms, StartActorFloatReplicasOutOfRange) {
+  for (double count : {1e300, -1e300, 9.3e18, std::numeric_limits<double>::infinity()}) {
+    EXPECT_EQ(message_of(parse_start_actor(json{{"actor_ref", "r"}, {"count", count}})),
+              messages::kReplicasAtLeastOne)
+        << count;
+  }
+  auto f = parse_start_actor(json::parse(R"({"actor_ref":"r","count":2.0})"));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->count, 2);
+}
+
 TEST(Forms, BodyMustBeAnObject) {
   EXPECT_EQ(message_of(parse_start_actor(json::array())), messages::kBadJsonBody);
   EXPECT_EQ(message_of(parse_scale(json("x"))), messages::kBadJsonBody);
@@ -75,6 +91,16 @@ TEST(Forms, UploadActorFields) {
   ASSERT_TRUE(f);
   EXPECT_EQ(f->count, 3);
   EXPECT_EQ(message_of(parse_upload_actor(json{{"count", "0"}})), messages::kReplicasAtLeastOne);
+}
+
+// Found by fuzz/forms_fuzzer: multipart text fields are raw bytes; a link name that is not UTF-8
+// was accepted and the `lp` request built from it could not be written (json::dump threw).
+TEST(Forms, UploadFieldsMustBeUtf8) {
+  EXPECT_EQ(message_of(parse_upload_provider(json{{"link_name", "\x80`"}})),
+            messages::kFormNotUtf8);
+  EXPECT_EQ(message_of(parse_upload_actor(json{{"count", "1"}, {"host_id", "N\xff"}})),
+            messages::kFormNotUtf8);
+  EXPECT_TRUE(parse_upload_provider(json{{"link_name", "d\u00e9faut"}}));  // UTF-8 "défaut"
 }
 
 TEST(Forms, UploadSizeChecksUseTheOriginalTexts) {
