@@ -406,6 +406,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
             stop_request->body = std::string(m.text().substr(0, 200));
           });
       if (sub) stop_watch = std::move(*sub);
+      (void)watch->flush(std::chrono::seconds(1));  // subscribed before lattice.json names the host
     }
     if (!stop_watch.valid())
       spdlog::warn(

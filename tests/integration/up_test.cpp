@@ -471,6 +471,26 @@ TEST(WasmcloudUp, SecondHostJoinsUpsLatticeFromItsDataDirectory) {
     EXPECT_EQ(lone.interrupt_and_wait(20s), 0);
   }
 
+  // A WASMCLOUD_* variable wins over up's setting; the others still come from up.
+  {
+    auto other_env = user_env(home);
+    other_env.push_back("WASMCLOUD_LATTICE_PREFIX=elsewhere");
+    testing::ChildProcess other({kBinary, "host", "--no-native"}, home + "/other.log", other_env);
+    EXPECT_TRUE(eventually(
+        [&] {
+          return slurp(home + "/other.log").find("on lattice 'elsewhere'") != std::string::npos;
+        },
+        15s))
+        << slurp(home + "/other.log");
+    const std::string text = slurp(home + "/other.log");
+    EXPECT_NE(text.find("Joining the lattice of wasmcloud up (pid " + std::to_string(up.pid()) +
+                        "): NATS nats://127.0.0.1:" + port + ", cluster seed " + data +
+                        "/cluster.nk, allowed-insecure"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(other.interrupt_and_wait(20s), 0);
+  }
+
   sub->unsubscribe();
   nc->reset();
   EXPECT_EQ(second.interrupt_and_wait(20s), 0) << slurp(home + "/host.log");
