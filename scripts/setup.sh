@@ -47,5 +47,8 @@ fi
 
 if [ "${1:-}" = "--no-build" ]; then exit 0; fi
 JOBS="${WC_JOBS:-2}"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# WC_WERROR=ON (scripts/test.sh, i.e. CI) builds with -Werror; unset keeps the cached choice.
+WERROR_FLAG=()
+[ -z "${WC_WERROR:-}" ] || WERROR_FLAG=(-DWC_WERROR="$WC_WERROR")
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${WERROR_FLAG[@]}" >/dev/null
 ninja -C build -j"$JOBS"

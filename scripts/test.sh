@@ -4,7 +4,8 @@
 # a short fuzz run and a smoke run of the benchmarks (not timed). Exit code non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# CI builds treat warnings as errors (CMake option WC_WERROR, default OFF).
+WC_WERROR=ON scripts/setup.sh
 
 echo "== unit and integration tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600

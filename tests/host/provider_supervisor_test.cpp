@@ -20,6 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
 #include "lattice/events.h"
 #include "par/par.h"
 #include "wascap/nkeys.h"
@@ -44,6 +49,27 @@ std::vector<int> processes_with(const std::string& needle) {
   ::closedir(d);
   return out;
 }
+
+/// Keeps every formatted line. Formats on the logging thread, as the host's stderr sink does (the
+/// log fields are thread-local; spdlog's ringbuffer sink would format later, on the reader).
+class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    lines_.emplace_back(buf.data(), buf.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
 
 class ProviderSupervisorTest : public ::testing::Test {
  protected:
@@ -127,6 +153,81 @@ TEST_F(ProviderSupervisorTest, EveryStartIsOneProcessAndEveryStopLeavesNone) {
   const auto started = std::count(event_types.begin(), event_types.end(),
                                   std::string(lattice::events::kProviderStarted));
   EXPECT_EQ(started, kRounds) << "a provider_started without a start: a spurious restart";
+}
+
+/// Issue #17.6: whatever a provider prints on stdout or stderr reaches the host's log in the
+/// host's format, once per line, with the provider's key and link name: a line in the SDK's
+/// format (text or JSON) keeps its level and message, any other line is logged whole (info from
+/// stdout, warn from stderr), and an endless line is cut into 16 KiB pieces.
+TEST_F(ProviderSupervisorTest, ProviderOutputIsRelayedThroughTheHostLogger) {
+  const std::string script =
+      "#!/bin/sh\n"
+      "echo 'plain stdout line'\n"
+      "echo 'plain stderr line' >&2\n"
+      "echo '2026-12-07T13:00:00.123456Z warning sdk text line' >&2\n"
+      "echo '{\"timestamp\":\"t\",\"level\":\"error\",\"logger\":\"wasmcloud\",\"message\":"
+      "\"sdk json line\"}' >&2\n"
+      "head -c 20000 /dev/zero | tr '\\0' x\n"
+      "echo\n"
+      "while :; do sleep 1; done\n";
+  par::CreateSpec spec;
+  spec.capid = "wasmcloud:testing";
+  spec.vendor = "tests";
+  spec.name = "talker";
+  spec.rev = 1;
+  spec.targets[par::native_target()] = Bytes(script.begin(), script.end());
+  auto bytes = par::create_archive(spec, wascap::KeyPair::generate(wascap::KeyType::kAccount),
+                                   wascap::KeyPair::generate(wascap::KeyType::kService), false);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  auto archive = par::load_archive(*bytes, {.only_target = par::native_target()});
+  ASSERT_TRUE(archive) << archive.error().message;
+
+  auto sink = std::make_shared<LineSink>();
+  init_logging(true, "debug", sink);
+  ProviderSupervisorDeps deps;
+  deps.lattice_prefix = "default";
+  deps.cache_dir = dir_.string();
+  std::vector<nlohmann::json> relayed;
+  {
+    ProviderSupervisor sup(deps);
+    ProviderStart start;
+    start.archive = *archive;
+    start.image_ref = "file:///talker.par";
+    start.link_name = "default";
+    auto info = sup.start(std::move(start));
+    ASSERT_TRUE(info) << info.error().message;
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      relayed.clear();
+      for (const auto& line : sink->lines()) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+        if (j.contains("provider_id")) relayed.push_back(std::move(j));
+      }
+      if (relayed.size() >= 6) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(sup.stop(archive->claims.sub, "default"), 1u);
+  }
+  init_logging(false, "info");
+  auto find = [&](const std::string& message) -> const nlohmann::json* {
+    for (const auto& j : relayed)
+      if (j["message"] == message) return &j;
+    return nullptr;
+  };
+  struct Want {
+    std::string message, level;
+  };
+  for (const Want& w : {Want{"plain stdout line", "info"}, Want{"plain stderr line", "warning"},
+                        Want{"sdk text line", "warning"}, Want{"sdk json line", "error"}}) {
+    const nlohmann::json* j = find(w.message);
+    ASSERT_NE(j, nullptr) << w.message << " not relayed";
+    EXPECT_EQ((*j)["level"], w.level) << j->dump();
+    EXPECT_EQ((*j)["provider_id"], archive->claims.sub) << j->dump();
+    EXPECT_EQ((*j)["link_name"], "default") << j->dump();
+  }
+  EXPECT_NE(find(std::string(16 * 1024, 'x')), nullptr) << "the long line's first piece";
+  EXPECT_NE(find(std::string(20000 - 16 * 1024, 'x')), nullptr) << "the long line's rest";
 }
 
 }  // namespace
