@@ -222,8 +222,12 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   for (const auto& e : cfg.config_errors) die(e, json);
   init_logging(cfg.structured_logging, cfg.log_level);
   host::block_termination_signals();
-  const std::string data = args.data_dir.empty() ? default_data_dir() : args.data_dir;
   std::error_code ec;
+  // Absolute: lattice.json names files in it for processes started elsewhere.
+  const std::string data =
+      std::filesystem::absolute(args.data_dir.empty() ? default_data_dir() : args.data_dir, ec)
+          .lexically_normal()
+          .string();
   std::filesystem::create_directories(data, ec);
   if (ec) {
     die("Cannot create data directory " + data + ": " + ec.message(), json);
