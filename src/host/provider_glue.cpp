@@ -75,15 +75,27 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
                  {"contract_id", claims.capid}};
   // 5.3: only providers that declare a schema carry it, as a JSON-encoded string.
   if (claims.config_schema) kv_claims["config_schema"] = claims.config_schema->dump();
+  // The claims are in the local cache before providers->start() publishes provider_started, so
+  // a client that asks get.claims on that event finds them (the test saw an empty entry about one
+  // run in four); taken out again when the start fails and they were not there before.
+  bool had_claims = false;
+  {
+    std::lock_guard lock(cache_mu);
+    had_claims = claims_cache.count(key) != 0;
+    claims_cache[key] = kv_claims;
+  }
   auto launched = providers->start(std::move(spec));
   if (!launched) {
     // 2.3.6: already running only after download (ref unknown before) -> silently ignored.
     if (launched.error().code == Code::kAlreadyExists) return;
+    if (!had_claims) {
+      std::lock_guard lock(cache_mu);
+      claims_cache.erase(key);
+    }
     return failed(launched.error().message);
   }
   {
     std::lock_guard lock(cache_mu);
-    claims_cache[key] = kv_claims;
     if (!req.provider_ref.empty()) refmap[req.provider_ref] = key;
   }
   kv_put(topics::claims_key(key), kv_claims);
