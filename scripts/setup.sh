@@ -1,20 +1,45 @@
 #!/usr/bin/env bash
-# Installs every Debian package the project needs (skipping those present), then configures and
+# Installs the Debian packages the project needs (skipping those present), then configures and
 # builds into ./build. Idempotent: a second run installs nothing and rebuilds only what changed.
-# Usage: scripts/setup.sh [--no-build]
+# Usage: scripts/setup.sh [run|test] [--no-build]
+#   run  (scripts/up.sh): what running `wasmcloud up` needs -- the build toolchain, the libraries,
+#        nats-server, docker-registry, the native tier's wasm2c + C compiler and the dashboard's
+#        chart.js; builds only the `wasmcloud` program and the provider archives.
+#   test (scripts/test.sh, CI; the default): adds what the tests need -- GoogleTest, Google
+#        Benchmark, redis-server, wrk/ab, Chromium and playwright-core, clang (fuzzing, the wasm
+#        example actors) and clang-format -- and builds every target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build tools, libraries (see docs/ARCHITECTURE.md "Dependencies" for why each), and the real
-# servers the tests run (nats-server, docker-registry, redis-server).
+MODE=test
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    run | test) MODE=$arg ;;
+    --no-build) BUILD=0 ;;
+    *) echo "setup: unknown argument '$arg' (usage: scripts/setup.sh [run|test] [--no-build])" >&2; exit 1 ;;
+  esac
+done
+START=$SECONDS
+say() { echo "setup ($MODE, $((SECONDS - START)) s): $*"; }
+
+# Build tools, libraries (see docs/ARCHITECTURE.md "Dependencies" for why each) and the servers
+# `wasmcloud up` starts (nats-server, docker-registry).
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang clang-14 lld libclang-rt-14-dev clang-format
-  libgtest-dev libgmock-dev libbenchmark-dev
+  build-essential cmake ninja-build pkg-config
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
-  libexpected-dev libhiredis-dev wasi-libc libcrypt-dev openssl prometheus-cpp-dev
-  docker-registry redis-server apache2-utils wrk curl chromium chromium-driver
+  libexpected-dev libhiredis-dev libcrypt-dev openssl prometheus-cpp-dev
+  docker-registry curl
 )
+# What only the tests, fuzzers, benchmarks and example actors need.
+if [ "$MODE" = test ]; then
+  PACKAGES+=(
+    clang clang-14 lld libclang-rt-14-dev clang-format wasi-libc
+    libgtest-dev libgmock-dev libbenchmark-dev
+    redis-server apache2-utils wrk chromium chromium-driver
+  )
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,7 +48,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
+  say "installing ${#missing[@]} Debian package(s) (a few minutes on a fresh machine): ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
@@ -38,17 +63,34 @@ if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
 fi
 
-# Front-end packages (chart.js for the dashboard, playwright-core for browser tests) from the
-# committed lockfiles; skipped when already installed.
-if [ ! -f src/web/ui/node_modules/chart.js/dist/chart.umd.js ] ||
-   [ ! -d tests/ui/node_modules/playwright-core ]; then
+# Front-end packages from the committed lockfiles, skipped when already installed: chart.js for
+# the dashboard (both modes), playwright-core for the browser tests (test mode).
+if [ ! -f src/web/ui/node_modules/chart.js/dist/chart.umd.js ]; then
+  say "installing the dashboard's chart.js (npm ci)"
+  (cd src/web/ui && npm ci --no-audit --no-fund)
+fi
+if [ "$MODE" = test ] && [ ! -d tests/ui/node_modules/playwright-core ]; then
+  say "installing the browser tests' packages"
   bash tests/ui/setup.sh
 fi
 
-if [ "${1:-}" = "--no-build" ]; then exit 0; fi
+if [ "$BUILD" = 0 ]; then exit 0; fi
 JOBS="${WC_JOBS:-2}"
 # WC_WERROR=ON (scripts/test.sh, i.e. CI) builds with -Werror; unset keeps the cached choice.
 WERROR_FLAG=()
 [ -z "${WC_WERROR:-}" ] || WERROR_FLAG=(-DWC_WERROR="$WC_WERROR")
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${WERROR_FLAG[@]}" >/dev/null
-ninja -C build -j"$JOBS"
+if [ "$MODE" = run ]; then
+  # A first configure leaves tests and benchmarks out; a build dir that has them keeps them.
+  TESTS_FLAG=()
+  [ -f build/CMakeCache.txt ] || TESTS_FLAG=(-DWC_BUILD_TESTS=OFF -DWC_BUILD_BENCH=OFF)
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${WERROR_FLAG[@]}" \
+    "${TESTS_FLAG[@]}" >/dev/null
+  say "building wasmcloud and the provider archives ($JOBS jobs; about 10 minutes on 2 cores the first time)"
+  ninja -C build -j"$JOBS" wasmcloud provider_archives
+else
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWC_BUILD_TESTS=ON \
+    -DWC_BUILD_BENCH=ON "${WERROR_FLAG[@]}" >/dev/null
+  say "building every target, tests included ($JOBS jobs; about 15 minutes on 2 cores the first time)"
+  ninja -C build -j"$JOBS"
+fi
+say "done"

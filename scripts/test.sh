@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # CI builds treat warnings as errors (CMake option WC_WERROR, default OFF).
-WC_WERROR=ON scripts/setup.sh
+WC_WERROR=ON scripts/setup.sh test
 
 echo "== unit and integration tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600

@@ -3,5 +3,5 @@
 # registry when none answers, a host, and the dashboard on http://127.0.0.1:4000. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh run
 exec build/src/cli/wasmcloud up "$@"
