@@ -380,10 +380,37 @@ struct ProviderSupervisor::Impl {
     for (auto& c : all) stop_child(*c);
   }
 
+  /// The provider's answer to a health check (actor-rpc-providers.md 5.5, 7.6): a msgpack
+  /// HealthCheckResponse, or its JSON form (providers in test mode). Beyond 0.63, which counted
+  /// any reply as healthy, `healthy: false` is honoured (#13.2); an answer that is neither still
+  /// counts as healthy, as in 0.63.
+  static rpc::HealthCheckResponse read_health_reply(std::span<const std::uint8_t> body) {
+    if (auto h = rpc::decode_health_response(body)) return *h;
+    const auto j = json::parse(body.begin(), body.end(), nullptr, false);
+    if (j.is_object() && j.contains("healthy") && j["healthy"].is_boolean()) {
+      rpc::HealthCheckResponse h;
+      h.healthy = j["healthy"].get<bool>();
+      if (j.contains("message") && j["message"].is_string()) h.message = j["message"];
+      return h;
+    }
+    return rpc::HealthCheckResponse{.healthy = true, .message = std::nullopt};
+  }
+
   void health_check(const std::shared_ptr<Child>& c) {
     auto subject = topics::rpc_health(deps.lattice_prefix, c->info.public_key, c->info.link_name);
-    bool ok =
-        deps.rpc && deps.rpc->request(subject, std::span(rpc::kHealthRequest), deps.rpc_timeout);
+    bool ok = false;
+    std::string message;
+    if (deps.rpc != nullptr) {
+      auto reply = deps.rpc->request(subject, std::span(rpc::kHealthRequest), deps.rpc_timeout);
+      if (reply) {
+        auto health = read_health_reply(reply->data());
+        ok = health.healthy;
+        message = health.message.value_or("");
+      }
+    }
+    if (!ok && !message.empty())
+      spdlog::warn("Provider {} (link {}) reports itself unhealthy: {}", c->info.public_key,
+                   c->info.link_name, message.substr(0, 1024));
     bool was;
     {
       std::lock_guard lock(mu);

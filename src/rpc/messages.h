@@ -61,7 +61,8 @@ struct HealthCheckResponse {
 /// msgpack `{"healthy": bool[, "message": str]}` (`message` omitted when unset).
 Bytes encode_health_response(const HealthCheckResponse& r);
 /// Decodes a HealthCheckResponse (message missing or nil → nullopt). kInvalidArgument on
-/// malformed input. (The host treats any reply as healthy, 5.5; this is for tools and tests.)
+/// malformed input. The host's provider supervisor uses it: `healthy: false` makes a provider
+/// unhealthy (beyond 5.5, where any reply counted as healthy).
 Result<HealthCheckResponse> decode_health_response(std::span<const std::uint8_t> bytes);
 
 /// Body of the provider shutdown request: JSON `{"host_id":"<host key>"}` (5.6).

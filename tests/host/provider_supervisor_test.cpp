@@ -26,7 +26,10 @@
 
 #include "common/log.h"
 #include "lattice/events.h"
+#include "lattice/nats.h"
 #include "par/par.h"
+#include "rpc/messages.h"
+#include "support/servers.h"
 #include "wascap/nkeys.h"
 
 namespace wc::host {
@@ -228,6 +231,79 @@ TEST_F(ProviderSupervisorTest, ProviderOutputIsRelayedThroughTheHostLogger) {
   }
   EXPECT_NE(find(std::string(16 * 1024, 'x')), nullptr) << "the long line's first piece";
   EXPECT_NE(find(std::string(20000 - 16 * 1024, 'x')), nullptr) << "the long line's rest";
+}
+
+/// Issue #13.2: the supervisor reads the provider's HealthCheckResponse (msgpack, 7.6) instead of
+/// counting any reply as healthy. A responder on a real nats-server plays the provider's health
+/// subject: `healthy: false` keeps it unhealthy (health_check_status), `true` passes it
+/// (health_check_passed), `false` again fails it (health_check_failed).
+TEST_F(ProviderSupervisorTest, HealthAnswersAreReadNotJustReceived) {
+  testing::NatsServer nats;
+  lattice::ConnectOptions o;
+  o.servers = {nats.url()};
+  auto conn = lattice::Connection::connect(o);
+  ASSERT_TRUE(conn) << conn.error().message;
+  auto responder = lattice::Connection::connect(o);
+  ASSERT_TRUE(responder) << responder.error().message;
+
+  std::atomic<bool> healthy{false};
+  std::atomic<int> asked{0};
+  auto* resp = responder->get();
+  const std::string subject = "wasmbus.rpc.default." + archive_.claims.sub + ".default.health";
+  auto sub = resp->subscribe(subject, [&, resp](lattice::Message m) {
+    rpc::HealthCheckResponse h;
+    h.healthy = healthy.load();
+    if (!h.healthy) h.message = "database unreachable";
+    (void)resp->respond(m, rpc::encode_health_response(h));
+    ++asked;
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(resp->flush());
+
+  std::mutex mu;
+  std::vector<std::string> events;
+  ProviderSupervisorDeps deps;
+  deps.emit = [&](std::string_view type, const nlohmann::json&) {
+    std::lock_guard lock(mu);
+    events.emplace_back(type);
+  };
+  deps.rpc = conn->get();
+  deps.lattice_prefix = "default";
+  deps.cache_dir = dir_.string();
+  deps.health_first = 100ms;
+  deps.health_interval = 300ms;
+  auto health_events = [&] {
+    std::lock_guard lock(mu);
+    std::vector<std::string> out;
+    for (const auto& e : events)
+      if (e.find("health_check") != std::string::npos) out.push_back(e);
+    return out;
+  };
+  auto wait_for = [&](std::size_t n) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until && health_events().size() < n)
+      std::this_thread::sleep_for(20ms);
+    return health_events();
+  };
+  ProviderSupervisor sup(deps);
+  ProviderStart start;
+  start.archive = archive_;
+  start.image_ref = "file:///sleeper.par";
+  ASSERT_TRUE(sup.start(std::move(start)));
+
+  auto seen = wait_for(1);
+  ASSERT_GE(seen.size(), 1u);
+  EXPECT_EQ(seen[0], lattice::events::kHealthCheckStatus) << "an unhealthy answer passed";
+  healthy = true;
+  seen = wait_for(seen.size() + 2);
+  EXPECT_NE(std::find(seen.begin(), seen.end(), std::string(lattice::events::kHealthCheckPassed)),
+            seen.end());
+  healthy = false;
+  seen = wait_for(seen.size() + 2);
+  EXPECT_NE(std::find(seen.begin(), seen.end(), std::string(lattice::events::kHealthCheckFailed)),
+            seen.end());
+  EXPECT_GE(asked.load(), 3);
+  EXPECT_EQ(sup.stop(archive_.claims.sub, "default"), 1u);
 }
 
 }  // namespace
