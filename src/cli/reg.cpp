@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -116,11 +117,26 @@ class PullProgressPrinter {
   std::chrono::steady_clock::time_point last_;
 };
 
+/// The reference as typed, lower-cased, with one leading `oci://`, `https://` or `http://`
+/// removed, as the host and the dashboard accept them (#12.10, wasmCloud #776, wash #219);
+/// `http://` also sets `insecure` (plain HTTP for that registry, as --insecure does).
+std::string typed_reference(const std::string& raw, bool& insecure) {
+  const std::string url = oci::to_lower(raw);
+  if (url.starts_with("http://")) {
+    insecure = true;
+    return url.substr(7);
+  }
+  for (std::string_view scheme : {"oci://", "https://"})
+    if (url.starts_with(scheme)) return url.substr(scheme.size());
+  return url;
+}
+
 void run_push(const RegFlags& f, const std::string& artifact, const std::string& config,
               const std::vector<std::string>& annotations, const std::string& output) {
   const bool json = output == "json";
-  const std::string url = oci::to_lower(f.url);
-  if (url.starts_with("localhost:") && !f.insecure)
+  bool insecure = f.insecure;
+  const std::string url = typed_reference(f.url, insecure);
+  if (url.starts_with("localhost:") && !insecure)
     std::cerr << "Warning:" << oci::errors::kLocalhostInsecureWarning << "\n";
   auto ref = oci::parse_reference(url);
   if (!ref) die(ref.error().message, json);
@@ -135,7 +151,7 @@ void run_push(const RegFlags& f, const std::string& artifact, const std::string&
   o.kind = *kind;
   o.allow_latest = f.allow_latest;
   o.basic = basic_of(f);
-  if (f.insecure) o.allowed_insecure = {ref->http_host()};
+  if (insecure) o.allowed_insecure = {ref->http_host()};
   if (!config.empty()) {
     auto c = read_file(config);
     if (!c) die(c.error().message, json);
@@ -160,7 +176,8 @@ void run_push(const RegFlags& f, const std::string& artifact, const std::string&
 }
 
 void run_pull(const RegFlags& f, std::string destination, std::string digest, bool json) {
-  const std::string url = oci::to_lower(f.url);
+  bool insecure = f.insecure;
+  const std::string url = typed_reference(f.url, insecure);
   auto ref = oci::parse_reference(url);
   if (!ref) die(ref.error().message, json);
   if (ref->tag_implicit && !f.allow_latest) die(std::string(oci::errors::kPullMissingTag), json);
@@ -172,7 +189,7 @@ void run_pull(const RegFlags& f, std::string destination, std::string digest, bo
   o.basic = basic_of(f);
   o.use_env_credentials = false;
   o.cache = oci::CachePolicy::kNone;
-  if (f.insecure) o.allowed_insecure = {ref->http_host()};
+  if (insecure) o.allowed_insecure = {ref->http_host()};
   // Progress goes to stderr, never with -o json (stderr then holds only the JSON error).
   PullProgressPrinter progress(url);
   if (!json)

@@ -81,6 +81,24 @@ TEST_F(RegCli, PushThenPull) {
   EXPECT_EQ(j["file"], file);
 }
 
+TEST_F(RegCli, SchemePrefixedReferencesArePushedAndPulled) {
+  // As the host accepts them (#12.10): oci:// and https:// are stripped, http:// means plain HTTP.
+  wc::testing::RegistryServer reg;
+  CliRun push =
+      wasmcloud("reg push oci://" + reg.host() + "/echo:0.3.4 " + echo() + " --insecure", dir_);
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_NE(push.out.find("pushed to " + reg.host() + "/echo:0.3.4"), std::string::npos)
+      << push.out;
+  const std::string file = dir_ + "/scheme.wasm";
+  CliRun pull =
+      wasmcloud("reg pull http://" + reg.host() + "/echo:0.3.4 --destination " + file, dir_);
+  ASSERT_EQ(pull.exit_code, 0) << pull.err;
+  EXPECT_EQ(*wc::read_file(file), *wc::read_file(echo()));
+  CliRun https = wasmcloud(
+      "reg pull https://" + reg.host() + "/echo:0.3.4 --destination " + file + " --insecure", dir_);
+  EXPECT_EQ(https.exit_code, 0) << https.err;
+}
+
 TEST_F(RegCli, PullWrongDigestFails) {
   wc::testing::RegistryServer reg;
   const std::string ref = reg.host() + "/echo:0.3.4";
