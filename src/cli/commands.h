@@ -18,6 +18,7 @@ void register_call(CLI::App& app);       // call.cpp: call ACTOR OPERATION PAYLO
 void register_ctl(CLI::App& app);        // ctl.cpp: ctl get|start|scale|stop|update|link,
                                          // and the same groups at the top level
 void register_up(CLI::App& app);         // up.cpp: up (NATS + registry + host)
+void register_down(CLI::App& app);       // down.cpp: down (stop the `up` of a data directory)
 void register_dashboard(CLI::App& app);  // dashboard.cpp: dashboard (web UI of a lattice)
 void register_drain(CLI::App& app);      // drain.cpp: drain native|oci|all (cache directories)
 

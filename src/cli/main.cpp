@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   wc::cli::register_call(app);
   wc::cli::register_ctl(app);
   wc::cli::register_up(app);
+  wc::cli::register_down(app);
   wc::cli::register_dashboard(app);
   wc::cli::register_drain(app);
   return wc::cli::run_app(app, argc, argv);

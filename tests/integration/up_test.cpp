@@ -691,6 +691,60 @@ TEST(WasmcloudUp, RemoteStopOfItsHostStopsUpAndSaysWhoAsked) {
   EXPECT_FALSE(std::filesystem::exists(data + "/lattice.json"));
 }
 
+/// `env VAR=... ` for a shell command line with the environment of user_env(home).
+std::string user_env_prefix(const std::string& home) {
+  std::string cmd = "env";
+  for (const auto& e : user_env(home)) cmd += " " + e;
+  return cmd + " ";
+}
+
+// #17.9: `wasmcloud down` stops the `up` of the data directory (SIGTERM, waits for it): up exits
+// 0, its nats-server and docker-registry are gone; a second `down` says nothing runs, exit 1.
+TEST(WasmcloudUp, DownStopsUpAndItsChildren) {
+  const auto home = testing::make_temp_dir("wc-up-down");
+  TempDirGuard guard{home};
+  const int nats_port = testing::free_port();
+  const int reg_port = testing::free_port();
+  const std::string log = home + "/up.log";
+  const std::string data = home + "/data/wasmcloud-cpp";
+  testing::ChildProcess up(
+      {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
+       std::to_string(reg_port), "--no-dashboard", "--no-native"},
+      log, user_env(home));
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
+      << slurp(log);
+  std::set<pid_t> children;
+  ASSERT_TRUE(eventually(
+      [&] {
+        children = children_of(up.pid());
+        return children.size() >= 2;
+      },
+      10s))
+      << "expected nats-server and docker-registry; " << slurp(log);
+
+  auto [out, rc] = run(user_env_prefix(home) + kBinary + " down 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("Stopped wasmcloud up (pid " + std::to_string(up.pid()) + ")"),
+            std::string::npos)
+      << out;
+  // `down` returned once up exited: nothing of it is left running.
+  EXPECT_FALSE(process_alive(up.pid())) << slurp(log);
+  for (pid_t c : children) EXPECT_FALSE(process_alive(c)) << "child " << c << " outlived down";
+  EXPECT_FALSE(testing::port_open(nats_port));
+  EXPECT_FALSE(testing::port_open(reg_port));
+  EXPECT_EQ(wait_exit(up, 5s), 0) << slurp(log);
+  EXPECT_FALSE(std::filesystem::exists(data + "/lattice.json"));
+
+  auto [again, rc2] = run(user_env_prefix(home) + kBinary + " down --data-dir " + data + " 2>&1");
+  EXPECT_EQ(rc2, 1) << again;
+  EXPECT_NE(again.find("wasmcloud up is not running (data directory " + data + ")"),
+            std::string::npos)
+      << again;
+  auto [jout, jrc] = run(user_env_prefix(home) + kBinary + " down -o json 2>&1");
+  EXPECT_EQ(jrc, 1);
+  EXPECT_NE(jout.find("\"success\":false"), std::string::npos) << jout;
+}
+
 TEST(WasmcloudCli, CtlFailsClearlyWithoutNats) {
   auto [out, rc] =
       run(kBinary + " ctl -p " + std::to_string(testing::free_port()) + " get hosts 2>&1");
