@@ -15,6 +15,7 @@ void register_reg_ping(CLI::App& app);   // reg_ping.cpp: reg ping (after regist
 void register_par(CLI::App& app);        // par.cpp: par create | inspect
 void register_host(CLI::App& app);       // host.cpp: host (run a lattice host)
 void register_call(CLI::App& app);       // call.cpp: call ACTOR OPERATION PAYLOAD
+void register_spy(CLI::App& app);        // spy.cpp: spy ACTOR_ID (watch its invocations)
 void register_ctl(CLI::App& app);        // ctl.cpp: ctl get|start|scale|stop|update|link,
                                          // and the same groups at the top level
 void register_up(CLI::App& app);         // up.cpp: up (NATS + registry + host)

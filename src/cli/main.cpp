@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   wc::cli::register_par(app);
   wc::cli::register_host(app);
   wc::cli::register_call(app);
+  wc::cli::register_spy(app);
   wc::cli::register_ctl(app);
   wc::cli::register_up(app);
   wc::cli::register_down(app);

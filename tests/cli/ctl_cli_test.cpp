@@ -9,7 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -35,6 +37,8 @@ class CtlCli : public ::testing::Test {
     nats_ = std::make_unique<wc::testing::NatsServer>();
     registry_ = std::make_unique<wc::testing::RegistryServer>();
     home_ = std::make_unique<ScratchDir>();
+    // Known to the test so that `wasmcloud call` signs invocations the host accepts.
+    cluster_seed_ = wascap::KeyPair::generate(wascap::KeyType::kCluster).seed();
     echo_ref_ = registry_->host() + "/echo:0.3.4";
     auto pushed = run_cli(
         {"reg", "push", echo_ref_, std::string(WC_FIXTURES_DIR) + "/echo.wasm", "--insecure"},
@@ -45,7 +49,9 @@ class CtlCli : public ::testing::Test {
                                  std::to_string(nats_->port()), "--allow-file-load",
                                  "--allowed-insecure", registry_->host(), "--no-native",
                                  "--oci-cache-dir", *home_ / "oci-cache"},
-        *home_ / "host.log", std::vector<std::string>{"HOME=" + home_->path().string()});
+        *home_ / "host.log",
+        std::vector<std::string>{"HOME=" + home_->path().string(),
+                                 "WASMCLOUD_CLUSTER_SEED=" + cluster_seed_});
     lattice::ConnectOptions o;
     o.servers = {nats_->url()};
     auto nc = lattice::Connection::connect(o);
@@ -77,14 +83,14 @@ class CtlCli : public ::testing::Test {
   static std::unique_ptr<wc::testing::RegistryServer> registry_;
   static std::unique_ptr<ScratchDir> home_;
   static std::unique_ptr<wc::testing::ChildProcess> host_;
-  static std::string host_id_, echo_ref_;
+  static std::string host_id_, echo_ref_, cluster_seed_;
 };
 
 std::unique_ptr<wc::testing::NatsServer> CtlCli::nats_;
 std::unique_ptr<wc::testing::RegistryServer> CtlCli::registry_;
 std::unique_ptr<ScratchDir> CtlCli::home_;
 std::unique_ptr<wc::testing::ChildProcess> CtlCli::host_;
-std::string CtlCli::host_id_, CtlCli::echo_ref_;
+std::string CtlCli::host_id_, CtlCli::echo_ref_, CtlCli::cluster_seed_;
 
 TEST_F(CtlCli, StartActorFromRegistryWaitsForTheStartedEvent) {
   auto r = ctl({"start", "actor", echo_ref_, "--host-id", host_id_});
@@ -478,6 +484,62 @@ TEST_F(CtlCli, StopHostWaitsForHostStoppedAndTheHostExits) {
 
 // #17.9 `reg ping`: the suite's plain-HTTP registry answers ok with --insecure; over HTTPS the TLS
 // handshake fails and the text says to try --insecure; a port nobody listens on is unreachable.
+/// True once `pid` has exited (a zombie waiting to be reaped counts as exited).
+bool exited(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return true;
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
+}
+
+/// Polls `pred` every 50 ms until it holds or `timeout` passes.
+bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
+  return pred();
+}
+
+// #17.9: `wasmcloud spy` sees the invocation `wasmcloud call` sends to echo and prints it (JSON
+// line: operation, origin, size, id), stops after --count 1 by itself, and only observes: the
+// host still answers the call.
+TEST_F(CtlCli, SpySeesAnInvocationWhileTheHostStillAnswersIt) {
+  auto started = ctl({"start", "actor", kEchoFile, "--host-id", host_id_});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string port = std::to_string(nats_->port());
+  const std::string spy_log = *home_ / "spy.log";
+  wc::testing::ChildProcess spy(
+      {WC_CLI_BINARY, "spy", kEcho, "--count", "1", "--timeout", "30", "-p", port, "-o", "json"},
+      spy_log);
+  ASSERT_TRUE(poll_until([&] { return slurp(spy_log).find("Watching") != std::string::npos; }, 10s))
+      << slurp(spy_log);
+  const std::string origin = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+  auto call =
+      run_cli({"call", "-p", port, "--cluster-seed", cluster_seed_, "--origin", origin, "-o",
+               "json", kEcho, "HttpServer.HandleRequest",
+               R"({"method":"GET","path":"/spy","queryString":"","header":{},"body":"hi"})"},
+              *home_);
+  EXPECT_EQ(call.exit_code, 0) << call.err;
+  auto reply = json::parse(call.out, nullptr, false);
+  ASSERT_TRUE(reply.is_object()) << call.out << call.err;
+  EXPECT_EQ(reply["response"]["statusCode"], 200) << call.out;
+
+  EXPECT_TRUE(poll_until([&] { return exited(spy.pid()); }, 10s))
+      << "spy did not stop after --count 1: " << slurp(spy_log);
+  EXPECT_EQ(spy.interrupt_and_wait(5s), 0);  // reaps it
+  json line;
+  std::istringstream lines(slurp(spy_log));
+  for (std::string l; std::getline(lines, l);)
+    if (!l.empty() && l[0] == '{') line = json::parse(l, nullptr, false);
+  ASSERT_TRUE(line.is_object()) << slurp(spy_log);
+  EXPECT_EQ(line["operation"], "HttpServer.HandleRequest");
+  EXPECT_EQ(line["origin"]["public_key"], origin);
+  EXPECT_EQ(line["target"], kEcho);
+  EXPECT_GT(line["size"].get<int>(), 0);
+  EXPECT_FALSE(line["id"].get<std::string>().empty());
+  stop_echo();
+}
+
 TEST_F(CtlCli, RegPingSaysOkOrUnreachable) {
   auto ok = run_cli({"reg", "ping", registry_->host(), "--insecure"}, *home_);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
