@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <cstdint>
 #include <thread>
 
 #include "rpc/msgpack.h"
@@ -180,6 +183,10 @@ struct LinkServer::Impl {
   int port = 0;
   int listen_fd = -1;  // the listening socket, as last seen by the socket-options hook
   bool stopped = false;
+  /// steady_clock ticks of the last warn line about a failed actor call (0 = none yet), and the
+  /// failures since then (logged at debug only).
+  std::atomic<std::int64_t> last_failure_warn_{0};
+  std::atomic<std::int64_t> failures_since_warn_{0};
 
   bool origin_allowed(const std::string& origin) const {
     const auto& list = cfg.cors.allowed_origins;
@@ -247,7 +254,24 @@ struct LinkServer::Impl {
       } else {
         res.status = 500;
       }
-      spdlog::debug("{} {} -> {}: {}", req.method, req.target, res.status, out.error().message);
+      // A failed call is visible at the default log level (a new user saw 500/503 with no clue),
+      // at most one warn line per 10 s so that a failing actor under load does not flood the log;
+      // every one at debug.
+      const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+      auto last = last_failure_warn_.load(std::memory_order_relaxed);
+      const auto suppressed = failures_since_warn_.fetch_add(1, std::memory_order_relaxed);
+      if ((last == 0 ||
+           now - last >= std::chrono::steady_clock::duration(std::chrono::seconds(10)).count()) &&
+          last_failure_warn_.compare_exchange_strong(last, now)) {
+        failures_since_warn_.store(0, std::memory_order_relaxed);
+        spdlog::warn("{} {} -> {}: {}{}", req.method, req.target, res.status,
+                     out.error().message.substr(0, 1024),
+                     suppressed > 0
+                         ? " (" + std::to_string(suppressed) + " earlier failure(s) not logged)"
+                         : std::string());
+      } else {
+        spdlog::debug("{} {} -> {}: {}", req.method, req.target, res.status, out.error().message);
+      }
       return;
     }
     auto resp = decode_http_response(*out);

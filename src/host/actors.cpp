@@ -474,7 +474,7 @@ Status Host::Impl::live_update(const std::string& ref) {
       std::lock_guard lock(cache_mu);
       auto it = claims_cache.find(claims.sub);
       if (it == claims_cache.end())
-        return fail(Code::kNotFound, std::string(errors::kLiveUpdateGenericError));
+        return fail(Code::kNotFound, errors::live_update_unknown_actor(claims.sub));
       // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
       // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
       long long old_rev = 0;
@@ -489,7 +489,8 @@ Status Host::Impl::live_update(const std::string& ref) {
         }
       }
       if (new_rev <= old_rev)
-        return fail(Code::kInvalidArgument, std::string(errors::kLiveUpdateGenericError));
+        return fail(Code::kInvalidArgument,
+                    errors::live_update_not_newer(static_cast<long long>(new_rev), old_rev));
     }
     cache_claims(claims);
     {

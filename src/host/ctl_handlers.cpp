@@ -193,7 +193,10 @@ void Host::Impl::handle_control(const lattice::Message& m) {
   if (t.kind == "auction" && t.host.empty() && t.op == "actor") {
     auto r = parse_actor_auction(body);
     if (!r) return ack(m, false, r.error().message);
-    if (labels_satisfy(cfg.labels, r->constraints))
+    // Beyond 2.4.7: a host that would refuse a file:// reference (file loading off) does not bid,
+    // so it never wins an auction it cannot serve.
+    if (labels_satisfy(cfg.labels, r->constraints) &&
+        (cfg.allow_file_load || !starts_with(r->actor_ref, "file://")))
       reply(m,
             json{{"actor_ref", r->actor_ref}, {"constraints", r->constraints}, {"host_id", host_id}}
                 .dump());
@@ -205,6 +208,7 @@ void Host::Impl::handle_control(const lattice::Message& m) {
     // 2.4.8: bid when the labels match and the provider is not already running here.
     auto key = resolve_provider_key(r->provider_ref);
     if (labels_satisfy(cfg.labels, r->constraints) &&
+        (cfg.allow_file_load || !starts_with(r->provider_ref, "file://")) &&
         !(key && providers->supervised(*key, r->link_name)))
       reply(m, json{{"provider_ref", r->provider_ref},
                     {"link_name", r->link_name},

@@ -103,8 +103,20 @@ inline constexpr std::string_view kPolicyDeniedStartPrefix =
 inline constexpr std::string_view kStartingActorDeniedPrefix = "Starting actor denied: ";
 /// Prefix of scale failures in the log (3.3).
 inline constexpr std::string_view kErrorScalingPrefix = "Error scaling actor ";
-/// Live update: claims not cached or revision not newer (2.3.5 "error").
+/// Live update: claims not cached or revision not newer (2.3.5 "error"); the texts below keep
+/// 0.63's "error" first and say why in parentheses (issue #17: a bare "error" told users nothing).
 inline constexpr std::string_view kLiveUpdateGenericError = "error";
+/// Live update of an actor whose claims this host does not know (not running here).
+inline std::string live_update_unknown_actor(std::string_view key) {
+  return std::string(kLiveUpdateGenericError) + " (no claims known for actor " + std::string(key) +
+         "; live update needs it running)";
+}
+/// Live update to a module whose revision is not greater than the running one.
+inline std::string live_update_not_newer(long long new_rev, long long old_rev) {
+  return std::string(kLiveUpdateGenericError) + " (the new module's revision " +
+         std::to_string(new_rev) + " is not greater than the running revision " +
+         std::to_string(old_rev) + ")";
+}
 
 /// Step 4 of spec 3.2: a second reference for an actor key that already runs.
 inline std::string other_reference(std::string_view public_key, std::string_view ref) {

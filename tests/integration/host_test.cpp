@@ -631,7 +631,12 @@ TEST_F(HostSeedPath, LatticeOperations) {
 
   // Live update with the same revision is refused; the instance keeps running.
   auto upd = cmd("upd", json{{"new_actor_ref", echo_ref}, {"actor_id", kEcho}}.dump());
-  EXPECT_EQ(upd, json({{"accepted", false}, {"error", "Unable to perform live update: error"}}));
+  // 0.63's text, then why (#17: a bare "error" named no cause).
+  EXPECT_EQ(upd, json({{"accepted", false},
+                       {"error",
+                        "Unable to perform live update: error (the new module's revision 4 is not "
+                        "greater than the running revision 4)"}}))
+      << upd.dump();
   EXPECT_EQ(instances_of(inventory()), 1u);
   ensure_echo(0);
 
@@ -644,6 +649,15 @@ TEST_F(HostSeedPath, LatticeOperations) {
       request("wasmbus.ctl.default.auction.actor",
               json{{"actor_ref", echo_ref}, {"constraints", {{"zone", "mars"}}}}.dump(), 300ms);
   EXPECT_TRUE(none.contains("__error")) << none.dump();
+  // This host has file loading off: it does not bid for file:// references it would refuse
+  // (a second host joining up's lattice used to win them and fail, #17).
+  for (const char* kind : {"actor", "provider"}) {
+    const std::string field = std::string(kind) + "_ref";
+    auto file_bid =
+        request("wasmbus.ctl.default.auction." + std::string(kind),
+                json{{field, "file:///tmp/x.wasm"}, {"constraints", json::object()}}.dump(), 300ms);
+    EXPECT_TRUE(file_bid.contains("__error")) << kind << ": " << file_bid.dump();
+  }
 
   // Registry credentials merge.
   EXPECT_EQ(
@@ -833,7 +847,8 @@ TEST_F(HostSeedPath, LiveUpdateSwapsModuleAndRevision) {
   }
   // Going back to revision 1 is refused.
   EXPECT_EQ(cmd("upd", json{{"new_actor_ref", v1}}.dump())["error"],
-            "Unable to perform live update: error");
+            "Unable to perform live update: error (the new module's revision 1 is not greater than "
+            "the running revision 2)");
   ASSERT_EQ(scale("", 0, updatable_key)["accepted"], true);
   until = std::chrono::steady_clock::now() + 10s;
   while (instances_of(inventory(), updatable_key) != 0 && std::chrono::steady_clock::now() < until)
