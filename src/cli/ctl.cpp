@@ -21,17 +21,25 @@
 // link put waits for the lattice's linkdef_set (the link is stored; the provider checks the values
 // only when it receives them), link del looks the link up first ("No link ...", exit 1) and
 // waits for linkdef_deleted; every link message names actor, provider, contract and link name.
+// NATS server, lattice prefix and control topic prefix: flags, else WASMCLOUD_CTL_HOST/PORT,
+// WASMCLOUD_LATTICE_PREFIX, WASMCLOUD_CTL_TOPIC_PREFIX, else those of a running `wasmcloud up`
+// (its lattice.json in the default data directory; the rule of `wasmcloud host`, issue #17.9),
+// else 127.0.0.1:4222, "default", "wasmbus.ctl". --no-context ignores `up`'s settings.
 #include <cstdlib>
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/ctl_wait.h"
+#include "cli/local_lattice.h"
 #include "cli/output.h"
 #include "cli/ports.h"
 #include "common/json.h"
@@ -61,12 +69,50 @@ struct CtlArgs {
   std::optional<std::string> opt_host_id;  ///< --host-id of start actor|provider
   double wait_timeout_s = 30;              ///< --timeout: how long to wait for the result event
   bool skip_wait = false;                  ///< --skip-wait: return after the ack
-  std::string env_error;  ///< a bad WASMCLOUD_CTL_PORT, reported unless --ctl-port replaces it
+  std::string env_error;    ///< a bad WASMCLOUD_CTL_PORT, reported unless --ctl-port replaces it
+  bool no_context = false;  ///< --no-context: ignore a running `wasmcloud up`'s lattice.json
+  std::set<std::string> env_given;  ///< the WASMCLOUD_* variables set (non-empty)
+  std::map<std::string, std::vector<CLI::Option*>> options;  ///< connection options by long name
 };
 
 std::string env_or(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
+}
+
+/// Takes the NATS server, lattice prefix and control topic prefix of a running `wasmcloud up`
+/// (its lattice.json in the default data directory) for those that neither a flag nor a
+/// WASMCLOUD_CTL_* / WASMCLOUD_LATTICE_PREFIX variable gives, as `wasmcloud host` does (issue
+/// #17.9). Nothing is taken with --no-context, without a running `up`, or when the NATS server
+/// given is not up's (another lattice).
+void apply_up_context(CtlArgs& a) {
+  if (a.no_context) return;
+  auto ctx = read_lattice_context(default_data_dir());
+  if (!ctx) return;
+  auto given = [&](const char* flag, const char* env) {
+    for (const CLI::Option* o : a.options[flag])
+      if (o->count() > 0) return true;
+    return env != nullptr && a.env_given.count(env) > 0;
+  };
+  const bool host_given = given("--ctl-host", "WASMCLOUD_CTL_HOST");
+  const bool port_given = given("--ctl-port", "WASMCLOUD_CTL_PORT");
+  if (host_given || port_given) {
+    auto local = [](const std::string& h) { return h == "localhost" ? "127.0.0.1" : h; };
+    if (local(a.nats_host) != local(ctx->ctl.host) || a.nats_port != ctx->ctl.port) return;
+  }
+  a.nats_host = ctx->ctl.host;
+  a.nats_port = ctx->ctl.port;
+  if (!given("--lattice-prefix", "WASMCLOUD_LATTICE_PREFIX")) a.lattice = ctx->lattice_prefix;
+  if (!given("--ctl-topic-prefix", "WASMCLOUD_CTL_TOPIC_PREFIX"))
+    a.ctl_prefix = ctx->ctl_topic_prefix;
+}
+
+/// The callback of a ctl command: `up`'s lattice settings filled in, then `fn`.
+std::function<void()> with_context(const std::shared_ptr<CtlArgs>& a, void (*fn)(const CtlArgs&)) {
+  return [a, fn] {
+    apply_up_context(*a);
+    fn(*a);
+  };
 }
 
 [[noreturn]] void die(const CtlArgs& a, const std::string& msg) {
@@ -670,16 +716,26 @@ std::shared_ptr<CtlArgs> make_ctl_args() {
   }
   a->lattice = env_or("WASMCLOUD_LATTICE_PREFIX", a->lattice);
   a->ctl_prefix = env_or("WASMCLOUD_CTL_TOPIC_PREFIX", a->ctl_prefix);
+  for (const char* name : {"WASMCLOUD_CTL_HOST", "WASMCLOUD_CTL_PORT", "WASMCLOUD_LATTICE_PREFIX",
+                           "WASMCLOUD_CTL_TOPIC_PREFIX"})
+    if (!env_or(name, "").empty()) a->env_given.insert(name);
   return a;
 }
 
 /// The connection and output options of `ctl` (and of each top-level short form), then
 /// fallthrough, so that the subcommands added later accept them too.
 void add_connection_options(CLI::App* cmd, CtlArgs& a) {
-  cmd->add_option("--ctl-host,-r", a.nats_host, "NATS host (WASMCLOUD_CTL_HOST)");
-  cmd->add_option("--ctl-port,-p", a.nats_port, "NATS port (WASMCLOUD_CTL_PORT)");
-  cmd->add_option("--lattice-prefix,-x", a.lattice, "Lattice prefix");
-  cmd->add_option("--ctl-topic-prefix", a.ctl_prefix, "Control topic prefix");
+  a.options["--ctl-host"].push_back(
+      cmd->add_option("--ctl-host,-r", a.nats_host, "NATS host (WASMCLOUD_CTL_HOST)"));
+  a.options["--ctl-port"].push_back(
+      cmd->add_option("--ctl-port,-p", a.nats_port, "NATS port (WASMCLOUD_CTL_PORT)"));
+  a.options["--lattice-prefix"].push_back(cmd->add_option(
+      "--lattice-prefix,-x", a.lattice, "Lattice prefix (WASMCLOUD_LATTICE_PREFIX)"));
+  a.options["--ctl-topic-prefix"].push_back(cmd->add_option(
+      "--ctl-topic-prefix", a.ctl_prefix, "Control topic prefix (WASMCLOUD_CTL_TOPIC_PREFIX)"));
+  cmd->add_flag("--no-context", a.no_context,
+                "Ignore the lattice settings of a running `wasmcloud up` (its lattice.json), "
+                "used otherwise for what no flag or WASMCLOUD_* variable gives");
   cmd->add_option("--timeout-ms,-t", a.timeout_ms, "Request timeout in milliseconds");
   cmd->add_option("--auction-timeout-ms", a.auction_timeout_ms,
                   "How long to collect ping/auction replies, milliseconds");
@@ -712,12 +768,13 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   };
 
   auto* get = add_group(parent, a, "get", "Query lattice state", short_form);
-  get->add_subcommand("hosts", "List hosts (ping)")->callback([a] { get_hosts(*a); });
+  get->add_subcommand("hosts", "List hosts (ping)")->callback(with_context(a, get_hosts));
   auto* inv = get->add_subcommand("inventory", "Inventory of one host");
   inv->add_option("host_id", a->host_id, "Host ID (N...)")->required();
-  inv->callback([a] { get_inventory(*a); });
-  get->add_subcommand("claims", "Claims known to the lattice")->callback([a] { get_claims(*a); });
-  get->add_subcommand("links", "Link definitions")->callback([a] { get_links(*a); });
+  inv->callback(with_context(a, get_inventory));
+  get->add_subcommand("claims", "Claims known to the lattice")
+      ->callback(with_context(a, get_claims));
+  get->add_subcommand("links", "Link definitions")->callback(with_context(a, get_links));
 
   auto* start = add_group(parent, a, "start", "Start an actor or a provider", short_form);
   auto* sa = start->add_subcommand("actor", "Start an actor from a reference");
@@ -725,13 +782,13 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   sa->add_option("--count,-c", a->count, "Instances to start");
   sa->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
   add_wait_flags(sa);
-  sa->callback([a] { start_actor(*a); });
+  sa->callback(with_context(a, start_actor));
   auto* sp = start->add_subcommand("provider", "Start a capability provider from a reference");
   sp->add_option("provider_ref", a->provider_ref, "OCI reference or file:// path")->required();
   sp->add_option("--link-name,-l", a->link_name, "Link name");
   sp->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
   add_wait_flags(sp);
-  sp->callback([a] { start_provider(*a); });
+  sp->callback(with_context(a, start_provider));
 
   auto* scale = add_group(parent, a, "scale", "Scale an actor on a host", short_form);
   auto* sc = scale->add_subcommand("actor", "Set the number of instances of an actor");
@@ -740,7 +797,7 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   sc->add_option("actor_ref", a->actor_ref, "Reference to start new instances from")->required();
   sc->add_option("count", a->scale_count, "Desired number of instances")->required();
   add_wait_flags(sc);
-  sc->callback([a] { scale_actor(*a); });
+  sc->callback(with_context(a, scale_actor));
 
   auto* stop = add_group(parent, a, "stop", "Stop an actor, a provider or a host", short_form);
   auto* st = stop->add_subcommand("actor", "Stop instances of an actor");
@@ -748,18 +805,18 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   st->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   st->add_option("--count,-c", a->stop_count, "Instances to stop (0 = all)");
   add_wait_flags(st);
-  st->callback([a] { stop_actor(*a); });
+  st->callback(with_context(a, stop_actor));
   auto* stp = stop->add_subcommand("provider", "Stop a capability provider");
   stp->add_option("host_id", a->host_id, "Host ID")->required();
   stp->add_option("provider_id", a->provider_id, "Provider public key (V...)")->required();
   stp->add_option("link_name", a->link_name, "Link name")->required();
   stp->add_option("contract_id", a->contract_id, "Contract ID")->required();
   add_wait_flags(stp);
-  stp->callback([a] { stop_provider(*a); });
+  stp->callback(with_context(a, stop_provider));
   auto* sh = stop->add_subcommand("host", "Stop a host (its actors and providers first)");
   sh->add_option("host_id", a->host_id, "Host ID (N...)")->required();
   add_wait_flags(sh);
-  sh->callback([a] { stop_host(*a); });
+  sh->callback(with_context(a, stop_host));
 
   auto* update =
       add_group(parent, a, "update", "Update (replace the module of) a running actor", short_form);
@@ -770,7 +827,7 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   ua->add_option("--timeout", a->wait_timeout_s,
                  "Seconds to wait for the host to finish the update (default 30)")
       ->check(CLI::PositiveNumber);
-  ua->callback([a] { update_actor(*a); });
+  ua->callback(with_context(a, [](const CtlArgs& args) { update_actor(args); }));
 
   auto* link = add_group(parent, a, "link", "Put, delete or list link definitions", short_form);
   auto* lput = link->add_subcommand("put", "Link an actor to a provider");
@@ -780,16 +837,15 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   lput->add_option("values", a->values, "KEY=VALUE link values");
   lput->add_option("--link-name,-l", a->link_name, "Link name");
   add_wait_flags(lput);
-  lput->callback([a] { link_put(*a); });
+  lput->callback(with_context(a, link_put));
   auto* ldel = link->add_subcommand("del", "Delete a link definition");
   ldel->add_option("actor_id", a->actor_id, "Actor public key (M...)")->required();
   ldel->add_option("contract_id", a->contract_id, "Contract ID")->required();
   ldel->add_option("--link-name,-l", a->link_name, "Link name");
   add_wait_flags(ldel);
-  ldel->callback([a] { link_del(*a); });
-  link->add_subcommand("query", "List link definitions (as `get links`)")->callback([a] {
-    get_links(*a);
-  });
+  ldel->callback(with_context(a, link_del));
+  link->add_subcommand("query", "List link definitions (as `get links`)")
+      ->callback(with_context(a, get_links));
 }
 
 }  // namespace

@@ -745,6 +745,42 @@ TEST(WasmcloudUp, DownStopsUpAndItsChildren) {
   EXPECT_NE(jout.find("\"success\":false"), std::string::npos) << jout;
 }
 
+// #17.9: `wasmcloud ctl` (and its short forms) without NATS or lattice flags uses the lattice of
+// the running `up` (its lattice.json), as `wasmcloud host` does; --no-context ignores it.
+TEST(WasmcloudUp, CtlUsesUpsLatticeWhenNoFlagSaysOtherwise) {
+  const auto home = testing::make_temp_dir("wc-up-ctlctx");
+  TempDirGuard guard{home};
+  const int nats_port = testing::free_port();
+  const std::string log = home + "/up.log";
+  const std::string data = home + "/data/wasmcloud-cpp";
+  testing::ChildProcess up(
+      {kBinary, "up", "--nats-port", std::to_string(nats_port), "--lattice-prefix", "ctx179",
+       "--no-registry", "--no-dashboard", "--no-native"},
+      log, user_env(home));
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
+      << slurp(log);
+  const std::string host_id =
+      json::parse(slurp(data + "/lattice.json"), nullptr, false).value("host_id", "");
+  ASSERT_FALSE(host_id.empty());
+  std::string env =
+      "env -u WASMCLOUD_CTL_HOST -u WASMCLOUD_CTL_PORT -u WASMCLOUD_LATTICE_PREFIX "
+      "-u WASMCLOUD_CTL_TOPIC_PREFIX";
+  for (const auto& e : user_env(home)) env += " " + e;
+  env += " ";
+  for (const std::string cmd : {" ctl get hosts", " get hosts", " ctl -o json get hosts"}) {
+    auto [out, rc] = run(env + kBinary + cmd + " 2>&1");
+    EXPECT_EQ(rc, 0) << cmd << ": " << out;
+    EXPECT_NE(out.find(host_id), std::string::npos) << cmd << ": " << out;
+  }
+  // The lattice prefix comes from up too unless given: another prefix finds no host there.
+  auto [other, orc] = run(env + kBinary + " ctl -x elsewhere -o json get hosts 2>&1");
+  EXPECT_EQ(other.find(host_id), std::string::npos) << other;
+  // --no-context: the default NATS server (127.0.0.1:4222), not up's.
+  auto [nocx, nrc] = run(env + kBinary + " ctl --no-context -o json get hosts 2>&1");
+  EXPECT_EQ(nocx.find(host_id), std::string::npos) << nocx;
+  EXPECT_EQ(up.interrupt_and_wait(20s), 0) << slurp(log);
+}
+
 TEST(WasmcloudCli, CtlFailsClearlyWithoutNats) {
   auto [out, rc] =
       run(kBinary + " ctl -p " + std::to_string(testing::free_port()) + " get hosts 2>&1");
