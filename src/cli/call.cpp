@@ -4,7 +4,9 @@
 // JSON when it decodes as msgpack, else as text. The invocation is signed with the cluster seed
 // (--cluster-seed or WASMCLOUD_CLUSTER_SEED, else the local lattice's seed kept by `up`; it must
 // be among the receiving host's issuers).
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -57,8 +59,16 @@ void run_call(const CallArgs& a) {
     die(a, st.error().message);
   if (a.nats_port == 0 && !a.env_error.empty()) die(a, a.env_error);
   if (auto st = check_port_range("--nats-port", a.nats_port); !st) die(a, st.error().message);
-  const std::string seed =
+  std::string seed =
       a.cluster_seed.empty() ? find_local_cluster_seed() : a.cluster_seed;  // `up`'s lattice
+  // A path to a file holding the seed (e.g. `up`'s cluster.nk) is read, as `claims sign -i`
+  // takes "a seed or a file holding it".
+  if (!seed.empty() && !seed.starts_with("SC") && std::filesystem::is_regular_file(seed)) {
+    auto text = read_file(seed);
+    if (!text) die(a, "Cannot read the cluster seed file " + seed + ": " + text.error().message);
+    seed.assign(text->begin(), text->end());
+    while (!seed.empty() && std::isspace(static_cast<unsigned char>(seed.back()))) seed.pop_back();
+  }
   if (seed.empty())
     die(a,
         "A cluster seed is required (--cluster-seed or WASMCLOUD_CLUSTER_SEED; `wasmcloud up` "
@@ -134,8 +144,8 @@ void register_call(CLI::App& app) {
   cmd->add_option("--nats-port,-p", a->nats_port, "NATS port (WASMCLOUD_RPC_PORT)");
   cmd->add_option("--lattice-prefix,-x", a->lattice, "Lattice prefix");
   cmd->add_option("--cluster-seed,-c", a->cluster_seed,
-                  "Cluster seed SC... (WASMCLOUD_CLUSTER_SEED; default: the one `wasmcloud up` "
-                  "keeps in its data directory)");
+                  "Cluster seed SC... or a file holding it (WASMCLOUD_CLUSTER_SEED; default: the "
+                  "one `wasmcloud up` keeps in its data directory)");
   cmd->add_option("--origin", a->origin, "Origin actor key (default: a random module key)");
   cmd->add_option("--timeout-ms,-t", a->timeout_ms, "Reply timeout in milliseconds");
   cmd->add_flag("--raw", a->raw, "Send PAYLOAD bytes as they are instead of JSON->msgpack");

@@ -4,9 +4,12 @@
 // that names both this program's and the host protocol's version.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "wascap/nkeys.h"
 
 namespace wc::cli {
 namespace {
@@ -87,6 +90,26 @@ TEST(CliEnvErrors, CallChecksTheActorKey) {
       run_cli({"call", "echo", "Op", "{}", "--cluster-seed", kClusterSeed, "-p", "1"}, home);
   EXPECT_EQ(typo.exit_code, 1);
   EXPECT_NE(typo.err.find("invalid actor id 'echo'"), std::string::npos) << typo.err;
+}
+
+TEST(CliEnvErrors, CallTakesAClusterSeedFile) {
+  // As `up` keeps it (cluster.nk, newline at the end); found by a fresh-user trial (#17).
+  ScratchDir home;
+  const std::string file = home / "cluster.nk";
+  std::ofstream(file) << wascap::KeyPair::generate(wascap::KeyType::kCluster).seed() << "\n";
+  auto r = run_cli({"call", "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5", "Op", "{}",
+                    "-c", file, "-p", "1"},
+                   home);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.find("cluster seed"), std::string::npos) << r.err;  // the seed was accepted
+  EXPECT_NE(r.err.find("connect"), std::string::npos) << r.err;       // and NATS was tried
+  const std::string junk = home / "junk.nk";
+  std::ofstream(junk) << "not a seed\n";
+  auto bad = run_cli({"call", "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5", "Op",
+                      "{}", "-c", junk, "-p", "1"},
+                     home);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("Invalid cluster seed"), std::string::npos) << bad.err;
 }
 
 TEST(CliEnvErrors, VersionNamesBothVersions) {
