@@ -240,7 +240,9 @@ TEST_P(HostLogging, LongStepsAreLoggedAndOutputHasOneFormat) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, HostLogging, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Structured" : "Plain"; });
+                         [](const auto& param_info) {
+                           return param_info.param ? "Structured" : "Plain";
+                         });
 
 }  // namespace
 }  // namespace wc
