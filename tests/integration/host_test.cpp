@@ -172,6 +172,9 @@ class HostSeedPath : public ::testing::Test {
     nc.reset();
     registry.reset();
     nats.reset();
+    // The host's log and work files stay only for diagnosing a failure (one directory per test
+    // process: ctest runs each test of this suite alone).
+    if (::testing::UnitTest::GetInstance()->failed_test_count() == 0) testing::remove_temp_dir(dir);
   }
 
   static bool wait_host_up(std::chrono::milliseconds timeout) {
