@@ -2,23 +2,13 @@
 
 #include <chrono>
 
+#include "common/json.h"
 #include "host/errors.h"
 #include "lattice/cloudevent.h"
 
 namespace wc::host {
 
 using nlohmann::json;
-
-namespace {
-
-/// `obj[key]` when it is a string, else `fallback` (null, absent or another type). Never throws,
-/// unlike json::value(), which throws on a null or mistyped member.
-std::string string_or(const json& obj, const char* key, const std::string& fallback) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
-}  // namespace
 
 PolicyManager::PolicyManager(std::string topic, std::chrono::milliseconds timeout, json host,
                              PolicyRequester requester)
@@ -66,8 +56,8 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
     return PolicyDecision{false, std::string(errors::kPolicyDecodeFailed), id};
   PolicyDecision d;
   d.permitted = permitted->get<bool>();
-  d.message = string_or(r, "message", "");
-  d.request_id = string_or(r, "requestId", id);
+  d.message = json_string(r, "message", "");
+  d.request_id = json_string(r, "requestId", id);
   std::lock_guard lock(mu_);
   cache_[key] = d;
   // Overrides name the id this host generated for the request (the reference keys its table by
@@ -88,7 +78,7 @@ std::string PolicyManager::apply_change(std::string_view body) {
   if (it != request_to_key_.end()) {
     auto& d = cache_[it->second];
     d.permitted = r["permitted"].get<bool>();
-    d.message = string_or(r, "message", "");
+    d.message = json_string(r, "message", "");
   }
   return R"({"success":true})";
 }

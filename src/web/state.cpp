@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/json.h"
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
 
@@ -9,12 +10,6 @@ namespace wc::web {
 namespace {
 
 using nlohmann::json;
-
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 std::int64_t num(const json& j, const char* key, std::int64_t fallback = 0) {
   if (!j.is_object()) return fallback;
@@ -47,43 +42,46 @@ std::string short_key(const std::string& key) {
 
 /// One human line per event type.
 std::string summarize(const std::string& type, const std::string& source, const json& d) {
-  const std::string pk = short_key(str(d, "public_key"));
+  const std::string pk = short_key(json_string(d, "public_key"));
   if (type == "host_started") return "Host " + short_key(source) + " started";
   if (type == "host_stopped") return "Host " + short_key(source) + " stopped";
   if (type == "host_heartbeat") return "Heartbeat from " + short_key(source);
   if (type == "actor_started")
-    return "Actor " + pk + " instance started from " + str(d, "image_ref");
+    return "Actor " + pk + " instance started from " + json_string(d, "image_ref");
   if (type == "actors_started")
     return "Started " + std::to_string(num(d, "count")) + " instance(s) of " + pk;
   if (type == "actor_start_failed")
-    return "Actor start failed (" + str(d, "actor_ref") + "): " + str(d, "error");
+    return "Actor start failed (" + json_string(d, "actor_ref") + "): " + json_string(d, "error");
   if (type == "actors_start_failed")
-    return "Actor start failed (" + str(d, "image_ref") + "): " + str(d, "error");
+    return "Actor start failed (" + json_string(d, "image_ref") + "): " + json_string(d, "error");
   if (type == "actor_stopped") return "Actor " + pk + " instance stopped";
   if (type == "actors_stopped")
     return "Stopped " + std::to_string(num(d, "count")) + " instance(s) of " + pk;
   if (type == "actor_updated")
     return "Actor " + pk + " updated to revision " + std::to_string(num(d, "revision"));
-  if (type == "actor_update_failed") return "Actor " + pk + " update failed: " + str(d, "reason");
+  if (type == "actor_update_failed")
+    return "Actor " + pk + " update failed: " + json_string(d, "reason");
   if (type == "provider_started")
-    return "Provider " + pk + " (" + str(d, "link_name") + ") started";
+    return "Provider " + pk + " (" + json_string(d, "link_name") + ") started";
   if (type == "provider_start_failed")
-    return "Provider start failed (" + str(d, "provider_ref") + "): " + str(d, "error");
+    return "Provider start failed (" + json_string(d, "provider_ref") +
+           "): " + json_string(d, "error");
   if (type == "provider_stopped")
-    return "Provider " + pk + " (" + str(d, "link_name") + ") stopped";
+    return "Provider " + pk + " (" + json_string(d, "link_name") + ") stopped";
   if (type == "health_check_passed") return "Provider " + pk + " is healthy";
   if (type == "health_check_failed") return "Provider " + pk + " is unhealthy";
   if (type == "health_check_status") return "Provider " + pk + " health unchanged";
   if (type == "linkdef_set")
-    return "Link " + short_key(str(d, "actor_id")) + " → " + short_key(str(d, "provider_id")) +
-           " (" + str(d, "contract_id") + ", " + str(d, "link_name") + ") set";
+    return "Link " + short_key(json_string(d, "actor_id")) + " → " +
+           short_key(json_string(d, "provider_id")) + " (" + json_string(d, "contract_id") + ", " +
+           json_string(d, "link_name") + ") set";
   if (type == "linkdef_deleted")
-    return "Link " + short_key(str(d, "actor_id")) + " (" + str(d, "contract_id") + ", " +
-           str(d, "link_name") + ") deleted";
+    return "Link " + short_key(json_string(d, "actor_id")) + " (" + json_string(d, "contract_id") +
+           ", " + json_string(d, "link_name") + ") deleted";
   if (type == "refmap_set")
-    return str(d, "oci_url") + " maps to " + short_key(str(d, "public_key"));
+    return json_string(d, "oci_url") + " maps to " + short_key(json_string(d, "public_key"));
   if (type == "invocation_succeeded" || type == "invocation_failed")
-    return str(d, "operation") + (type == "invocation_failed" ? " failed" : " succeeded");
+    return json_string(d, "operation") + (type == "invocation_failed" ? " failed" : " succeeded");
   return type;
 }
 
@@ -145,38 +143,38 @@ void LatticeState::drop_host_rows_locked(const std::string& id) {
 
 void LatticeState::apply_ping(const json& raw, Clock::time_point now) {
   const json reply = cap_texts(raw);
-  std::string id = str(reply, "id");
+  std::string id = json_string(reply, "id");
   if (id.empty()) return;
   std::lock_guard lock(mu_);
   touch_host_locked(id, now);
   auto& h = hosts_[id];
-  h.friendly_name = str(reply, "friendly_name");
+  h.friendly_name = json_string(reply, "friendly_name");
   h.labels = string_map(reply, "labels");
   h.uptime_seconds = num(reply, "uptime_seconds");
   h.uptime_at = now;
-  h.lattice_prefix = str(reply, "lattice_prefix");
+  h.lattice_prefix = json_string(reply, "lattice_prefix");
   if (h.lattice_prefix.empty()) h.lattice_prefix = lattice_;
-  h.version = str(reply, "version");
+  h.version = json_string(reply, "version");
   ++version_;
 }
 
 void LatticeState::apply_inventory(const json& raw) {
   const json inv = cap_texts(raw);
-  std::string host = str(inv, "host_id");
+  std::string host = json_string(inv, "host_id");
   if (host.empty()) return;
   std::lock_guard lock(mu_);
   auto& h = hosts_[host];
   if (h.seen == Clock::time_point{}) h.seen = h.uptime_at = Clock::now();
-  if (auto fn = str(inv, "friendly_name"); !fn.empty()) h.friendly_name = fn;
+  if (auto fn = json_string(inv, "friendly_name"); !fn.empty()) h.friendly_name = fn;
   if (inv.contains("labels")) h.labels = string_map(inv, "labels");
   std::erase_if(actors_, [&](const auto& kv) { return kv.first.first == host; });
   if (auto it = inv.find("actors"); it != inv.end() && it->is_array()) {
     for (const auto& a : *it) {
-      std::string key = str(a, "id");
+      std::string key = json_string(a, "id");
       if (key.empty()) continue;
       Actor row;
-      row.image_ref = str(a, "image_ref");
-      row.name = str(a, "name");
+      row.image_ref = json_string(a, "image_ref");
+      row.name = json_string(a, "name");
       if (auto ins = a.find("instances"); ins != a.end() && ins->is_array()) {
         row.count = static_cast<int>(ins->size());
         if (!ins->empty()) row.revision = num(ins->front(), "revision");
@@ -189,13 +187,14 @@ void LatticeState::apply_inventory(const json& raw) {
   std::map<std::tuple<std::string, std::string, std::string>, Provider> kept;
   if (auto it = inv.find("providers"); it != inv.end() && it->is_array()) {
     for (const auto& p : *it) {
-      std::tuple<std::string, std::string, std::string> k{host, str(p, "id"), str(p, "link_name")};
+      std::tuple<std::string, std::string, std::string> k{host, json_string(p, "id"),
+                                                          json_string(p, "link_name")};
       if (std::get<1>(k).empty()) continue;
       Provider row;
       if (auto old = providers_.find(k); old != providers_.end()) row.status = old->second.status;
-      row.contract_id = str(p, "contract_id");
-      row.name = str(p, "name");
-      row.image_ref = str(p, "image_ref");
+      row.contract_id = json_string(p, "contract_id");
+      row.name = json_string(p, "name");
+      row.image_ref = json_string(p, "image_ref");
       kept[k] = row;
     }
   }
@@ -205,9 +204,9 @@ void LatticeState::apply_inventory(const json& raw) {
 }
 
 void LatticeState::set_link_locked(const json& d) {
-  Link l{str(d, "actor_id"), str(d, "provider_id"), str(d, "link_name"), str(d, "contract_id"),
-         string_map(d, "values")};
-  std::string id = str(d, "id");
+  Link l{json_string(d, "actor_id"), json_string(d, "provider_id"), json_string(d, "link_name"),
+         json_string(d, "contract_id"), string_map(d, "values")};
+  std::string id = json_string(d, "id");
   if (id.empty()) id = l.actor_id + "/" + l.contract_id + "/" + l.link_name;
   links_[id] = std::move(l);
 }
@@ -227,10 +226,10 @@ void LatticeState::apply_claims(const json& raw) {
   if (!reply.is_object()) return;
   if (auto it = reply.find("claims"); it != reply.end() && it->is_array()) {
     for (const auto& c : *it) {
-      std::string key = str(c, "sub");
+      std::string key = json_string(c, "sub");
       if (key.empty()) continue;
       auto& cl = claims_[key];
-      if (auto n = str(c, "name"); !n.empty()) cl.name = n;
+      if (auto n = json_string(c, "name"); !n.empty()) cl.name = n;
       cl.revision = num(c, "rev", cl.revision);
     }
   }
@@ -241,11 +240,11 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
   const json ev = cap_texts(raw);
   if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string()) return std::nullopt;
   const std::string type(lattice::events::short_name(ev["type"].get<std::string>()));
-  const std::string source = str(ev, "source");
+  const std::string source = json_string(ev, "source");
   static const json kEmpty = json::object();
   const json& d = ev.contains("data") && ev["data"].is_object() ? ev["data"] : kEmpty;
   LogEntry entry;
-  entry.time = str(ev, "time");
+  entry.time = json_string(ev, "time");
   if (entry.time.empty()) entry.time = lattice::rfc3339_micros(std::chrono::system_clock::now());
   entry.type = type;
   entry.source = source;
@@ -254,7 +253,7 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
   entry.data = d;
 
   std::lock_guard lock(mu_);
-  const std::string pk = str(d, "public_key");
+  const std::string pk = json_string(d, "public_key");
   const bool keyed =
       type.starts_with("actor") || type.starts_with("provider") || type.starts_with("health_check");
   if ((keyed && pk.empty()) || source.empty()) return entry;  // malformed: logged only
@@ -262,8 +261,8 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     touch_host_locked(source, now);
     auto& h = hosts_[source];
     h.labels = string_map(d, "labels");
-    h.friendly_name = str(d, "friendly_name");
-    h.version = str(d, "version");
+    h.friendly_name = json_string(d, "friendly_name");
+    h.version = json_string(d, "version");
     h.uptime_seconds = num(d, "uptime_seconds");
     h.uptime_at = now;
     if (h.lattice_prefix.empty()) h.lattice_prefix = lattice_;
@@ -274,8 +273,8 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     touch_host_locked(source, now);
     auto& h = hosts_[source];
     if (d.contains("labels")) h.labels = string_map(d, "labels");
-    if (auto fn = str(d, "friendly_name"); !fn.empty()) h.friendly_name = fn;
-    if (auto v = str(d, "version"); !v.empty()) h.version = v;
+    if (auto fn = json_string(d, "friendly_name"); !fn.empty()) h.friendly_name = fn;
+    if (auto v = json_string(d, "version"); !v.empty()) h.version = v;
     if (d.contains("uptime_seconds")) {
       h.uptime_seconds = num(d, "uptime_seconds");
       h.uptime_at = now;
@@ -297,11 +296,11 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     if (auto it = d.find("providers"); it != d.end() && it->is_array()) {
       std::map<std::tuple<std::string, std::string, std::string>, Provider> fresh;
       for (const auto& p : *it) {
-        std::tuple<std::string, std::string, std::string> k{source, str(p, "public_key"),
-                                                            str(p, "link_name")};
+        std::tuple<std::string, std::string, std::string> k{source, json_string(p, "public_key"),
+                                                            json_string(p, "link_name")};
         Provider row;
         if (auto old = providers_.find(k); old != providers_.end()) row = old->second;
-        row.contract_id = str(p, "contract_id");
+        row.contract_id = json_string(p, "contract_id");
         fresh[k] = row;
       }
       std::erase_if(providers_, [&](const auto& kv) { return std::get<0>(kv.first) == source; });
@@ -311,13 +310,13 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     touch_host_locked(source, now);
     auto& row = actors_[{source, pk}];
     ++row.count;
-    if (auto ref = str(d, "image_ref"); !ref.empty()) {
+    if (auto ref = json_string(d, "image_ref"); !ref.empty()) {
       if (row.image_ref.empty()) row.image_ref = ref;
       refmap_[ref] = pk;
     }
     if (auto c = d.find("claims"); c != d.end() && c->is_object()) {
       row.revision = num(*c, "revision", row.revision);
-      if (auto n = str(*c, "name"); !n.empty()) {
+      if (auto n = json_string(*c, "name"); !n.empty()) {
         row.name = n;
         claims_[pk].name = n;
       }
@@ -332,25 +331,28 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     claims_[pk].revision = num(d, "revision", claims_[pk].revision);
   } else if (type == "provider_started") {
     touch_host_locked(source, now);
-    auto& row = providers_[{source, pk, str(d, "link_name")}];
-    row.contract_id = str(d, "contract_id");
-    row.image_ref = str(d, "image_ref");
-    if (auto c = d.find("claims"); c != d.end() && c->is_object()) row.name = str(*c, "name");
+    auto& row = providers_[{source, pk, json_string(d, "link_name")}];
+    row.contract_id = json_string(d, "contract_id");
+    row.image_ref = json_string(d, "image_ref");
+    if (auto c = d.find("claims"); c != d.end() && c->is_object())
+      row.name = json_string(*c, "name");
     if (!row.name.empty()) claims_[pk].name = row.name;
   } else if (type == "provider_stopped") {
-    providers_.erase({source, pk, str(d, "link_name")});
+    providers_.erase({source, pk, json_string(d, "link_name")});
   } else if (type == "health_check_passed" || type == "health_check_failed") {
-    if (auto it = providers_.find({source, pk, str(d, "link_name")}); it != providers_.end())
+    if (auto it = providers_.find({source, pk, json_string(d, "link_name")});
+        it != providers_.end())
       it->second.status = type == "health_check_passed" ? "Healthy" : "Unhealthy";
   } else if (type == "linkdef_set") {
     set_link_locked(d);
   } else if (type == "linkdef_deleted") {
-    std::string id = str(d, "id");
+    std::string id = json_string(d, "id");
     if (id.empty())
-      id = str(d, "actor_id") + "/" + str(d, "contract_id") + "/" + str(d, "link_name");
+      id = json_string(d, "actor_id") + "/" + json_string(d, "contract_id") + "/" +
+           json_string(d, "link_name");
     links_.erase(id);
   } else if (type == "refmap_set") {
-    if (auto ref = str(d, "oci_url"); !ref.empty()) refmap_[ref] = pk;
+    if (auto ref = json_string(d, "oci_url"); !ref.empty()) refmap_[ref] = pk;
   } else {
     return entry;  // logged only (7.3: every other event is ignored by the state)
   }
@@ -480,14 +482,14 @@ InvocationMetrics::InvocationMetrics(int window_seconds) : window_(std::max(1, w
 bool InvocationMetrics::record(const json& raw, std::int64_t now_s) {
   const json ev = cap_texts(raw);
   if (!ev.is_object()) return false;
-  const std::string type(lattice::events::short_name(str(ev, "type")));
+  const std::string type(lattice::events::short_name(json_string(ev, "type")));
   bool ok = type == "invocation_succeeded";
   if (!ok && type != "invocation_failed") return false;
   const json& d = ev.contains("data") ? ev["data"] : ev;
   std::string key;
-  if (d.is_object() && d.contains("dest")) key = str(d["dest"], "public_key");
+  if (d.is_object() && d.contains("dest")) key = json_string(d["dest"], "public_key");
   if (!key.starts_with("M") && d.is_object() && d.contains("source"))
-    key = str(d["source"], "public_key");
+    key = json_string(d["source"], "public_key");
   if (key.empty()) return false;
   std::optional<double> latency;
   for (const char* f : {"duration_ms", "latency_ms", "elapsed_ms"})
