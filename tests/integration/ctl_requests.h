@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,18 @@ inline nlohmann::json host_cmd(lattice::Connection& nc, const std::string& host_
 inline nlohmann::json host_inventory(lattice::Connection& nc, const std::string& host_id,
                                      const std::string& lattice = "default") {
   return ctl_request(nc, "wasmbus.ctl." + lattice + ".get." + host_id + ".inv", "");
+}
+
+/// Polls host_inventory() every 100 ms until the host answers with its inventory; false when it
+/// did not within `timeout` (a host process still starting, or one that died).
+inline bool wait_host_answers(lattice::Connection& nc, const std::string& host_id,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!host_inventory(nc, host_id).contains("host_id")) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 }  // namespace wc::testing

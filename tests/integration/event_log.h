@@ -13,6 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
+#include "lattice/nats.h"
+
 namespace wc::testing {
 
 using namespace std::chrono_literals;
@@ -72,5 +75,15 @@ class EventLog {
   std::condition_variable cv_;
   std::vector<nlohmann::json> events_;
 };
+
+/// Subscribes `log` to `wasmbus.evt.{lattice}` on `nc`: every event that parses as JSON is
+/// added (on the NATS delivery thread). `log` must outlive the returned subscription.
+inline Result<lattice::Subscription> record_events(lattice::Connection& nc, EventLog& log,
+                                                   const std::string& lattice = "default") {
+  return nc.subscribe("wasmbus.evt." + lattice, [&log](lattice::Message m) {
+    auto j = nlohmann::json::parse(m.text(), nullptr, false);
+    if (!j.is_discarded()) log.add(std::move(j));
+  });
+}
 
 }  // namespace wc::testing

@@ -268,16 +268,10 @@ class Policy : public ::testing::Test {
     ASSERT_TRUE(c) << c.error().message;
     nc = std::move(*c);
     events = std::make_unique<testing::EventLog>();
-    auto sub = nc->subscribe("wasmbus.evt.default", [](lattice::Message m) {
-      auto j = json::parse(m.text(), nullptr, false);
-      if (!j.is_discarded()) events->add(std::move(j));
-    });
+    auto sub = testing::record_events(*nc, *events);
     ASSERT_TRUE(sub);
     events_sub = std::move(*sub);
-    auto until = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < until && !inventory().contains("host_id"))
-      std::this_thread::sleep_for(100ms);
-    ASSERT_TRUE(inventory().contains("host_id")) << "host did not answer; log in " << dir;
+    ASSERT_TRUE(testing::wait_host_answers(*nc, host_id)) << "host did not answer; log in " << dir;
   }
 
   static void TearDownTestSuite() {

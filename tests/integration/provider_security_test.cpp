@@ -78,18 +78,10 @@ class ProviderSecurity : public ::testing::Test {
     ASSERT_TRUE(c) << c.error().message;
     nc = std::move(*c);
     events = std::make_unique<testing::EventLog>();
-    auto sub = nc->subscribe("wasmbus.evt.default", [](lattice::Message m) {
-      auto j = json::parse(m.text(), nullptr, false);
-      if (!j.is_discarded()) events->add(std::move(j));
-    });
+    auto sub = testing::record_events(*nc, *events);
     ASSERT_TRUE(sub);
     events_sub = std::move(*sub);
-    auto until = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < until &&
-           !testing::host_inventory(*nc, host_id).contains("host_id"))
-      std::this_thread::sleep_for(100ms);
-    ASSERT_TRUE(testing::host_inventory(*nc, host_id).contains("host_id"))
-        << "host did not answer; log in " << dir;
+    ASSERT_TRUE(testing::wait_host_answers(*nc, host_id)) << "host did not answer; log in " << dir;
   }
 
   static void TearDownTestSuite() {
@@ -102,6 +94,31 @@ class ProviderSecurity : public ::testing::Test {
     if (::testing::UnitTest::GetInstance()->failed_test_count() == 0) fs::remove_all(dir);
   }
 
+  /// Writes <dir>/<name>.par.gz: a provider archive whose one native binary is `script`, with
+  /// claims subject `sub` (whatever it is) signed by a fresh account key. Returns its file://
+  /// reference, "" when it could not be written.
+  static std::string write_script_archive(const std::string& name, const std::string& sub,
+                                          const std::string& script) {
+    const Bytes binary(script.begin(), script.end());
+    const auto issuer = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+    wascap::ProviderClaims c;
+    c.jti = wascap::new_jti();
+    c.iat = static_cast<std::uint64_t>(wascap::now_seconds());
+    c.iss = issuer.public_key();
+    c.sub = sub;
+    c.wascap_revision = 3;
+    c.name = name;
+    c.capid = "wasmcloud:testing";
+    c.vendor = "evil";
+    c.rev = 1;
+    c.target_hashes[par::native_target()] = hex_upper(sha256(binary));
+    auto archive = par::write_archive(wascap::sign_provider_claims(c, issuer),
+                                      {{par::native_target(), binary}}, true);
+    const std::string path = dir + "/" + name + ".par.gz";
+    if (!archive || !write_file(path, *archive)) return "";
+    return "file://" + path;
+  }
+
   static json cmd(const std::string& op, const json& body) {
     return testing::host_cmd(*nc, host_id, op, body.dump());
   }
@@ -112,25 +129,8 @@ TEST_F(ProviderSecurity, PathInClaimsSubjectIsRefusedAndNothingRuns) {
   // it to <dir>/outside/evil.
   const std::string ran = dir + "/ran";
   const std::string script = "#!/bin/sh\ntouch " + ran + "\nexec sleep 30\n";
-  const Bytes binary(script.begin(), script.end());
-  const auto issuer = wascap::KeyPair::generate(wascap::KeyType::kAccount);
-  wascap::ProviderClaims c;
-  c.jti = wascap::new_jti();
-  c.iat = static_cast<std::uint64_t>(wascap::now_seconds());
-  c.iss = issuer.public_key();
-  c.sub = "V/../../../outside/evil";
-  c.wascap_revision = 3;
-  c.name = "evil";
-  c.capid = "wasmcloud:testing";
-  c.vendor = "evil";
-  c.rev = 1;
-  c.target_hashes[par::native_target()] = hex_upper(sha256(binary));
-  auto archive = par::write_archive(wascap::sign_provider_claims(c, issuer),
-                                    {{par::native_target(), binary}}, true);
-  ASSERT_TRUE(archive);
-  const std::string path = dir + "/evil.par.gz";
-  ASSERT_TRUE(write_file(path, *archive));
-  const std::string ref = "file://" + path;
+  const std::string ref = write_script_archive("evil", "V/../../../outside/evil", script);
+  ASSERT_FALSE(ref.empty());
 
   const auto mark = events->mark();
   auto ack = cmd("lp", {{"provider_ref", ref}, {"link_name", "default"}});
@@ -153,23 +153,9 @@ TEST_F(ProviderSecurity, PathInClaimsSubjectIsRefusedAndNothingRuns) {
 TEST_F(ProviderSecurity, ProviderSubjectOfTheWrongKeyTypeIsRefused) {
   // A correctly formed key of the wrong type (a Module key) as the provider's subject.
   const std::string script = "#!/bin/sh\nexec sleep 30\n";
-  const Bytes binary(script.begin(), script.end());
-  const auto issuer = wascap::KeyPair::generate(wascap::KeyType::kAccount);
-  wascap::ProviderClaims c;
-  c.jti = wascap::new_jti();
-  c.iat = static_cast<std::uint64_t>(wascap::now_seconds());
-  c.iss = issuer.public_key();
-  c.sub = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
-  c.wascap_revision = 3;
-  c.capid = "wasmcloud:testing";
-  c.vendor = "evil";
-  c.target_hashes[par::native_target()] = hex_upper(sha256(binary));
-  auto archive = par::write_archive(wascap::sign_provider_claims(c, issuer),
-                                    {{par::native_target(), binary}}, true);
-  ASSERT_TRUE(archive);
-  const std::string path = dir + "/module-key.par.gz";
-  ASSERT_TRUE(write_file(path, *archive));
-  const std::string ref = "file://" + path;
+  const std::string sub = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+  const std::string ref = write_script_archive("module-key", sub, script);
+  ASSERT_FALSE(ref.empty());
   const auto mark = events->mark();
   ASSERT_EQ(cmd("lp", {{"provider_ref", ref}, {"link_name", "default"}})["accepted"], true);
   auto failed = events->wait(
@@ -178,7 +164,7 @@ TEST_F(ProviderSecurity, ProviderSubjectOfTheWrongKeyTypeIsRefused) {
   EXPECT_NE(failed->at("data")["error"].get<std::string>().find(par::errors::kSubjectNotService),
             std::string::npos)
       << failed->dump();
-  EXPECT_FALSE(fs::exists(dir + "/tmp/wasmcloudcache/" + c.sub));
+  EXPECT_FALSE(fs::exists(dir + "/tmp/wasmcloudcache/" + sub));
 }
 
 TEST_F(ProviderSecurity, GetClaimsListsTheStartedProvidersClaims) {

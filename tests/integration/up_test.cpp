@@ -333,6 +333,16 @@ std::vector<std::string> user_env(const std::string& home) {
           "WASMCLOUD_CLUSTER_SEED=", "WASMCLOUD_DASHBOARD_PORT="};
 }
 
+/// Waits (up to 15 s) until `up` has written <data>/lattice.json, i.e. until its host runs.
+bool lattice_json_written(const std::string& data) {
+  return eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s);
+}
+
+/// The host id `up` recorded in <data>/lattice.json ("" when it is missing or unreadable).
+std::string recorded_host_id(const std::string& data) {
+  return json::parse(slurp(data + "/lattice.json"), nullptr, false).value("host_id", "");
+}
+
 /// Pings the lattice until a host other than those in `not` answers; returns its id or "".
 std::string find_host(lattice::Connection& nc, const std::set<std::string>& not_these,
                       std::chrono::milliseconds timeout) {
@@ -376,8 +386,7 @@ TEST(WasmcloudUp, SecondHostJoinsUpsLatticeFromItsDataDirectory) {
       home + "/up.log", user_env(home));
   ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << slurp(home + "/up.log");
   ASSERT_TRUE(testing::wait_port(reg_port, 15s)) << slurp(home + "/up.log");
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
-      << slurp(home + "/up.log");
+  ASSERT_TRUE(lattice_json_written(data)) << slurp(home + "/up.log");
   const json ctx = json::parse(slurp(data + "/lattice.json"), nullptr, false);
   ASSERT_TRUE(ctx.is_object()) << slurp(data + "/lattice.json");
   EXPECT_EQ(ctx.value("pid", 0), up.pid());
@@ -516,8 +525,7 @@ TEST(WasmcloudUp, OneUpPerDataDirectoryAndStalePidFileDoesNotBlock) {
   pid_t killed = 0;
   {
     testing::ChildProcess first(args, home + "/up1.log", user_env(home));
-    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
-        << slurp(home + "/up1.log");
+    ASSERT_TRUE(lattice_json_written(data)) << slurp(home + "/up1.log");
     killed = first.pid();
     EXPECT_EQ(slurp(data + "/up.pid"), std::to_string(killed) + "\n");
     first.stop(9);
@@ -658,10 +666,8 @@ TEST(WasmcloudUp, RemoteStopOfItsHostStopsUpAndSaysWhoAsked) {
       {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
        std::to_string(reg_port), "--no-dashboard", "--no-native"},
       log, user_env(home));
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
-      << slurp(log);
-  const std::string host_id =
-      json::parse(slurp(data + "/lattice.json"), nullptr, false).value("host_id", "");
+  ASSERT_TRUE(lattice_json_written(data)) << slurp(log);
+  const std::string host_id = recorded_host_id(data);
   ASSERT_FALSE(host_id.empty());
   lattice::ConnectOptions o;
   o.servers = {"nats://127.0.0.1:" + std::to_string(nats_port)};
@@ -715,8 +721,7 @@ TEST(WasmcloudUp, DownStopsUpAndItsChildren) {
       {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
        std::to_string(reg_port), "--no-dashboard", "--no-native"},
       log, user_env(home));
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
-      << slurp(log);
+  ASSERT_TRUE(lattice_json_written(data)) << slurp(log);
   std::set<pid_t> children;
   ASSERT_TRUE(eventually(
       [&] {
@@ -761,10 +766,8 @@ TEST(WasmcloudUp, CtlUsesUpsLatticeWhenNoFlagSaysOtherwise) {
       {kBinary, "up", "--nats-port", std::to_string(nats_port), "--lattice-prefix", "ctx179",
        "--no-registry", "--no-dashboard", "--no-native"},
       log, user_env(home));
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data + "/lattice.json"); }, 15s))
-      << slurp(log);
-  const std::string host_id =
-      json::parse(slurp(data + "/lattice.json"), nullptr, false).value("host_id", "");
+  ASSERT_TRUE(lattice_json_written(data)) << slurp(log);
+  const std::string host_id = recorded_host_id(data);
   ASSERT_FALSE(host_id.empty());
   std::string env =
       "env -u WASMCLOUD_CTL_HOST -u WASMCLOUD_CTL_PORT -u WASMCLOUD_LATTICE_PREFIX "
