@@ -1,7 +1,7 @@
 // The native tier's on-disk cache and its fallbacks: a second engine (a "restart") loads the
 // shared object from the cache without compiling; a missing C compiler or a broken cache file
-// leaves the module on the interpreter (or rebuilds) instead of failing; the generated glue
-// rejects what the tier cannot run.
+// leaves the module on the interpreter (or rebuilds) instead of failing. The glue generator's
+// tests are in native_glue_test.cpp.
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -205,37 +205,6 @@ TEST(NativeCache, HangingCompilerIsKilledAfterTheTimeout) {
   EXPECT_NE(tier.error().message.find("timed out"), std::string::npos) << tier.error().message;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
   fs::remove_all(dir);
-}
-
-TEST(NativeGlue, RejectsAnImportedMemory) {
-  const std::string header =
-      "typedef struct Z_m_instance_t {\n"
-      "  struct Z_env_instance_t* Z_env_instance;\n"
-      "  wasm_rt_memory_t* Z_envZ_memory;\n"
-      "} Z_m_instance_t;\n"
-      "void Z_m_instantiate(Z_m_instance_t*, struct Z_env_instance_t*);\n";
-  auto glue = native::generate_glue(header, "m.h", "m");
-  ASSERT_FALSE(glue.has_value());
-  EXPECT_EQ(glue.error().code, Code::kUnsupported);
-}
-
-TEST(NativeGlue, RejectsAHeaderWithoutInstanceStruct) {
-  auto glue = native::generate_glue("int x;\n", "m.h", "m");
-  ASSERT_FALSE(glue.has_value());
-  EXPECT_EQ(glue.error().code, Code::kUnsupported);
-}
-
-TEST(NativeGlue, PatchesCallIndirectOnce) {
-  const std::string c =
-      "#define CALL_INDIRECT(table, t, ft, x, ...)             \\\n"
-      "  (LIKELY(x) || TRAP(CALL_INDIRECT),                     \\\n"
-      "   ((t)table.data[x].func)(__VA_ARGS__))\n"
-      "int after;\n";
-  const std::string p = native::patch_generated_c(c);
-  EXPECT_NE(p.find("#undef CALL_INDIRECT"), std::string::npos);
-  EXPECT_NE(p.find("int after;"), std::string::npos);
-  EXPECT_LT(p.find("#undef CALL_INDIRECT"), p.find("int after;"));
-  EXPECT_EQ(native::patch_generated_c("no macro here"), "no macro here");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The native compile pipeline: module bytes -> `wasm2c -n <prefix>` -> generated glue (glue.c,
-// see glue_abi.h) -> system C compiler (-O2 -fPIC -shared) -> shared object in the on-disk
-// cache. Nothing here runs guest code. Thread-safe (each build uses its own temporary
+// see glue.h and glue_abi.h) -> system C compiler (-O2 -fPIC -shared) -> shared object in the
+// on-disk cache. Nothing here runs guest code. Thread-safe (each build uses its own temporary
 // directory; results are published with an atomic rename, so concurrent builders and readers of
 // one cache directory never see a partial file).
 //
@@ -36,16 +36,6 @@ Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view
 /// `<cache_dir>/<key>.so` for this module and toolchain.
 std::string cache_path(const Toolchain& tc, std::string_view cache_dir,
                        std::string_view sha256_hex);
-
-/// Generates glue.c for a wasm2c header. `prefix` is the -n name. Errors: kUnsupported when the
-/// module uses something the native tier does not provide (imported memory/table/global,
-/// multi-value imports, several memories) — the module then stays on the interpreter.
-Result<std::string> generate_glue(std::string_view header, std::string_view header_file,
-                                  std::string_view prefix);
-
-/// Inserts the call_indirect macro that tells "undefined element" / "uninitialized element" /
-/// "indirect call type mismatch" apart into wasm2c's C output (unchanged if not found).
-std::string patch_generated_c(std::string c_source);
 
 /// Builds the shared object for `wasm` into `path` (see cache_path). Blocking (seconds).
 /// Errors: kInternal with the tool's first diagnostic lines.
