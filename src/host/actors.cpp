@@ -25,15 +25,6 @@ using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
 
-std::string join(const std::vector<std::string>& v, const char* sep = ",") {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
 /// How log lines name an actor: "<claims name> (<key>)", or the key alone.
 std::string actor_display_name(const wascap::ActorClaims& c) {
   return c.name && !c.name->empty() ? *c.name + " (" + c.sub + ")" : c.sub;
@@ -88,19 +79,6 @@ json claims_event_json(const ActorEntry& e) {
               {"revision", wascap::effective_revision(e.claims)},
               {"not_before_human", e.not_before_human},
               {"expires_human", e.expires_human}};
-}
-
-/// Flattened, string-valued claims of the lattice claims cache (control-interface 5.3).
-json flat_claims_json(const wascap::ActorClaims& c) {
-  return json{{"sub", c.sub},
-              {"iss", c.iss},
-              {"name", c.name.value_or("")},
-              {"call_alias", c.call_alias.value_or("")},
-              {"caps", c.caps ? join(*c.caps) : std::string()},
-              {"tags", c.tags ? join(*c.tags) : std::string()},
-              {"rev", std::to_string(wascap::effective_revision(c))},
-              {"version", opt_json(c.ver)},
-              {"contract_id", ""}};
 }
 
 }  // namespace
@@ -275,14 +253,9 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
     drain_pending_locked(entry);
   }
   if (subscribed_now) (void)rpc->flush(std::chrono::seconds(2));
-  cache_claims(claims);
-  {
-    // KV claims carry "" for a missing version (Appendix B #11).
-    json kv_claims = flat_claims_json(claims);
-    if (kv_claims["version"].is_null()) kv_claims["version"] = "";
-    kv_put(topics::claims_key(key), kv_claims);
-    if (!ref.empty()) kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", key}});
-  }
+  metadata->cache_actor_claims(claims);
+  metadata->publish_actor_claims(claims);  // KV claims carry "" for no version (Appendix B #11)
+  if (!ref.empty()) metadata->publish_reference(ref, key);
   json claims_json;
   {
     std::lock_guard lock(mu);
@@ -290,10 +263,7 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
   }
   for (const auto& inst : added) {
     if (!ref.empty()) {
-      {
-        std::lock_guard lock(cache_mu);
-        refmap[ref] = key;
-      }
+      metadata->set_reference(ref, key);
       emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", key}});
     }
     emit(ev::kActorStarted, json{{"public_key", key},
@@ -311,12 +281,6 @@ Status Host::Impl::start_actor(const Bytes& bytes, const std::string& ref, std::
                                 {"count", added.size()}});
   spdlog::info("Started {} instance(s) of actor {} from '{}'", added.size(), key, ref);
   return ok();
-}
-
-void Host::Impl::cache_claims(const wascap::ActorClaims& c) {
-  std::lock_guard lock(cache_mu);
-  claims_cache[c.sub] = flat_claims_json(c);
-  if (c.call_alias && c.call_alias->size() > 1) aliases.emplace(*c.call_alias, c.sub);
 }
 
 std::int64_t Host::Impl::instances_locked() const {
@@ -471,14 +435,12 @@ Status Host::Impl::live_update(const std::string& ref) {
     const auto& claims = mc->claims;
     auto new_rev = wascap::effective_revision(claims);
     {
-      std::lock_guard lock(cache_mu);
-      auto it = claims_cache.find(claims.sub);
-      if (it == claims_cache.end())
-        return fail(Code::kNotFound, errors::live_update_unknown_actor(claims.sub));
+      const auto cached = metadata->claims(claims.sub);
+      if (!cached) return fail(Code::kNotFound, errors::live_update_unknown_actor(claims.sub));
       // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
       // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
       long long old_rev = 0;
-      if (auto rev = it->second.find("rev"); rev != it->second.end()) {
+      if (auto rev = cached->find("rev"); rev != cached->end()) {
         if (rev->is_number_integer()) {
           old_rev = rev->get<long long>();
         } else if (rev->is_string()) {
@@ -492,18 +454,11 @@ Status Host::Impl::live_update(const std::string& ref) {
         return fail(Code::kInvalidArgument,
                     errors::live_update_not_newer(static_cast<long long>(new_rev), old_rev));
     }
-    cache_claims(claims);
-    {
-      std::lock_guard lock(cache_mu);
-      refmap[ref] = claims.sub;
-    }
+    metadata->cache_actor_claims(claims);
+    metadata->set_reference(ref, claims.sub);
     // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
-    {
-      json kv_claims = flat_claims_json(claims);
-      if (kv_claims["version"].is_null()) kv_claims["version"] = "";
-      kv_put(topics::claims_key(claims.sub), kv_claims);
-      kv_put(topics::refmap_key(ref), json{{"oci_url", ref}, {"public_key", claims.sub}});
-    }
+    metadata->publish_actor_claims(claims);
+    metadata->publish_reference(ref, claims.sub);
     emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
     std::vector<std::string> instances;
     std::string from_ref;

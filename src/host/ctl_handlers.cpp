@@ -170,18 +170,12 @@ void Host::Impl::handle_control(const lattice::Message& m) {
   }
   if (t.kind == "get" && t.host.empty() && t.op == "claims") {
     json list = json::array();
-    {
-      std::lock_guard lock(cache_mu);
-      for (const auto& [k, v] : claims_cache) list.push_back(v);
-    }
+    for (auto& v : metadata->all_claims()) list.push_back(std::move(v));
     return reply(m, json{{"claims", list}}.dump());
   }
   if (t.kind == "get" && t.host.empty() && t.op == "links") {
     json list = json::array();
-    {
-      std::lock_guard lock(cache_mu);
-      for (const auto& [k, v] : links) list.push_back(linkdef_json(v));
-    }
+    for (const auto& v : metadata->links()) list.push_back(linkdef_json(v));
     return reply(m, json{{"links", list}}.dump());
   }
   if (t.kind == "linkdefs" && t.host.empty() && t.op == "put") return linkdef_put(m, body);
@@ -359,32 +353,15 @@ void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {
 void Host::Impl::linkdef_put(const lattice::Message& m, const std::string& body) {
   auto r = parse_linkdef_put(body);
   if (!r) return ack(m, false, r.error().message);
-  {
-    std::lock_guard lock(cache_mu);
-    links[r->id] = *r;
-  }
-  announce_link(*r, true);
-  kv_put(topics::linkdef_key(r->id), linkdef_json(*r));
+  metadata->put_link(*r);
   ack(m, true);
 }
 
 void Host::Impl::linkdef_del(const lattice::Message& m, const std::string& body) {
   auto r = parse_linkdef_del(body);
   if (!r) return ack(m, false, r.error().message);
-  std::optional<LinkDefinition> removed;
-  {
-    std::lock_guard lock(cache_mu);
-    if (auto it = links.find(r->id); it != links.end()) {
-      removed = it->second;
-      links.erase(it);
-    }
-  }
-  if (removed) {
-    kv_purge(topics::linkdef_key(removed->id));
-    announce_link(*removed, false);
-  } else {
+  if (!metadata->delete_link(r->id))
     spdlog::info("Link definition {} not found, nothing to delete", r->id);
-  }
   ack(m, true);
 }
 

@@ -99,7 +99,7 @@ void Host::Impl::do_stop() {
     spdlog::info("Host {} stopping", host_id);
     for (auto& s : control_subs) s.unsubscribe();
     control_subs.clear();
-    kv_watch.unsubscribe();
+    if (metadata) metadata->close();
     if (lifecycle_pool) lifecycle_pool->shutdown();
     if (ctl_pool) ctl_pool->shutdown();
     std::vector<std::string> keys;
@@ -156,7 +156,9 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
                                                 : metrics::NatsConnection::kRpc);
       // The metadata watch consumer may have been dropped while the host was away (5.5).
       if (r == "ctl" && e == lattice::ConnectionEvent::kReconnected && self->ctl_pool)
-        self->ctl_pool->post([self] { self->kv_rewatch(); });
+        self->ctl_pool->post([self] {
+          if (self->metadata && !self->stopping) self->metadata->rewatch();
+        });
     };
     return lattice::Connection::connect(o);
   };
@@ -173,6 +175,8 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   auto rpc = connect(cfg.rpc, "rpc");
   if (!rpc) return fail(rpc.error());
   impl->rpc = std::move(*rpc);
+  impl->ctl_bus = std::make_unique<ConnectionBus>(*impl->ctl);
+  impl->rpc_bus = std::make_unique<ConnectionBus>(*impl->rpc);
   impl->objects =
       std::make_unique<lattice::LazyObjectStore>(*impl->rpc, cfg.lattice_prefix, impl->js_domain());
 
@@ -211,15 +215,24 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
       static_cast<std::size_t>(std::max(1, cfg.executor_threads)), "rpc");
 
   {
+    MetadataCacheDeps d;
+    d.ctl = impl->ctl_bus.get();
+    d.rpc = impl->rpc_bus.get();
+    d.emit = [raw](std::string_view type, const json& data, bool linkdef_source) {
+      raw->emit(type, data, linkdef_source);
+    };
+    d.post = [raw](std::function<void()> task) { return raw->ctl_pool->post(std::move(task)); };
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.js_domain = impl->js_domain();
+    impl->metadata = std::make_unique<MetadataCache>(std::move(d));
+  }
+
+  {
     ProviderSupervisorDeps d;
     d.emit = [raw](std::string_view type, const json& data) { raw->emit(type, data); };
     d.rpc = impl->rpc.get();
     d.links_for = [raw](const std::string& key, const std::string& link) {
-      std::vector<LinkDefinition> out;
-      std::lock_guard lock(raw->cache_mu);
-      for (const auto& [id, ld] : raw->links)
-        if (ld.provider_id == key && ld.link_name == link) out.push_back(ld);
-      return out;
+      return raw->metadata->links_for(key, link);
     };
     auto& hd = d.base_host_data;  // 3.6.2
     hd.host_id = impl->host_id;
@@ -239,7 +252,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     impl->providers = std::make_unique<ProviderSupervisor>(std::move(d));
   }
 
-  impl->kv_init();
+  impl->metadata->open();
   if (auto st = impl->subscribe_control(); !st) return fail(st.error());
   if (cfg.config_service_enabled) impl->query_config_service();
   impl->emit(ev::kHostStarted, json{{"labels", cfg.labels},

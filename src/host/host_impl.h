@@ -2,16 +2,18 @@
 // src/host; not installed, not included outside src/host). Each group of members is defined in
 // the file named in its section comment:
 //   host.cpp           Host::start/stop/accessors, facts, events, heartbeat, shutdown (6.3)
-//   metadata.cpp       LATTICEDATA bucket: create, watch, put/purge, apply, link announcements (5)
 //   ctl_handlers.cpp   control-interface subscriptions, handlers, config service (2, 2.7)
 //   actors.cpp         actor fetch/start/scale/stop/launch/live update, claims cache (3.1-3.5)
 //   provider_glue.cpp  provider reference resolution, fetch, launch (3.6)
 //   rpc.cpp            RPC dispatch, invocation handling, host calls, policy, rpc events (4, 8)
 //   builtins.cpp       wasmcloud:builtin:logging and :numbergen host calls (actor-rpc 2.2)
 //
-// Locking: `mu` guards the actor registry (entries, instances, dispatch queues) and `cache_mu`
-// the lattice caches (claims, links, refmap, aliases); neither is held while a NATS subscription
-// is destroyed (its handler might wait for the lock) or while guest code, pulls or NATS requests
+// Components with their own header: MetadataCache (metadata_cache.h: bucket, links, claims,
+// reference map, aliases), ProviderSupervisor (providers.h).
+//
+// Locking: `mu` guards the actor registry (entries, instances, dispatch queues); it is taken
+// before MetadataCache's lock, never after. It is not held while a NATS subscription is
+// destroyed (its handler might wait for the lock) or while guest code, pulls or NATS requests
 // run.
 #pragma once
 
@@ -33,11 +35,13 @@
 
 #include "common/encoding.h"
 #include "common/error.h"
+#include "host/bus.h"
 #include "host/config.h"
 #include "host/control.h"
 #include "host/executor.h"
 #include "host/host.h"
 #include "host/inventory.h"
+#include "host/metadata_cache.h"
 #include "host/policy.h"
 #include "host/providers.h"
 #include "host/util.h"
@@ -81,6 +85,8 @@ struct Host::Impl {
   /// `ctl`: control interface, events (incl. rpc events), metadata, policy. `rpc`: actor RPC
   /// subscriptions and their replies, outbound host calls, provider traffic (issue #12.3).
   std::unique_ptr<lattice::Connection> ctl, rpc;
+  /// The Bus seams (bus.h) over `ctl` and `rpc`, handed to the components.
+  std::unique_ptr<ConnectionBus> ctl_bus, rpc_bus;
   /// Refuses replayed invocations (rpc/replay.h); null when cfg.invocation_replay_window_s = 0.
   std::unique_ptr<rpc::ReplayGuard> replay;
   /// Chunked payloads (3.6) on the RPC connection: bucket = lattice prefix, opened (and its
@@ -104,23 +110,9 @@ struct Host::Impl {
   /// start_actor moves it to the registry with the instances it adds, under the same lock.
   std::int64_t task_reserved = 0;
 
-  mutable std::mutex cache_mu;  // lattice caches (control-interface 5.6)
-  std::map<std::string, nlohmann::json> claims_cache;
-  std::map<std::string, LinkDefinition> links;
-  /// Highest metadata-bucket stream sequence this host wrote per KV key (from the PubAck), so
-  /// a watch delivery of an older revision (our own write echoed back late) is not re-applied.
-  std::map<std::string, std::uint64_t> kv_written_seq;
-  std::map<std::string, std::string> refmap;   // reference -> public key
-  std::map<std::string, std::string> aliases;  // call alias -> public key
-
-  // Lattice metadata bucket (control-interface 5): watch subscription; false when JetStream is
-  // not available (the host then runs without persistence).
-  lattice::Subscription kv_watch;
-  bool kv_ready = false;
-  int kv_replicas = 1;      // replicas of the bucket (the watch consumer gets as many)
-  std::string kv_inbox;     // deliver subject of the watch consumer
-  std::mutex kv_mu;         // guards kv_consumer
-  std::string kv_consumer;  // name of the watch consumer
+  /// The lattice metadata: bucket, watch, links, claims, reference map, aliases (its own lock,
+  /// taken after `mu`, never before it).
+  std::unique_ptr<MetadataCache> metadata;
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
   std::mutex stop_mu;
@@ -149,27 +141,6 @@ struct Host::Impl {
   /// Shutdown of control-interface 6.3. Runs once.
   void do_stop();
 
-  // ---------------------------------------------------------------- metadata.cpp
-  /// Creates (or finds) LATTICEDATA_{prefix} and starts the watch (5.1, 5.5).
-  void kv_init();
-  /// Creates the bucket's watch consumer delivering to kv_inbox; false (logged) on failure.
-  bool kv_watch_consumer();
-  /// After a reconnect of the control connection: recreates the watch consumer if the server
-  /// dropped it. Blocks up to 2 s: call from a worker.
-  void kv_rewatch();
-  /// KV put (5.4); failures only logged. Blocks up to 2 s: call from a worker.
-  void kv_put(const std::string& key, const nlohmann::json& value);
-  /// KV purge of a linkdef (5.4).
-  void kv_purge(const std::string& key);
-  /// Records the stream sequence of a PubAck JSON (`{"stream","seq"}`) for `key`.
-  void note_kv_write(const std::string& key, std::string_view puback);
-  static bool same_link(const LinkDefinition& a, const LinkDefinition& b);
-  /// Applies one delivered KV entry (5.5). Idempotent: a linkdef already cached with the same
-  /// value is not announced again (this host's own writes come back through the watch).
-  void kv_apply(const lattice::Message& m);
-  /// linkdef_set / linkdef_deleted event and the provider notification (2.4.4-2.4.5).
-  void announce_link(const LinkDefinition& ld, bool set);
-
   // ---------------------------------------------------------------- ctl_handlers.cpp
   /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
   void query_config_service();
@@ -196,7 +167,6 @@ struct Host::Impl {
   Result<Bytes> fetch_artifact(const std::string& ref, bool provider);
   Status start_actor(const Bytes& bytes, const std::string& ref, std::int64_t count,
                      const StringMap& annotations);
-  void cache_claims(const wascap::ActorClaims& c);
   /// Halts instances of `key`; `aggregate` = publish actors_stopped (count > 0 branch).
   void terminate(const std::string& key, std::int64_t count, const StringMap& filter);
   void scale(const ScaleActorRequest& req);

@@ -23,9 +23,7 @@ namespace ev = lattice::events;
 /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
 std::optional<std::string> Host::Impl::resolve_provider_key(const std::string& ref) const {
   if (!ref.empty() && ref[0] == 'V') return ref;
-  std::lock_guard lock(cache_mu);
-  if (auto it = refmap.find(ref); it != refmap.end()) return it->second;
-  return std::nullopt;
+  return metadata->resolve_reference(ref);
 }
 
 Result<Bytes> Host::Impl::fetch_provider(const std::string& ref) {
@@ -78,30 +76,18 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
   // The claims are in the local cache before providers->start() publishes provider_started, so
   // a client that asks get.claims on that event finds them (the test saw an empty entry about one
   // run in four); taken out again when the start fails and they were not there before.
-  bool had_claims = false;
-  {
-    std::lock_guard lock(cache_mu);
-    had_claims = claims_cache.count(key) != 0;
-    claims_cache[key] = kv_claims;
-  }
+  const bool had_claims = metadata->put_claims(key, kv_claims);
   auto launched = providers->start(std::move(spec));
   if (!launched) {
     // 2.3.6: already running only after download (ref unknown before) -> silently ignored.
     if (launched.error().code == Code::kAlreadyExists) return;
-    if (!had_claims) {
-      std::lock_guard lock(cache_mu);
-      claims_cache.erase(key);
-    }
+    if (!had_claims) metadata->erase_claims(key);
     return failed(launched.error().message);
   }
-  {
-    std::lock_guard lock(cache_mu);
-    if (!req.provider_ref.empty()) refmap[req.provider_ref] = key;
-  }
-  kv_put(topics::claims_key(key), kv_claims);
+  if (!req.provider_ref.empty()) metadata->set_reference(req.provider_ref, key);
+  metadata->kv_put(topics::claims_key(key), kv_claims);
   if (!req.provider_ref.empty()) {
-    kv_put(topics::refmap_key(req.provider_ref),
-           json{{"oci_url", req.provider_ref}, {"public_key", key}});
+    metadata->publish_reference(req.provider_ref, key);
     emit(ev::kRefmapSet, json{{"oci_url", req.provider_ref}, {"public_key", key}});
   }
 }

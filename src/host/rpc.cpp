@@ -232,15 +232,11 @@ void Host::Impl::handle_invocation(ActorEntry& entry, const lattice::Message& m,
 /// perform_invocation policy (actor-rpc-providers 8.1): denied without asking when the origin
 /// or target claims are unknown.
 bool Host::Impl::invocation_permitted(const rpc::Invocation& inv) {
-  json origin_claims, target_claims;
-  {
-    std::lock_guard lock(cache_mu);
-    auto o = claims_cache.find(inv.origin.public_key);
-    auto t = claims_cache.find(inv.target.public_key);
-    if (o == claims_cache.end() || t == claims_cache.end()) return false;
-    origin_claims = o->second;
-    target_claims = t->second;
-  }
+  auto o = metadata->claims(inv.origin.public_key);
+  auto t = metadata->claims(inv.target.public_key);
+  if (!o || !t) return false;
+  const json& origin_claims = *o;
+  const json& target_claims = *t;
   json source{{"publicKey", inv.origin.public_key},
               {"contractId", inv.origin.contract_id},
               {"linkName", inv.origin.link_name},
@@ -270,18 +266,14 @@ Result<Bytes> Host::Impl::route_host_call(const std::string& actor_key,
   std::optional<rpc::WasmCloudEntity> target;
   std::string subject;
   bool provider = false;
-  {
-    std::lock_guard lock(cache_mu);
-    auto it = links.find(topics::linkdef_id(actor_key, ns, binding));
-    if (it != links.end()) {
-      target = rpc::provider_entity(it->second.provider_id, ns, binding);
-      subject = topics::rpc_provider(cfg.lattice_prefix, it->second.provider_id, binding);
-      provider = true;
-    } else if (ns.size() == 56 && ns[0] == 'M') {
-      target = rpc::actor_entity(ns);
-    } else if (auto a = aliases.find(ns); a != aliases.end()) {
-      target = rpc::actor_entity(a->second);
-    }
+  if (auto ld = metadata->link(topics::linkdef_id(actor_key, ns, binding))) {
+    target = rpc::provider_entity(ld->provider_id, ns, binding);
+    subject = topics::rpc_provider(cfg.lattice_prefix, ld->provider_id, binding);
+    provider = true;
+  } else if (ns.size() == 56 && ns[0] == 'M') {
+    target = rpc::actor_entity(ns);
+  } else if (auto a = metadata->alias(ns)) {
+    target = rpc::actor_entity(*a);
   }
   if (!target)
     return host_fail(std::string(rpc::errors::kMissingLinkPrefix) + ns + " on " +
