@@ -26,8 +26,8 @@ inline constexpr std::string_view kTargetKeyMismatchPrefix = "target key mismatc
 inline constexpr std::string_view kUnlinkedActorPrefix = "unlinked actor: '";
 /// An operation the provider does not implement; followed by the operation.
 inline constexpr std::string_view kMethodNotHandledPrefix = "Method not handled ";
-/// Host data line problems (5.4); followed by a detail.
-inline constexpr std::string_view kHostDataPrefix = "Invalid host data: ";
+/// Host data line problems (5.4); followed by a detail (the rpc text).
+inline constexpr std::string_view kHostDataPrefix = rpc::errors::kHostDataPrefix;
 /// Payload decoding failure of an operation's input; followed by a detail (the rpc text).
 inline constexpr std::string_view kDeserializePrefix = rpc::errors::kDeserializePrefix;
 

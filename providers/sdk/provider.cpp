@@ -90,10 +90,14 @@ class WorkerPool {
 }  // namespace
 
 Bytes encode_health(const HealthStatus& h) {
-  mp::Writer w;
-  w.map(h.message.empty() ? 1 : 2).str("healthy").boolean(h.healthy);
-  if (!h.message.empty()) w.str("message").str(h.message);
-  return w.bytes();
+  return rpc::encode_health_response(to_health_response(h));
+}
+
+rpc::HealthCheckResponse to_health_response(const HealthStatus& h) {
+  rpc::HealthCheckResponse r;
+  r.healthy = h.healthy;
+  if (!h.message.empty()) r.message = h.message;
+  return r;
 }
 
 struct ProviderRuntime::Impl {
@@ -186,9 +190,7 @@ struct ProviderRuntime::Impl {
   void on_health(const lattice::Message& msg) {
     const HealthStatus h = handler->health();
     if (hd.test_mode()) {
-      nlohmann::json j{{"healthy", h.healthy}};
-      if (!h.message.empty()) j["message"] = h.message;
-      (void)conn->respond(msg, j.dump());
+      (void)conn->respond(msg, rpc::health_response_to_json(to_health_response(h)).dump());
     } else {
       (void)conn->respond(msg, encode_health(h));
     }

@@ -87,7 +87,11 @@ struct RuntimeOptions {
 /// Added to the timeout of an outbound call whose payload is chunked (4.5: wasmbus-rpc sender).
 inline constexpr std::chrono::milliseconds kChunkedTimeoutExtra{13000};
 
-/// Encodes HealthCheckResponse `{healthy, message?}` as msgpack (7.6).
+/// The wire value of a handler's answer: rpc::HealthCheckResponse with `message` unset when
+/// `h.message` is empty.
+rpc::HealthCheckResponse to_health_response(const HealthStatus& h);
+/// Encodes HealthCheckResponse `{healthy, message?}` as msgpack (7.6) with the wire layer's codec
+/// (rpc::encode_health_response).
 Bytes encode_health(const HealthStatus& h);
 
 /// A running provider. Create with start(); destroy after wait() returned (destruction also

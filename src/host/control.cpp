@@ -206,29 +206,22 @@ Result<StopHostRequest> parse_stop_host(std::string_view body) {
   return r;
 }
 
-nlohmann::json linkdef_json(const LinkDefinition& ld) {
-  return json{{"id", ld.id},
-              {"actor_id", ld.actor_id},
-              {"provider_id", ld.provider_id},
-              {"link_name", ld.link_name},
-              {"contract_id", ld.contract_id},
-              {"values", ld.values}};
-}
-
 Result<LinkDefinition> parse_linkdef_put(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidLinkdefPut);
-  LinkDefinition ld;
-  const std::pair<const char*, std::string*> fields[] = {{"actor_id", &ld.actor_id},
-                                                         {"contract_id", &ld.contract_id},
-                                                         {"link_name", &ld.link_name},
-                                                         {"provider_id", &ld.provider_id}};
-  for (const auto& [key, field] : fields)
-    if (auto e = read_string(*j, key, *field, kMaxIdentifierLength))
+  // The OTP "present" rule and the length limits first, field by field in this order (the
+  // first problem decides the text), then the one decoder of the wire layer.
+  std::string unused;
+  for (const char* key : {"actor_id", "contract_id", "link_name", "provider_id"})
+    if (auto e = read_string(*j, key, unused, kMaxIdentifierLength))
       return invalid(*e, errors::kInvalidLinkdefPut);
-  if (auto e = read_string_map(*j, "values", ld.values, kMaxLinkValues, kMaxLinkValueLength))
+  StringMap values;  // limits only; rpc::linkdef_from_json below decodes
+  if (auto e = read_string_map(*j, "values", values, kMaxLinkValues, kMaxLinkValueLength))
     return invalid(*e, errors::kInvalidLinkdefPut);
-  ld.id = lattice::topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name);
+  j->erase("id");  // ignored and recomputed (2.4.4), whatever its type
+  auto ld = rpc::linkdef_from_json(*j);
+  if (!ld) return invalid(errors::kInvalidLinkdefPut);
+  ld->id = lattice::topics::linkdef_id(ld->actor_id, ld->contract_id, ld->link_name);
   return ld;
 }
 

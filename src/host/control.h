@@ -1,10 +1,11 @@
 // Control-interface request parsing and reply shapes (spec control-interface.md 2.2-2.5).
 //
 // Owned by src/host. Pure functions from request bodies to typed requests, and from host state
-// to reply JSON; the control server (host.h) routes subjects to them. Validation follows the
-// OTP "present" rule of spec 0 (a key is present when it exists and is neither null nor false,
-// so "", 0, {} and [] count); on failure each parser returns Code::kInvalidArgument with the
-// exact ack text of errors.h. Thread-safe (no state).
+// to reply JSON (link definitions are the wire layer's, rpc/messages.h); the control server
+// (host.h) routes subjects to them. Validation follows the OTP "present" rule of spec 0 (a key is
+// present when it exists and is neither null nor false, so "", 0, {} and [] count); on failure each
+// parser returns Code::kInvalidArgument with the exact ack text of errors.h. Thread-safe (no
+// state).
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,20 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "rpc/host_data.h"
+#include "rpc/messages.h"
 
 namespace wc::host {
+
+/// The wire types the provider supervisor (host/providers.*) names with `provider::`, from the
+/// time they lived in the provider SDK. src/host no longer depends on providers/sdk: these are the
+/// wire layer's (rpc/host_data.h, rpc/messages.h). Transitional; remove once providers.* spell
+/// `rpc::`.
+namespace provider {
+using HostData = rpc::HostData;
+using LinkDefinition = rpc::LinkDefinition;
+using rpc::encode_line;
+}  // namespace provider
 
 /// Annotations / labels / link values: string -> string.
 using StringMap = std::map<std::string, std::string>;
@@ -117,19 +130,15 @@ struct StopHostRequest {
 };
 Result<StopHostRequest> parse_stop_host(std::string_view body);
 
-/// A link definition (spec 2.4.3, actor-rpc-providers 6.1).
-struct LinkDefinition {
-  std::string id;  ///< lattice::topics::linkdef_id(actor_id, contract_id, link_name)
-  std::string actor_id;
-  std::string provider_id;
-  std::string link_name;
-  std::string contract_id;
-  StringMap values;
-};
-/// The six-field JSON object of a linkdef (events, get.links, KV).
-nlohmann::json linkdef_json(const LinkDefinition& ld);
-/// `linkdefs.put` (spec 2.4.4): `id` recomputed, `values` null/missing -> {}.
-/// Errors: errors::kInvalidLinkdefPut; length limits (ids, kMaxLinkValues, kMaxLinkValueLength).
+/// A link definition (spec 2.4.3, actor-rpc-providers 6.1): the wire layer's one type
+/// (rpc/messages.h), named here so host call sites stay stable.
+using LinkDefinition = rpc::LinkDefinition;
+/// The six-field JSON object of a linkdef (events, get.links, KV): rpc::linkdef_to_json.
+inline nlohmann::json linkdef_json(const LinkDefinition& ld) { return rpc::linkdef_to_json(ld); }
+/// `linkdefs.put` (spec 2.4.4): a sent `id` is ignored and recomputed; the fields are decoded by
+/// rpc::linkdef_from_json (its `values` rule: absent/null/{} -> {}, mistyped -> error), after the
+/// OTP "present" check of the four ids. Errors: errors::kInvalidLinkdefPut; length limits (ids,
+/// kMaxLinkValues, kMaxLinkValueLength).
 Result<LinkDefinition> parse_linkdef_put(std::string_view body);
 /// `linkdefs.del` (spec 2.4.5): actor_id, contract_id, link_name. Errors: kInvalidLinkdefDel;
 /// length limits.

@@ -26,7 +26,7 @@
 #include "host/inventory.h"
 #include "lattice/nats.h"
 #include "par/par.h"
-#include "sdk/host_data.h"
+#include "rpc/host_data.h"
 
 namespace wc::host {
 

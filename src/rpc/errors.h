@@ -19,6 +19,9 @@ inline constexpr std::string_view kDeserializeResponse =
 /// A provider's operation input that does not decode (wasmbus-rpc RpcError::Deser, 7.1);
 /// followed by a detail (see rpc/msgpack.h, `mp::serde`).
 inline constexpr std::string_view kDeserializePrefix = "Deserialization error: ";
+/// Host data that does not decode (actor-rpc-providers.md 5.4, rpc/host_data.h); followed by a
+/// detail ("missing field `host_id`", "not a JSON object", ...).
+inline constexpr std::string_view kHostDataPrefix = "Invalid host data: ";
 
 // --- Anti-forgery (3.5, steps 3-11; step 2 uses the JWT texts of wascap/errors.h) -------------
 /// Prefix the actor host puts before every reason below in the response error.

@@ -1,12 +1,12 @@
 // Host data parsing and encoding (see host_data.h).
-#include "sdk/host_data.h"
+#include "rpc/host_data.h"
 
 #include <cctype>
 
 #include "common/encoding.h"
-#include "sdk/errors.h"
+#include "rpc/errors.h"
 
-namespace wc::provider {
+namespace wc::rpc {
 namespace {
 
 tl::unexpected<Error> bad(std::string detail) {
@@ -103,14 +103,6 @@ Result<HostData> decode_host_data_line(std::string_view line) {
   return parse_host_data(to_string(*raw));
 }
 
-Result<HostData> read_host_data(std::istream& in) {
-  std::string line;
-  if (!std::getline(in, line)) {
-    return fail(Code::kUnavailable, std::string(errors::kHostDataPrefix) + "stdin closed");
-  }
-  return decode_host_data_line(line);
-}
-
 nlohmann::json to_json(const HostData& hd) {
   nlohmann::json j = nlohmann::json::object();
   j["host_id"] = hd.host_id;
@@ -139,4 +131,4 @@ std::string encode_line(const HostData& hd) {
   return base64_encode(as_bytes(to_json(hd).dump())) + "\n";
 }
 
-}  // namespace wc::provider
+}  // namespace wc::rpc

@@ -1,13 +1,14 @@
 // Host data: the JSON object a host hands a provider on stdin, as one line of standard base64
 // plus '\n' (actor-rpc-providers.md 5.3 step 6, 5.4; control-interface.md 3.6.2).
 //
-// Owned by providers/sdk; the host may use to_json()/encode_line() to produce the line. Plain
-// values and pure functions; thread-safe.
+// Owned by src/rpc (the wire layer): the host writes the line with encode_line(), the provider
+// SDK reads it with decode_host_data_line() (providers/sdk/host_data.h adds reading stdin). Link
+// definitions inside use the one codec of rpc/messages.h. Plain values and pure functions;
+// thread-safe; decoders take untrusted text and fail with an Error, never throw.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <istream>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,9 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "sdk/link.h"
+#include "rpc/messages.h"
 
-namespace wc::provider {
+namespace wc::rpc {
 
 /// The fields of 5.4 (names as in the JSON).
 struct HostData {
@@ -54,17 +55,17 @@ struct HostData {
 
 /// Parses the JSON object. Required (as the wasmbus-rpc SDK requires them): host_id,
 /// lattice_rpc_prefix, link_name, provider_key, invocation_seed, env_values, link_definitions,
-/// cluster_issuers; the others default as in HostData. Errors: kInvalidArgument
-/// "Invalid host data: <detail>".
+/// cluster_issuers; the others default as in HostData. Each `link_definitions` element is read
+/// with linkdef_from_json (rpc/messages.h: its `values` rule). Errors: kInvalidArgument
+/// "Invalid host data: <detail>" (errors::kHostDataPrefix).
 Result<HostData> parse_host_data(std::string_view json_text);
 /// Decodes one stdin line: trims whitespace, standard base64, then parse_host_data().
+/// Errors: kInvalidArgument "Invalid host data: ..." (errors::kHostDataPrefix).
 Result<HostData> decode_host_data_line(std::string_view line);
-/// Reads exactly one line from `in` and decodes it. kUnavailable when stdin is closed first.
-Result<HostData> read_host_data(std::istream& in);
 
 /// The JSON object of 5.4 (every field; null for absent optionals).
 nlohmann::json to_json(const HostData& hd);
 /// base64(to_json(hd).dump()) + "\n": the exact bytes a host writes to the provider's stdin.
 std::string encode_line(const HostData& hd);
 
-}  // namespace wc::provider
+}  // namespace wc::rpc

@@ -15,6 +15,20 @@ Result<msgpack::object_handle> unpack(std::span<const std::uint8_t> bytes, std::
   return handle;
 }
 
+constexpr std::string_view kLinkdef = "link definition";
+constexpr std::string_view kValuesNotMap = "`values` is not a map";
+constexpr std::string_view kValuesNotStrings = "`values` must map strings to strings";
+/// The required string fields and their members, in the order their errors are reported.
+constexpr const char* kRequired[4] = {"actor_id", "provider_id", "link_name", "contract_id"};
+constexpr std::string LinkDefinition::*kRequiredMember[4] = {
+    &LinkDefinition::actor_id, &LinkDefinition::provider_id, &LinkDefinition::link_name,
+    &LinkDefinition::contract_id};
+
+/// kInvalidArgument "link definition: <detail>".
+tl::unexpected<Error> linkdef_error(std::string_view detail) {
+  return fail(Code::kInvalidArgument, std::string(kLinkdef) + ": " + std::string(detail));
+}
+
 }  // namespace
 
 Bytes encode_linkdef(const LinkDefinition& ld) {
@@ -31,42 +45,41 @@ Bytes encode_linkdef(const LinkDefinition& ld) {
 }
 
 Result<LinkDefinition> decode_linkdef(std::span<const std::uint8_t> bytes) {
-  auto handle = unpack(bytes, "link definition");
+  auto handle = unpack(bytes, kLinkdef);
   if (!handle) return fail(handle.error());
   LinkDefinition ld;
-  int found = 0;
+  bool seen[4] = {false, false, false, false};
+  // for_each_member skips nil members: null and absent are the same (the rule in messages.h).
   auto st = mp::for_each_member(
-      handle->get(), "link definition",
-      [&](std::string_view key, const msgpack::object& v) -> Status {
+      handle->get(), kLinkdef, [&](std::string_view key, const msgpack::object& v) -> Status {
         if (key == "values") {
+          if (v.type != msgpack::type::MAP) return linkdef_error(kValuesNotMap);
           auto values = mp::as_string_map(v, key);
-          if (!values) {
-            return fail(Code::kInvalidArgument,
-                        v.type == msgpack::type::MAP
-                            ? "link definition: `values` must map str to str"
-                            : "link definition: `values` is not a map");
-          }
-          for (auto& [k, val] : *values) ld.values[k] = std::move(val);
+          if (!values) return linkdef_error(kValuesNotStrings);
+          ld.values = std::move(*values);
           return ok();
         }
-        std::string* dst = key == "id"            ? &ld.id
-                           : key == "actor_id"    ? &ld.actor_id
-                           : key == "provider_id" ? &ld.provider_id
-                           : key == "link_name"   ? &ld.link_name
-                           : key == "contract_id" ? &ld.contract_id
-                                                  : nullptr;
+        std::string* dst = nullptr;
+        if (key == "id") {
+          dst = &ld.id;
+        } else {
+          for (std::size_t i = 0; i < 4; ++i) {
+            if (key == kRequired[i]) {
+              dst = &(ld.*kRequiredMember[i]);
+              seen[i] = true;
+            }
+          }
+        }
         if (dst == nullptr) return ok();
         auto str = mp::as_string(v, key);
-        if (!str) {
-          return fail(Code::kInvalidArgument,
-                      "link definition: `" + std::string(key) + "` is not a string");
-        }
+        if (!str) return linkdef_error("`" + std::string(key) + "` is not a string");
         *dst = std::move(*str);
-        if (key != "id") ++found;
         return ok();
       });
   if (!st) return fail(st.error());
-  if (found != 4) return fail(Code::kInvalidArgument, "link definition: missing field");
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (!seen[i]) return linkdef_error("missing field `" + std::string(kRequired[i]) + "`");
+  }
   return ld;
 }
 
@@ -82,27 +95,26 @@ nlohmann::json linkdef_to_json(const LinkDefinition& ld) {
 }
 
 Result<LinkDefinition> linkdef_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return fail(Code::kInvalidArgument, "link definition: expected an object");
+  if (!j.is_object()) return linkdef_error("expected an object");
   LinkDefinition ld;
-  for (auto [key, dst] :
-       {std::pair{"actor_id", &ld.actor_id}, std::pair{"provider_id", &ld.provider_id},
-        std::pair{"link_name", &ld.link_name}, std::pair{"contract_id", &ld.contract_id}}) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_string()) {
-      return fail(Code::kInvalidArgument,
-                  std::string("link definition: missing string field `") + key + "`");
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto it = j.find(kRequired[i]);
+    if (it == j.end() || it->is_null()) {
+      return linkdef_error("missing field `" + std::string(kRequired[i]) + "`");
     }
-    *dst = it->get<std::string>();
+    if (!it->is_string()) {
+      return linkdef_error("`" + std::string(kRequired[i]) + "` is not a string");
+    }
+    ld.*kRequiredMember[i] = it->get<std::string>();
   }
-  if (auto it = j.find("id"); it != j.end() && it->is_string()) ld.id = it->get<std::string>();
+  if (auto it = j.find("id"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return linkdef_error("`id` is not a string");
+    ld.id = it->get<std::string>();
+  }
   if (auto it = j.find("values"); it != j.end() && !it->is_null()) {
-    if (!it->is_object()) {
-      return fail(Code::kInvalidArgument, "link definition: `values` is not an object");
-    }
+    if (!it->is_object()) return linkdef_error(kValuesNotMap);
     for (auto v = it->begin(); v != it->end(); ++v) {
-      if (!v->is_string()) {
-        return fail(Code::kInvalidArgument, "link definition: `values` must map str to str");
-      }
+      if (!v->is_string()) return linkdef_error(kValuesNotStrings);
       ld.values[v.key()] = v->get<std::string>();
     }
   }
@@ -143,6 +155,35 @@ Result<HealthCheckResponse> decode_health_response(std::span<const std::uint8_t>
   if (!st) return fail(st.error());
   if (!has_healthy) {
     return fail(Code::kInvalidArgument, "health check response: missing field `healthy`");
+  }
+  return r;
+}
+
+nlohmann::json health_response_to_json(const HealthCheckResponse& r) {
+  nlohmann::json j{{"healthy", r.healthy}};
+  if (r.message) j["message"] = *r.message;
+  return j;
+}
+
+Result<HealthCheckResponse> health_response_from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(Code::kInvalidArgument, "health check response: expected a JSON object");
+  }
+  HealthCheckResponse r;
+  auto healthy = j.find("healthy");
+  if (healthy == j.end() || healthy->is_null()) {
+    return fail(Code::kInvalidArgument, "health check response: missing field `healthy`");
+  }
+  if (!healthy->is_boolean()) {
+    return fail(Code::kInvalidArgument, "health check response: `healthy` is not a bool");
+  }
+  r.healthy = healthy->get<bool>();
+  if (auto m = j.find("message"); m != j.end() && !m->is_null()) {
+    if (!m->is_string()) {
+      return fail(Code::kInvalidArgument, "health check response: `message` is not a string");
+    }
+    r.message = m->get<std::string>();
   }
   return r;
 }

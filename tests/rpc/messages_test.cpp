@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "rpc/msgpack.h"
+
 #include "vectors.h"
 
 namespace wc::rpc {
@@ -108,6 +112,166 @@ TEST(Linkdef, JsonNonStringValueFails) {
           nlohmann::json::parse(
               R"({"actor_id": "M", "provider_id": "V", "link_name": "l", "contract_id": "c", "values": {"a": 1}})"))
           .has_value());
+}
+
+// --- The one `values` rule (messages.h): absent / null -> {}, {} -> {}, mistyped -> error; the
+// same for the msgpack and the JSON decoder.
+
+/// msgpack linkdef map with the four required fields and, when `values` is set, a last member
+/// `values` written by it.
+Bytes linkdef_msgpack_with(const std::function<void(mp::Writer&)>& values) {
+  mp::Writer w;
+  w.map(values ? 5 : 4);
+  w.str("actor_id").str("M").str("provider_id").str("V");
+  w.str("link_name").str("default").str("contract_id").str("wasmcloud:keyvalue");
+  if (values) values(w.str("values"));
+  return w.bytes();
+}
+
+nlohmann::json linkdef_json_with_values(const nlohmann::json* values) {
+  nlohmann::json j = {
+      {"actor_id", "M"}, {"provider_id", "V"}, {"link_name", "default"}, {"contract_id", "c"}};
+  if (values != nullptr) j["values"] = *values;
+  return j;
+}
+
+TEST(LinkdefValuesRule, MsgpackAbsentIsEmpty) {
+  auto ld = decode_linkdef(linkdef_msgpack_with(nullptr));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+  EXPECT_EQ(ld->id, "");
+}
+
+TEST(LinkdefValuesRule, MsgpackNilIsEmpty) {
+  auto ld = decode_linkdef(linkdef_msgpack_with([](mp::Writer& w) { w.nil(); }));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+}
+
+TEST(LinkdefValuesRule, MsgpackEmptyMapIsEmpty) {
+  auto ld = decode_linkdef(linkdef_msgpack_with([](mp::Writer& w) { w.map(0); }));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+}
+
+TEST(LinkdefValuesRule, MsgpackNotAMapFails) {
+  auto r = decode_linkdef(linkdef_msgpack_with([](mp::Writer& w) { w.str("PORT=8080"); }));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "link definition: `values` is not a map");
+}
+
+TEST(LinkdefValuesRule, MsgpackNonStringValueFails) {
+  auto r =
+      decode_linkdef(linkdef_msgpack_with([](mp::Writer& w) { w.map(1).str("PORT").int64(8080); }));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "link definition: `values` must map strings to strings");
+}
+
+TEST(LinkdefValuesRule, JsonAbsentIsEmpty) {
+  auto ld = linkdef_from_json(linkdef_json_with_values(nullptr));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+}
+
+TEST(LinkdefValuesRule, JsonNullIsEmpty) {
+  const nlohmann::json null_value = nullptr;
+  auto ld = linkdef_from_json(linkdef_json_with_values(&null_value));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+}
+
+TEST(LinkdefValuesRule, JsonEmptyObjectIsEmpty) {
+  const nlohmann::json empty = nlohmann::json::object();
+  auto ld = linkdef_from_json(linkdef_json_with_values(&empty));
+  ASSERT_TRUE(ld.has_value()) << ld.error().message;
+  EXPECT_TRUE(ld->values.empty());
+}
+
+TEST(LinkdefValuesRule, JsonNotAnObjectFails) {
+  for (const auto& v : {nlohmann::json("PORT=8080"), nlohmann::json::array({"a"}),
+                        nlohmann::json(false), nlohmann::json(0)}) {
+    auto r = linkdef_from_json(linkdef_json_with_values(&v));
+    ASSERT_FALSE(r.has_value()) << v.dump();
+    EXPECT_EQ(r.error().message, "link definition: `values` is not a map") << v.dump();
+  }
+}
+
+TEST(LinkdefValuesRule, JsonNonStringValueFails) {
+  const nlohmann::json v = {{"PORT", 8080}};
+  auto r = linkdef_from_json(linkdef_json_with_values(&v));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "link definition: `values` must map strings to strings");
+}
+
+TEST(LinkdefValuesRule, EncodersAlwaysWriteValuesAndId) {
+  LinkDefinition ld;
+  ld.actor_id = "M";
+  ld.provider_id = "V";
+  ld.link_name = "default";
+  ld.contract_id = "c";
+  // map(6) ... "values" map(0): the Rust SDK requires the key (actor-rpc-providers.md 6.1).
+  const Bytes enc = encode_linkdef(ld);
+  EXPECT_EQ(enc.front(), 0x86);
+  EXPECT_EQ(enc.back(), 0x80);
+  const auto j = linkdef_to_json(ld);
+  EXPECT_EQ(j.at("values"), nlohmann::json::object());
+  EXPECT_EQ(j.at("id"), "");
+}
+
+TEST(LinkdefFields, NullRequiredFieldIsMissing) {
+  auto j = linkdef_json_with_values(nullptr);
+  j["provider_id"] = nullptr;
+  auto r = linkdef_from_json(j);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "link definition: missing field `provider_id`");
+  mp::Writer w;
+  w.map(4).str("actor_id").str("M").str("provider_id").nil();
+  w.str("link_name").str("default").str("contract_id").str("c");
+  auto m = decode_linkdef(w.bytes());
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().message, "link definition: missing field `provider_id`");
+}
+
+TEST(LinkdefFields, MistypedIdFailsInBothCodecs) {
+  auto j = linkdef_json_with_values(nullptr);
+  j["id"] = 5;
+  auto r = linkdef_from_json(j);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "link definition: `id` is not a string");
+  mp::Writer w;
+  w.map(5).str("actor_id").str("M").str("provider_id").str("V");
+  w.str("link_name").str("default").str("contract_id").str("c").str("id").int64(5);
+  auto m = decode_linkdef(w.bytes());
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().message, "link definition: `id` is not a string");
+}
+
+TEST(LinkdefFields, UnknownKeysAreIgnored) {
+  auto j = linkdef_json_with_values(nullptr);
+  j["extra"] = {1, 2};
+  EXPECT_TRUE(linkdef_from_json(j).has_value());
+}
+
+TEST(Health, JsonFormRoundTrip) {
+  EXPECT_EQ(health_response_to_json({true, std::nullopt}).dump(), R"({"healthy":true})");
+  auto r = health_response_from_json(health_response_to_json({false, "redis down"}).dump());
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(*r, (HealthCheckResponse{false, "redis down"}));
+}
+
+TEST(Health, JsonFormErrors) {
+  EXPECT_EQ(health_response_from_json("not json").error().message,
+            "health check response: expected a JSON object");
+  EXPECT_EQ(health_response_from_json("{}").error().message,
+            "health check response: missing field `healthy`");
+  EXPECT_EQ(health_response_from_json(R"({"healthy":1})").error().message,
+            "health check response: `healthy` is not a bool");
+  EXPECT_EQ(health_response_from_json(R"({"healthy":true,"message":2})").error().message,
+            "health check response: `message` is not a string");
+  auto nil_message = health_response_from_json(R"({"healthy":true,"message":null})");
+  ASSERT_TRUE(nil_message.has_value());
+  EXPECT_FALSE(nil_message->message.has_value());
 }
 
 TEST(Health, RequestBodies) {
