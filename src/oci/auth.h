@@ -1,6 +1,6 @@
 // The registry authentication handshake pieces (claims-oci-par.md 4.6): WWW-Authenticate
 // parsing and the token-endpoint URL. Pure functions; thread-safe. The HTTP side lives in
-// client.cpp.
+// transport.cpp.
 #pragma once
 
 #include <map>
