@@ -1,4 +1,4 @@
-// Host::Impl, builtin host calls (actor-rpc-providers 2.2): wasmcloud:builtin:logging
+// Builtin host calls (actor-rpc-providers 2.2): wasmcloud:builtin:logging
 // (Logging.WriteLog) and wasmcloud:builtin:numbergen (GenerateGuid, Random32, RandomInRange).
 #include <sodium.h>
 
@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <msgpack.hpp>
 
+#include "host/builtins.h"
 #include "host/errors.h"
-#include "host/host_impl.h"
 #include "lattice/cloudevent.h"
 #include "rpc/msgpack.h"
 
@@ -30,8 +30,7 @@ Status decode_map(std::span<const std::uint8_t> payload, std::string_view what, 
 
 }  // namespace
 
-Result<Bytes> Host::Impl::builtin_logging(const std::string& actor_key,
-                                          const wasm::HostCall& call) {
+Result<Bytes> builtin_logging(const std::string& actor_key, const wasm::HostCall& call) {
   if (call.operation != "Logging.WriteLog")
     return fail(Code::kTrap, errors::unknown_operation(call.operation));
   std::string level, text;
@@ -56,7 +55,7 @@ Result<Bytes> Host::Impl::builtin_logging(const std::string& actor_key,
   return Bytes{};
 }
 
-Result<Bytes> Host::Impl::builtin_numbergen(const wasm::HostCall& call) {
+Result<Bytes> builtin_numbergen(const wasm::HostCall& call) {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   if (call.operation == "NumberGen.GenerateGuid") {

@@ -226,6 +226,22 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.js_domain = impl->js_domain();
     impl->metadata = std::make_unique<MetadataCache>(std::move(d));
   }
+  impl->payloads = std::make_unique<ObjectPayloadStore>(*impl->objects);
+  {
+    RpcDispatcherDeps d;
+    d.rpc = impl->rpc_bus.get();
+    d.objects = impl->payloads.get();
+    d.metadata = impl->metadata.get();
+    d.policy = impl->policy.get();
+    d.replay = impl->replay.get();
+    d.cluster_key = &impl->id.cluster_key;
+    d.cluster_public_key = impl->cluster_pk;
+    d.cluster_issuers = impl->id.cluster_issuers;
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.rpc_timeout = std::chrono::milliseconds(cfg.rpc_timeout_ms);
+    d.rpc_event = [raw](bool ok, const json& data) { raw->emit_rpc_event(ok, data); };
+    impl->dispatcher = std::make_unique<RpcDispatcher>(std::move(d));
+  }
 
   {
     ProviderSupervisorDeps d;

@@ -5,11 +5,11 @@
 //   ctl_handlers.cpp   control-interface subscriptions, handlers, config service (2, 2.7)
 //   actors.cpp         actor fetch/start/scale/stop/launch/live update, claims cache (3.1-3.5)
 //   provider_glue.cpp  provider reference resolution, fetch, launch (3.6)
-//   rpc.cpp            RPC dispatch, invocation handling, host calls, policy, rpc events (4, 8)
-//   builtins.cpp       wasmcloud:builtin:logging and :numbergen host calls (actor-rpc 2.2)
+//   rpc.cpp            RPC subscription handler, instance slots and pending queues, rpc events
 //
 // Components with their own header: MetadataCache (metadata_cache.h: bucket, links, claims,
-// reference map, aliases), ProviderSupervisor (providers.h).
+// reference map, aliases), RpcDispatcher (rpc_dispatcher.h: invocation handling, authorization
+// in authorization.h, host calls, builtins.h), ProviderSupervisor (providers.h).
 //
 // Locking: `mu` guards the actor registry (entries, instances, dispatch queues); it is taken
 // before MetadataCache's lock, never after. It is not held while a NATS subscription is
@@ -44,6 +44,7 @@
 #include "host/metadata_cache.h"
 #include "host/policy.h"
 #include "host/providers.h"
+#include "host/rpc_dispatcher.h"
 #include "host/util.h"
 #include "lattice/nats.h"
 #include "lattice/objstore.h"
@@ -113,6 +114,10 @@ struct Host::Impl {
   /// The lattice metadata: bucket, watch, links, claims, reference map, aliases (its own lock,
   /// taken after `mu`, never before it).
   std::unique_ptr<MetadataCache> metadata;
+  /// Chunked-payload store seam over `objects`.
+  std::unique_ptr<ObjectPayloadStore> payloads;
+  /// Runs invocations and routes host calls; the single authorization point (rpc_dispatcher.h).
+  std::unique_ptr<RpcDispatcher> dispatcher;
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
   std::mutex stop_mu;
@@ -207,17 +212,10 @@ struct Host::Impl {
   /// Called with `mu` held: starts queued invocations while slots are free.
   void drain_pending_locked(const std::shared_ptr<ActorEntry>& entry);
   void finish_invocation(const std::shared_ptr<ActorEntry>& entry);
+  /// Snapshots the entry's claims and module (under `mu`) and runs the invocation in the
+  /// dispatcher, in the caller's trace.
   void handle_invocation(ActorEntry& entry, const lattice::Message& m,
                          const std::string& instance_id);
-  /// perform_invocation policy (actor-rpc-providers 8.1): denied without asking when the origin
-  /// or target claims are unknown.
-  bool invocation_permitted(const rpc::Invocation& inv);
-  Result<Bytes> route_host_call(const std::string& actor_key, const std::vector<std::string>& caps,
-                                const wasm::HostCall& call);
-
-  // ---------------------------------------------------------------- builtins.cpp
-  static Result<Bytes> builtin_logging(const std::string& actor_key, const wasm::HostCall& call);
-  static Result<Bytes> builtin_numbergen(const wasm::HostCall& call);
 };
 
 }  // namespace wc::host

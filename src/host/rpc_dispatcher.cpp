@@ -1,0 +1,220 @@
+// RpcDispatcher (rpc_dispatcher.h): invocation handling and host-call routing
+// (actor-rpc-providers 2-4, 8).
+#include "host/rpc_dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "host/builtins.h"
+#include "host/errors.h"
+#include "lattice/topics.h"
+#include "lattice/tracing.h"
+#include "rpc/antiforgery.h"
+#include "rpc/errors.h"
+
+namespace wc::host {
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+
+json entity_event_json(const rpc::WasmCloudEntity& e) {
+  return json{
+      {"public_key", e.public_key}, {"contract_id", e.contract_id}, {"link_name", e.link_name}};
+}
+
+}  // namespace
+
+RpcDispatcher::RpcDispatcher(RpcDispatcherDeps deps)
+    : deps_(std::move(deps)), authorizer_(deps_.metadata, deps_.policy) {}
+
+void RpcDispatcher::rpc_event(bool ok, const json& data) const {
+  if (deps_.rpc_event) deps_.rpc_event(ok, data);
+}
+
+void RpcDispatcher::reply_not_running(const std::string& actor_key,
+                                      std::string_view reply_subject) {
+  if (reply_subject.empty()) return;
+  rpc::InvocationResponse resp;
+  resp.error = std::string(rpc::errors::kNotRunningPrefix) + actor_key +
+               std::string(rpc::errors::kNotRunningSuffix);
+  (void)deps_.rpc->publish(reply_subject, rpc::encode_response(resp));
+}
+
+rpc::InvocationResponse RpcDispatcher::handle(const InvocationTarget& target,
+                                              std::span<const std::uint8_t> data,
+                                              std::string_view reply_subject) {
+  const auto received = std::chrono::steady_clock::now();
+  rpc::InvocationResponse resp;
+  resp.instance_id = target.instance_id;
+  json event_data;
+  bool have_event = false;
+  auto respond = [&] {
+    if (!reply_subject.empty()) {
+      // The invocation arrived on the RPC connection (its subscription lives there, #12.3).
+      auto st = deps_.rpc->publish(reply_subject, rpc::encode_response(resp));
+      if (!st) spdlog::warn("Failed to reply to invocation: {}", st.error().message);
+    }
+    if (target.metrics)
+      target.metrics->invocation(!resp.failed(), std::chrono::steady_clock::now() - received);
+    if (have_event) {
+      // Beyond the original's event data (control-interface 4.4.17): the time from receipt to
+      // reply, which the dashboard's latency chart plots.
+      event_data["duration_ms"] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - received)
+              .count();
+      rpc_event(!resp.failed(), event_data);
+    }
+    return resp;
+  };
+  auto inv = rpc::decode_invocation(data);
+  if (!inv) {
+    resp.invocation_id = "";
+    resp.error = std::string(rpc::errors::kDeserializeInvocation);
+    return respond();
+  }
+  resp.invocation_id = inv->id;
+  have_event = true;
+  event_data = json{{"source", entity_event_json(inv->origin)},
+                    {"dest", entity_event_json(inv->target)},
+                    {"operation", inv->operation},
+                    {"bytes", inv->content_length.value_or(inv->msg.size())}};
+  const std::int64_t now = deps_.now_seconds();
+  rpc::TokenFacts token;
+  auto valid = rpc::validate_invocation(*inv, deps_.cluster_issuers, now, &token);
+  // Ours (#11.6): a genuine invocation delivered a second time is refused, not run again. The
+  // key is the signed invocation id and token id (the envelope id is not signed).
+  if (valid && deps_.replay) valid = deps_.replay->check(token.replay_key(), token.iat, now);
+  if (!valid) {
+    resp.error = rpc::anti_forgery_message(valid.error().message);
+    return respond();
+  }
+  if (auto allowed = authorizer_.authorize_inbound(*inv, target.claims); !allowed) {
+    resp.error = allowed.error().message;
+    return respond();
+  }
+  std::span<const std::uint8_t> payload = inv->msg;
+  Bytes dechunked;
+  if (rpc::is_chunked(*inv)) {
+    // 3.6 / 4.4 step 4.6: the payload is the object named by the invocation id, deleted once
+    // read. Unlike the reference (actor invoked with an empty payload) a failed read fails the
+    // call with the object store's reason.
+    auto full = deps_.objects->take(inv->id);
+    if (!full) {
+      spdlog::warn("Invocation {}: {}", inv->id, full.error().message);
+      resp.error = full.error().message;
+      return respond();
+    }
+    dechunked = std::move(*full);
+    payload = dechunked;
+  }
+  const std::string actor_key = target.actor_key;
+  auto caps = target.claims.caps.value_or(std::vector<std::string>{});
+  wasm::HostCallHandler host_call_handler = [this, actor_key, caps](const wasm::HostCall& call) {
+    return host_call(actor_key, caps, call);
+  };
+  wasm::LogHandler log = [actor_key](std::string_view stream, std::string_view text) {
+    spdlog::info("[{}] {}: {}", actor_key, stream, text);
+  };
+  auto out = target.module->invoke(inv->operation, payload, host_call_handler, log);
+  if (!out) {
+    resp.msg.clear();
+    resp.error = out.error().message;
+    resp.content_length = 0;
+    return respond();
+  }
+  resp.content_length = out->response.size();
+  resp.msg = std::move(out->response);
+  if (resp.msg.size() > rpc::kSdkChunkThreshold) {
+    // 4.4 step 4.8: large results go to `<id>-r`; msg empty, content_length keeps the size.
+    if (auto st = deps_.objects->put(topics::obj_response_name(inv->id), resp.msg); !st) {
+      spdlog::warn("Invocation {}: {}", inv->id, st.error().message);
+      resp.error = st.error().message;
+      resp.content_length = 0;
+    }
+    resp.msg.clear();
+  }
+  return respond();
+}
+
+Result<Bytes> RpcDispatcher::host_call(const std::string& actor_key,
+                                       const std::vector<std::string>& caps,
+                                       const wasm::HostCall& call) {
+  const std::string ns(call.ns);
+  if (ns == "wasmcloud:builtin:logging") return builtin_logging(actor_key, call);
+  if (ns == "wasmcloud:builtin:numbergen") return builtin_numbergen(call);
+  if (ns.starts_with(kBuiltinPrefix)) return fail(Code::kTrap, errors::unknown_builtin(ns));
+  auto host_fail = [](const std::string& text) {
+    return fail(Code::kUnavailable, std::string(rpc::errors::kHostCallFailedPrefix) + text);
+  };
+  const std::string& L = deps_.lattice_prefix;
+  std::string binding = call.binding.empty() ? "default" : std::string(call.binding);
+  std::optional<rpc::WasmCloudEntity> target;
+  std::string subject;
+  bool provider = false;
+  if (auto ld = deps_.metadata->link(topics::linkdef_id(actor_key, ns, binding))) {
+    target = rpc::provider_entity(ld->provider_id, ns, binding);
+    subject = topics::rpc_provider(L, ld->provider_id, binding);
+    provider = true;
+  } else if (ns.size() == 56 && ns[0] == 'M') {
+    target = rpc::actor_entity(ns);
+  } else if (auto a = deps_.metadata->alias(ns)) {
+    target = rpc::actor_entity(*a);
+  }
+  if (!target) return host_fail(std::string(rpc::errors::kMissingLinkPrefix) + ns + " on " + L);
+  if (provider) {
+    if (auto allowed = InvocationAuthorizer::authorize_provider_call(caps, ns); !allowed)
+      return host_fail(allowed.error().message);
+  } else {
+    subject = topics::rpc_actor(L, target->public_key);
+  }
+  Bytes payload(call.payload.begin(), call.payload.end());
+  rpc::SignOptions sign;
+  sign.chunk_threshold = SIZE_MAX;  // chunked below; the token hashes the full payload (3.4)
+  auto inv =
+      rpc::make_invocation(*deps_.cluster_key, rpc::actor_entity(actor_key), *target,
+                           std::string(call.operation), payload, deps_.cluster_public_key, sign);
+  if (!inv) return host_fail(inv.error().message);
+  if (inv->msg.size() > rpc::kHostChunkThreshold) {
+    // 2.5 step 2: above 700 KiB the payload goes to the object store under the invocation id.
+    if (auto st = deps_.objects->put(inv->id, inv->msg); !st) return host_fail(st.error().message);
+    inv->msg.clear();
+  }
+  json event{
+      {"source", json{{"public_key", actor_key}, {"contract_id", nullptr}, {"link_name", nullptr}}},
+      {"dest", json{{"public_key", target->public_key},
+                    {"contract_id", provider ? json(ns) : json(nullptr)},
+                    {"link_name", provider ? json(binding) : json(nullptr)}}},
+      {"operation", std::string(call.operation)},
+      {"bytes", payload.size()}};
+  // The guest runs on the invocation's thread: the call continues its trace (traceparent).
+  auto reply = deps_.rpc->request(subject, rpc::encode_invocation(*inv),
+                                  rpc::rpc_timeout_for(payload.size(), deps_.rpc_timeout),
+                                  lattice::current_trace_headers());
+  if (!reply) {
+    rpc_event(false, event);
+    return host_fail(std::string(rpc::errors::kRequestTimeout));
+  }
+  auto resp = rpc::decode_response(*reply);
+  if (!resp) {
+    rpc_event(false, event);
+    return host_fail(std::string(rpc::errors::kDeserializeResponse));
+  }
+  if (resp->error) {
+    rpc_event(false, event);
+    return host_fail(*resp->error);
+  }
+  rpc_event(true, event);
+  if (resp->content_length && *resp->content_length > resp->msg.size()) {
+    // 2.5 step 5: a chunked response is the object `<id>-r`. Unlike the reference (empty bytes)
+    // a failed read is a host-call error.
+    auto full = deps_.objects->take(topics::obj_response_name(inv->id));
+    if (!full) {
+      spdlog::warn("Host call {}: {}", inv->id, full.error().message);
+      return host_fail(full.error().message);
+    }
+    return std::move(*full);
+  }
+  return std::move(resp->msg);
+}
+
+}  // namespace wc::host

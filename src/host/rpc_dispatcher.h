@@ -1,0 +1,115 @@
+// wc::host::RpcDispatcher: runs invocations of this host's actors and routes their host calls
+// (actor-rpc-providers.md 2-4, 8; control-interface.md 4.6).
+//
+// One invocation: decode the msgpack Invocation, validate its anti-forgery token (3.5) and
+// refuse a replay (rpc/replay.h), authorize it (InvocationAuthorizer: capability claim, then the
+// perform_invocation policy), read a chunked payload from the object store (3.6), run the guest
+// (wasm::Module::invoke), store a large result as `<id>-r`, reply with an InvocationResponse,
+// count it in the actor's metrics and publish the invocation rpc event. A host call from the
+// guest goes to a builtin, a linked provider (authorized: the actor must claim the contract) or
+// another actor (by key or call alias), signed with the cluster key and chunked above 700 KiB.
+//
+// Owned by Host::Impl. Which instance runs and how many run at once is the actor supervisor's
+// business (the dispatcher gets an InvocationTarget snapshot); the dispatcher holds no actor
+// state. Talks to NATS and the object store only through the seams of bus.h.
+//
+// Thread-safety: every method is thread-safe and takes no lock of its own (the replay guard,
+// policy manager and metadata cache lock internally). Called from the host RPC pool: guest code
+// and blocking host-call requests run on the calling thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "common/error.h"
+#include "host/authorization.h"
+#include "host/bus.h"
+#include "host/metadata_cache.h"
+#include "host/policy.h"
+#include "metrics/metrics.h"
+#include "rpc/replay.h"
+#include "wascap/claims.h"
+#include "wascap/nkeys.h"
+#include "wasm/engine.h"
+
+namespace wc::host {
+
+/// What the dispatcher needs from its host. Pointers are not owned and outlive the dispatcher.
+struct RpcDispatcherDeps {
+  /// RPC connection: invocation replies and outbound host calls.
+  Bus* rpc = nullptr;
+  /// Chunked payloads (3.6).
+  PayloadStore* objects = nullptr;
+  /// Links and call aliases (host-call routing), claims (policy requests).
+  const MetadataCache* metadata = nullptr;
+  /// perform_invocation policy; null = none.
+  PolicyManager* policy = nullptr;
+  /// Replay refusal; null = off (invocation_replay_window_s = 0).
+  rpc::ReplayGuard* replay = nullptr;
+  /// Signs outbound invocations (3.4).
+  const wascap::KeyPair* cluster_key = nullptr;
+  /// Its public key: the `host_id` of outbound invocations (3.2).
+  std::string cluster_public_key;
+  /// Issuers whose invocation tokens are accepted (3.5 step 9).
+  std::vector<std::string> cluster_issuers;
+  std::string lattice_prefix;
+  /// rpc_timeout_ms of host calls (rpc::rpc_timeout_for raises it for large payloads).
+  std::chrono::milliseconds rpc_timeout{2000};
+  /// Publishes an invocation_succeeded (`ok`) / invocation_failed rpc event with `data`.
+  std::function<void(bool ok, const nlohmann::json& data)> rpc_event;
+  /// Unix seconds for token validation (the clock seam).
+  std::function<std::int64_t()> now_seconds = wascap::now_seconds;
+};
+
+/// The actor and instance one invocation runs against: a snapshot the actor supervisor takes
+/// under its lock when it assigns the instance slot.
+struct InvocationTarget {
+  std::string actor_key;
+  std::string instance_id;
+  wascap::ActorClaims claims;
+  std::shared_ptr<wasm::Module> module;
+  metrics::ActorMetrics* metrics = nullptr;  ///< null = not counted
+};
+
+class RpcDispatcher {
+ public:
+  explicit RpcDispatcher(RpcDispatcherDeps deps);
+
+  /// Handles one invocation message (`data` = msgpack Invocation) for `target` and replies on
+  /// `reply_subject` ("" = no reply). Never throws; every failure is an error
+  /// InvocationResponse (texts of rpc/errors.h) and, once the invocation decoded, an
+  /// invocation_failed rpc event. Returns the response it sent (for tests).
+  rpc::InvocationResponse handle(const InvocationTarget& target, std::span<const std::uint8_t> data,
+                                 std::string_view reply_subject);
+
+  /// Replies `Invocation received for actor <key> that is not running` (4.4 step 2) on
+  /// `reply_subject` (nothing when "").
+  void reply_not_running(const std::string& actor_key, std::string_view reply_subject);
+
+  /// A host call of actor `actor_key` claiming `caps` (2.1-2.5). Errors: kTrap for unknown
+  /// builtins / builtin operations and undecodable builtin payloads; kUnavailable with
+  /// rpc::errors::kHostCallFailedPrefix + reason for a missing link, a missing claim, a
+  /// timeout, an undecodable or failed response or a chunk read/write failure.
+  Result<Bytes> host_call(const std::string& actor_key, const std::vector<std::string>& caps,
+                          const wasm::HostCall& call);
+
+  /// The authorization decisions (shared with nothing else: this is the only one).
+  const InvocationAuthorizer& authorizer() const { return authorizer_; }
+
+ private:
+  void rpc_event(bool ok, const nlohmann::json& data) const;
+
+  RpcDispatcherDeps deps_;
+  InvocationAuthorizer authorizer_;
+};
+
+}  // namespace wc::host
