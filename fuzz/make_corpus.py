@@ -48,6 +48,16 @@ def main():
     write("linkdef", "minimal_nil_values.bin",
           b"\x85" + s("actor_id") + s("MA") + s("contract_id") + s("wasmcloud:keyvalue") +
           s("link_name") + s("default") + s("provider_id") + s("VP") + s("values") + b"\xc0")
+    # The fuzzer reads its input as JSON too (rpc::linkdef_from_json): the get.links / KV object
+    # of control-interface.md 2.4.3 and 5.3, and a client's object without id and values.
+    write("linkdef", "kv_json.json",
+          b'{"id":"EC986307FC72C45DBA4699F5AD52702B09800138ACA24BC53339B929423947B6",'
+          b'"actor_id":"MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5",'
+          b'"provider_id":"VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M",'
+          b'"link_name":"default","contract_id":"wasmcloud:httpserver",'
+          b'"values":{"address":"0.0.0.0:8080"}}')
+    write("linkdef", "client_json_no_values.json",
+          b'{"actor_id":"MA","provider_id":"VP","link_name":"default","contract_id":"c"}')
     refs = ["localhost:5000/echo:0.3.4", "echo:0.3.4", "org/echo", "index.docker.io/echo:2",
             "oci://localhost:5000/echo:1", "reg.io/a/b:1@sha256:" + "ab" * 32,
             "127.0.0.1:5000/a/b-c/d__e.f:v1.2-rc_3", "reg.io/echo@md5:" + "0" * 32]
