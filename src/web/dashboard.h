@@ -55,6 +55,7 @@
 
 #include "common/error.h"
 #include "lattice/nats.h"
+#include "lattice/topics.h"
 
 namespace wc::web {
 
@@ -68,7 +69,7 @@ struct DashboardConfig {
   lattice::ConnectOptions nats;
   /// Lattice prefix and control topic prefix.
   std::string lattice = "default";
-  std::string ctl_prefix = "wasmbus.ctl";
+  std::string ctl_prefix = std::string(lattice::topics::kDefaultCtlPrefix);
   /// Registry uploads are pushed to (`host[:port]`); plain HTTP when it is a loopback address.
   std::string registry = "127.0.0.1:5000";
   /// Further registries reached over plain HTTP (pull of claims, push).

@@ -9,8 +9,14 @@ namespace {
 using nlohmann::json;
 namespace topics = lattice::topics;
 
+// The operation part (after `{ctl}.{lattice}.`) of a control subject topics.h builds; built for
+// the default lattice and prefix, CtlClient puts the dashboard's own in front.
+std::string operation_of(const std::string& subject) {
+  return topics::ctl_operation(subject, topics::kDefaultLattice).value_or(subject);
+}
+
 std::string host_op(std::string_view host_id, std::string_view op) {
-  return "cmd." + std::string(host_id) + "." + std::string(op);
+  return operation_of(topics::ctl_cmd(topics::kDefaultLattice, host_id, op));
 }
 
 }  // namespace
@@ -41,13 +47,15 @@ CtlRequest stop_provider_request(std::string_view host_id, std::string_view prov
 }
 
 CtlRequest actor_auction_request(std::string_view actor_ref) {
-  return {"auction.actor", json{{"actor_ref", actor_ref}, {"constraints", json::object()}}};
+  return {operation_of(topics::ctl_auction_actor(topics::kDefaultLattice)),
+          json{{"actor_ref", actor_ref}, {"constraints", json::object()}}};
 }
 
 CtlRequest provider_auction_request(std::string_view provider_ref, std::string_view link_name) {
-  return {"auction.provider", json{{"provider_ref", provider_ref},
-                                   {"link_name", link_name},
-                                   {"constraints", json::object()}}};
+  return {operation_of(topics::ctl_auction_provider(topics::kDefaultLattice)),
+          json{{"provider_ref", provider_ref},
+               {"link_name", link_name},
+               {"constraints", json::object()}}};
 }
 
 CtlRequest put_link_request(std::string_view actor_id, std::string_view provider_id,
@@ -55,16 +63,17 @@ CtlRequest put_link_request(std::string_view actor_id, std::string_view provider
                             const std::map<std::string, std::string>& values) {
   json v = json::object();
   for (const auto& [k, val] : values) v[k] = val;
-  return {"linkdefs.put", json{{"actor_id", actor_id},
-                               {"contract_id", contract_id},
-                               {"link_name", link_name},
-                               {"provider_id", provider_id},
-                               {"values", std::move(v)}}};
+  return {operation_of(topics::ctl_linkdefs_put(topics::kDefaultLattice)),
+          json{{"actor_id", actor_id},
+               {"contract_id", contract_id},
+               {"link_name", link_name},
+               {"provider_id", provider_id},
+               {"values", std::move(v)}}};
 }
 
 CtlRequest delete_link_request(std::string_view actor_id, std::string_view contract_id,
                                std::string_view link_name) {
-  return {"linkdefs.del",
+  return {operation_of(topics::ctl_linkdefs_del(topics::kDefaultLattice)),
           json{{"actor_id", actor_id}, {"contract_id", contract_id}, {"link_name", link_name}}};
 }
 
