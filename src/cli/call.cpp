@@ -31,7 +31,7 @@ struct CallArgs {
   std::string actor, operation, payload;
   std::string nats_host = "127.0.0.1";
   int nats_port = 4222;
-  std::string lattice = "default";
+  std::string lattice{lattice::topics::kDefaultLattice};
   std::string cluster_seed;
   std::string origin;
   int timeout_ms = 2000;

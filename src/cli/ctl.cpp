@@ -45,6 +45,7 @@
 #include "common/json.h"
 #include "lattice/ctl_client.h"
 #include "lattice/nats.h"
+#include "lattice/topics.h"
 
 namespace wc::cli {
 namespace {
@@ -54,8 +55,8 @@ using json = nlohmann::json;
 struct CtlArgs {
   std::string nats_host = "127.0.0.1";
   int nats_port = 4222;
-  std::string lattice = "default";
-  std::string ctl_prefix = "wasmbus.ctl";
+  std::string lattice{lattice::topics::kDefaultLattice};
+  std::string ctl_prefix{lattice::topics::kDefaultCtlPrefix};
   int timeout_ms = 2000;
   int auction_timeout_ms = 2000;
   std::string output = "text";

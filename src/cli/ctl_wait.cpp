@@ -2,6 +2,7 @@
 
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "rpc/messages.h"
 
 namespace wc::cli {
 namespace {
@@ -142,11 +143,9 @@ const json* linkdef_data(const json& event, std::string_view type, const LinkKey
 Verdict judge_linkdef_set(const json& event, const LinkKey& link) {
   const json* data = linkdef_data(event, ev::kLinkdefSet, link);
   if (data == nullptr) return {};
-  std::map<std::string, std::string> values;
-  if (auto v = data->find("values"); v != data->end() && v->is_object())
-    for (const auto& [k, x] : v->items())
-      values[k] = x.is_string() ? x.get<std::string>() : x.dump();
-  if (values != link.values) return {};  // an older put of the same link
+  // The event data is the wire layer's linkdef JSON (rpc/messages.h), read with its one codec.
+  auto ld = rpc::linkdef_from_json(*data);
+  if (!ld || ld->values != link.values) return {};  // malformed, or an older put of the link
   return succeeded(event);
 }
 

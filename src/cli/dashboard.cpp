@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "common/log.h"
 #include "host/runner.h"
+#include "lattice/topics.h"
 #include "web/dashboard.h"
 
 extern char** environ;
@@ -49,9 +50,11 @@ void register_dashboard(CLI::App& app) {
   cmd->add_option("--nats-host", f->nats_host, "NATS host (WASMCLOUD_CTL_HOST, default 127.0.0.1)");
   cmd->add_option("--nats-port", f->nats_port, "NATS port (WASMCLOUD_CTL_PORT, default 4222)");
   cmd->add_option("--lattice-prefix,-x", f->lattice,
-                  "Lattice prefix (WASMCLOUD_LATTICE_PREFIX, default default)");
+                  "Lattice prefix (WASMCLOUD_LATTICE_PREFIX, default " +
+                      std::string(lattice::topics::kDefaultLattice) + ")");
   cmd->add_option("--ctl-topic-prefix", f->ctl_prefix,
-                  "Control topic prefix (WASMCLOUD_CTL_TOPIC_PREFIX, default wasmbus.ctl)");
+                  "Control topic prefix (WASMCLOUD_CTL_TOPIC_PREFIX, default " +
+                      std::string(lattice::topics::kDefaultCtlPrefix) + ")");
   cmd->add_option("--registry", f->registry,
                   "Registry uploads are pushed to (WASMCLOUD_DASHBOARD_REGISTRY, default "
                   "127.0.0.1:5000; plain HTTP for loopback)");

@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "host/config.h"
+#include "lattice/topics.h"
 
 namespace wc::cli {
 
@@ -70,8 +71,8 @@ struct LatticeContext {
   pid_t pid = 0;                          ///< the `up` process
   std::string host_id;                    ///< its host
   host::NatsEndpoint ctl, rpc, prov_rpc;  ///< host and port only (no credentials)
-  std::string lattice_prefix = "default";
-  std::string ctl_topic_prefix = "wasmbus.ctl";
+  std::string lattice_prefix{lattice::topics::kDefaultLattice};
+  std::string ctl_topic_prefix{lattice::topics::kDefaultCtlPrefix};
   std::string cluster_seed_file;  ///< "" = `up` was given its seed (not recorded)
   std::vector<std::string> allowed_insecure;
   std::string js_domain;  ///< "" = none

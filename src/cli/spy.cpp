@@ -37,7 +37,7 @@ struct SpyArgs {
   std::string actor;
   std::string nats_host = "127.0.0.1";
   int nats_port = 4222;
-  std::string lattice = "default";
+  std::string lattice{lattice::topics::kDefaultLattice};
   int count = 0;         ///< 0 = no limit
   double timeout_s = 0;  ///< 0 = no limit
   std::string output = "text";

@@ -14,6 +14,14 @@ const char* kEcho = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
 const char* kHttp = "VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M";
 const char* kRedis = "VAZVC4RX54J2NVCMCW7BPCAHGGG5XZXDBXFUMDUXGESTMQEJLC3YVZWB";
 
+// The defaults every client in this tree takes from here (src/cli's ctl, call, spy and `up`'s
+// lattice.json, the dashboard): control-interface.md 1.2.
+TEST(CtlTopics, DefaultPrefixes) {
+  EXPECT_EQ(kDefaultCtlPrefix, "wasmbus.ctl");
+  EXPECT_EQ(kDefaultLattice, "default");
+  EXPECT_EQ(ctl_root(kDefaultLattice), "wasmbus.ctl.default");
+}
+
 TEST(CtlTopics, HostScoped) {
   EXPECT_EQ(ctl_cmd("default", kHostA, kCmdLaunchActor),
             std::string("wasmbus.ctl.default.cmd.") + kHostA + ".la");
