@@ -22,11 +22,14 @@ const char* kEcho = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
 const char* kHttp = "VAG3QITQQ2ODAOWB5TTQSDJ53XK3SHBEIFNK4AYJ5RKAX2UNSCAPHA5M";
 
 /// A fake host: answers one subject with a fixed reply and records the request bodies/subjects.
+/// `subs` is declared last so that it is destroyed first: each Subscription's destructor waits
+/// for a running handler, which may still be writing `requests` (a data race ThreadSanitizer
+/// reported when `requests` went first).
 struct FakeHost {
   std::unique_ptr<Connection> nc;
-  std::vector<Subscription> subs;
   std::mutex mu;
   std::vector<std::pair<std::string, json>> requests;
+  std::vector<Subscription> subs;
 
   explicit FakeHost(const wc::testing::NatsServer& server) {
     ConnectOptions o;

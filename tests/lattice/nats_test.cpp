@@ -246,8 +246,8 @@ TEST_F(NatsTest, HandlerMayUnsubscribeItself) {
   auto holder = std::make_shared<Subscription>();
   std::atomic<int> calls{0};
   auto sub = nc->subscribe("t.self", [&calls, holder](Message) {
-    ++calls;
     holder->unsubscribe();  // from the delivery thread: must not deadlock
+    ++calls;  // after: the test thread's read of `calls` then orders its holder->valid() read
   });
   ASSERT_TRUE(sub.has_value());
   *holder = std::move(*sub);
