@@ -46,6 +46,8 @@
 #include "lattice/ctl_client.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
+#include "rpc/claims_entry.h"
+#include "rpc/messages.h"
 
 namespace wc::cli {
 namespace {
@@ -336,9 +338,15 @@ void get_claims(const CtlArgs& a) {
       return;
     }
     std::vector<std::vector<std::string>> rows;
-    for (const auto& cl : (*r)["claims"])
-      rows.push_back({str(cl, "sub"), str(cl, "name"), str(cl, "iss"), str(cl, "caps"),
-                      str(cl, "version"), str(cl, "rev")});
+    for (const auto& cl : (*r)["claims"]) {
+      auto entry = rpc::claims_entry_from_json(cl);  // the wire layer's one codec (5.3)
+      if (!entry) {
+        std::cerr << "Ignoring a malformed claims entry: " << entry.error().message << "\n";
+        continue;
+      }
+      rows.push_back({entry->sub, entry->name, entry->iss, entry->caps, entry->version.value_or(""),
+                      entry->rev});
+    }
     print_table({"Subject", "Name", "Issuer", "Capabilities", "Version", "Revision"}, rows);
   });
 }
@@ -352,9 +360,14 @@ void get_links(const CtlArgs& a) {
       return;
     }
     std::vector<std::vector<std::string>> rows;
-    for (const auto& l : (*r)["links"])
-      rows.push_back(
-          {str(l, "actor_id"), str(l, "provider_id"), str(l, "link_name"), str(l, "contract_id")});
+    for (const auto& l : (*r)["links"]) {
+      auto ld = rpc::linkdef_from_json(l);  // the wire layer's one codec (2.4.3)
+      if (!ld) {
+        std::cerr << "Ignoring a malformed link definition: " << ld.error().message << "\n";
+        continue;
+      }
+      rows.push_back({ld->actor_id, ld->provider_id, ld->link_name, ld->contract_id});
+    }
     print_table({"Actor ID", "Provider ID", "Link name", "Contract ID"}, rows);
   });
 }

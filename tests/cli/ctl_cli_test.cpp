@@ -19,6 +19,7 @@
 
 #include "cli_runner.h"
 #include "lattice/nats.h"
+#include "lattice/topics.h"
 #include "support/servers.h"
 #include "wascap/nkeys.h"
 
@@ -57,7 +58,7 @@ class CtlCli : public ::testing::Test {
     auto nc = lattice::Connection::connect(o);
     ASSERT_TRUE(nc) << nc.error().message;
     for (int i = 0; i < 100 && host_id_.empty(); ++i) {
-      auto r = (*nc)->request("wasmbus.ctl.default.ping.hosts", "", 300ms);
+      auto r = (*nc)->request(lattice::topics::ctl_ping_hosts("default"), "", 300ms);
       if (r) host_id_ = json::parse(r->text(), nullptr, false).value("id", "");
       if (host_id_.empty()) std::this_thread::sleep_for(100ms);
     }
@@ -287,6 +288,37 @@ TEST_F(CtlCli, LinkPutWaitsForTheStoredLinkAndLinkDelNamesIt) {
   auto e = json::parse(missing_json.err, nullptr, false);
   EXPECT_EQ(e["success"], false) << missing_json.err;
   EXPECT_NE(e.value("error", "").find("No link from actor"), std::string::npos);
+}
+
+// The text tables of `get claims` and `get links` read the replies with the wire layer's codecs
+// (rpc/claims_entry.h, rpc/messages.h): one row per entry with the spec's fields.
+TEST_F(CtlCli, GetClaimsAndLinksTextTables) {
+  ASSERT_EQ(ctl({"start", "actor", kEchoFile, "--host-id", host_id_}).exit_code, 0);
+  const std::string v = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  ASSERT_EQ(
+      ctl({"link", "put", kEcho, v, "wasmcloud:httpserver", "port=8080", "-l", "tables"}).exit_code,
+      0);
+  auto claims = ctl({"get", "claims"});
+  EXPECT_EQ(claims.exit_code, 0) << claims.err;
+  EXPECT_EQ(claims.err, "");
+  EXPECT_NE(claims.out.find("Subject"), std::string::npos) << claims.out;
+  std::string echo_row;
+  std::istringstream claim_lines(claims.out);
+  for (std::string line; std::getline(claim_lines, line);)
+    if (line.find(kEcho) != std::string::npos) echo_row = line;
+  EXPECT_NE(echo_row.find("Echo"), std::string::npos) << claims.out;
+  EXPECT_NE(echo_row.find("wasmcloud:httpserver"), std::string::npos) << claims.out;
+  auto links = ctl({"get", "links"});
+  EXPECT_EQ(links.exit_code, 0) << links.err;
+  EXPECT_EQ(links.err, "");
+  std::string link_row;
+  std::istringstream link_lines(links.out);
+  for (std::string line; std::getline(link_lines, line);)
+    if (line.find(v) != std::string::npos) link_row = line;
+  EXPECT_NE(link_row.find(kEcho), std::string::npos) << links.out;
+  EXPECT_NE(link_row.find("tables"), std::string::npos) << links.out;
+  ctl({"link", "del", kEcho, "wasmcloud:httpserver", "-l", "tables"});
+  stop_echo();
 }
 
 TEST_F(CtlCli, LinkPutChecksIdsAndValuesBeforeSending) {
