@@ -22,6 +22,14 @@ Result<lattice::Subscription> ConnectionBus::subscribe(std::string_view subject,
   return nc_->subscribe(subject, std::move(handler));
 }
 
+Result<lattice::Subscription> ConnectionBus::queue_subscribe(std::string_view subject,
+                                                             std::string_view queue,
+                                                             lattice::MessageHandler handler) {
+  return nc_->queue_subscribe(subject, queue, std::move(handler));
+}
+
+Status ConnectionBus::flush(std::chrono::milliseconds timeout) { return nc_->flush(timeout); }
+
 std::string ConnectionBus::new_inbox() { return nc_->new_inbox(); }
 
 std::size_t ConnectionBus::known_servers() const { return nc_->known_servers().size(); }

@@ -42,6 +42,13 @@ class Bus {
   /// return an invalid (default) Subscription.
   virtual Result<lattice::Subscription> subscribe(std::string_view subject,
                                                   lattice::MessageHandler handler) = 0;
+  /// Subscribes `handler` as a member of queue group `queue` (each message goes to one member).
+  virtual Result<lattice::Subscription> queue_subscribe(std::string_view subject,
+                                                        std::string_view queue,
+                                                        lattice::MessageHandler handler) = 0;
+  /// Round trip to the server (everything published before was processed). kDeadlineExceeded
+  /// after `timeout`.
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
   /// A fresh unique inbox subject.
   virtual std::string new_inbox() = 0;
   /// Servers in the connection's pool (configured plus discovered), at least 1 for a fake.
@@ -75,6 +82,9 @@ class ConnectionBus final : public Bus {
                         const lattice::Headers& headers = {}) override;
   Result<lattice::Subscription> subscribe(std::string_view subject,
                                           lattice::MessageHandler handler) override;
+  Result<lattice::Subscription> queue_subscribe(std::string_view subject, std::string_view queue,
+                                                lattice::MessageHandler handler) override;
+  Status flush(std::chrono::milliseconds timeout) override;
   std::string new_inbox() override;
   std::size_t known_servers() const override;
 

@@ -221,27 +221,27 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     if (!r) return ack(m, false, r.error().message);
     // The host instance limit (ours) is checked against the instances running and those already
     // accepted; past it the request is refused in the ack and with actor_start_failed.
-    auto reserved = reserve_instances(r->count, &r->actor_id);
+    auto reserved = actors->reserve(r->count, &r->actor_id);
     if (!reserved) {
       ack(m, false, reserved.error().message);
-      scale_failed(*r, r->actor_ref, reserved.error().message);
+      actors->scale_failed(*r, r->actor_ref, reserved.error().message);
       return;
     }
     ack(m, true);  // 2.3.4: ack before the work
     if (!lifecycle_pool->post([this, req = *r, n = *reserved] {
-          begin_reserved_task(n);
+          actors->begin_task(n);
           run_guarded(
-              "Scaling actor", [&] { scale(req); },
-              [&](const std::string& error) { scale_failed(req, req.actor_ref, error); });
-          end_reserved_task();
+              "Scaling actor", [&] { actors->scale(req); },
+              [&](const std::string& error) { actors->scale_failed(req, req.actor_ref, error); });
+          actors->end_task();
         }))
-      release_instances(*reserved);
+      actors->release(*reserved);
     return;
   }
   if (op == topics::kCmdLaunchActor) {
     auto r = parse_launch_actor(body);
     if (!r) return ack(m, false, r.error().message);
-    auto reserved = reserve_instances(r->count);
+    auto reserved = actors->reserve(r->count);
     if (!reserved) {
       ack(m, false, reserved.error().message);
       spdlog::error("Failed to start actor from '{}': {}", r->actor_ref, reserved.error().message);
@@ -251,7 +251,7 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     }
     ack(m, true);  // 2.3.2: immediately
     if (!lifecycle_pool->post([this, req = *r, n = *reserved] { guarded_launch(req, n); }))
-      release_instances(*reserved);
+      actors->release(*reserved);
     return;
   }
   if (op == topics::kCmdStopActor) {
@@ -262,7 +262,7 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     lifecycle_pool->post([this, req = *r, msg] {
       std::string text = ack_json(true);
       run_guarded(
-          "Stopping actor", [&] { terminate(req.actor_id, req.count, req.annotations); },
+          "Stopping actor", [&] { actors->stop(req.actor_id, req.count, req.annotations); },
           [&](const std::string& error) { text = ack_json(false, error); });
       if (!msg->empty()) (void)ctl->publish(*msg, text);
     });
@@ -277,7 +277,7 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
       run_guarded(
           "Live update",
           [&] {
-            auto st = live_update(req.new_actor_ref);
+            auto st = actors->live_update(req.new_actor_ref);
             text =
                 st ? ack_json(true)
                    : ack_json(false, std::string(errors::kLiveUpdatePrefix) + st.error().message);
@@ -331,13 +331,13 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
 }
 
 void Host::Impl::guarded_launch(const LaunchActorRequest& req, std::int64_t reserved) {
-  begin_reserved_task(reserved);
+  actors->begin_task(reserved);
   run_guarded(
-      "Starting actor", [&] { launch(req); },
+      "Starting actor", [&] { actors->launch(req); },
       [&](const std::string& error) {
         emit(ev::kActorStartFailed, json{{"actor_ref", req.actor_ref}, {"error", inspect(error)}});
       });
-  end_reserved_task();
+  actors->end_task();
 }
 
 void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {

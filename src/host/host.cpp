@@ -12,6 +12,7 @@
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "lattice/tracing.h"
 
 namespace wc::host {
 namespace {
@@ -43,13 +44,15 @@ HostFacts Host::Impl::facts() const {
 }
 
 std::vector<ActorInfo> Host::Impl::snapshot() const {
-  std::vector<ActorInfo> out;
-  std::lock_guard lock(mu);
-  for (const auto& [key, e] : actors) {
-    if (e->instances.empty()) continue;
-    out.push_back(ActorInfo{key, e->claims.name.value_or(""), e->instances});
-  }
-  return out;
+  return actors ? actors->snapshot() : std::vector<ActorInfo>{};
+}
+
+void Host::Impl::emit_rpc_event(bool ok, const json& data) {
+  if (!ctl) return;
+  auto st = lattice::publish_rpc_event(*ctl, cfg.lattice_prefix,
+                                       ok ? ev::kInvocationSucceeded : ev::kInvocationFailed,
+                                       host_id, data);
+  if (!st) spdlog::debug("Failed to publish invocation event: {}", st.error().message);
 }
 
 void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_source) {
@@ -102,12 +105,7 @@ void Host::Impl::do_stop() {
     if (metadata) metadata->close();
     if (lifecycle_pool) lifecycle_pool->shutdown();
     if (ctl_pool) ctl_pool->shutdown();
-    std::vector<std::string> keys;
-    {
-      std::lock_guard lock(mu);
-      for (const auto& [k, e] : actors) keys.push_back(k);
-    }
-    for (const auto& k : keys) terminate(k, 0, {});
+    if (actors) actors->stop_all();
     if (providers) providers->stop_all();  // 6.3 step 2
     if (rpc_pool) rpc_pool->shutdown();
     emit(ev::kHostStopped, json{{"labels", cfg.labels}});
@@ -241,6 +239,34 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.rpc_timeout = std::chrono::milliseconds(cfg.rpc_timeout_ms);
     d.rpc_event = [raw](bool ok, const json& data) { raw->emit_rpc_event(ok, data); };
     impl->dispatcher = std::make_unique<RpcDispatcher>(std::move(d));
+  }
+  {
+    ActorSupervisorDeps d;
+    d.rpc = impl->rpc_bus.get();
+    d.metadata = impl->metadata.get();
+    d.policy = impl->policy.get();
+    d.emit = [raw](std::string_view type, const json& data, bool linkdef_source) {
+      raw->emit(type, data, linkdef_source);
+    };
+    d.fetch = [raw](const std::string& ref) { return raw->fetch_artifact(ref, false); };
+    d.load = [raw](const Bytes& module, const std::string& name) {
+      return raw->engine->load(module, name);
+    };
+    d.post_rpc = [raw](std::function<void()> task) { return raw->rpc_pool->post(std::move(task)); };
+    d.run = [raw](const InvocationTarget& target, const lattice::Message& m) {
+      // Continue the caller's trace (traceparent header) or start one; logs and events carry it.
+      trace::Scope trace_scope(lattice::trace_for(m));
+      (void)raw->dispatcher->handle(target, m.data(), m.reply());
+    };
+    d.reply_not_running = [raw](const std::string& key, const lattice::Message& m) {
+      raw->dispatcher->reply_not_running(key, m.reply());
+    };
+    d.metrics_for = [raw](const std::string& key) { return &raw->metrics.actor(key); };
+    d.host_id = impl->host_id;
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.allow_file_load = cfg.allow_file_load;
+    d.max_instances = cfg.max_instances;
+    impl->actors = std::make_unique<ActorSupervisor>(std::move(d));
   }
 
   {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/bus.h"
+#include "wasm/engine.h"
 
 namespace wc::host::testing {
 
@@ -54,6 +55,13 @@ class FakeBus final : public Bus {
     subscribed_.emplace_back(subject);
     return lattice::Subscription{};
   }
+  Result<lattice::Subscription> queue_subscribe(std::string_view subject, std::string_view queue,
+                                                lattice::MessageHandler /*handler*/) override {
+    std::lock_guard lock(mu_);
+    subscribed_.push_back(std::string(subject) + " queue=" + std::string(queue));
+    return lattice::Subscription{};
+  }
+  Status flush(std::chrono::milliseconds /*timeout*/) override { return ok(); }
   std::string new_inbox() override { return "_INBOX.fake." + std::to_string(++inboxes_); }
   std::size_t known_servers() const override { return servers; }
 
@@ -139,6 +147,43 @@ struct EventLog {
   }
   mutable std::mutex mu;
   std::vector<Event> events;
+};
+
+/// A guest that records what it ran and answers with `response` (or `error`), optionally making
+/// one host call first whose result (or error text) it returns.
+class FakeModule final : public wasm::Module {
+ public:
+  Result<wasm::InvokeOutput> invoke(std::string_view operation,
+                                    std::span<const std::uint8_t> payload,
+                                    const wasm::HostCallHandler& host_call,
+                                    const wasm::LogHandler& /*log*/ = {}) override {
+    ++calls;
+    last_operation = std::string(operation);
+    last_payload = Bytes(payload.begin(), payload.end());
+    if (call_ns) {
+      wasm::HostCall c{"default", *call_ns, call_operation, call_payload};
+      auto r = host_call(c);
+      host_result = r ? Result<Bytes>(*r) : Result<Bytes>(fail(r.error()));
+    }
+    if (error) return fail(Code::kActorError, *error);
+    return wasm::InvokeOutput{response, wasm::Tier::kInterpreter};
+  }
+  wasm::Tier current_tier() const override { return wasm::Tier::kInterpreter; }
+  bool wait_native(std::chrono::milliseconds) override { return false; }
+  const std::string& sha256_hex() const override { return hash_; }
+
+  int calls = 0;
+  std::string last_operation;
+  Bytes last_payload;
+  Bytes response = bytes_of("pong");
+  std::optional<std::string> error;
+  std::optional<std::string> call_ns;
+  std::string call_operation = "KeyValue.Get";
+  Bytes call_payload = bytes_of("key");
+  std::optional<Result<Bytes>> host_result;
+
+ private:
+  std::string hash_ = "00";
 };
 
 }  // namespace wc::host::testing

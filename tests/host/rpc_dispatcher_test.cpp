@@ -19,49 +19,13 @@ namespace {
 using nlohmann::json;
 using testing::bytes_of;
 using testing::FakeBus;
+using testing::FakeModule;
 using testing::FakePayloadStore;
 using testing::Sent;
 namespace topics = lattice::topics;
 
 constexpr const char* kLattice = "unit";
 constexpr const char* kKv = "wasmcloud:keyvalue";
-
-/// A guest that records what it ran and answers with `response` (or `error`), optionally making
-/// one host call first whose result (or error text) it returns.
-class FakeModule final : public wasm::Module {
- public:
-  Result<wasm::InvokeOutput> invoke(std::string_view operation,
-                                    std::span<const std::uint8_t> payload,
-                                    const wasm::HostCallHandler& host_call,
-                                    const wasm::LogHandler& /*log*/ = {}) override {
-    ++calls;
-    last_operation = std::string(operation);
-    last_payload = Bytes(payload.begin(), payload.end());
-    if (call_ns) {
-      wasm::HostCall c{"default", *call_ns, call_operation, call_payload};
-      auto r = host_call(c);
-      host_result = r ? Result<Bytes>(*r) : Result<Bytes>(fail(r.error()));
-    }
-    if (error) return fail(Code::kActorError, *error);
-    return wasm::InvokeOutput{response, wasm::Tier::kInterpreter};
-  }
-  wasm::Tier current_tier() const override { return wasm::Tier::kInterpreter; }
-  bool wait_native(std::chrono::milliseconds) override { return false; }
-  const std::string& sha256_hex() const override { return hash_; }
-
-  int calls = 0;
-  std::string last_operation;
-  Bytes last_payload;
-  Bytes response = bytes_of("pong");
-  std::optional<std::string> error;
-  std::optional<std::string> call_ns;
-  std::string call_operation = "KeyValue.Get";
-  Bytes call_payload = bytes_of("key");
-  std::optional<Result<Bytes>> host_result;
-
- private:
-  std::string hash_ = "00";
-};
 
 struct Fixture {
   wascap::KeyPair cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);

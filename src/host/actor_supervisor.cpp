@@ -1,0 +1,598 @@
+// ActorSupervisor (actor_supervisor.h): actor registry, reservations, start / scale / stop /
+// live update, RPC slots (control-interface 3.1-3.5, actor-rpc-providers 4.3, 9).
+#include "host/actor_supervisor.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "host/errors.h"
+#include "host/util.h"
+#include "lattice/cloudevent.h"
+#include "lattice/events.h"
+#include "lattice/topics.h"
+#include "wascap/claims.h"
+
+namespace wc::host {
+
+/// One actor public key on this host. Guarded by ActorSupervisor::mu_.
+struct ActorSupervisor::Entry {
+  std::string key;
+  wascap::ActorClaims claims;
+  std::string expires_human, not_before_human;
+  std::shared_ptr<wasm::Module> module;
+  std::vector<InstanceInfo> instances;  // registry order
+  lattice::Subscription rpc_sub;
+  bool subscribed = false;  // rpc_sub was created (a fake Bus hands out invalid subscriptions)
+  // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
+  std::size_t in_flight = 0;
+  std::deque<std::shared_ptr<lattice::Message>> pending;
+  std::uint64_t rr = 0;                      // round-robin instance cursor (actor-rpc-providers 9)
+  metrics::ActorMetrics* metrics = nullptr;  // this actor's series, set at creation (may be null)
+};
+
+namespace {
+
+using json = nlohmann::json;
+namespace topics = lattice::topics;
+namespace ev = lattice::events;
+
+std::string actor_display_name(const wascap::ActorClaims& c) {
+  return c.name && !c.name->empty() ? *c.name + " (" + c.sub + ")" : c.sub;
+}
+
+json opt_json(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json opt_json(const std::optional<std::vector<std::string>>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+/// `claims` object of actor_started / actors_started (control-interface 4.4.4).
+json claims_event_json(const wascap::ActorClaims& c, const std::string& not_before_human,
+                       const std::string& expires_human) {
+  return json{{"call_alias", opt_json(c.call_alias)},
+              {"caps", opt_json(c.caps)},
+              {"issuer", c.iss},
+              {"tags", opt_json(c.tags)},
+              {"name", opt_json(c.name)},
+              {"version", opt_json(c.ver)},
+              {"revision", wascap::effective_revision(c)},
+              {"not_before_human", not_before_human},
+              {"expires_human", expires_human}};
+}
+
+}  // namespace
+
+ActorSupervisor::ActorSupervisor(ActorSupervisorDeps deps) : deps_(std::move(deps)) {}
+
+ActorSupervisor::~ActorSupervisor() {
+  std::map<std::string, std::shared_ptr<Entry>> actors;
+  {
+    std::lock_guard lock(mu_);
+    actors.swap(actors_);
+  }
+  for (auto& [k, e] : actors) e->rpc_sub.unsubscribe();  // without mu_: handlers may wait for it
+}
+
+void ActorSupervisor::emit(std::string_view type, const json& data) const {
+  if (deps_.emit) deps_.emit(type, data, false);
+}
+
+Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::int64_t count,
+                              const StringMap& annotations) {
+  auto now = deps_.now_seconds();
+  auto mc = wascap::extract_claims(bytes, now);
+  if (!mc) {
+    spdlog::error(
+        "Failed to extract claims from WebAssembly module, an actor must be signed with valid "
+        "capability claims. ({} bytes)",
+        bytes.size());
+    emit(ev::kActorsStartFailed, json{{"public_key", "N/A"},
+                                      {"image_ref", ref},
+                                      {"annotations", annotations},
+                                      {"host_id", deps_.host_id},
+                                      {"error", inspect(mc.error().message)}});
+    return fail(mc.error());
+  }
+  const auto& claims = mc->claims;
+  const std::string key = claims.sub;
+  auto decision = deps_.policy->evaluate("start_actor", PolicyManager::default_source(),
+                                         json{{"publicKey", key},
+                                              {"issuer", claims.iss},
+                                              {"contractId", nullptr},
+                                              {"linkName", nullptr}});
+  if (!decision.permitted) {
+    emit(ev::kActorsStartFailed,
+         json{{"public_key", key},
+              {"image_ref", ref},
+              {"annotations", annotations},
+              {"host_id", deps_.host_id},
+              {"error", std::string(errors::kPolicyDeniedStartPrefix) + decision.request_id}});
+    return fail(Code::kPermissionDenied,
+                std::string(errors::kStartingActorDeniedPrefix) + decision.message);
+  }
+  std::shared_ptr<wasm::Module> module;
+  bool other_ref = false;
+  std::int64_t running = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = actors_.find(key); it != actors_.end()) {
+      for (const auto& inst : it->second->instances) other_ref = other_ref || inst.image_ref != ref;
+      module = it->second->module;
+    }
+    running = instances_locked();
+  }
+  // The host instance limit (ours) also holds for starts that reserved nothing at ack time
+  // (configuration-service autostarts) or whose reservation no longer matches the registry.
+  if (deps_.max_instances > 0 && running + count > deps_.max_instances)
+    return fail(Code::kResourceExhausted,
+                errors::host_instance_limit(count, running, deps_.max_instances));
+  if (other_ref) {
+    auto msg = errors::other_reference(key, ref);
+    emit(ev::kActorsStartFailed, json{{"public_key", key},
+                                      {"image_ref", ref},
+                                      {"annotations", annotations},
+                                      {"host_id", deps_.host_id},
+                                      {"error", inspect(msg)}});
+    return fail(Code::kAlreadyExists, msg);
+  }
+  if (!module) {
+    auto loaded = deps_.load(bytes, actor_display_name(claims));
+    if (!loaded) {
+      spdlog::error("Failed to prepare actor {}: {}", key, loaded.error().message);
+      return fail(loaded.error());
+    }
+    module = *loaded;
+  }
+
+  // Register the instances and make sure the RPC subscription exists; all or nothing.
+  std::shared_ptr<Entry> entry;
+  std::vector<InstanceInfo> added;
+  bool subscribed_now = false;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = actors_[key];
+    bool created = false;
+    if (!slot) {
+      slot = std::make_shared<Entry>();
+      slot->key = key;
+      slot->metrics = deps_.metrics_for ? deps_.metrics_for(key) : nullptr;
+      created = true;
+    }
+    entry = slot;
+    // Re-check the reference under the lock (another start may have raced us).
+    for (const auto& inst : entry->instances) {
+      if (inst.image_ref != ref) {
+        if (created) actors_.erase(key);
+        return fail(Code::kAlreadyExists, errors::other_reference(key, ref));
+      }
+    }
+    if (!entry->subscribed) {
+      auto subject = topics::rpc_actor(deps_.lattice_prefix, key);
+      auto sub = deps_.rpc->queue_subscribe(  // the RPC connection (#12.3)
+          subject, topics::rpc_actor_queue_group(deps_.lattice_prefix, key),
+          [this, key](lattice::Message m) {
+            if (!topics::parse_rpc_actor(m.subject())) return;  // 4.2 topic validation: drop
+            admit(key, std::make_shared<lattice::Message>(std::move(m)));
+          });
+      if (!sub) {
+        if (entry->instances.empty()) actors_.erase(key);
+        return fail(sub.error());
+      }
+      entry->rpc_sub = std::move(*sub);
+      entry->subscribed = true;
+      subscribed_now = true;
+    }
+    entry->claims = claims;
+    entry->expires_human = mc->validation.expires_human;
+    entry->not_before_human = mc->validation.not_before_human;
+    entry->module = module;
+    for (std::int64_t i = 0; i < count; ++i) {
+      InstanceInfo inst{lattice::uuid_v4(), annotations, ref, wascap::effective_revision(claims)};
+      entry->instances.push_back(inst);
+      added.push_back(std::move(inst));
+    }
+    if (entry->metrics) entry->metrics->set_instances(entry->instances.size());
+    // The instances stop being "reserved" as they become "running", in one step under `mu`, so
+    // the instance limit never counts them twice.
+    std::int64_t used = std::min(task_reserved_, count);
+    task_reserved_ -= used;
+    reserved_ -= used;
+    drain_pending_locked(entry);
+  }
+  if (subscribed_now) (void)deps_.rpc->flush(std::chrono::seconds(2));
+  deps_.metadata->cache_actor_claims(claims);
+  deps_.metadata->publish_actor_claims(
+      claims);  // KV claims carry "" for no version (Appendix B #11)
+  if (!ref.empty()) deps_.metadata->publish_reference(ref, key);
+  json claims_json;
+  {
+    std::lock_guard lock(mu_);
+    claims_json = claims_event_json(entry->claims, entry->not_before_human, entry->expires_human);
+  }
+  for (const auto& inst : added) {
+    if (!ref.empty()) {
+      deps_.metadata->set_reference(ref, key);
+      emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", key}});
+    }
+    emit(ev::kActorStarted, json{{"public_key", key},
+                                 {"image_ref", ref},
+                                 {"api_version", "n/a"},
+                                 {"instance_id", inst.instance_id},
+                                 {"annotations", annotations},
+                                 {"claims", claims_json}});
+  }
+  emit(ev::kActorsStarted, json{{"public_key", key},
+                                {"image_ref", ref},
+                                {"annotations", annotations},
+                                {"host_id", deps_.host_id},
+                                {"claims", claims_json},
+                                {"count", added.size()}});
+  spdlog::info("Started {} instance(s) of actor {} from '{}'", added.size(), key, ref);
+  return ok();
+}
+
+std::int64_t ActorSupervisor::instances_locked() const {
+  std::int64_t n = 0;
+  for (const auto& [k, e] : actors_) n += static_cast<std::int64_t>(e->instances.size());
+  return n;
+}
+
+Result<std::int64_t> ActorSupervisor::reserve(std::int64_t n, const std::string* scale_key) {
+  std::lock_guard lock(mu_);
+  std::int64_t more = n;
+  if (scale_key) {
+    auto it = actors_.find(*scale_key);
+    auto running =
+        it == actors_.end() ? 0 : static_cast<std::int64_t>(it->second->instances.size());
+    more = std::max<std::int64_t>(0, n - running);
+  }
+  if (more == 0) return 0;
+  if (deps_.max_instances > 0) {
+    std::int64_t current = instances_locked() + reserved_;
+    if (current + more > deps_.max_instances)
+      return fail(Code::kResourceExhausted,
+                  errors::host_instance_limit(more, current, deps_.max_instances));
+  }
+  reserved_ += more;
+  return more;
+}
+
+void ActorSupervisor::release(std::int64_t n) {
+  if (n <= 0) return;
+  std::lock_guard lock(mu_);
+  reserved_ = std::max<std::int64_t>(0, reserved_ - n);
+}
+
+void ActorSupervisor::begin_task(std::int64_t n) {
+  std::lock_guard lock(mu_);
+  task_reserved_ = n;
+}
+
+void ActorSupervisor::end_task() {
+  std::lock_guard lock(mu_);
+  reserved_ = std::max<std::int64_t>(0, reserved_ - task_reserved_);
+  task_reserved_ = 0;
+}
+
+/// Halts instances of `key` (see select_instances_to_stop); count > 0 also publishes
+/// actors_stopped.
+void ActorSupervisor::stop(const std::string& key, std::int64_t count, const StringMap& filter) {
+  std::vector<InstanceInfo> halted;
+  lattice::Subscription dropped_sub;
+  std::deque<std::shared_ptr<lattice::Message>> orphans;
+  std::int64_t remaining = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = actors_.find(key);
+    if (it != actors_.end()) {
+      auto& e = *it->second;
+      // One pass, linear in the instance count (the lock is held): halted keeps registry order.
+      std::vector<bool> stop(e.instances.size(), false);
+      for (std::size_t i : select_instances_to_stop(e.instances, count, filter)) stop[i] = true;
+      std::vector<InstanceInfo> kept;
+      kept.reserve(e.instances.size());
+      for (std::size_t i = 0; i < e.instances.size(); ++i)
+        (stop[i] ? halted : kept).push_back(std::move(e.instances[i]));
+      e.instances = std::move(kept);
+      if (e.metrics) e.metrics->set_instances(e.instances.size());
+      // Ours: the instances actually left (OTP sent len - count, wrong once a filter applies).
+      remaining = static_cast<std::int64_t>(e.instances.size());
+      if (e.instances.empty()) {
+        dropped_sub = std::move(e.rpc_sub);
+        orphans = std::move(e.pending);
+        e.pending.clear();
+        actors_.erase(it);
+      }
+    }
+  }
+  dropped_sub.unsubscribe();
+  for (auto& m : orphans)
+    if (deps_.reply_not_running) deps_.reply_not_running(key, *m);
+  for (const auto& inst : halted) {
+    emit(ev::kActorStopped, json{{"public_key", key},
+                                 {"instance_id", inst.instance_id},
+                                 {"annotations", inst.annotations}});
+  }
+  if (count > 0) {
+    emit(ev::kActorsStopped, json{{"host_id", deps_.host_id},
+                                  {"public_key", key},
+                                  {"count", count},
+                                  {"remaining", remaining},
+                                  {"annotations", filter}});
+  }
+  if (!halted.empty()) spdlog::info("Stopped {} instance(s) of actor {}", halted.size(), key);
+}
+
+void ActorSupervisor::scale(const ScaleActorRequest& req) {
+  std::size_t n = 0;
+  std::string first_ref;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = actors_.find(req.actor_id);
+        it != actors_.end() && !it->second->instances.empty()) {
+      n = it->second->instances.size();
+      first_ref = it->second->instances.front().image_ref;
+    }
+  }
+  auto plan = plan_scale(n, first_ref, req.actor_ref, req.count);
+  switch (plan.kind) {
+    case ScalePlan::Kind::kNothing:
+      return;
+    case ScalePlan::Kind::kStop:
+      stop(req.actor_id, plan.count, {});
+      return;
+    case ScalePlan::Kind::kError:
+      scale_failed(req, plan.reference, plan.error);
+      return;
+    case ScalePlan::Kind::kStart: {
+      auto bytes = deps_.fetch(plan.reference);
+      if (!bytes) return scale_failed(req, plan.reference, bytes.error().message);
+      auto st = start(*bytes, plan.reference, plan.count, {});
+      if (!st) return scale_failed(req, plan.reference, st.error().message);
+      return;
+    }
+  }
+}
+
+/// Scale failures are logged as the reference does; beyond it, this host also publishes
+/// actor_start_failed so that clients see why (download, claims, reference, no reference).
+void ActorSupervisor::scale_failed(const ScaleActorRequest& req, const std::string& ref,
+                                   const std::string& msg) {
+  spdlog::error("{}{}: {}", errors::kErrorScalingPrefix, req.actor_id, msg);
+  emit(ev::kActorStartFailed,
+       json{{"actor_ref", ref.empty() ? req.actor_ref : ref}, {"error", inspect(msg)}});
+}
+
+void ActorSupervisor::launch(const LaunchActorRequest& req) {
+  auto bytes = deps_.fetch(req.actor_ref);
+  Status st = bytes ? start(*bytes, req.actor_ref, req.count, req.annotations)
+                    : Status(fail(bytes.error()));
+  if (!st) {
+    spdlog::error("Failed to start actor from '{}': {}", req.actor_ref, st.error().message);
+    emit(ev::kActorStartFailed,
+         json{{"actor_ref", req.actor_ref}, {"error", inspect(st.error().message)}});
+  }
+}
+
+Status ActorSupervisor::live_update(const std::string& ref) {
+  // Every refusal is logged too (issue #17.5: a live update logged nothing).
+  Status st = [&]() -> Status {
+    if (ref.starts_with("file://") && !deps_.allow_file_load)
+      return fail(Code::kPermissionDenied, std::string(errors::kLiveUpdateFromFileDisabled));
+    auto bytes = deps_.fetch(ref);
+    if (!bytes) return fail(bytes.error());
+    auto mc = wascap::extract_claims(*bytes, deps_.now_seconds());
+    if (!mc) return fail(mc.error());
+    const auto& claims = mc->claims;
+    auto new_rev = wascap::effective_revision(claims);
+    {
+      const auto cached = deps_.metadata->claims(claims.sub);
+      if (!cached) return fail(Code::kNotFound, errors::live_update_unknown_actor(claims.sub));
+      // The cached `rev` is a string (5.3), but entries from the metadata bucket are written by
+      // anyone on the lattice: a number is taken as is, anything else unparseable counts as 0.
+      long long old_rev = 0;
+      if (auto rev = cached->find("rev"); rev != cached->end()) {
+        if (rev->is_number_integer()) {
+          old_rev = rev->get<long long>();
+        } else if (rev->is_string()) {
+          try {
+            old_rev = std::stoll(rev->get<std::string>());
+          } catch (const std::exception&) {
+          }
+        }
+      }
+      if (new_rev <= old_rev)
+        return fail(Code::kInvalidArgument,
+                    errors::live_update_not_newer(static_cast<long long>(new_rev), old_rev));
+    }
+    deps_.metadata->cache_actor_claims(claims);
+    deps_.metadata->set_reference(ref, claims.sub);
+    // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
+    deps_.metadata->publish_actor_claims(claims);
+    deps_.metadata->publish_reference(ref, claims.sub);
+    emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
+    std::vector<std::string> instances;
+    std::string from_ref;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = actors_.find(claims.sub); it != actors_.end()) {
+        for (const auto& i : it->second->instances) instances.push_back(i.instance_id);
+        if (!it->second->instances.empty()) from_ref = it->second->instances.front().image_ref;
+      }
+    }
+    const std::string name = actor_display_name(claims);
+    if (instances.empty()) {
+      spdlog::info(
+          "Live update of actor {} to '{}' (revision {}): no instances on this host, claims and "
+          "reference map updated",
+          name, ref, new_rev);
+      return ok();
+    }
+    spdlog::info(
+        "Live update of actor {} from '{}' to '{}' (revision {}): replacing {} instance(s)", name,
+        from_ref, ref, new_rev, instances.size());
+    auto loaded = deps_.load(*bytes, name);
+    if (!loaded) {
+      spdlog::error("Live update of actor {} to '{}' failed: {}", name, ref,
+                    loaded.error().message);
+      for (const auto& iid : instances)
+        emit(ev::kActorUpdateFailed, json{{"public_key", claims.sub},
+                                          {"revision", new_rev},
+                                          {"instance_id", iid},
+                                          {"reason", inspect(loaded.error().message)}});
+      return ok();
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = actors_.find(claims.sub); it != actors_.end()) {
+        auto& e = *it->second;
+        e.module = *loaded;  // running invocations keep the old module alive until they finish
+        e.claims = claims;
+        e.expires_human = mc->validation.expires_human;
+        e.not_before_human = mc->validation.not_before_human;
+        // Ours (3.5 step 7: v0.63 kept the old image_ref, so a later `scale` with the new
+        // reference was refused as "already running with different reference"): the instances
+        // now run the new reference, for inventory, scale and start alike.
+        for (auto& i : e.instances) {
+          i.revision = new_rev;
+          i.image_ref = ref;
+        }
+      }
+    }
+    spdlog::info("Updated {} instance(s) of actor {} from '{}' to '{}' (revision {})",
+                 instances.size(), name, from_ref, ref, new_rev);
+    for (const auto& iid : instances)
+      emit(ev::kActorUpdated,
+           json{{"public_key", claims.sub}, {"revision", new_rev}, {"instance_id", iid}});
+    return ok();
+  }();
+  if (!st) spdlog::warn("Live update to '{}' failed: {}", ref, st.error().message);
+  return st;
+}
+
+void ActorSupervisor::stop_all() {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, e] : actors_) keys.push_back(k);
+  }
+  for (const auto& k : keys) stop(k, 0, {});
+}
+
+std::int64_t ActorSupervisor::reserved() const {
+  std::lock_guard lock(mu_);
+  return reserved_;
+}
+
+std::int64_t ActorSupervisor::running_instances() const {
+  std::lock_guard lock(mu_);
+  return instances_locked();
+}
+
+std::vector<ActorInfo> ActorSupervisor::snapshot() const {
+  std::vector<ActorInfo> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, e] : actors_) {
+    if (e->instances.empty()) continue;
+    out.push_back(ActorInfo{key, e->claims.name.value_or(""), e->instances});
+  }
+  return out;
+}
+
+std::pair<std::size_t, std::size_t> ActorSupervisor::load_of(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = actors_.find(key);
+  if (it == actors_.end()) return {0, 0};
+  return {it->second->in_flight, it->second->pending.size()};
+}
+
+// ------------------------------------------------------------------ RPC slots
+
+void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Message> msg) {
+  std::shared_ptr<Entry> entry;
+  std::string instance_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = actors_.find(key);
+    if (it != actors_.end() && !it->second->instances.empty()) {
+      entry = it->second;
+      if (entry->in_flight >= entry->instances.size()) {
+        entry->pending.push_back(std::move(msg));
+        return;
+      }
+      ++entry->in_flight;
+      instance_id = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
+    }
+  }
+  if (!entry) {
+    if (deps_.reply_not_running) deps_.reply_not_running(key, *msg);
+    return;
+  }
+  post_invocation(entry, std::move(msg), std::move(instance_id));
+}
+
+/// Posts one admitted invocation (its slot already taken) to the RPC pool; the slot is given
+/// back when the pool refuses it.
+void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
+                                      std::shared_ptr<lattice::Message> msg,
+                                      std::string instance_id) {
+  bool posted = deps_.post_rpc([this, entry, msg, instance_id] {
+    InvocationTarget target;
+    target.actor_key = entry->key;
+    target.instance_id = instance_id;
+    target.metrics = entry->metrics;
+    {
+      std::lock_guard lock(mu_);
+      target.claims = entry->claims;
+      target.module = entry->module;
+    }
+    deps_.run(target, *msg);
+    finish(entry);
+  });
+  if (!posted) {
+    std::lock_guard lock(mu_);
+    if (entry->in_flight > 0) --entry->in_flight;
+  }
+}
+
+/// Called with `mu_` held: starts queued invocations while slots are free.
+void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) {
+  while (!entry->pending.empty() && entry->in_flight < entry->instances.size()) {
+    auto m = std::move(entry->pending.front());
+    entry->pending.pop_front();
+    ++entry->in_flight;
+    auto iid = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
+    deps_.post_rpc([this, entry, m, iid] {
+      InvocationTarget target;
+      target.actor_key = entry->key;
+      target.instance_id = iid;
+      target.metrics = entry->metrics;
+      {
+        std::lock_guard lock(mu_);
+        target.claims = entry->claims;
+        target.module = entry->module;
+      }
+      deps_.run(target, *m);
+      finish(entry);
+    });
+  }
+}
+
+void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
+  std::deque<std::shared_ptr<lattice::Message>> orphans;
+  {
+    std::lock_guard lock(mu_);
+    if (entry->in_flight > 0) --entry->in_flight;
+    if (entry->instances.empty()) {
+      orphans = std::move(entry->pending);
+      entry->pending.clear();
+    } else {
+      drain_pending_locked(entry);
+    }
+  }
+  for (auto& m : orphans)
+    if (deps_.reply_not_running) deps_.reply_not_running(entry->key, *m);
+}
+
+}  // namespace wc::host

@@ -1,0 +1,163 @@
+// wc::host::ActorSupervisor: the actors of one host (control-interface.md 3.1-3.5): the registry
+// of actors and their instances, instance reservations against the host limit, start / scale /
+// stop / live update, and the per-actor RPC subscription with its instance slots (at most
+// `count` invocations of an actor run at once, the rest wait in order; actor-rpc-providers.md
+// 4.3, 9).
+//
+// Owned by Host::Impl. It knows nothing of registries, the wasm engine or the control
+// interface: it fetches through `fetch`, loads through `load`, subscribes through the Bus seam,
+// runs an admitted invocation through `run` on `post_rpc`, and writes claims and references to
+// the MetadataCache. Control requests reach it from the control server (reservations, at ack
+// time) and the lifecycle thread (everything else, in request order).
+//
+// Thread-safety: every public method is thread-safe. One mutex (`mu_`, the actor registry:
+// entries, instances, slots, pending queues, reservations) is taken before the MetadataCache's
+// lock, never after; it is not held while a subscription is destroyed (its handler may be
+// waiting for it), nor while events are published, modules fetched or loaded, or the policy
+// asked. Callers: control pool (reserve/release, snapshot), lifecycle thread (start, scale,
+// stop, launch, live update, tasks), libnats delivery threads (admit), RPC pool (finish).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/error.h"
+#include "host/bus.h"
+#include "host/control.h"
+#include "host/inventory.h"
+#include "host/metadata_cache.h"
+#include "host/policy.h"
+#include "host/rpc_dispatcher.h"
+#include "lattice/nats.h"
+#include "metrics/metrics.h"
+#include "wasm/engine.h"
+
+namespace wc::host {
+
+/// What the supervisor needs from its host.
+struct ActorSupervisorDeps {
+  /// RPC connection: one queue subscription per running actor. Not owned.
+  Bus* rpc = nullptr;
+  /// Claims cache, reference map and their bucket writes. Not owned.
+  MetadataCache* metadata = nullptr;
+  /// start_actor policy (8.1). Not owned; a disabled manager permits everything.
+  PolicyManager* policy = nullptr;
+  /// Publishes a lattice event (linkdef_source = false).
+  EventEmitter emit;
+  /// The artifact fetch seam: module bytes of a reference (file://, OCI) with the host's
+  /// registry settings and size limit. Blocks (pulls).
+  std::function<Result<Bytes>(const std::string& reference)> fetch;
+  /// The engine seam: compiles a module (`name` for log lines).
+  std::function<Result<std::shared_ptr<wasm::Module>>(const Bytes& module, const std::string& name)>
+      load;
+  /// Hands work to the RPC pool; false when it is shut down.
+  Poster post_rpc;
+  /// Runs one admitted invocation on the calling (RPC pool) thread: trace, dispatcher.
+  std::function<void(const InvocationTarget& target, const lattice::Message& message)> run;
+  /// Replies "not running" to a message that arrived for an actor without instances.
+  std::function<void(const std::string& actor_key, const lattice::Message& message)>
+      reply_not_running;
+  /// This actor's metric series (null = none).
+  std::function<metrics::ActorMetrics*(const std::string& actor_key)> metrics_for;
+  /// The claims clock (Unix seconds).
+  std::function<std::int64_t()> now_seconds = wascap::now_seconds;
+  std::string host_id;
+  std::string lattice_prefix;
+  bool allow_file_load = false;
+  /// Host instance limit (0 = none).
+  std::int64_t max_instances = 0;
+};
+
+class ActorSupervisor {
+ public:
+  explicit ActorSupervisor(ActorSupervisorDeps deps);
+  /// Drops the subscriptions without events (stop_all() first for a clean shutdown).
+  ~ActorSupervisor();
+  ActorSupervisor(const ActorSupervisor&) = delete;
+  ActorSupervisor& operator=(const ActorSupervisor&) = delete;
+
+  // ------------------------------------------------------------ reservations (ours)
+
+  /// At ack time: reserves `n` more instances when running + reserved + n stays within the host
+  /// limit, else kResourceExhausted errors::host_instance_limit. With `scale_key` (a `scale`),
+  /// `n` is the desired total of that actor and only the instances beyond its running ones
+  /// count. Returns the number reserved; give it back with release() if the task never runs.
+  Result<std::int64_t> reserve(std::int64_t n, const std::string* scale_key = nullptr);
+  /// Gives back `n` reserved instances.
+  void release(std::int64_t n);
+  /// Lifecycle thread, around one `la` / `scale` task: the task owns `n` reserved instances
+  /// (begin_task); what start() did not turn into running instances is given back (end_task).
+  void begin_task(std::int64_t n);
+  void end_task();
+  /// Instances reserved and not yet running or given back.
+  std::int64_t reserved() const;
+
+  // ------------------------------------------------------------ lifecycle (3.1-3.5)
+
+  /// Starts `count` instances of the module `bytes` from `ref` (3.1.2): claims (actors_start_failed
+  /// "N/A" when missing), start_actor policy, host limit, one reference per actor key, load,
+  /// registry + RPC subscription (all or nothing), claims/refmap to the cache and bucket,
+  /// refmap_set / actor_started per instance and actors_started. Errors carry the failure text.
+  Status start(const Bytes& bytes, const std::string& ref, std::int64_t count,
+               const StringMap& annotations);
+  /// `la` (3.1): fetch + start; failures publish actor_start_failed.
+  void launch(const LaunchActorRequest& req);
+  /// `scale` (3.3) through plan_scale; failures go to scale_failed().
+  void scale(const ScaleActorRequest& req);
+  /// Logs a scale failure and publishes actor_start_failed (ours: 0.63 only logged).
+  void scale_failed(const ScaleActorRequest& req, const std::string& ref, const std::string& msg);
+  /// Halts instances of `key` chosen by select_instances_to_stop (count 0 = all; `filter` =
+  /// annotations that must match): actor_stopped per instance, and actors_stopped when
+  /// count > 0. The last instance drops the RPC subscription and answers queued invocations
+  /// "not running".
+  void stop(const std::string& key, std::int64_t count, const StringMap& filter);
+  /// Stops every actor (host shutdown, control-interface 6.3).
+  void stop_all();
+  /// Live update (3.5) to the module at `ref`: refused for file:// without file loading, for an
+  /// actor unknown to the claims cache (errors::live_update_unknown_actor) and for a revision not
+  /// newer than the cached one (errors::live_update_not_newer). Updates claims and reference map
+  /// even without local instances; with instances, swaps the module (actor_updated per instance,
+  /// or actor_update_failed when it does not load).
+  Status live_update(const std::string& ref);
+
+  // ------------------------------------------------------------ RPC slots (4.3, 9)
+
+  /// libnats delivery thread: takes a free slot of actor `key` (round-robin instance) and posts
+  /// the invocation to the RPC pool, or queues it; answers "not running" when the actor has no
+  /// instances. Never blocks on guest code.
+  void admit(const std::string& key, std::shared_ptr<lattice::Message> message);
+
+  // ------------------------------------------------------------ views
+
+  /// Running actors with their instances (registry order); actors without instances omitted.
+  std::vector<ActorInfo> snapshot() const;
+  /// Instances running on this host, all actors together.
+  std::int64_t running_instances() const;
+  /// Invocations of `key` running now and waiting (tests, diagnostics).
+  std::pair<std::size_t, std::size_t> load_of(const std::string& key) const;
+
+ private:
+  struct Entry;
+  void post_invocation(const std::shared_ptr<Entry>& entry,
+                       std::shared_ptr<lattice::Message> message, std::string instance_id);
+  void drain_pending_locked(const std::shared_ptr<Entry>& entry);
+  void finish(const std::shared_ptr<Entry>& entry);
+  std::int64_t instances_locked() const;
+  void emit(std::string_view type, const nlohmann::json& data) const;
+
+  ActorSupervisorDeps deps_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> actors_;
+  std::int64_t reserved_ = 0;       ///< accepted at ack time, not yet running or given back
+  std::int64_t task_reserved_ = 0;  ///< the part of reserved_ owned by the running task
+};
+
+}  // namespace wc::host
