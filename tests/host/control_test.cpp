@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "host/errors.h"
+#include "lattice/topics.h"
 
 namespace wc::host {
 namespace {
@@ -150,6 +151,43 @@ TEST(Control, LinkdefPutMissingProvider) {
                 .error()
                 .message,
             errors::kInvalidLinkdefPut);
+}
+
+// linkdefs.put follows the wire layer's one `values` rule (rpc/messages.h; control-interface.md
+// 2.4.4): absent, null and {} give {}, a non-object or a non-string value is refused.
+nlohmann::json linkdef_put_body(const nlohmann::json* values) {
+  nlohmann::json j = {
+      {"actor_id", "M"}, {"provider_id", "V"}, {"contract_id", "c"}, {"link_name", "l"}};
+  if (values != nullptr) j["values"] = *values;
+  return j;
+}
+
+TEST(Control, LinkdefPutValuesAbsentNullOrEmptyIsEmpty) {
+  const nlohmann::json null_value = nullptr, empty = nlohmann::json::object();
+  for (const nlohmann::json* v :
+       {static_cast<const nlohmann::json*>(nullptr), &null_value, &empty}) {
+    auto r = parse_linkdef_put(linkdef_put_body(v).dump());
+    ASSERT_TRUE(r) << (v ? v->dump() : "absent") << ": " << r.error().message;
+    EXPECT_TRUE(r->values.empty());
+    EXPECT_EQ(linkdef_json(*r).at("values"), nlohmann::json::object());
+  }
+}
+
+TEST(Control, LinkdefPutMistypedValuesAreRefused) {
+  for (const nlohmann::json& v : {nlohmann::json("a=b"), nlohmann::json::array({"a"}),
+                                  nlohmann::json(false), nlohmann::json{{"a", 1}}}) {
+    auto r = parse_linkdef_put(linkdef_put_body(&v).dump());
+    ASSERT_FALSE(r) << v.dump();
+    EXPECT_EQ(r.error().message, errors::kInvalidLinkdefPut) << v.dump();
+  }
+}
+
+TEST(Control, LinkdefPutIgnoresAnyId) {
+  nlohmann::json body = linkdef_put_body(nullptr);
+  body["id"] = 42;  // ignored and recomputed, whatever its type (2.4.4)
+  auto r = parse_linkdef_put(body.dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->id, lattice::topics::linkdef_id("M", "c", "l"));
 }
 
 TEST(Control, LinkdefDel) {
