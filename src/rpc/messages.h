@@ -42,7 +42,9 @@ struct LinkDefinition {
 //  - absent or null (msgpack nil)  -> {}   (control-interface.md 2.4.4: "`null`/missing -> {}",
 //    the one decoding rule the spec states; 5.3: what clients write is read back from KV)
 //  - an empty map                  -> {}
-//  - anything but a map, or a map with a non-string value -> kInvalidArgument
+//  - anything but a map, or a map with a non-string value -> kInvalidArgument (stricter than
+//    the OTP host, which does not type-check `linkdefs.put` values, 2.4.4: a mistyped value
+//    would be stored and then fail every wasmbus-rpc provider's decoder)
 // Encoders always write `values` (possibly {}): actor-rpc-providers.md 6.1 says it must be present
 // because the wasmbus-rpc SDK's decoder has no default for it. The other fields: actor_id,
 // provider_id, link_name, contract_id are required strings (absent or null = missing); `id` is
@@ -61,7 +63,8 @@ Result<LinkDefinition> decode_linkdef(std::span<const std::uint8_t> bytes);
 /// `link_definitions` (control-interface.md 5.3, 2.4.3, 3.6.2; actor-rpc-providers.md 5.4).
 nlohmann::json linkdef_to_json(const LinkDefinition& ld);
 /// Parses that JSON object with the rules above. Errors: kInvalidArgument "link definition:
-/// <detail>" (not an object, missing string field `x`, `x` is not a string, `values` ...).
+/// <detail>" (expected an object, missing field `x`, `x` is not a string, `values` is not a map /
+/// must map strings to strings).
 Result<LinkDefinition> linkdef_from_json(const nlohmann::json& j);
 
 /// Body of the provider health-check request: msgpack `{"placeholder": true}` (5.5).
