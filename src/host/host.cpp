@@ -100,8 +100,7 @@ void Host::Impl::do_stop() {
   std::call_once(stop_once, [this] {
     stopping = true;
     spdlog::info("Host {} stopping", host_id);
-    for (auto& s : control_subs) s.unsubscribe();
-    control_subs.clear();
+    if (control) control->close();
     if (metadata) metadata->close();
     if (lifecycle_pool) lifecycle_pool->shutdown();
     if (ctl_pool) ctl_pool->shutdown();
@@ -295,8 +294,46 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   }
 
   impl->metadata->open();
-  if (auto st = impl->subscribe_control(); !st) return fail(st.error());
-  if (cfg.config_service_enabled) impl->query_config_service();
+  {
+    ControlServerDeps d;
+    d.ctl = impl->ctl_bus.get();
+    d.actors = impl->actors.get();
+    d.metadata = impl->metadata.get();
+    d.policy = impl->policy.get();
+    d.creds = &impl->creds;
+    d.post_control = [raw](std::function<void()> task) {
+      return raw->ctl_pool->post(std::move(task));
+    };
+    d.post_lifecycle = [raw](std::function<void()> task) {
+      return raw->lifecycle_pool->post(std::move(task));
+    };
+    d.emit = [raw](std::string_view type, const json& data, bool linkdef_source) {
+      raw->emit(type, data, linkdef_source);
+    };
+    d.facts = [raw] { return raw->facts(); };
+    d.providers = [raw] { return raw->provider_snapshot(); };
+    d.provider_supervised = [raw](const std::string& key, const std::string& link) {
+      return raw->providers->supervised(key, link);
+    };
+    d.stop_provider = [raw](const std::string& key, const std::string& link) {
+      raw->providers->stop(key, link);
+    };
+    d.launch_provider = [raw](const StartProviderRequest& req) { raw->launch_provider(req); };
+    d.resolve_provider_key = [raw](const std::string& ref) {
+      return raw->resolve_provider_key(ref);
+    };
+    d.heartbeat = [raw] { raw->heartbeat(); };
+    d.request_stop = [raw] { raw->request_stop(); };
+    d.host_id = impl->host_id;
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.ctl_topic_prefix = cfg.ctl_topic_prefix;
+    d.policy_changes_topic = cfg.policy_changes_topic;
+    d.labels = cfg.labels;
+    d.allow_file_load = cfg.allow_file_load;
+    impl->control = std::make_unique<ControlServer>(std::move(d));
+  }
+  if (auto st = impl->control->subscribe(); !st) return fail(st.error());
+  if (cfg.config_service_enabled) impl->control->query_config_service();
   impl->emit(ev::kHostStarted, json{{"labels", cfg.labels},
                                     {"friendly_name", cfg.friendly_name},
                                     {"uptime_seconds", 0},

@@ -2,7 +2,6 @@
 // src/host; not installed, not included outside src/host). Each group of members is defined in
 // the file named in its section comment:
 //   host.cpp           Host::start/stop/accessors, facts, events, heartbeat, shutdown (6.3)
-//   ctl_handlers.cpp   control-interface subscriptions, handlers, config service (2, 2.7)
 //   fetch.cpp          artifact fetching for actors and providers (3.1.1, claims-oci-par 4.1)
 //   provider_glue.cpp  provider reference resolution, fetch, launch (3.6)
 //
@@ -10,7 +9,8 @@
 // (metadata_cache.h: bucket, links, claims, reference map, aliases), RpcDispatcher
 // (rpc_dispatcher.h: invocation handling, authorization in authorization.h, host calls,
 // builtins.h), ActorSupervisor (actor_supervisor.h: registry, reservations, lifecycle, RPC
-// slots), ProviderSupervisor (providers.h).
+// slots), ControlServer (control_server.h: subjects, handlers, acks, config service),
+// ProviderSupervisor (providers.h).
 //
 // Locking: Host::Impl itself only has `stop_mu` (stop flags). Component locks are taken in the
 // order ActorSupervisor -> MetadataCache; ProviderSupervisor's is never taken with either held.
@@ -38,6 +38,7 @@
 #include "host/bus.h"
 #include "host/config.h"
 #include "host/control.h"
+#include "host/control_server.h"
 #include "host/executor.h"
 #include "host/host.h"
 #include "host/inventory.h"
@@ -78,7 +79,6 @@ struct Host::Impl {
   /// Chunked payloads (3.6) on the RPC connection: bucket = lattice prefix, opened (and its
   /// stream created) on first use.
   std::unique_ptr<lattice::LazyObjectStore> objects;
-  std::vector<lattice::Subscription> control_subs;
   std::unique_ptr<Executor> ctl_pool, lifecycle_pool, rpc_pool;
   std::shared_ptr<wasm::Engine> engine;
   oci::CredentialStore creds;
@@ -96,6 +96,8 @@ struct Host::Impl {
   std::unique_ptr<RpcDispatcher> dispatcher;
   /// The actor registry, reservations, lifecycle and RPC slots (actor_supervisor.h).
   std::unique_ptr<ActorSupervisor> actors;
+  /// Control-interface subscriptions, handlers and acks (control_server.h).
+  std::unique_ptr<ControlServer> control;
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
   std::mutex stop_mu;
@@ -123,22 +125,6 @@ struct Host::Impl {
   void maintenance_loop();
   /// Shutdown of control-interface 6.3. Runs once.
   void do_stop();
-
-  // ---------------------------------------------------------------- ctl_handlers.cpp
-  /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
-  void query_config_service();
-  void reply(const lattice::Message& m, const std::string& body);
-  void ack(const lattice::Message& m, bool accepted, std::string_view error = {});
-  Status subscribe_control();
-  void handle_control(const lattice::Message& m);
-  void handle_command(const lattice::Message& m, const std::string& op, const std::string& body);
-  /// launch() / launch_provider() on the lifecycle thread, reporting an unexpected exception as
-  /// actor_start_failed / provider_start_failed; guarded_launch owns `reserved`
-  /// instances (reserve_instances).
-  void guarded_launch(const LaunchActorRequest& req, std::int64_t reserved);
-  void guarded_launch_provider(const StartProviderRequest& req);
-  void linkdef_put(const lattice::Message& m, const std::string& body);
-  void linkdef_del(const lattice::Message& m, const std::string& body);
 
   // ---------------------------------------------------------------- fetch.cpp
   /// Reference dispatch of control-interface 3.1.1 / claims-oci-par 4.1 for actors

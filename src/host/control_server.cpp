@@ -1,11 +1,12 @@
-// Host::Impl, control interface (control-interface 2): subscriptions, the handlers of get/ping/
+// ControlServer (control_server.h): control-interface subscriptions, the handlers of get/ping/
 // linkdefs/registries/auction requests and host commands, and the supplemental configuration
 // service (2.7) queried before host_started.
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "host/control_server.h"
 #include "host/errors.h"
-#include "host/host_impl.h"
+#include "host/util.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "lattice/tracing.h"
@@ -44,10 +45,10 @@ void run_guarded(std::string_view what, Task&& task, OnFailure&& on_failure) {
 }  // namespace
 
 /// Asks `wasmbus.cfg.{prefix}.req` for supplemental configuration before host_started.
-void Host::Impl::query_config_service() {
-  auto r = ctl->request(topics::config_request(cfg.lattice_prefix),
-                        json{{"labels", cfg.labels}}.dump(), std::chrono::seconds(2));
-  json reply = r ? json::parse(r->text(), nullptr, false) : json();
+void ControlServer::query_config_service() {
+  auto r = deps_.ctl->request_text(topics::config_request(deps_.lattice_prefix),
+                                   json{{"labels", deps_.labels}}.dump(), std::chrono::seconds(2));
+  json reply = r ? json::parse(r->begin(), r->end(), nullptr, false) : json();
   if (!r || reply.is_discarded() || !reply.is_object()) {
     spdlog::warn("Failed to obtain supplemental configuration: {}",
                  r ? std::string("reply is not a JSON object") : r.error().message);
@@ -65,7 +66,7 @@ void Host::Impl::query_config_service() {
       if (v.contains("token") && v["token"].is_string()) c.token = v["token"];
       entries[server] = std::move(c);
     }
-    creds.replace(std::move(entries));
+    deps_.creds->replace(std::move(entries));
   }
   if (auto it = reply.find("autoStartProviders");
       it != reply.end() && it->is_array() && !it->empty())
@@ -77,42 +78,60 @@ void Host::Impl::query_config_service() {
         req.link_name = ln->get<std::string>();
       else
         req.link_name = "default";  // null, absent or not a string
-      lifecycle_pool->post([this, req] { guarded_launch_provider(req); });
+      deps_.post_lifecycle([this, req] { guarded_launch_provider(req); });
     }
   if (auto it = reply.find("autoStartActors"); it != reply.end() && it->is_array()) {
     for (const auto& ref : *it) {
       if (!ref.is_string()) continue;
       LaunchActorRequest req;
       req.actor_ref = ref.get<std::string>();
-      lifecycle_pool->post([this, req] { guarded_launch(req, 0); });
+      deps_.post_lifecycle([this, req] { guarded_launch(req, 0); });
     }
   }
 }
 
-void Host::Impl::reply(const lattice::Message& m, const std::string& body) {
-  if (m.reply().empty() || !ctl) return;
-  auto st = ctl->respond(m, body);
-  if (!st) spdlog::warn("Failed to reply on {}: {}", m.subject(), st.error().message);
+void ControlServer::reply(const ControlRequest& m, const std::string& body) {
+  if (m.reply.empty()) return;
+  auto st = deps_.ctl->publish_text(m.reply, body);
+  if (!st) spdlog::warn("Failed to reply on {}: {}", m.subject, st.error().message);
 }
 
-void Host::Impl::ack(const lattice::Message& m, bool accepted, std::string_view error) {
+void ControlServer::ack(const ControlRequest& m, bool accepted, std::string_view error) {
   reply(m, ack_json(accepted, error));
 }
 
-Status Host::Impl::subscribe_control() {
-  const auto& L = cfg.lattice_prefix;
-  const auto& C = cfg.ctl_topic_prefix;
+ControlServer::ControlServer(ControlServerDeps deps) : deps_(std::move(deps)) {}
+
+ControlServer::~ControlServer() { close(); }
+
+void ControlServer::close() {
+  for (auto& sub : subs_) sub.unsubscribe();
+  subs_.clear();
+}
+
+void ControlServer::emit(std::string_view type, const json& data) const {
+  if (deps_.emit) deps_.emit(type, data, false);
+}
+
+Status ControlServer::subscribe() {
+  const auto& L = deps_.lattice_prefix;
+  const auto& C = deps_.ctl_topic_prefix;
   auto handler = [this](lattice::Message m) {
     auto msg = std::make_shared<lattice::Message>(std::move(m));
-    ctl_pool->post([this, msg] { handle_control(*msg); });
+    deps_.post_control([this, msg] {
+      // Continue the requester's trace (traceparent header) or start one: log lines, events and
+      // the lifecycle work posted from here (Executor carries the trace) belong to it.
+      trace::Scope trace_scope(lattice::trace_for(*msg));
+      handle(ControlRequest{msg->subject(), msg->reply(), msg->data()});
+    });
   };
   struct Spec {
     std::string subject;
     std::string queue;
   };
   std::vector<Spec> specs = {
-      {topics::ctl_cmd_subscribe(L, host_id, C), ""},
-      {topics::ctl_get_inventory(L, host_id, C), ""},
+      {topics::ctl_cmd_subscribe(L, deps_.host_id, C), ""},
+      {topics::ctl_get_inventory(L, deps_.host_id, C), ""},
       {topics::ctl_ping_hosts(L, C), ""},
       {topics::ctl_get_subscribe(L, C), topics::ctl_queue_group(L, C)},
       {topics::ctl_linkdefs_subscribe(L, C), topics::ctl_queue_group(L, C)},
@@ -120,128 +139,143 @@ Status Host::Impl::subscribe_control() {
       {topics::ctl_auction_subscribe(L, C), ""},
   };
   for (const auto& s : specs) {
-    auto sub = s.queue.empty() ? ctl->subscribe(s.subject, handler)
-                               : ctl->queue_subscribe(s.subject, s.queue, handler);
+    auto sub = s.queue.empty() ? deps_.ctl->subscribe(s.subject, handler)
+                               : deps_.ctl->queue_subscribe(s.subject, s.queue, handler);
     if (!sub) return fail(sub.error());
-    control_subs.push_back(std::move(*sub));
+    subs_.push_back(std::move(*sub));
   }
-  if (!cfg.policy_changes_topic.empty()) {
-    auto sub = ctl->subscribe(cfg.policy_changes_topic, [this](lattice::Message m) {
+  if (!deps_.policy_changes_topic.empty()) {
+    auto sub = deps_.ctl->subscribe(deps_.policy_changes_topic, [this](lattice::Message m) {
       auto msg = std::make_shared<lattice::Message>(std::move(m));
-      ctl_pool->post([this, msg] {
-        if (!check_request_size(msg->data().size())) return reply(*msg, R"({"success":false})");
-        reply(*msg, policy->apply_change(msg->text()));
+      deps_.post_control([this, msg] {
+        handle_policy_change(ControlRequest{msg->subject(), msg->reply(), msg->data()});
       });
     });
     if (!sub) return fail(sub.error());
-    control_subs.push_back(std::move(*sub));
+    subs_.push_back(std::move(*sub));
   }
-  return ctl->flush(std::chrono::seconds(5));
+  return deps_.ctl->flush(std::chrono::seconds(5));
 }
 
-void Host::Impl::handle_control(const lattice::Message& m) {
-  // Continue the requester's trace (traceparent header) or start one: log lines, events and the
-  // lifecycle work posted from here (Executor carries the trace) belong to it.
-  trace::Scope trace_scope(lattice::trace_for(m));
-  auto topic = parse_control_topic(m.subject(), cfg.ctl_topic_prefix, cfg.lattice_prefix);
+void ControlServer::handle_policy_change(const ControlRequest& m) {
+  if (!check_request_size(m.data.size())) return reply(m, R"({"success":false})");
+  reply(m, deps_.policy->apply_change(m.text()));
+}
+
+bool ControlServer::bids_for_actor(const StringMap& labels, bool allow_file_load,
+                                   const ActorAuctionRequest& r) {
+  // Beyond 2.4.7: a host that would refuse a file:// reference (file loading off) does not bid,
+  // so it never wins an auction it cannot serve.
+  return labels_satisfy(labels, r.constraints) &&
+         (allow_file_load || !r.actor_ref.starts_with("file://"));
+}
+
+bool ControlServer::bids_for_provider(const StringMap& labels, bool allow_file_load,
+                                      const ProviderAuctionRequest& r, bool running_here) {
+  // 2.4.8: bid when the labels match and the provider is not already running here.
+  return labels_satisfy(labels, r.constraints) &&
+         (allow_file_load || !r.provider_ref.starts_with("file://")) && !running_here;
+}
+
+void ControlServer::handle(const ControlRequest& m) {
+  auto topic = parse_control_topic(m.subject, deps_.ctl_topic_prefix, deps_.lattice_prefix);
   if (!topic) {
     ack(m, false, errors::kInvalidTopic);
     return;
   }
   const auto& t = *topic;
   // Limits before any work (ours): the body is neither copied nor parsed past the size limit.
-  if (auto size = check_request_size(m.data().size()); !size) {
-    spdlog::warn("Refusing control request on {}: {}", m.subject(), size.error().message);
+  if (auto size = check_request_size(m.data.size()); !size) {
+    spdlog::warn("Refusing control request on {}: {}", m.subject, size.error().message);
     return ack(m, false, size.error().message);
   }
   const std::string body(m.text());
   if (t.kind == "cmd") {
-    if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
+    if (t.host != deps_.host_id) return ack(m, false, errors::kIncorrectHost);
     return handle_command(m, t.op, body);
   }
   if (t.kind == "get" && !t.host.empty() && t.op == "inv") {
-    if (t.host != host_id) return ack(m, false, errors::kIncorrectHost);
-    return reply(m, inventory_json(facts(), snapshot(), provider_snapshot()).dump());
+    if (t.host != deps_.host_id) return ack(m, false, errors::kIncorrectHost);
+    return reply(m,
+                 inventory_json(deps_.facts(), deps_.actors->snapshot(), deps_.providers()).dump());
   }
   if (t.kind == "ping" && t.op == "hosts" && t.host.empty()) {
-    reply(m, ping_reply_json(facts()).dump());
-    heartbeat();
+    reply(m, ping_reply_json(deps_.facts()).dump());
+    deps_.heartbeat();
     return;
   }
   if (t.kind == "get" && t.host.empty() && t.op == "claims") {
     json list = json::array();
-    for (auto& v : metadata->all_claims()) list.push_back(std::move(v));
+    for (auto& v : deps_.metadata->all_claims()) list.push_back(std::move(v));
     return reply(m, json{{"claims", list}}.dump());
   }
   if (t.kind == "get" && t.host.empty() && t.op == "links") {
     json list = json::array();
-    for (const auto& v : metadata->links()) list.push_back(linkdef_json(v));
+    for (const auto& v : deps_.metadata->links()) list.push_back(linkdef_json(v));
     return reply(m, json{{"links", list}}.dump());
   }
   if (t.kind == "linkdefs" && t.host.empty() && t.op == "put") return linkdef_put(m, body);
   if (t.kind == "linkdefs" && t.host.empty() && t.op == "del") return linkdef_del(m, body);
   if (t.kind == "registries" && t.host.empty() && t.op == "put") {
-    auto st = creds.merge_json(body);
+    auto st = deps_.creds->merge_json(body);
     return st ? ack(m, true) : ack(m, false, errors::kRegistryPutFailed);
   }
   if (t.kind == "auction" && t.host.empty() && t.op == "actor") {
     auto r = parse_actor_auction(body);
     if (!r) return ack(m, false, r.error().message);
-    // Beyond 2.4.7: a host that would refuse a file:// reference (file loading off) does not bid,
-    // so it never wins an auction it cannot serve.
-    if (labels_satisfy(cfg.labels, r->constraints) &&
-        (cfg.allow_file_load || !starts_with(r->actor_ref, "file://")))
-      reply(m,
-            json{{"actor_ref", r->actor_ref}, {"constraints", r->constraints}, {"host_id", host_id}}
-                .dump());
+    if (bids_for_actor(deps_.labels, deps_.allow_file_load, *r))
+      reply(m, json{{"actor_ref", r->actor_ref},
+                    {"constraints", r->constraints},
+                    {"host_id", deps_.host_id}}
+                   .dump());
     return;
   }
   if (t.kind == "auction" && t.host.empty() && t.op == "provider") {
     auto r = parse_provider_auction(body);
     if (!r) return ack(m, false, r.error().message);
-    // 2.4.8: bid when the labels match and the provider is not already running here.
-    auto key = resolve_provider_key(r->provider_ref);
-    if (labels_satisfy(cfg.labels, r->constraints) &&
-        (cfg.allow_file_load || !starts_with(r->provider_ref, "file://")) &&
-        !(key && providers->supervised(*key, r->link_name)))
+    auto key = deps_.resolve_provider_key(r->provider_ref);
+    const bool running_here = key && deps_.provider_supervised(*key, r->link_name);
+    if (bids_for_provider(deps_.labels, deps_.allow_file_load, *r, running_here))
       reply(m, json{{"provider_ref", r->provider_ref},
                     {"link_name", r->link_name},
                     {"constraints", r->constraints},
-                    {"host_id", host_id}}
+                    {"host_id", deps_.host_id}}
                    .dump());
     return;
   }
-  spdlog::warn("Received control message on unhandled subject {}", m.subject());
+  spdlog::warn("Received control message on unhandled subject {}", m.subject);
 }
 
-void Host::Impl::handle_command(const lattice::Message& m, const std::string& op,
-                                const std::string& body) {
+void ControlServer::handle_command(const ControlRequest& m, const std::string& op,
+                                   const std::string& body) {
   if (op == topics::kCmdScaleActor) {
     auto r = parse_scale_actor(body);
     if (!r) return ack(m, false, r.error().message);
     // The host instance limit (ours) is checked against the instances running and those already
     // accepted; past it the request is refused in the ack and with actor_start_failed.
-    auto reserved = actors->reserve(r->count, &r->actor_id);
+    auto reserved = deps_.actors->reserve(r->count, &r->actor_id);
     if (!reserved) {
       ack(m, false, reserved.error().message);
-      actors->scale_failed(*r, r->actor_ref, reserved.error().message);
+      deps_.actors->scale_failed(*r, r->actor_ref, reserved.error().message);
       return;
     }
     ack(m, true);  // 2.3.4: ack before the work
-    if (!lifecycle_pool->post([this, req = *r, n = *reserved] {
-          actors->begin_task(n);
+    if (!deps_.post_lifecycle([this, req = *r, n = *reserved] {
+          deps_.actors->begin_task(n);
           run_guarded(
-              "Scaling actor", [&] { actors->scale(req); },
-              [&](const std::string& error) { actors->scale_failed(req, req.actor_ref, error); });
-          actors->end_task();
+              "Scaling actor", [&] { deps_.actors->scale(req); },
+              [&](const std::string& error) {
+                deps_.actors->scale_failed(req, req.actor_ref, error);
+              });
+          deps_.actors->end_task();
         }))
-      actors->release(*reserved);
+      deps_.actors->release(*reserved);
     return;
   }
   if (op == topics::kCmdLaunchActor) {
     auto r = parse_launch_actor(body);
     if (!r) return ack(m, false, r.error().message);
-    auto reserved = actors->reserve(r->count);
+    auto reserved = deps_.actors->reserve(r->count);
     if (!reserved) {
       ack(m, false, reserved.error().message);
       spdlog::error("Failed to start actor from '{}': {}", r->actor_ref, reserved.error().message);
@@ -250,34 +284,34 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
       return;
     }
     ack(m, true);  // 2.3.2: immediately
-    if (!lifecycle_pool->post([this, req = *r, n = *reserved] { guarded_launch(req, n); }))
-      actors->release(*reserved);
+    if (!deps_.post_lifecycle([this, req = *r, n = *reserved] { guarded_launch(req, n); }))
+      deps_.actors->release(*reserved);
     return;
   }
   if (op == topics::kCmdStopActor) {
     auto r = parse_stop_actor(body);
     if (!r) return ack(m, false, r.error().message);
-    auto msg = std::make_shared<std::string>(m.reply());
+    auto msg = std::make_shared<std::string>(m.reply);
     // 2.3.3: synchronous - ack after the instances are halted.
-    lifecycle_pool->post([this, req = *r, msg] {
+    deps_.post_lifecycle([this, req = *r, msg] {
       std::string text = ack_json(true);
       run_guarded(
-          "Stopping actor", [&] { actors->stop(req.actor_id, req.count, req.annotations); },
+          "Stopping actor", [&] { deps_.actors->stop(req.actor_id, req.count, req.annotations); },
           [&](const std::string& error) { text = ack_json(false, error); });
-      if (!msg->empty()) (void)ctl->publish(*msg, text);
+      if (!msg->empty()) (void)deps_.ctl->publish_text(*msg, text);
     });
     return;
   }
   if (op == topics::kCmdUpdateActor) {
     auto r = parse_update_actor(body);
     if (!r) return ack(m, false, r.error().message);
-    auto msg = std::make_shared<std::string>(m.reply());
-    lifecycle_pool->post([this, req = *r, msg] {
+    auto msg = std::make_shared<std::string>(m.reply);
+    deps_.post_lifecycle([this, req = *r, msg] {
       std::string text;
       run_guarded(
           "Live update",
           [&] {
-            auto st = actors->live_update(req.new_actor_ref);
+            auto st = deps_.actors->live_update(req.new_actor_ref);
             text =
                 st ? ack_json(true)
                    : ack_json(false, std::string(errors::kLiveUpdatePrefix) + st.error().message);
@@ -285,7 +319,7 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
           [&](const std::string& error) {
             text = ack_json(false, std::string(errors::kLiveUpdatePrefix) + error);
           });
-      if (!msg->empty()) (void)ctl->publish(*msg, text);
+      if (!msg->empty()) (void)deps_.ctl->publish_text(*msg, text);
     });
     return;
   }
@@ -293,8 +327,8 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     auto r = parse_start_provider(body);
     if (!r) return ack(m, false, r.error().message);
     // 2.3.6: synchronous duplicate check on the resolved key.
-    if (auto key = resolve_provider_key(r->provider_ref);
-        key && providers->supervised(*key, r->link_name)) {
+    if (auto key = deps_.resolve_provider_key(r->provider_ref);
+        key && deps_.provider_supervised(*key, r->link_name)) {
       emit(ev::kProviderStartFailed,
            json{{"provider_ref", r->provider_ref},
                 {"link_name", r->link_name},
@@ -302,20 +336,20 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
       return ack(m, false, errors::kProviderAlreadyRunning);
     }
     ack(m, true);
-    lifecycle_pool->post([this, req = *r] { guarded_launch_provider(req); });
+    deps_.post_lifecycle([this, req = *r] { guarded_launch_provider(req); });
     return;
   }
   if (op == topics::kCmdStopProvider) {
     auto r = parse_stop_provider(body);
     if (!r) return ack(m, false, r.error().message);
     // 2.3.7: synchronous - ack after the matching instances are stopped.
-    auto msg = std::make_shared<std::string>(m.reply());
-    lifecycle_pool->post([this, req = *r, msg] {
+    auto msg = std::make_shared<std::string>(m.reply);
+    deps_.post_lifecycle([this, req = *r, msg] {
       std::string text = ack_json(true);
       run_guarded(
-          "Stopping provider", [&] { providers->stop(req.provider_id, req.link_name); },
+          "Stopping provider", [&] { deps_.stop_provider(req.provider_id, req.link_name); },
           [&](const std::string& error) { text = ack_json(false, error); });
-      if (!msg->empty()) (void)ctl->publish(*msg, text);
+      if (!msg->empty()) (void)deps_.ctl->publish_text(*msg, text);
     });
     return;
   }
@@ -323,26 +357,26 @@ void Host::Impl::handle_command(const lattice::Message& m, const std::string& op
     auto r = parse_stop_host(body);
     if (!r) return ack(m, false, r.error().message);
     ack(m, true);
-    (void)ctl->flush(std::chrono::seconds(1));
-    request_stop();
+    (void)deps_.ctl->flush(std::chrono::seconds(1));
+    deps_.request_stop();
     return;
   }
   spdlog::warn("Received unknown host command {}", op);
 }
 
-void Host::Impl::guarded_launch(const LaunchActorRequest& req, std::int64_t reserved) {
-  actors->begin_task(reserved);
+void ControlServer::guarded_launch(const LaunchActorRequest& req, std::int64_t reserved) {
+  deps_.actors->begin_task(reserved);
   run_guarded(
-      "Starting actor", [&] { actors->launch(req); },
+      "Starting actor", [&] { deps_.actors->launch(req); },
       [&](const std::string& error) {
         emit(ev::kActorStartFailed, json{{"actor_ref", req.actor_ref}, {"error", inspect(error)}});
       });
-  actors->end_task();
+  deps_.actors->end_task();
 }
 
-void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {
+void ControlServer::guarded_launch_provider(const StartProviderRequest& req) {
   run_guarded(
-      "Starting provider", [&] { launch_provider(req); },
+      "Starting provider", [&] { deps_.launch_provider(req); },
       [&](const std::string& error) {
         emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
                                             {"link_name", req.link_name},
@@ -350,17 +384,17 @@ void Host::Impl::guarded_launch_provider(const StartProviderRequest& req) {
       });
 }
 
-void Host::Impl::linkdef_put(const lattice::Message& m, const std::string& body) {
+void ControlServer::linkdef_put(const ControlRequest& m, const std::string& body) {
   auto r = parse_linkdef_put(body);
   if (!r) return ack(m, false, r.error().message);
-  metadata->put_link(*r);
+  deps_.metadata->put_link(*r);
   ack(m, true);
 }
 
-void Host::Impl::linkdef_del(const lattice::Message& m, const std::string& body) {
+void ControlServer::linkdef_del(const ControlRequest& m, const std::string& body) {
   auto r = parse_linkdef_del(body);
   if (!r) return ack(m, false, r.error().message);
-  if (!metadata->delete_link(r->id))
+  if (!deps_.metadata->delete_link(r->id))
     spdlog::info("Link definition {} not found, nothing to delete", r->id);
   ack(m, true);
 }
