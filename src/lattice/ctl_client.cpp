@@ -54,7 +54,10 @@ CtlClient::CtlClient(Connection& nc, std::string lattice, std::string ctl_prefix
       auction_timeout_(auction_timeout) {}
 
 Result<json> CtlClient::request(std::string_view operation, const json& body) {
-  std::string subject = topics::ctl_root(lattice_, ctl_) + "." + std::string(operation);
+  return request_at(topics::ctl_subject(lattice_, operation, ctl_), body);
+}
+
+Result<json> CtlClient::request_at(const std::string& subject, const json& body) {
   auto reply = nc_.request(subject, body_text(body), timeout_, current_trace_headers());
   if (!reply) return fail(reply.error());
   return parse_json(reply->text(), subject);
@@ -62,7 +65,11 @@ Result<json> CtlClient::request(std::string_view operation, const json& body) {
 
 Result<std::vector<json>> CtlClient::collect(std::string_view operation, const json& body,
                                              std::chrono::milliseconds wait) {
-  std::string subject = topics::ctl_root(lattice_, ctl_) + "." + std::string(operation);
+  return collect_at(topics::ctl_subject(lattice_, operation, ctl_), body, wait);
+}
+
+Result<std::vector<json>> CtlClient::collect_at(const std::string& subject, const json& body,
+                                                std::chrono::milliseconds wait) {
   std::string inbox = nc_.new_inbox();
   if (inbox.empty()) return fail(Code::kInternal, "could not create a NATS inbox");
   struct Shared {
@@ -86,22 +93,22 @@ Result<std::vector<json>> CtlClient::collect(std::string_view operation, const j
   return std::move(shared->replies);
 }
 
-Result<CtlAck> CtlClient::command(std::string_view operation, const json& body) {
-  auto reply = request(operation, body);
+Result<CtlAck> CtlClient::command_at(const std::string& subject, const json& body) {
+  auto reply = request_at(subject, body);
   if (!reply) return fail(reply.error());
   return parse_ack(*reply);
 }
 
 Result<std::vector<json>> CtlClient::ping_hosts() {
-  return collect("ping.hosts", nullptr, auction_timeout_);
+  return collect_at(topics::ctl_ping_hosts(lattice_, ctl_), nullptr, auction_timeout_);
 }
 
 Result<json> CtlClient::host_inventory(std::string_view host_id) {
-  return request("get." + std::string(host_id) + ".inv");
+  return request_at(topics::ctl_get_inventory(lattice_, host_id, ctl_));
 }
 
-Result<json> CtlClient::get_claims() { return request("get.claims"); }
-Result<json> CtlClient::get_links() { return request("get.links"); }
+Result<json> CtlClient::get_claims() { return request_at(topics::ctl_get_claims(lattice_, ctl_)); }
+Result<json> CtlClient::get_links() { return request_at(topics::ctl_get_links(lattice_, ctl_)); }
 
 Result<CtlAck> CtlClient::start_actor(std::string_view host_id, std::string_view actor_ref,
                                       int count,
@@ -110,7 +117,7 @@ Result<CtlAck> CtlClient::start_actor(std::string_view host_id, std::string_view
                {"host_id", host_id},
                {"count", count},
                {"annotations", string_map(annotations)}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdLaunchActor), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdLaunchActor, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::stop_actor(std::string_view host_id, std::string_view actor_id, int count,
@@ -119,7 +126,7 @@ Result<CtlAck> CtlClient::stop_actor(std::string_view host_id, std::string_view 
                {"host_id", host_id},
                {"count", count},
                {"annotations", string_map(annotations)}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdStopActor), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdStopActor, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::scale_actor(std::string_view host_id, std::string_view actor_id,
@@ -128,13 +135,13 @@ Result<CtlAck> CtlClient::scale_actor(std::string_view host_id, std::string_view
   json body = {
       {"actor_id", actor_id}, {"actor_ref", actor_ref}, {"count", count}, {"host_id", host_id}};
   if (!annotations.empty()) body["annotations"] = string_map(annotations);
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdScaleActor), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdScaleActor, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::update_actor(std::string_view host_id, std::string_view actor_id,
                                        std::string_view new_actor_ref) {
   json body = {{"actor_id", actor_id}, {"new_actor_ref", new_actor_ref}, {"host_id", host_id}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdUpdateActor), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdUpdateActor, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::start_provider(std::string_view host_id, std::string_view provider_ref,
@@ -145,8 +152,7 @@ Result<CtlAck> CtlClient::start_provider(std::string_view host_id, std::string_v
                {"host_id", host_id},
                {"configuration", configuration},
                {"annotations", string_map(annotations)}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdLaunchProvider),
-                 body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdLaunchProvider, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::stop_provider(std::string_view host_id, std::string_view provider_id,
@@ -155,12 +161,12 @@ Result<CtlAck> CtlClient::stop_provider(std::string_view host_id, std::string_vi
                {"link_name", link_name},
                {"contract_id", contract_id},
                {"host_id", host_id}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdStopProvider), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdStopProvider, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::stop_host(std::string_view host_id, int timeout_ms) {
   json body = {{"host_id", host_id}, {"timeout", timeout_ms}};
-  return command("cmd." + std::string(host_id) + "." + std::string(topics::kCmdStopHost), body);
+  return command_at(topics::ctl_cmd(lattice_, host_id, topics::kCmdStopHost, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::advertise_link(std::string_view actor_id, std::string_view provider_id,
@@ -171,17 +177,18 @@ Result<CtlAck> CtlClient::advertise_link(std::string_view actor_id, std::string_
                {"link_name", link_name},
                {"contract_id", contract_id},
                {"values", string_map(values)}};
-  return command("linkdefs.put", body);
+  return command_at(topics::ctl_linkdefs_put(lattice_, ctl_), body);
 }
 
 Result<CtlAck> CtlClient::remove_link(std::string_view actor_id, std::string_view contract_id,
                                       std::string_view link_name) {
   json body = {{"actor_id", actor_id}, {"contract_id", contract_id}, {"link_name", link_name}};
-  return command("linkdefs.del", body);
+  return command_at(topics::ctl_linkdefs_del(lattice_, ctl_), body);
 }
 
 Result<std::vector<CtlAck>> CtlClient::put_registries(const json& credentials) {
-  auto replies = collect("registries.put", credentials, auction_timeout_);
+  auto replies =
+      collect_at(topics::ctl_registries_put(lattice_, ctl_), credentials, auction_timeout_);
   if (!replies) return fail(replies.error());
   std::vector<CtlAck> acks;
   for (const auto& r : *replies) {
@@ -194,7 +201,7 @@ Result<std::vector<CtlAck>> CtlClient::put_registries(const json& credentials) {
 Result<std::vector<json>> CtlClient::auction_actor(
     std::string_view actor_ref, const std::map<std::string, std::string>& constraints) {
   json body = {{"actor_ref", actor_ref}, {"constraints", string_map(constraints)}};
-  return collect("auction.actor", body, auction_timeout_);
+  return collect_at(topics::ctl_auction_actor(lattice_, ctl_), body, auction_timeout_);
 }
 
 Result<std::vector<json>> CtlClient::auction_provider(
@@ -203,7 +210,7 @@ Result<std::vector<json>> CtlClient::auction_provider(
   json body = {{"provider_ref", provider_ref},
                {"link_name", link_name},
                {"constraints", string_map(constraints)}};
-  return collect("auction.provider", body, auction_timeout_);
+  return collect_at(topics::ctl_auction_provider(lattice_, ctl_), body, auction_timeout_);
 }
 
 }  // namespace wc::lattice

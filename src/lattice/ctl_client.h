@@ -108,7 +108,14 @@ class CtlClient {
       const std::map<std::string, std::string>& constraints = {});
 
  private:
-  Result<CtlAck> command(std::string_view operation, const nlohmann::json& body);
+  // The *_at forms take the full subject, built by the caller with lattice/topics.h.
+  Result<nlohmann::json> request_at(const std::string& subject,
+                                    const nlohmann::json& body = nullptr);
+  Result<std::vector<nlohmann::json>> collect_at(const std::string& subject,
+                                                 const nlohmann::json& body,
+                                                 std::chrono::milliseconds wait);
+  /// request_at + the 2.2 acknowledgement parse.
+  Result<CtlAck> command_at(const std::string& subject, const nlohmann::json& body);
   Connection& nc_;
   std::string lattice_;
   std::string ctl_;

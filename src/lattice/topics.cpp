@@ -33,6 +33,10 @@ std::string ctl_root(std::string_view lattice, std::string_view ctl) {
 std::string ctl_queue_group(std::string_view lattice, std::string_view ctl) {
   return ctl_root(lattice, ctl);
 }
+std::string ctl_subject(std::string_view lattice, std::string_view operation,
+                        std::string_view ctl) {
+  return join({ctl, lattice, operation});
+}
 std::string ctl_cmd(std::string_view lattice, std::string_view host, std::string_view op,
                     std::string_view ctl) {
   return join({ctl, lattice, "cmd", host, op});

@@ -80,6 +80,11 @@ std::string ctl_auction_actor(std::string_view lattice, std::string_view ctl = k
 std::string ctl_auction_provider(std::string_view lattice,
                                  std::string_view ctl = kDefaultCtlPrefix);
 
+/// `{ctl}.{lattice}.{operation}`: the full control subject of an operation such as `get.claims`
+/// (the inverse of ctl_operation).
+std::string ctl_subject(std::string_view lattice, std::string_view operation,
+                        std::string_view ctl = kDefaultCtlPrefix);
+
 /// The operation part of a control subject: `subject` with the literal `{ctl}.{lattice}.` prefix
 /// removed (e.g. `cmd.NB6P….la`, `get.claims`, `auction.actor`), as control-interface.md 1.2
 /// recommends (instead of the OTP positional split). nullopt when the prefix does not match or

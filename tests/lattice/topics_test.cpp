@@ -72,6 +72,14 @@ TEST(CtlOperation, StripsPrefixLiterally) {
             "auction.actor");
 }
 
+TEST(CtlOperation, SubjectIsItsInverse) {
+  EXPECT_EQ(ctl_subject("default", "get.claims"), "wasmbus.ctl.default.get.claims");
+  EXPECT_EQ(ctl_subject("prod", "auction.actor", "acme.control.v1"),
+            "acme.control.v1.prod.auction.actor");
+  const std::string op = std::string("cmd.") + kHostA + ".scale";
+  EXPECT_EQ(ctl_operation(ctl_subject("prod", op), "prod"), op);
+}
+
 TEST(CtlOperation, RejectsOtherLattice) {
   EXPECT_FALSE(ctl_operation("wasmbus.ctl.other.get.claims", "default").has_value());
 }
