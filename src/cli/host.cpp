@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/host_flags.h"
 #include "cli/keyfiles.h"
 #include "cli/local_lattice.h"
 #include "cli/output.h"
@@ -30,7 +31,7 @@ namespace wc::cli {
 void register_host(CLI::App& app) {
   auto cfg = std::make_shared<host::HostConfig>(host::load_config(host::process_environment()));
   auto* cmd = app.add_subcommand("host", "Run a wasmCloud lattice host until Ctrl-C");
-  host::add_host_flags(*cmd, *cfg);
+  add_host_flags(*cmd, *cfg);
   auto output = std::make_shared<std::string>("text");
   add_output_option(cmd, *output);
   auto no_context = std::make_shared<bool>(false);

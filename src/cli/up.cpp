@@ -50,6 +50,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/host_flags.h"
 #include "cli/keyfiles.h"
 #include "cli/local_lattice.h"
 #include "cli/output.h"
@@ -526,7 +527,7 @@ void register_up(CLI::App& app) {
   auto args = std::make_shared<UpArgs>();
   auto* cmd = app.add_subcommand(
       "up", "Start NATS and a local OCI registry if needed, then a host (Ctrl-C stops all)");
-  host::add_host_flags(*cmd, *cfg);
+  add_host_flags(*cmd, *cfg);
   cmd->add_option("--registry-port", args->registry_port,
                   "Port of the local OCI registry on 127.0.0.1 (default 5000)")
       ->check(CLI::Range(1, 65535));

@@ -2,9 +2,9 @@
 //
 // Owned by src/host. Sources, lowest precedence first (control-interface 1.4, 1.5): built-in
 // defaults, `./host_config.json` (if present), the WASMCLOUD_* / HOST_* / WASMCLOUD_LABEL_*
-// environment, then command-line flags (add_host_flags). resolve_identity() turns the seeds into
-// key pairs (control-interface 1.1). Plain values; not synchronised (configure before starting).
-// Secrets (seeds, JWTs, registry passwords) are never logged.
+// environment, then command-line flags (src/cli/host_flags.h). resolve_identity() turns the seeds
+// into key pairs (control-interface 1.1). Plain values; not synchronised (configure before
+// starting). Secrets (seeds, JWTs, registry passwords) are never logged.
 #pragma once
 
 #include <chrono>
@@ -14,8 +14,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "common/error.h"
 #include "wascap/nkeys.h"
@@ -146,15 +144,12 @@ std::map<std::string, std::string> make_labels(const std::map<std::string, std::
 HostConfig load_config(const std::map<std::string, std::string>& env,
                        const std::string& json_file = "host_config.json");
 
-/// Registers `--lattice-prefix`, `--host-seed`, `--cluster-seed`, `--cluster-issuers`,
-/// `--nats-host/--nats-port` (both connections), `--rpc-*`, `--ctl-*`, `--allow-latest`,
-/// `--allowed-insecure`, `--allow-file-load`, `--policy-topic`, `--structured-logging`,
-/// `--log-level`, `--label k=v`, ... on `app`, each overriding the field in `cfg` when given.
-/// `cfg` must outlive parsing; call finish_flags() after parsing.
-void add_host_flags(CLI::App& app, HostConfig& cfg);
+/// Splits a comma-separated list ("a,,b" -> {"a", "", "b"}; "" -> {}); no trimming. Used for
+/// WASMCLOUD_CLUSTER_ISSUERS, WASMCLOUD_OCI_ALLOWED_INSECURE, server lists and their flags.
+std::vector<std::string> split_commas(const std::string& s);
 
-/// Applies the flag values collected by add_host_flags() that need post-processing (labels,
-/// comma lists, the shared --nats-* options).
+/// Applies the flag values collected by the command-line flags (src/cli/host_flags.h) that need
+/// post-processing (labels, comma lists, the shared --nats-* options).
 void finish_flags(HostConfig& cfg);
 
 /// The host's keys (control-interface 1.1).

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "cli/host_flags.h"
 #include "host/util.h"
 
 namespace wc::host {
@@ -147,7 +148,7 @@ TEST(HostConfig, InvalidSeedsGenerateFreshKeys) {
 TEST(HostConfig, FlagsOverrideEnvironment) {
   auto cfg = load_config({{"WASMCLOUD_LATTICE_PREFIX", "env"}}, "");
   CLI::App app;
-  add_host_flags(app, cfg);
+  cli::add_host_flags(app, cfg);
   const char* argv[] = {"host",    "--lattice-prefix", "flag",    "--nats-port",
                         "4999",    "--label",          "zone=eu", "--allowed-insecure",
                         "r:1,r:2", "--allow-latest"};
@@ -169,7 +170,7 @@ TEST(HostConfig, MaxInstancesFromEnvironmentAndFlag) {
   EXPECT_EQ(cfg.max_instances, 25);
   EXPECT_EQ(load_config({{"WASMCLOUD_MAX_INSTANCES", "lots"}}, "").max_instances, 1000);
   CLI::App app;
-  add_host_flags(app, cfg);
+  cli::add_host_flags(app, cfg);
   const char* argv[] = {"host", "--max-instances", "7"};
   app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
   finish_flags(cfg);
@@ -190,7 +191,7 @@ TEST(HostConfig, MaxArtifactSizesFromEnvironmentAndFlags) {
     EXPECT_EQ(load_config({{"WASMCLOUD_MAX_ACTOR_SIZE", bad}}, "").max_actor_size, 52428800u)
         << bad;
   CLI::App app;
-  add_host_flags(app, cfg);
+  cli::add_host_flags(app, cfg);
   const char* argv[] = {"host", "--max-actor-size", "7", "--max-provider-size", "8"};
   app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
   finish_flags(cfg);
@@ -231,7 +232,7 @@ TEST(HostConfig, CommaSeparatedServersKeepTheirOrder) {
 TEST(HostConfig, NatsHostFlagTakesAServerList) {
   auto cfg = load_config({}, "");
   CLI::App app;
-  add_host_flags(app, cfg);
+  cli::add_host_flags(app, cfg);
   const char* argv[] = {"host", "--nats-host", "127.0.0.1:4301,127.0.0.1:4302"};
   app.parse(static_cast<int>(std::size(argv)), const_cast<char**>(argv));
   finish_flags(cfg);

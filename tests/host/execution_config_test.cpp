@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cli/host_flags.h"
 #include "host/config.h"
 
 namespace wc::host {
@@ -35,7 +36,7 @@ TEST(ExecutionBudget, EnvironmentSetsBudgetAndReplayWindow) {
 TEST(ExecutionBudget, FlagsOverrideTheEnvironment) {
   auto cfg = load_config({{"WASMCLOUD_MAX_EXECUTION_TIME_MS", "1234"}}, "");
   CLI::App app;
-  add_host_flags(app, cfg);
+  cli::add_host_flags(app, cfg);
   std::vector<std::string> args{"--invocation-replay-window-s", "0", "--max-execution-time-ms",
                                 "5000"};
   std::reverse(args.begin(), args.end());
