@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: unit and integration tests (ctest; they start their own
 # nats-server, docker-registry and redis on free 127.0.0.1 ports), browser tests (when present),
-# a short fuzz run and a smoke run of the benchmarks (not timed), after checking that every C++
-# file is clang-format clean (#13.3). Exit code non-zero on failure.
+# the parsers' unit tests again under ASan+UBSan (a build of their own, build-asan/), a short fuzz
+# run and a smoke run of the benchmarks (not timed), after checking that every C++ file is
+# clang-format clean (#13.3). Exit code non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # CI builds treat warnings as errors (CMake option WC_WERROR, default OFF).
@@ -13,6 +14,9 @@ git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run -Werror
 
 echo "== unit and integration tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
+
+echo "== ASan+UBSan: the parsers' unit tests (scripts/sanitize.sh asan, build-asan/)"
+scripts/sanitize.sh asan
 
 if [ -x tests/ui/run.sh ]; then
   echo "== browser tests"
