@@ -7,11 +7,11 @@
 #include <charconv>
 
 #include <spdlog/spdlog.h>
-#include <msgpack.hpp>
 
 #include "common/json.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "rpc/messages.h"
 #include "wascap/nkeys.h"
 
 namespace wc::host {
@@ -325,36 +325,13 @@ void MetadataCache::apply(const KvEntry& entry) {
   }
 }
 
-Bytes MetadataCache::linkdef_msgpack(const LinkDefinition& ld) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(6);
-  pk.pack(std::string("actor_id"));
-  pk.pack(ld.actor_id);
-  pk.pack(std::string("contract_id"));
-  pk.pack(ld.contract_id);
-  pk.pack(std::string("id"));
-  pk.pack(ld.id);
-  pk.pack(std::string("link_name"));
-  pk.pack(ld.link_name);
-  pk.pack(std::string("provider_id"));
-  pk.pack(ld.provider_id);
-  pk.pack(std::string("values"));
-  pk.pack_map(static_cast<std::uint32_t>(ld.values.size()));
-  for (const auto& [k, v] : ld.values) {
-    pk.pack(k);
-    pk.pack(v);
-  }
-  return Bytes(buf.data(), buf.data() + buf.size());
-}
-
 /// linkdef_set / linkdef_deleted event and the provider notification (2.4.4-2.4.5).
 void MetadataCache::announce_link(const LinkDefinition& ld, bool set) {
   if (deps_.emit) deps_.emit(set ? ev::kLinkdefSet : ev::kLinkdefDeleted, linkdef_json(ld), true);
   if (!deps_.rpc) return;
   auto subject = set ? topics::rpc_linkdefs_put(deps_.lattice_prefix, ld.provider_id, ld.link_name)
                      : topics::rpc_linkdefs_del(deps_.lattice_prefix, ld.provider_id, ld.link_name);
-  (void)deps_.rpc->publish(subject, linkdef_msgpack(ld));
+  (void)deps_.rpc->publish(subject, rpc::encode_linkdef(ld));  // the wire layer's codec
 }
 
 void MetadataCache::put_link(const LinkDefinition& ld) {

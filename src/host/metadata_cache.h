@@ -2,7 +2,7 @@
 // the LATTICEDATA_{prefix} JetStream bucket (creation, watch, put/purge) and the caches it
 // feeds - link definitions, claims (actors and providers), the OCI reference map and call
 // aliases - plus the announcements a link change causes (linkdef_set / linkdef_deleted event,
-// provider notification on `linkdefs.put|del`, 2.4.4-2.4.5).
+// provider notification on `linkdefs.put|del`, 2.4.4-2.4.5, encoded by rpc::encode_linkdef).
 //
 // Owned by Host::Impl (created in Host::start, before the control server and the actor
 // supervisor that use it). It talks to NATS only through the Bus seam (bus.h): `ctl` for the
@@ -145,9 +145,6 @@ class MetadataCache {
   /// call_alias, caps and tags (comma-joined), rev (string), version (null when absent),
   /// contract_id "".
   static nlohmann::json flat_claims_json(const wascap::ActorClaims& claims);
-  /// msgpack map of a link definition, alphabetical keys as the reference host writes it
-  /// (control-interface 10.5): the `linkdefs.put|del` notification payload.
-  static Bytes linkdef_msgpack(const LinkDefinition& ld);
   /// Stream sequence of a JetStream push delivery from its ack subject (`$JS.ACK.<stream>.
   /// <consumer>.<delivered>.<stream seq>...`, or the 12+-token form with domain and account
   /// hash); 0 for any other shape.

@@ -3,11 +3,11 @@
 #include "host/metadata_cache.h"
 
 #include <gtest/gtest.h>
-#include <msgpack.hpp>
 
 #include "fakes.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "rpc/messages.h"
 #include "wascap/nkeys.h"
 
 namespace wc::host {
@@ -95,7 +95,9 @@ TEST(MetadataCache, LinkFromTheWatchIsCachedAndAnnouncedOnce) {
   auto notes = f.rpc.published();
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].subject, topics::rpc_linkdefs_put(kLattice, "VPROV", "default"));
-  EXPECT_EQ(notes[0].data, MetadataCache::linkdef_msgpack(ld));
+  auto decoded = rpc::decode_linkdef(notes[0].data);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, ld);
 
   // The same value again (e.g. this host's own write echoed back): nothing new.
   f.cache->apply(put_entry(topics::linkdef_key(ld.id), linkdef_json(ld)));
