@@ -52,7 +52,6 @@ class PullLog {
 
 }  // namespace
 
-
 Result<Bytes> Host::Impl::fetch_artifact(const std::string& ref, bool provider) {
   const std::uint64_t limit = provider ? cfg.max_provider_size : cfg.max_actor_size;
   const char* setting = provider ? "WASMCLOUD_MAX_PROVIDER_SIZE" : "WASMCLOUD_MAX_ACTOR_SIZE";
