@@ -10,6 +10,7 @@
 #include "host/errors.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
+#include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "wascap/claims.h"
@@ -37,6 +38,7 @@ namespace {
 using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
+namespace ed = lattice::event_data;
 
 std::string actor_display_name(const wascap::ActorClaims& c) {
   return c.name && !c.name->empty() ? *c.name + " (" + c.sub + ")" : c.sub;
@@ -87,11 +89,9 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
         "Failed to extract claims from WebAssembly module, an actor must be signed with valid "
         "capability claims. ({} bytes)",
         bytes.size());
-    emit(ev::kActorsStartFailed, json{{"public_key", "N/A"},
-                                      {"image_ref", ref},
-                                      {"annotations", annotations},
-                                      {"host_id", deps_.host_id},
-                                      {"error", inspect(mc.error().message)}});
+    emit(ev::kActorsStartFailed,
+         ed::actors_start_failed(ed::kUnknownActorKey, ref, annotations, deps_.host_id,
+                                 inspect(mc.error().message)));
     return fail(mc.error());
   }
   const auto& claims = mc->claims;
@@ -103,11 +103,9 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
                                               {"linkName", nullptr}});
   if (!decision.permitted) {
     emit(ev::kActorsStartFailed,
-         json{{"public_key", key},
-              {"image_ref", ref},
-              {"annotations", annotations},
-              {"host_id", deps_.host_id},
-              {"error", std::string(errors::kPolicyDeniedStartPrefix) + decision.request_id}});
+         ed::actors_start_failed(
+             key, ref, annotations, deps_.host_id,
+             std::string(errors::kPolicyDeniedStartPrefix) + decision.request_id));
     return fail(Code::kPermissionDenied,
                 std::string(errors::kStartingActorDeniedPrefix) + decision.message);
   }
@@ -129,11 +127,8 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
                 errors::host_instance_limit(count, running, deps_.max_instances));
   if (other_ref) {
     auto msg = errors::other_reference(key, ref);
-    emit(ev::kActorsStartFailed, json{{"public_key", key},
-                                      {"image_ref", ref},
-                                      {"annotations", annotations},
-                                      {"host_id", deps_.host_id},
-                                      {"error", inspect(msg)}});
+    emit(ev::kActorsStartFailed,
+         ed::actors_start_failed(key, ref, annotations, deps_.host_id, inspect(msg)));
     return fail(Code::kAlreadyExists, msg);
   }
   if (!module) {
@@ -213,21 +208,13 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
   for (const auto& inst : added) {
     if (!ref.empty()) {
       deps_.metadata->set_reference(ref, key);
-      emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", key}});
+      emit(ev::kRefmapSet, ed::refmap_set(ref, key));
     }
-    emit(ev::kActorStarted, json{{"public_key", key},
-                                 {"image_ref", ref},
-                                 {"api_version", "n/a"},
-                                 {"instance_id", inst.instance_id},
-                                 {"annotations", annotations},
-                                 {"claims", claims_json}});
+    emit(ev::kActorStarted,
+         ed::actor_started(key, ref, inst.instance_id, annotations, claims_json));
   }
-  emit(ev::kActorsStarted, json{{"public_key", key},
-                                {"image_ref", ref},
-                                {"annotations", annotations},
-                                {"host_id", deps_.host_id},
-                                {"claims", claims_json},
-                                {"count", added.size()}});
+  emit(ev::kActorsStarted,
+       ed::actors_started(key, ref, annotations, deps_.host_id, claims_json, added.size()));
   spdlog::info("Started {} instance(s) of actor {} from '{}'", added.size(), key, ref);
   return ok();
 }
@@ -310,16 +297,10 @@ void ActorSupervisor::stop(const std::string& key, std::int64_t count, const Str
   for (auto& m : orphans)
     if (deps_.reply_not_running) deps_.reply_not_running(key, *m);
   for (const auto& inst : halted) {
-    emit(ev::kActorStopped, json{{"public_key", key},
-                                 {"instance_id", inst.instance_id},
-                                 {"annotations", inst.annotations}});
+    emit(ev::kActorStopped, ed::actor_stopped(key, inst.instance_id, inst.annotations));
   }
   if (count > 0) {
-    emit(ev::kActorsStopped, json{{"host_id", deps_.host_id},
-                                  {"public_key", key},
-                                  {"count", count},
-                                  {"remaining", remaining},
-                                  {"annotations", filter}});
+    emit(ev::kActorsStopped, ed::actors_stopped(deps_.host_id, key, count, remaining, filter));
   }
   if (!halted.empty()) spdlog::info("Stopped {} instance(s) of actor {}", halted.size(), key);
 }
@@ -361,7 +342,7 @@ void ActorSupervisor::scale_failed(const ScaleActorRequest& req, const std::stri
                                    const std::string& msg) {
   spdlog::error("{}{}: {}", errors::kErrorScalingPrefix, req.actor_id, msg);
   emit(ev::kActorStartFailed,
-       json{{"actor_ref", ref.empty() ? req.actor_ref : ref}, {"error", inspect(msg)}});
+       ed::actor_start_failed(ref.empty() ? req.actor_ref : ref, inspect(msg)));
 }
 
 void ActorSupervisor::launch(const LaunchActorRequest& req) {
@@ -370,8 +351,7 @@ void ActorSupervisor::launch(const LaunchActorRequest& req) {
                     : Status(fail(bytes.error()));
   if (!st) {
     spdlog::error("Failed to start actor from '{}': {}", req.actor_ref, st.error().message);
-    emit(ev::kActorStartFailed,
-         json{{"actor_ref", req.actor_ref}, {"error", inspect(st.error().message)}});
+    emit(ev::kActorStartFailed, ed::actor_start_failed(req.actor_ref, inspect(st.error().message)));
   }
 }
 
@@ -411,7 +391,7 @@ Status ActorSupervisor::live_update(const std::string& ref) {
     // 3.5 step 5: the claims and reference-map KV writes (KV claims carry "" for no version).
     deps_.metadata->publish_actor_claims(claims);
     deps_.metadata->publish_reference(ref, claims.sub);
-    emit(ev::kRefmapSet, json{{"oci_url", ref}, {"public_key", claims.sub}});
+    emit(ev::kRefmapSet, ed::refmap_set(ref, claims.sub));
     std::vector<std::string> instances;
     std::string from_ref;
     {
@@ -437,10 +417,8 @@ Status ActorSupervisor::live_update(const std::string& ref) {
       spdlog::error("Live update of actor {} to '{}' failed: {}", name, ref,
                     loaded.error().message);
       for (const auto& iid : instances)
-        emit(ev::kActorUpdateFailed, json{{"public_key", claims.sub},
-                                          {"revision", new_rev},
-                                          {"instance_id", iid},
-                                          {"reason", inspect(loaded.error().message)}});
+        emit(ev::kActorUpdateFailed,
+             ed::actor_update_failed(claims.sub, new_rev, iid, inspect(loaded.error().message)));
       return ok();
     }
     {
@@ -463,8 +441,7 @@ Status ActorSupervisor::live_update(const std::string& ref) {
     spdlog::info("Updated {} instance(s) of actor {} from '{}' to '{}' (revision {})",
                  instances.size(), name, from_ref, ref, new_rev);
     for (const auto& iid : instances)
-      emit(ev::kActorUpdated,
-           json{{"public_key", claims.sub}, {"revision", new_rev}, {"instance_id", iid}});
+      emit(ev::kActorUpdated, ed::actor_updated(claims.sub, new_rev, iid));
     return ok();
   }();
   if (!st) spdlog::warn("Live update to '{}' failed: {}", ref, st.error().message);

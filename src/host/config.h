@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "lattice/topics.h"
 #include "wascap/nkeys.h"
 
 namespace wc::host {
@@ -46,7 +47,7 @@ struct NatsEndpoint {
 /// Host configuration (control-interface 1.5; field = JSON key of host_config.json).
 struct HostConfig {
   std::string lattice_prefix = "default";
-  std::string ctl_topic_prefix = "wasmbus.ctl";
+  std::string ctl_topic_prefix{lattice::topics::kDefaultCtlPrefix};
   std::string host_seed;     ///< server seed "SN..."; empty = generate
   std::string cluster_seed;  ///< cluster seed "SC..."; empty = ad-hoc cluster
   std::vector<std::string> cluster_issuers;

@@ -23,16 +23,6 @@
 
 namespace wc::host {
 
-/// The wire types the provider supervisor (host/providers.*) names with `provider::`, from the
-/// time they lived in the provider SDK. src/host no longer depends on providers/sdk: these are the
-/// wire layer's (rpc/host_data.h, rpc/messages.h). Transitional; remove once providers.* spell
-/// `rpc::`.
-namespace provider {
-using HostData = rpc::HostData;
-using LinkDefinition = rpc::LinkDefinition;
-using rpc::encode_line;
-}  // namespace provider
-
 /// Annotations / labels / link values: string -> string.
 using StringMap = std::map<std::string, std::string>;
 

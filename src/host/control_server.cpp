@@ -7,6 +7,7 @@
 #include "host/control_server.h"
 #include "host/errors.h"
 #include "host/util.h"
+#include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "lattice/tracing.h"
@@ -17,6 +18,7 @@ namespace {
 using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
+namespace ed = lattice::event_data;
 
 /// Runs one lifecycle task. Handlers turn expected failures into Errors; an exception escaping
 /// anyway (a bug, e.g. a JSON accessor meeting an unexpected null) is logged and reported
@@ -280,7 +282,7 @@ void ControlServer::handle_command(const ControlRequest& m, const std::string& o
       ack(m, false, reserved.error().message);
       spdlog::error("Failed to start actor from '{}': {}", r->actor_ref, reserved.error().message);
       emit(ev::kActorStartFailed,
-           json{{"actor_ref", r->actor_ref}, {"error", inspect(reserved.error().message)}});
+           ed::actor_start_failed(r->actor_ref, inspect(reserved.error().message)));
       return;
     }
     ack(m, true);  // 2.3.2: immediately
@@ -329,10 +331,9 @@ void ControlServer::handle_command(const ControlRequest& m, const std::string& o
     // 2.3.6: synchronous duplicate check on the resolved key.
     if (auto key = deps_.resolve_provider_key(r->provider_ref);
         key && deps_.provider_supervised(*key, r->link_name)) {
-      emit(ev::kProviderStartFailed,
-           json{{"provider_ref", r->provider_ref},
-                {"link_name", r->link_name},
-                {"error", errors::provider_duplicate_ignored(r->provider_ref, r->link_name)}});
+      emit(ev::kProviderStartFailed, ed::provider_start_failed(r->provider_ref, r->link_name,
+                                                               errors::provider_duplicate_ignored(
+                                                                   r->provider_ref, r->link_name)));
       return ack(m, false, errors::kProviderAlreadyRunning);
     }
     ack(m, true);
@@ -369,7 +370,7 @@ void ControlServer::guarded_launch(const LaunchActorRequest& req, std::int64_t r
   run_guarded(
       "Starting actor", [&] { deps_.actors->launch(req); },
       [&](const std::string& error) {
-        emit(ev::kActorStartFailed, json{{"actor_ref", req.actor_ref}, {"error", inspect(error)}});
+        emit(ev::kActorStartFailed, ed::actor_start_failed(req.actor_ref, inspect(error)));
       });
   deps_.actors->end_task();
 }
@@ -378,9 +379,8 @@ void ControlServer::guarded_launch_provider(const StartProviderRequest& req) {
   run_guarded(
       "Starting provider", [&] { deps_.launch_provider(req); },
       [&](const std::string& error) {
-        emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
-                                            {"link_name", req.link_name},
-                                            {"error", inspect(error)}});
+        emit(ev::kProviderStartFailed,
+             ed::provider_start_failed(req.provider_ref, req.link_name, inspect(error)));
       });
 }
 

@@ -10,6 +10,7 @@
 
 #include "host/host_impl.h"
 #include "lattice/cloudevent.h"
+#include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "lattice/tracing.h"
@@ -20,6 +21,7 @@ namespace {
 using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
+namespace ed = lattice::event_data;
 
 }  // namespace
 
@@ -107,7 +109,7 @@ void Host::Impl::do_stop() {
     if (actors) actors->stop_all();
     if (providers) providers->stop_all();  // 6.3 step 2
     if (rpc_pool) rpc_pool->shutdown();
-    emit(ev::kHostStopped, json{{"labels", cfg.labels}});
+    emit(ev::kHostStopped, ed::host_stopped(cfg.labels));
     if (ctl) (void)ctl->flush(std::chrono::seconds(2));
     if (rpc) (void)rpc->flush(std::chrono::seconds(1));
     if (ctl) ctl->close();
@@ -334,10 +336,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   }
   if (auto st = impl->control->subscribe(); !st) return fail(st.error());
   if (cfg.config_service_enabled) impl->control->query_config_service();
-  impl->emit(ev::kHostStarted, json{{"labels", cfg.labels},
-                                    {"friendly_name", cfg.friendly_name},
-                                    {"uptime_seconds", 0},
-                                    {"version", kHostVersion}});
+  impl->emit(ev::kHostStarted, ed::host_started(cfg.labels, cfg.friendly_name, kHostVersion));
   (void)impl->ctl->flush(std::chrono::seconds(2));
   spdlog::info("Host {} ({}) started on lattice '{}' (control {}, rpc {})", impl->host_id,
                cfg.friendly_name, cfg.lattice_prefix, cfg.ctl.url(), cfg.rpc.url());

@@ -7,6 +7,7 @@
 #include "common/encoding.h"
 #include "host/errors.h"
 #include "host/host_impl.h"
+#include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "par/par.h"
@@ -17,6 +18,7 @@ namespace {
 using json = nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
+namespace ed = lattice::event_data;
 
 }  // namespace
 
@@ -34,9 +36,8 @@ Result<Bytes> Host::Impl::fetch_provider(const std::string& ref) {
 void Host::Impl::launch_provider(const StartProviderRequest& req) {
   auto failed = [&](const std::string& msg) {
     spdlog::error("Failed to start provider from '{}': {}", req.provider_ref, msg);
-    emit(ev::kProviderStartFailed, json{{"provider_ref", req.provider_ref},
-                                        {"link_name", req.link_name},
-                                        {"error", inspect(msg)}});
+    emit(ev::kProviderStartFailed,
+         ed::provider_start_failed(req.provider_ref, req.link_name, inspect(msg)));
   };
   auto bytes = fetch_provider(req.provider_ref);
   if (!bytes) return failed(bytes.error().message);
@@ -88,7 +89,7 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
   metadata->kv_put(topics::claims_key(key), kv_claims);
   if (!req.provider_ref.empty()) {
     metadata->publish_reference(req.provider_ref, key);
-    emit(ev::kRefmapSet, json{{"oci_url", req.provider_ref}, {"public_key", key}});
+    emit(ev::kRefmapSet, ed::refmap_set(req.provider_ref, key));
   }
 }
 

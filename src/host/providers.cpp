@@ -27,6 +27,7 @@
 #include "host/errors.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
+#include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "rpc/messages.h"
@@ -39,6 +40,7 @@ namespace wc::host {
 using nlohmann::json;
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
+namespace ed = lattice::event_data;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -172,15 +174,14 @@ struct ProviderSupervisor::Impl {
     if (deps.emit) deps.emit(type, data);
   }
 
-  json id_json(const Child& c) const {
-    return json{{"public_key", c.info.public_key},
-                {"contract_id", c.info.contract_id},
-                {"link_name", c.info.link_name}};
+  /// The identity fields of `c`'s provider events (views into c.info).
+  static ed::ProviderIdentity identity(const Child& c) {
+    return {c.info.public_key, c.info.link_name, c.info.contract_id};
   }
 
   /// Spawns `c.exe` with the host-data line; sets pid, stdin_fd, reader. Called without `mu`.
   Status spawn(Child& c) {
-    provider::HostData hd = deps.base_host_data;
+    rpc::HostData hd = deps.base_host_data;
     hd.link_name = c.info.link_name;
     hd.provider_key = c.info.public_key;
     hd.instance_id = c.info.instance_id;
@@ -189,7 +190,7 @@ struct ProviderSupervisor::Impl {
     hd.link_definitions.clear();
     if (deps.links_for) {
       for (const auto& ld : deps.links_for(c.info.public_key, c.info.link_name)) {
-        provider::LinkDefinition p;
+        rpc::LinkDefinition p;
         p.actor_id = ld.actor_id;
         p.provider_id = ld.provider_id;
         p.link_name = ld.link_name;
@@ -230,7 +231,7 @@ struct ProviderSupervisor::Impl {
       return fail(Code::kUnavailable,
                   "Failed to start provider executable " + c.exe + ": " + std::strerror(rc));
     }
-    std::string line = provider::encode_line(hd);
+    std::string line = rpc::encode_line(hd);
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
@@ -307,13 +308,9 @@ struct ProviderSupervisor::Impl {
             {"version", claims.ver ? json(*claims.ver) : json(nullptr)},
             {"not_before_human", claims.nbf ? std::to_string(*claims.nbf) : std::string("never")},
             {"expires_human", claims.exp ? std::to_string(*claims.exp) : std::string("never")}};
-    emit(ev::kProviderStarted, json{{"public_key", claims.sub},
-                                    {"image_ref", spec.image_ref},
-                                    {"link_name", spec.link_name},
-                                    {"contract_id", claims.capid},
-                                    {"instance_id", child->info.instance_id},
-                                    {"annotations", spec.annotations},
-                                    {"claims", cl}});
+    emit(ev::kProviderStarted,
+         ed::provider_started({claims.sub, spec.link_name, claims.capid}, spec.image_ref,
+                              child->info.instance_id, spec.annotations, cl));
     cv.notify_all();
     return child->info;
   }
@@ -344,12 +341,8 @@ struct ProviderSupervisor::Impl {
       }
     }
     release(c);
-    emit(ev::kProviderStopped, json{{"public_key", c.info.public_key},
-                                    {"link_name", c.info.link_name},
-                                    {"contract_id", c.info.contract_id},
-                                    {"instance_id", c.info.instance_id},
-                                    {"annotations", c.info.annotations},
-                                    {"reason", "normal"}});
+    emit(ev::kProviderStopped, ed::provider_stopped(identity(c), c.info.instance_id,
+                                                    c.info.annotations, ed::kStopNormal));
     spdlog::info("Stopped provider {} (link {})", c.info.public_key, c.info.link_name);
   }
 
@@ -386,13 +379,9 @@ struct ProviderSupervisor::Impl {
   /// counts as healthy, as in 0.63.
   static rpc::HealthCheckResponse read_health_reply(std::span<const std::uint8_t> body) {
     if (auto h = rpc::decode_health_response(body)) return *h;
-    const auto j = json::parse(body.begin(), body.end(), nullptr, false);
-    if (j.is_object() && j.contains("healthy") && j["healthy"].is_boolean()) {
-      rpc::HealthCheckResponse h;
-      h.healthy = j["healthy"].get<bool>();
-      if (j.contains("message") && j["message"].is_string()) h.message = j["message"];
-      return h;
-    }
+    if (auto h = rpc::health_response_from_json(
+            std::string_view(reinterpret_cast<const char*>(body.data()), body.size())))
+      return *h;
     return rpc::HealthCheckResponse{.healthy = true, .message = std::nullopt};
   }
 
@@ -420,7 +409,7 @@ struct ProviderSupervisor::Impl {
     const char* type = !was && ok   ? ev::kHealthCheckPassed.data()
                        : was && !ok ? ev::kHealthCheckFailed.data()
                                     : ev::kHealthCheckStatus.data();
-    emit(type, id_json(*c));
+    emit(type, ed::health_check(identity(*c)));
   }
 
   void monitor_loop() {
@@ -466,12 +455,8 @@ struct ProviderSupervisor::Impl {
       lock.unlock();
       for (auto& c : crashed) {
         release(*c);
-        emit(ev::kProviderStopped, json{{"public_key", c->info.public_key},
-                                        {"link_name", c->info.link_name},
-                                        {"contract_id", c->info.contract_id},
-                                        {"instance_id", c->info.instance_id},
-                                        {"annotations", c->info.annotations},
-                                        {"reason", c->last_exit}});
+        emit(ev::kProviderStopped, ed::provider_stopped(identity(*c), c->info.instance_id,
+                                                        c->info.annotations, c->last_exit));
       }
       for (auto& c : restart) restart_child(c);
       for (auto& c : check) health_check(c);
@@ -507,13 +492,9 @@ struct ProviderSupervisor::Impl {
     }
     spdlog::info("Restarted provider {} (link {}) as process {}", c->info.public_key,
                  c->info.link_name, c->pid);
-    emit(ev::kProviderStarted, json{{"public_key", c->info.public_key},
-                                    {"image_ref", c->info.image_ref},
-                                    {"link_name", c->info.link_name},
-                                    {"contract_id", c->info.contract_id},
-                                    {"instance_id", c->info.instance_id},
-                                    {"annotations", c->info.annotations},
-                                    {"claims", json::object()}});
+    emit(ev::kProviderStarted,
+         ed::provider_started(identity(*c), c->info.image_ref, c->info.instance_id,
+                              c->info.annotations, json::object()));
   }
 };
 

@@ -41,7 +41,7 @@ struct ProviderSupervisorDeps {
   /// Host data with every host-wide field set (host_id, prefix, url, jwt/seed, tls,
   /// invocation_seed, cluster_issuers, timeouts, logging); the supervisor fills link_name,
   /// provider_key, instance_id, link_definitions and config_json.
-  provider::HostData base_host_data;
+  rpc::HostData base_host_data;
   /// Lattice prefix (subjects).
   std::string lattice_prefix;
   std::chrono::milliseconds rpc_timeout{2000};

@@ -6,6 +6,7 @@
 
 #include "host/builtins.h"
 #include "host/errors.h"
+#include "lattice/event_data.h"
 #include "lattice/topics.h"
 #include "lattice/tracing.h"
 #include "rpc/antiforgery.h"
@@ -16,10 +17,11 @@ namespace {
 
 using json = nlohmann::json;
 namespace topics = lattice::topics;
+namespace ed = lattice::event_data;
 
-json entity_event_json(const rpc::WasmCloudEntity& e) {
-  return json{
-      {"public_key", e.public_key}, {"contract_id", e.contract_id}, {"link_name", e.link_name}};
+/// An invocation end of 4.4.17 as the envelope names it (its strings, "" included).
+ed::InvocationEnd event_end(const rpc::WasmCloudEntity& e) {
+  return {e.public_key, e.contract_id, e.link_name};
 }
 
 }  // namespace
@@ -74,10 +76,8 @@ rpc::InvocationResponse RpcDispatcher::handle(const InvocationTarget& target,
   }
   resp.invocation_id = inv->id;
   have_event = true;
-  event_data = json{{"source", entity_event_json(inv->origin)},
-                    {"dest", entity_event_json(inv->target)},
-                    {"operation", inv->operation},
-                    {"bytes", inv->content_length.value_or(inv->msg.size())}};
+  event_data = ed::invocation(event_end(inv->origin), event_end(inv->target), inv->operation,
+                              inv->content_length.value_or(inv->msg.size()));
   const std::int64_t now = deps_.now_seconds();
   rpc::TokenFacts token;
   auto valid = rpc::validate_invocation(*inv, deps_.cluster_issuers, now, &token);
@@ -179,13 +179,11 @@ Result<Bytes> RpcDispatcher::host_call(const std::string& actor_key,
     if (auto st = deps_.objects->put(inv->id, inv->msg); !st) return host_fail(st.error().message);
     inv->msg.clear();
   }
-  json event{
-      {"source", json{{"public_key", actor_key}, {"contract_id", nullptr}, {"link_name", nullptr}}},
-      {"dest", json{{"public_key", target->public_key},
-                    {"contract_id", provider ? json(ns) : json(nullptr)},
-                    {"link_name", provider ? json(binding) : json(nullptr)}}},
-      {"operation", std::string(call.operation)},
-      {"bytes", payload.size()}};
+  // The calling actor's end has no contract id or link name; a provider target has both.
+  ed::InvocationEnd dest{target->public_key, std::nullopt, std::nullopt};
+  if (provider) dest = {target->public_key, std::string_view(ns), std::string_view(binding)};
+  const json event =
+      ed::invocation({actor_key, std::nullopt, std::nullopt}, dest, call.operation, payload.size());
   // The guest runs on the invocation's thread: the call continues its trace (traceparent).
   auto reply = deps_.rpc->request(subject, rpc::encode_invocation(*inv),
                                   rpc::rpc_timeout_for(payload.size(), deps_.rpc_timeout),

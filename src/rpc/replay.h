@@ -1,8 +1,8 @@
 // wc::rpc::ReplayGuard: refuses a signed invocation that was already received (issue #11.6).
 //
-// Owned by src/rpc; one per host (src/host/rpc.cpp asks it after the anti-forgery check of
-// actor-rpc-providers.md 3.5 succeeded). Ours, beyond the reference: 0.63 accepts the same signed
-// invocation any number of times. Invocation tokens carry no `exp` (3.4), so the guard gives
+// Owned by src/rpc; one per host (src/host/rpc_dispatcher.cpp asks it after the anti-forgery check
+// of actor-rpc-providers.md 3.5 succeeded). Ours, beyond the reference: 0.63 accepts the same
+// signed invocation any number of times. Invocation tokens carry no `exp` (3.4), so the guard gives
 // each token a validity window of `window` seconds after its `iat`: an id is remembered until
 // `iat + window`, and a token issued longer ago is refused as too old (so a forgotten id can
 // never be replayed). Memory is bounded by `max_ids`: when full, the ids that expire first are
