@@ -24,7 +24,7 @@ bool Executor::post(std::function<void()> task) {
       inner();
     };
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return false;
     queue_.push_back(std::move(task));
   }
@@ -34,7 +34,7 @@ bool Executor::post(std::function<void()> task) {
 
 void Executor::shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ && workers_.empty()) return;
     stopping_ = true;
   }
@@ -42,7 +42,7 @@ void Executor::shutdown() {
   for (auto& t : workers_) {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& t : workers_) {
     if (t.joinable()) t.detach();
   }
@@ -50,7 +50,7 @@ void Executor::shutdown() {
 }
 
 std::size_t Executor::pending() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size();
 }
 
@@ -58,8 +58,8 @@ void Executor::run() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) lock.wait(cv_);
       if (queue_.empty()) return;
       task = std::move(queue_.front());
       queue_.pop_front();

@@ -9,10 +9,11 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/thread_annotations.h"
 
 namespace wc::host {
 
@@ -27,19 +28,21 @@ class Executor {
   /// Queues `task`; returns false (task dropped) after shutdown(). Exceptions escaping a task
   /// are caught and logged. The task runs in the trace current on the posting thread, if any
   /// (trace::Scope, common/trace.h).
-  bool post(std::function<void()> task);
+  bool post(std::function<void()> task) EXCLUDES(mu_);
   /// Stops accepting, drains the queue, joins the workers. Idempotent.
-  void shutdown();
+  void shutdown() EXCLUDES(mu_);
   /// Tasks queued and not yet started.
-  std::size_t pending() const;
+  std::size_t pending() const EXCLUDES(mu_);
 
  private:
-  void run();
+  void run() EXCLUDES(mu_);
   std::string name_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
+  mutable Mutex mu_;
+  std::condition_variable cv_;  // waited on with mu_ held
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  // Filled by the constructor; joined without mu_ and cleared under it by shutdown(), whose
+  // callers (the host's stop sequence, then the destructor) never run it concurrently.
   std::vector<std::thread> workers_;
 };
 

@@ -163,7 +163,7 @@ bool MetadataCache::create_watch_consumer() {
                  r ? std::string(r->begin(), r->end()) : r.error().message);
     return false;
   }
-  std::lock_guard lock(consumer_mu_);
+  MutexLock lock(consumer_mu_);
   consumer_ = json_string(reply, "name");
   return true;
 }
@@ -176,7 +176,7 @@ void MetadataCache::rewatch() {
   if (!ready_) return;
   std::string name;
   {
-    std::lock_guard lock(consumer_mu_);
+    MutexLock lock(consumer_mu_);
     name = consumer_;
   }
   const auto stream = topics::kv_stream(deps_.lattice_prefix);
@@ -234,7 +234,7 @@ void MetadataCache::note_write(const std::string& key, const Bytes& puback) {
   auto ack = parse_bytes(puback);
   if (!ack.is_object() || !ack.contains("seq") || !ack["seq"].is_number_unsigned()) return;
   const auto seq = ack["seq"].get<std::uint64_t>();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& known = written_seq_[key];
   known = std::max(known, seq);
 }
@@ -253,7 +253,7 @@ void MetadataCache::apply(const KvEntry& entry) {
   // Our own write echoed back after a newer one of ours (e.g. a put delivered after the delete
   // that followed it) must not resurrect the older state.
   if (const auto seq = delivery_stream_seq(entry.reply); seq != 0) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = written_seq_.find(key); it != written_seq_.end() && seq <= it->second) return;
   }
   if (starts_with(key, topics::kLinkdefKeyPrefix)) {
@@ -261,7 +261,7 @@ void MetadataCache::apply(const KvEntry& entry) {
     if (deletion) {
       std::optional<LinkDefinition> removed;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (auto it = links_.find(link_id); it != links_.end()) {
           removed = it->second;
           links_.erase(it);
@@ -287,7 +287,7 @@ void MetadataCache::apply(const KvEntry& entry) {
     }
     ld.id = topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = links_.find(ld.id);
       if (it != links_.end() && same_link(it->second, ld)) return;
       links_[ld.id] = ld;
@@ -297,7 +297,7 @@ void MetadataCache::apply(const KvEntry& entry) {
   }
   if (starts_with(key, topics::kClaimsKeyPrefix)) {
     std::string pk = key.substr(topics::kClaimsKeyPrefix.size());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (deletion) {
       claims_.erase(pk);
       return;
@@ -318,7 +318,7 @@ void MetadataCache::apply(const KvEntry& entry) {
     if (deletion) return;
     auto v = json::parse(entry.value, nullptr, false);
     if (v.is_discarded() || !v.is_object()) return;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (v.contains("oci_url") && v["oci_url"].is_string() && v.contains("public_key") &&
         v["public_key"].is_string())
       refmap_[v["oci_url"].get<std::string>()] = v["public_key"].get<std::string>();
@@ -336,7 +336,7 @@ void MetadataCache::announce_link(const LinkDefinition& ld, bool set) {
 
 void MetadataCache::put_link(const LinkDefinition& ld) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     links_[ld.id] = ld;
   }
   announce_link(ld, true);
@@ -346,7 +346,7 @@ void MetadataCache::put_link(const LinkDefinition& ld) {
 bool MetadataCache::delete_link(const std::string& id) {
   std::optional<LinkDefinition> removed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = links_.find(id); it != links_.end()) {
       removed = it->second;
       links_.erase(it);
@@ -359,14 +359,14 @@ bool MetadataCache::delete_link(const std::string& id) {
 }
 
 std::optional<LinkDefinition> MetadataCache::link(const std::string& id) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = links_.find(id); it != links_.end()) return it->second;
   return std::nullopt;
 }
 
 std::vector<LinkDefinition> MetadataCache::links() const {
   std::vector<LinkDefinition> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, ld] : links_) out.push_back(ld);
   return out;
 }
@@ -374,21 +374,21 @@ std::vector<LinkDefinition> MetadataCache::links() const {
 std::vector<LinkDefinition> MetadataCache::links_for(const std::string& provider_key,
                                                      const std::string& link_name) const {
   std::vector<LinkDefinition> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, ld] : links_)
     if (ld.provider_id == provider_key && ld.link_name == link_name) out.push_back(ld);
   return out;
 }
 
 std::optional<json> MetadataCache::claims(const std::string& public_key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = claims_.find(public_key); it != claims_.end()) return it->second;
   return std::nullopt;
 }
 
 std::vector<json> MetadataCache::all_claims() const {
   std::vector<json> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [k, v] : claims_) out.push_back(v);
   return out;
 }
@@ -406,20 +406,20 @@ json MetadataCache::flat_claims_json(const wascap::ActorClaims& c) {
 }
 
 void MetadataCache::cache_actor_claims(const wascap::ActorClaims& c) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   claims_[c.sub] = flat_claims_json(c);
   if (c.call_alias && c.call_alias->size() > 1) aliases_.emplace(*c.call_alias, c.sub);
 }
 
 bool MetadataCache::put_claims(const std::string& public_key, const json& value) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const bool had = claims_.count(public_key) != 0;
   claims_[public_key] = value;
   return had;
 }
 
 void MetadataCache::erase_claims(const std::string& public_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   claims_.erase(public_key);
 }
 
@@ -430,13 +430,13 @@ void MetadataCache::publish_actor_claims(const wascap::ActorClaims& c) {
 }
 
 std::optional<std::string> MetadataCache::alias(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = aliases_.find(name); it != aliases_.end()) return it->second;
   return std::nullopt;
 }
 
 void MetadataCache::set_reference(const std::string& reference, const std::string& public_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   refmap_[reference] = public_key;
 }
 
@@ -445,7 +445,7 @@ void MetadataCache::publish_reference(const std::string& reference, const std::s
 }
 
 std::optional<std::string> MetadataCache::resolve_reference(const std::string& reference) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = refmap_.find(reference); it != refmap_.end()) return it->second;
   return std::nullopt;
 }

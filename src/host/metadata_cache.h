@@ -11,16 +11,16 @@
 // Thread-safety: every public method is thread-safe. One mutex (`mu_`, the former
 // Host::Impl::cache_mu) guards the caches; it is a leaf below the actor registry's lock: the
 // cache never calls out (NATS, events, other components) while holding it. A second mutex
-// guards only the watch consumer's name. Called from: the control pool (watch deliveries,
-// control handlers), the lifecycle thread (starts, live updates), the RPC pool (authorization,
-// host-call routing), the provider supervisor (links_for).
+// (`consumer_mu_`) guards only the watch consumer's name. Both are wc::Mutex; the members they
+// guard say so with GUARDED_BY (common/thread_annotations.h). Called from: the control pool (watch
+// deliveries, control handlers), the lifecycle thread (starts, live updates), the RPC pool
+// (authorization, host-call routing), the provider supervisor (links_for).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/thread_annotations.h"
 #include "host/bus.h"
 #include "host/control.h"
 #include "lattice/nats.h"
@@ -161,17 +162,17 @@ class MetadataCache {
   int replicas_ = 1;
   std::string inbox_;
 
-  std::mutex consumer_mu_;
-  std::string consumer_;  // guarded by consumer_mu_
+  Mutex consumer_mu_;
+  std::string consumer_ GUARDED_BY(consumer_mu_);
 
-  mutable std::mutex mu_;  // guards everything below
-  std::map<std::string, nlohmann::json> claims_;
-  std::map<std::string, LinkDefinition> links_;
+  mutable Mutex mu_;  // guards everything below
+  std::map<std::string, nlohmann::json> claims_ GUARDED_BY(mu_);
+  std::map<std::string, LinkDefinition> links_ GUARDED_BY(mu_);
   /// Highest bucket stream sequence this host wrote per key (from the PubAck): a watch delivery
   /// of an older revision (our own write echoed back late) is not re-applied.
-  std::map<std::string, std::uint64_t> written_seq_;
-  std::map<std::string, std::string> refmap_;   // reference -> public key
-  std::map<std::string, std::string> aliases_;  // call alias -> public key
+  std::map<std::string, std::uint64_t> written_seq_ GUARDED_BY(mu_);
+  std::map<std::string, std::string> refmap_ GUARDED_BY(mu_);   // reference -> public key
+  std::map<std::string, std::string> aliases_ GUARDED_BY(mu_);  // call alias -> public key
 };
 
 }  // namespace wc::host

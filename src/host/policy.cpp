@@ -32,7 +32,7 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
   if (!enabled()) return PolicyDecision{true, std::string(errors::kPolicyDisabled), ""};
   std::string key = json{source, target, action}.dump();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   }
   std::string id = lattice::uuid_v4();
@@ -58,7 +58,7 @@ PolicyDecision PolicyManager::evaluate(const std::string& action, const json& so
   d.permitted = permitted->get<bool>();
   d.message = json_string(r, "message", "");
   d.request_id = json_string(r, "requestId", id);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   cache_[key] = d;
   // Overrides name the id this host generated for the request (the reference keys its table by
   // it); a service that answers with its own requestId may use that one as well.
@@ -73,7 +73,7 @@ std::string PolicyManager::apply_change(std::string_view body) {
   if (r.is_discarded() || !r.is_object() || !r.contains("request_id") ||
       !r["request_id"].is_string() || !r.contains("permitted") || !r["permitted"].is_boolean())
     return R"({"success":false})";
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = request_to_key_.find(r["request_id"].get<std::string>());
   if (it != request_to_key_.end()) {
     auto& d = cache_[it->second];

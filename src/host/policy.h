@@ -5,19 +5,20 @@
 // configured. Otherwise a JSON request/reply on the topic with a timeout; no responders, timeout
 // and undecodable replies deny (fail closed) and are not cached; real decisions are cached for
 // the life of the process per (source, target, action) and can be replaced by a policy-change
-// message naming their request id. Thread-safe (one mutex around the cache).
+// message naming their request id. Thread-safe (one mutex, `mu_`, around the cache; never held
+// while asking the service).
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/thread_annotations.h"
 
 namespace wc::host {
 
@@ -48,7 +49,7 @@ class PolicyManager {
   /// `message` and `requestId` may be null, absent or mistyped ("" and the sent id). Never
   /// throws.
   PolicyDecision evaluate(const std::string& action, const nlohmann::json& source,
-                          const nlohmann::json& target);
+                          const nlohmann::json& target) EXCLUDES(mu_);
 
   /// The default source of starts (8.1): empty strings, capabilities [], expiresAt now + 60 s.
   static nlohmann::json default_source();
@@ -58,16 +59,16 @@ class PolicyManager {
   /// decision made for that request id (the id sent in the request; also the reply's requestId
   /// when the service answered with a different one) is replaced, unknown ids are ignored.
   /// Returns the reply body `{"success": true|false}`.
-  std::string apply_change(std::string_view body);
+  std::string apply_change(std::string_view body) EXCLUDES(mu_);
 
  private:
   std::string topic_;
   std::chrono::milliseconds timeout_;
   nlohmann::json host_;
   PolicyRequester requester_;
-  std::mutex mu_;
-  std::map<std::string, PolicyDecision> cache_;        // cache key -> decision
-  std::map<std::string, std::string> request_to_key_;  // request id -> cache key
+  Mutex mu_;
+  std::map<std::string, PolicyDecision> cache_ GUARDED_BY(mu_);        // cache key -> decision
+  std::map<std::string, std::string> request_to_key_ GUARDED_BY(mu_);  // request id -> cache key
 };
 
 }  // namespace wc::host
