@@ -14,12 +14,12 @@
 #include <functional>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/thread_annotations.h"
 #include "lattice/nats.h"
 #include "lattice/objstore.h"
 #include "lattice/topics.h"
@@ -46,7 +46,7 @@ class WorkerPool {
   }
   ~WorkerPool() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
       jobs_.clear();
     }
@@ -55,7 +55,7 @@ class WorkerPool {
   }
   void post(std::function<void()> job) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return;
       jobs_.push_back(std::move(job));
     }
@@ -67,8 +67,8 @@ class WorkerPool {
     while (true) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        MutexLock lock(mu_);
+        while (!stopping_ && jobs_.empty()) lock.wait(cv_);
         if (stopping_) return;
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -80,11 +80,11 @@ class WorkerPool {
       }
     }
   }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  bool stopping_ = false;
+  Mutex mu_;
+  std::condition_variable cv_;  // waited on with mu_ held
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;  // constructor and destructor only
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
@@ -111,24 +111,25 @@ struct ProviderRuntime::Impl {
   std::vector<lattice::Subscription> subs;
   std::unique_ptr<WorkerPool> pool;
 
-  mutable std::mutex links_mu;
-  std::map<std::string, LinkDefinition> links;  // by actor id (the SDK keys links by actor)
+  mutable Mutex links_mu;
+  // By actor id (the SDK keys links by actor).
+  std::map<std::string, LinkDefinition> links GUARDED_BY(links_mu);
 
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stop_requested = false;
+  Mutex stop_mu;
+  std::condition_variable stop_cv;  // waited on with stop_mu held
+  bool stop_requested GUARDED_BY(stop_mu) = false;
   std::once_flag finished;
 
   void request_stop() {
     {
-      std::lock_guard lock(stop_mu);
+      MutexLock lock(stop_mu);
       stop_requested = true;
     }
     stop_cv.notify_all();
   }
 
   bool is_linked(const std::string& actor) const {
-    std::lock_guard lock(links_mu);
+    MutexLock lock(links_mu);
     return links.contains(actor);
   }
 
@@ -141,14 +142,14 @@ struct ProviderRuntime::Impl {
       spdlog::error("link from actor {} refused: {}", ld.actor_id, s.error().message);
       return;
     }
-    std::lock_guard lock(links_mu);
+    MutexLock lock(links_mu);
     links[ld.actor_id] = ld;
     spdlog::info("linked actor {} ({})", ld.actor_id, ld.contract_id);
   }
 
   void delete_link(const std::string& actor) {
     {
-      std::lock_guard lock(links_mu);
+      MutexLock lock(links_mu);
       if (links.erase(actor) == 0) return;
     }
     handler->delete_link(actor);
@@ -161,7 +162,7 @@ struct ProviderRuntime::Impl {
       if (msg.reply().empty()) return;
       std::vector<LinkDefinition> all;
       {
-        std::lock_guard lock(links_mu);
+        MutexLock lock(links_mu);
         for (const auto& [actor, ld] : links) all.push_back(ld);
       }
       Bytes out = mp::Writer().map(static_cast<std::uint32_t>(all.size())).bytes();
@@ -349,14 +350,14 @@ void ProviderRuntime::stop() { impl_->request_stop(); }
 void ProviderRuntime::wait() {
   Impl* p = impl_.get();
   {
-    std::unique_lock lock(p->stop_mu);
-    p->stop_cv.wait(lock, [p] { return p->stop_requested; });
+    MutexLock lock(p->stop_mu);
+    while (!p->stop_requested) lock.wait(p->stop_cv);
   }
   std::call_once(p->finished, [p] {
     for (auto& s : p->subs) s.unsubscribe();
     p->pool.reset();  // joins running invocations
     for (const auto& ld : [p] {
-           std::lock_guard lock(p->links_mu);
+           MutexLock lock(p->links_mu);
            std::vector<LinkDefinition> all;
            for (const auto& [actor, ld] : p->links) all.push_back(ld);
            return all;
@@ -405,14 +406,14 @@ Result<Bytes> ProviderRuntime::call_actor(const std::string& actor_id, std::stri
 const HostData& ProviderRuntime::host_data() const { return impl_->hd; }
 
 std::optional<LinkDefinition> ProviderRuntime::link(const std::string& actor_id) const {
-  std::lock_guard lock(impl_->links_mu);
+  MutexLock lock(impl_->links_mu);
   auto it = impl_->links.find(actor_id);
   if (it == impl_->links.end()) return std::nullopt;
   return it->second;
 }
 
 std::vector<LinkDefinition> ProviderRuntime::links() const {
-  std::lock_guard lock(impl_->links_mu);
+  MutexLock lock(impl_->links_mu);
   std::vector<LinkDefinition> out;
   for (const auto& [actor, ld] : impl_->links) out.push_back(ld);
   return out;

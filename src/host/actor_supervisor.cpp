@@ -17,7 +17,8 @@
 
 namespace wc::host {
 
-/// One actor public key on this host. Guarded by ActorSupervisor::mu_.
+/// One actor public key on this host. Guarded by ActorSupervisor::mu_ (no GUARDED_BY: the
+/// analysis cannot name the owning supervisor's lock from a nested struct).
 struct ActorSupervisor::Entry {
   std::string key;
   wascap::ActorClaims claims;
@@ -70,7 +71,7 @@ ActorSupervisor::ActorSupervisor(ActorSupervisorDeps deps) : deps_(std::move(dep
 ActorSupervisor::~ActorSupervisor() {
   std::map<std::string, std::shared_ptr<Entry>> actors;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     actors.swap(actors_);
   }
   for (auto& [k, e] : actors) e->rpc_sub.unsubscribe();  // without mu_: handlers may wait for it
@@ -113,7 +114,7 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
   bool other_ref = false;
   std::int64_t running = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = actors_.find(key); it != actors_.end()) {
       for (const auto& inst : it->second->instances) other_ref = other_ref || inst.image_ref != ref;
       module = it->second->module;
@@ -145,7 +146,7 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
   std::vector<InstanceInfo> added;
   bool subscribed_now = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& slot = actors_[key];
     bool created = false;
     if (!slot) {
@@ -202,7 +203,7 @@ Status ActorSupervisor::start(const Bytes& bytes, const std::string& ref, std::i
   if (!ref.empty()) deps_.metadata->publish_reference(ref, key);
   json claims_json;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     claims_json = claims_event_json(entry->claims, entry->not_before_human, entry->expires_human);
   }
   for (const auto& inst : added) {
@@ -226,7 +227,7 @@ std::int64_t ActorSupervisor::instances_locked() const {
 }
 
 Result<std::int64_t> ActorSupervisor::reserve(std::int64_t n, const std::string* scale_key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::int64_t more = n;
   if (scale_key) {
     auto it = actors_.find(*scale_key);
@@ -247,17 +248,17 @@ Result<std::int64_t> ActorSupervisor::reserve(std::int64_t n, const std::string*
 
 void ActorSupervisor::release(std::int64_t n) {
   if (n <= 0) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   reserved_ = std::max<std::int64_t>(0, reserved_ - n);
 }
 
 void ActorSupervisor::begin_task(std::int64_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   task_reserved_ = n;
 }
 
 void ActorSupervisor::end_task() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   reserved_ = std::max<std::int64_t>(0, reserved_ - task_reserved_);
   task_reserved_ = 0;
 }
@@ -270,7 +271,7 @@ void ActorSupervisor::stop(const std::string& key, std::int64_t count, const Str
   std::deque<std::shared_ptr<lattice::Message>> orphans;
   std::int64_t remaining = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = actors_.find(key);
     if (it != actors_.end()) {
       auto& e = *it->second;
@@ -309,7 +310,7 @@ void ActorSupervisor::scale(const ScaleActorRequest& req) {
   std::size_t n = 0;
   std::string first_ref;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = actors_.find(req.actor_id);
         it != actors_.end() && !it->second->instances.empty()) {
       n = it->second->instances.size();
@@ -395,7 +396,7 @@ Status ActorSupervisor::live_update(const std::string& ref) {
     std::vector<std::string> instances;
     std::string from_ref;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (auto it = actors_.find(claims.sub); it != actors_.end()) {
         for (const auto& i : it->second->instances) instances.push_back(i.instance_id);
         if (!it->second->instances.empty()) from_ref = it->second->instances.front().image_ref;
@@ -422,7 +423,7 @@ Status ActorSupervisor::live_update(const std::string& ref) {
       return ok();
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (auto it = actors_.find(claims.sub); it != actors_.end()) {
         auto& e = *it->second;
         e.module = *loaded;  // running invocations keep the old module alive until they finish
@@ -451,25 +452,25 @@ Status ActorSupervisor::live_update(const std::string& ref) {
 void ActorSupervisor::stop_all() {
   std::vector<std::string> keys;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [k, e] : actors_) keys.push_back(k);
   }
   for (const auto& k : keys) stop(k, 0, {});
 }
 
 std::int64_t ActorSupervisor::reserved() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return reserved_;
 }
 
 std::int64_t ActorSupervisor::running_instances() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return instances_locked();
 }
 
 std::vector<ActorInfo> ActorSupervisor::snapshot() const {
   std::vector<ActorInfo> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [key, e] : actors_) {
     if (e->instances.empty()) continue;
     out.push_back(ActorInfo{key, e->claims.name.value_or(""), e->instances});
@@ -478,7 +479,7 @@ std::vector<ActorInfo> ActorSupervisor::snapshot() const {
 }
 
 std::pair<std::size_t, std::size_t> ActorSupervisor::load_of(const std::string& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = actors_.find(key);
   if (it == actors_.end()) return {0, 0};
   return {it->second->in_flight, it->second->pending.size()};
@@ -490,7 +491,7 @@ void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Mes
   std::shared_ptr<Entry> entry;
   std::string instance_id;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = actors_.find(key);
     if (it != actors_.end() && !it->second->instances.empty()) {
       entry = it->second;
@@ -520,7 +521,7 @@ void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
     target.instance_id = instance_id;
     target.metrics = entry->metrics;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       target.claims = entry->claims;
       target.module = entry->module;
     }
@@ -528,7 +529,7 @@ void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
     finish(entry);
   });
   if (!posted) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (entry->in_flight > 0) --entry->in_flight;
   }
 }
@@ -546,7 +547,7 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
       target.instance_id = iid;
       target.metrics = entry->metrics;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         target.claims = entry->claims;
         target.module = entry->module;
       }
@@ -559,7 +560,7 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
 void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
   std::deque<std::shared_ptr<lattice::Message>> orphans;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (entry->in_flight > 0) --entry->in_flight;
     if (entry->instances.empty()) {
       orphans = std::move(entry->pending);

@@ -16,6 +16,9 @@
 // waiting for it), nor while events are published, modules fetched or loaded, or the policy
 // asked. Callers: control pool (reserve/release, snapshot), lifecycle thread (start, scale,
 // stop, launch, live update, tasks), libnats delivery threads (admit), RPC pool (finish).
+// `mu_` is a wc::Mutex: the supervisor's own members are GUARDED_BY it and the *_locked
+// helpers REQUIRE it (common/thread_annotations.h); the fields of an Entry are guarded by it
+// too, which the analysis cannot express for a nested struct (see Entry in the .cpp).
 #pragma once
 
 #include <chrono>
@@ -24,12 +27,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/encoding.h"
 #include "common/error.h"
+#include "common/thread_annotations.h"
 #include "host/bus.h"
 #include "host/control.h"
 #include "host/inventory.h"
@@ -148,16 +151,18 @@ class ActorSupervisor {
   struct Entry;
   void post_invocation(const std::shared_ptr<Entry>& entry,
                        std::shared_ptr<lattice::Message> message, std::string instance_id);
-  void drain_pending_locked(const std::shared_ptr<Entry>& entry);
+  void drain_pending_locked(const std::shared_ptr<Entry>& entry) REQUIRES(mu_);
   void finish(const std::shared_ptr<Entry>& entry);
-  std::int64_t instances_locked() const;
+  std::int64_t instances_locked() const REQUIRES(mu_);
   void emit(std::string_view type, const nlohmann::json& data) const;
 
   ActorSupervisorDeps deps_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Entry>> actors_;
-  std::int64_t reserved_ = 0;       ///< accepted at ack time, not yet running or given back
-  std::int64_t task_reserved_ = 0;  ///< the part of reserved_ owned by the running task
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> actors_ GUARDED_BY(mu_);
+  std::int64_t reserved_ GUARDED_BY(mu_) =
+      0;  ///< accepted at ack time, not yet running or given back
+  std::int64_t task_reserved_ GUARDED_BY(mu_) =
+      0;  ///< the part of reserved_ owned by the running task
 };
 
 }  // namespace wc::host

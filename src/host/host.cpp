@@ -74,7 +74,7 @@ void Host::Impl::heartbeat() {
 
 void Host::Impl::request_stop() {
   {
-    std::lock_guard lock(stop_mu);
+    MutexLock lock(stop_mu);
     stop_requested = true;
   }
   stop_cv.notify_all();
@@ -84,8 +84,9 @@ void Host::Impl::maintenance_loop() {
   auto interval = std::chrono::milliseconds(std::max(100, cfg.heartbeat_interval_ms));
   auto next = std::chrono::steady_clock::now() + interval;
   for (;;) {
-    std::unique_lock lock(stop_mu);
-    stop_cv.wait_until(lock, next, [this] { return stop_requested; });
+    MutexLock lock(stop_mu);
+    while (!stop_requested && lock.wait_until(stop_cv, next) != std::cv_status::timeout) {
+    }
     if (stop_requested) {
       lock.unlock();
       do_stop();
@@ -115,7 +116,7 @@ void Host::Impl::do_stop() {
     if (ctl) ctl->close();
     if (rpc) rpc->close();
     {
-      std::lock_guard lock(stop_mu);
+      MutexLock lock(stop_mu);
       stopped = true;
       stop_requested = true;
     }
@@ -358,8 +359,12 @@ void Host::stop() {
 }
 
 bool Host::wait_stopped(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(impl_->stop_mu);
-  return impl_->stop_cv.wait_for(lock, timeout, [this] { return impl_->stopped; });
+  MutexLock lock(impl_->stop_mu);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!impl_->stopped) {
+    if (lock.wait_until(impl_->stop_cv, deadline) == std::cv_status::timeout) return impl_->stopped;
+  }
+  return true;
 }
 
 bool Host::stopping() const { return impl_->stopping.load(); }

@@ -33,6 +33,7 @@
 
 #include "common/encoding.h"
 #include "common/error.h"
+#include "common/thread_annotations.h"
 #include "host/actor_supervisor.h"
 #include "host/bus.h"
 #include "host/config.h"
@@ -99,10 +100,10 @@ struct Host::Impl {
   std::unique_ptr<ControlServer> control;
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stop_requested = false;
-  bool stopped = false;
+  Mutex stop_mu;
+  std::condition_variable stop_cv;  // waited on with stop_mu held
+  bool stop_requested GUARDED_BY(stop_mu) = false;
+  bool stopped GUARDED_BY(stop_mu) = false;
   std::atomic<bool> stopping{false};
   std::once_flag stop_once;
   std::thread maintenance;

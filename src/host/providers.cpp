@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,8 +22,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/thread_annotations.h"
 #include "common/trace.h"
 #include "host/errors.h"
+#include "host/provider_output.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
 #include "lattice/event_data.h"
@@ -70,11 +71,6 @@ struct Child {
 
 std::string key_of(const std::string& k, const std::string& l) { return k + "|" + l; }
 
-/// Longest provider output line re-logged whole; a longer one (or output without a newline) is
-/// logged in pieces of this size, so a provider cannot grow the host's memory or write one
-/// unbounded log line.
-constexpr std::size_t kMaxProviderLine = 16 * 1024;
-
 /// Re-logs one provider output line through the host's logger (issue #17.6: one format per
 /// stream). A line in the SDK's format (the host's text or JSON format, common/log.h) keeps its
 /// level, message and trace ids and loses its own timestamp; any other line is logged whole, at
@@ -102,7 +98,7 @@ void relay_output(int out_fd, int err_fd, LogFields::Fields fields) {
   struct Stream {
     int fd;
     bool is_stderr;
-    std::string buf;
+    ProviderOutputSplitter lines;
   };
   Stream streams[2] = {{out_fd, false, {}}, {err_fd, true, {}}};
   char chunk[4096];
@@ -123,25 +119,16 @@ void relay_output(int out_fd, int err_fd, LogFields::Fields fields) {
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
       Stream& st = *which[i];
+      auto relay = [&st](std::string_view line) { relay_line(line, st.is_stderr); };
       ssize_t got = read(st.fd, chunk, sizeof chunk);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) {  // end of stream (or an error): flush the last partial line
-        relay_line(st.buf, st.is_stderr);
+        st.lines.finish(relay);
         close(st.fd);
         st.fd = -1;
         continue;
       }
-      st.buf.append(chunk, static_cast<std::size_t>(got));
-      std::size_t start = 0, pos;
-      while ((pos = st.buf.find('\n', start)) != std::string::npos) {
-        relay_line(std::string_view(st.buf).substr(start, pos - start), st.is_stderr);
-        start = pos + 1;
-      }
-      st.buf.erase(0, start);
-      while (st.buf.size() >= kMaxProviderLine) {
-        relay_line(std::string_view(st.buf).substr(0, kMaxProviderLine), st.is_stderr);
-        st.buf.erase(0, kMaxProviderLine);
-      }
+      st.lines.feed(std::string_view(chunk, static_cast<std::size_t>(got)), relay);
     }
   }
   for (auto& st : streams)
@@ -160,10 +147,10 @@ std::string exit_reason(int status) {
 
 struct ProviderSupervisor::Impl {
   ProviderSupervisorDeps deps;
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, std::shared_ptr<Child>> children;
-  bool quit = false;
+  mutable Mutex mu;
+  std::condition_variable cv;  // waited on with mu held (monitor_loop)
+  std::map<std::string, std::shared_ptr<Child>> children GUARDED_BY(mu);
+  bool quit GUARDED_BY(mu) = false;
   std::thread monitor;
 
   explicit Impl(ProviderSupervisorDeps d) : deps(std::move(d)) {
@@ -243,7 +230,7 @@ struct ProviderSupervisor::Impl {
     }
     if (c.reader.joinable()) c.reader.join();
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       c.pid = pid;
       c.stdin_fd = in_pipe[1];
       c.started = Clock::now();
@@ -280,14 +267,14 @@ struct ProviderSupervisor::Impl {
     child->configuration = spec.configuration;
     const auto k = key_of(claims.sub, spec.link_name);
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (quit) return fail(Code::kUnavailable, "host is stopping");
       if (children.count(k))
         return fail(Code::kAlreadyExists, std::string(errors::kProviderAlreadyRunningOnHost));
       children[k] = child;  // reserve the slot while extracting and spawning
     }
     auto drop = [&] {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       children.erase(k);
     };
     auto exe = par::extract_to_cache(spec.archive, spec.link_name, deps.cache_dir);
@@ -349,7 +336,7 @@ struct ProviderSupervisor::Impl {
   std::size_t stop(const std::string& key, const std::string& link) {
     std::shared_ptr<Child> c;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       auto it = children.find(key_of(key, link));
       if (it == children.end()) return 0;
       c = it->second;
@@ -363,7 +350,7 @@ struct ProviderSupervisor::Impl {
   void stop_all() {
     std::vector<std::shared_ptr<Child>> all;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       for (auto& [k, c] : children) {
         c->stopping = true;
         all.push_back(c);
@@ -402,7 +389,7 @@ struct ProviderSupervisor::Impl {
                    c->info.link_name, message.substr(0, 1024));
     bool was;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       was = c->healthy;
       c->healthy = ok;
     }
@@ -413,9 +400,9 @@ struct ProviderSupervisor::Impl {
   }
 
   void monitor_loop() {
-    std::unique_lock lock(mu);
+    MutexLock lock(mu);
     while (!quit) {
-      cv.wait_for(lock, std::chrono::milliseconds(100));
+      lock.wait_for(cv, std::chrono::milliseconds(100));
       if (quit) break;
       auto now = Clock::now();
       std::vector<std::shared_ptr<Child>> crashed, restart, check;
@@ -466,21 +453,21 @@ struct ProviderSupervisor::Impl {
 
   void restart_child(const std::shared_ptr<Child>& c) {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (c->stopping || quit) return;
     }
     c->info.instance_id = lattice::uuid_v4();
     auto st = spawn(*c);
     if (!st) {
       spdlog::error("Failed to restart provider {}: {}", c->info.public_key, st.error().message);
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       c->restart_at = Clock::now() + deps.restart_backoff_max;
       c->awaiting_restart = true;
       return;
     }
     bool orphan;
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       orphan = c->stopping || quit;
     }
     if (orphan) {  // stopped while restarting: stop_child may have missed the new process
@@ -504,7 +491,7 @@ ProviderSupervisor::ProviderSupervisor(ProviderSupervisorDeps deps)
 ProviderSupervisor::~ProviderSupervisor() {
   stop_all();
   {
-    std::lock_guard lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     impl_->quit = true;
   }
   impl_->cv.notify_all();
@@ -523,13 +510,13 @@ void ProviderSupervisor::stop_all() { impl_->stop_all(); }
 
 bool ProviderSupervisor::supervised(const std::string& public_key,
                                     const std::string& link_name) const {
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   return impl_->children.count(key_of(public_key, link_name)) > 0;
 }
 
 std::vector<ProviderInfo> ProviderSupervisor::running() const {
   std::vector<ProviderInfo> out;
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   for (const auto& [k, c] : impl_->children) {
     if (c->pid <= 0 || c->stopping) continue;
     // A child that has exited but is not reaped yet (a zombie) is not listed either.
@@ -542,7 +529,7 @@ std::vector<ProviderInfo> ProviderSupervisor::running() const {
 }
 
 int ProviderSupervisor::pid_of(const std::string& public_key, const std::string& link_name) const {
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   auto it = impl_->children.find(key_of(public_key, link_name));
   return it == impl_->children.end() ? -1 : it->second->pid;
 }
