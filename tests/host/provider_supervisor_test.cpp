@@ -229,7 +229,12 @@ TEST_F(ProviderSupervisorTest, ProviderOutputIsRelayedThroughTheHostLogger) {
     EXPECT_EQ((*j)["provider_id"], archive->claims.sub) << j->dump();
     EXPECT_EQ((*j)["link_name"], "default") << j->dump();
   }
-  EXPECT_NE(find(std::string(16 * 1024, 'x')), nullptr) << "the long line's first piece";
+  std::string seen;  // on failure: what was relayed (level and message length)
+  for (const auto& j : relayed)
+    seen += " [" + j.value("level", "?") + " " +
+            std::to_string(j.value("message", std::string()).size()) + " " +
+            j.value("message", std::string()).substr(0, 20) + "]";
+  EXPECT_NE(find(std::string(16 * 1024, 'x')), nullptr) << "the long line's first piece;" << seen;
   EXPECT_NE(find(std::string(20000 - 16 * 1024, 'x')), nullptr) << "the long line's rest";
 }
 
