@@ -93,15 +93,16 @@ class ActorSupervisor {
   /// limit, else kResourceExhausted errors::host_instance_limit. With `scale_key` (a `scale`),
   /// `n` is the desired total of that actor and only the instances beyond its running ones
   /// count. Returns the number reserved; give it back with release() if the task never runs.
-  Result<std::int64_t> reserve(std::int64_t n, const std::string* scale_key = nullptr);
+  Result<std::int64_t> reserve(std::int64_t n, const std::string* scale_key = nullptr)
+      EXCLUDES(mu_);
   /// Gives back `n` reserved instances.
-  void release(std::int64_t n);
+  void release(std::int64_t n) EXCLUDES(mu_);
   /// Lifecycle thread, around one `la` / `scale` task: the task owns `n` reserved instances
   /// (begin_task); what start() did not turn into running instances is given back (end_task).
-  void begin_task(std::int64_t n);
-  void end_task();
+  void begin_task(std::int64_t n) EXCLUDES(mu_);
+  void end_task() EXCLUDES(mu_);
   /// Instances reserved and not yet running or given back.
-  std::int64_t reserved() const;
+  std::int64_t reserved() const EXCLUDES(mu_);
 
   // ------------------------------------------------------------ lifecycle (3.1-3.5)
 
@@ -110,49 +111,50 @@ class ActorSupervisor {
   /// registry + RPC subscription (all or nothing), claims/refmap to the cache and bucket,
   /// refmap_set / actor_started per instance and actors_started. Errors carry the failure text.
   Status start(const Bytes& bytes, const std::string& ref, std::int64_t count,
-               const StringMap& annotations);
+               const StringMap& annotations) EXCLUDES(mu_);
   /// `la` (3.1): fetch + start; failures publish actor_start_failed.
   void launch(const LaunchActorRequest& req);
   /// `scale` (3.3) through plan_scale; failures go to scale_failed().
-  void scale(const ScaleActorRequest& req);
+  void scale(const ScaleActorRequest& req) EXCLUDES(mu_);
   /// Logs a scale failure and publishes actor_start_failed (ours: 0.63 only logged).
   void scale_failed(const ScaleActorRequest& req, const std::string& ref, const std::string& msg);
   /// Halts instances of `key` chosen by select_instances_to_stop (count 0 = all; `filter` =
   /// annotations that must match): actor_stopped per instance, and actors_stopped when
   /// count > 0. The last instance drops the RPC subscription and answers queued invocations
   /// "not running".
-  void stop(const std::string& key, std::int64_t count, const StringMap& filter);
+  void stop(const std::string& key, std::int64_t count, const StringMap& filter) EXCLUDES(mu_);
   /// Stops every actor (host shutdown, control-interface 6.3).
-  void stop_all();
+  void stop_all() EXCLUDES(mu_);
   /// Live update (3.5) to the module at `ref`: refused for file:// without file loading, for an
   /// actor unknown to the claims cache (errors::live_update_unknown_actor) and for a revision not
   /// newer than the cached one (errors::live_update_not_newer). Updates claims and reference map
   /// even without local instances; with instances, swaps the module (actor_updated per instance,
   /// or actor_update_failed when it does not load).
-  Status live_update(const std::string& ref);
+  Status live_update(const std::string& ref) EXCLUDES(mu_);
 
   // ------------------------------------------------------------ RPC slots (4.3, 9)
 
   /// libnats delivery thread: takes a free slot of actor `key` (round-robin instance) and posts
   /// the invocation to the RPC pool, or queues it; answers "not running" when the actor has no
   /// instances. Never blocks on guest code.
-  void admit(const std::string& key, std::shared_ptr<lattice::Message> message);
+  void admit(const std::string& key, std::shared_ptr<lattice::Message> message) EXCLUDES(mu_);
 
   // ------------------------------------------------------------ views
 
   /// Running actors with their instances (registry order); actors without instances omitted.
-  std::vector<ActorInfo> snapshot() const;
+  std::vector<ActorInfo> snapshot() const EXCLUDES(mu_);
   /// Instances running on this host, all actors together.
-  std::int64_t running_instances() const;
+  std::int64_t running_instances() const EXCLUDES(mu_);
   /// Invocations of `key` running now and waiting (tests, diagnostics).
-  std::pair<std::size_t, std::size_t> load_of(const std::string& key) const;
+  std::pair<std::size_t, std::size_t> load_of(const std::string& key) const EXCLUDES(mu_);
 
  private:
   struct Entry;
   void post_invocation(const std::shared_ptr<Entry>& entry,
-                       std::shared_ptr<lattice::Message> message, std::string instance_id);
+                       std::shared_ptr<lattice::Message> message, std::string instance_id)
+      EXCLUDES(mu_);
   void drain_pending_locked(const std::shared_ptr<Entry>& entry) REQUIRES(mu_);
-  void finish(const std::shared_ptr<Entry>& entry);
+  void finish(const std::shared_ptr<Entry>& entry) EXCLUDES(mu_);
   std::int64_t instances_locked() const REQUIRES(mu_);
   void emit(std::string_view type, const nlohmann::json& data) const;
 

@@ -91,7 +91,7 @@ class MetadataCache {
   /// Applies one delivered entry (5.5). Idempotent: a link already cached with the same value
   /// is not announced again; an entry this host wrote and later overwrote (known by its stream
   /// sequence) is ignored; claims under a key that is not a canonical public key are ignored.
-  void apply(const KvEntry& entry);
+  void apply(const KvEntry& entry) EXCLUDES(mu_);
 
   /// KV put of `key` (5.4); failures only logged. Blocks up to 2 s.
   void kv_put(const std::string& key, const nlohmann::json& value);
@@ -102,45 +102,45 @@ class MetadataCache {
 
   /// `linkdefs.put`: caches `ld` (replacing one with its id), announces it and writes it to the
   /// bucket.
-  void put_link(const LinkDefinition& ld);
+  void put_link(const LinkDefinition& ld) EXCLUDES(mu_);
   /// `linkdefs.del`: when a link with `id` is cached, removes it, purges it from the bucket and
   /// announces the deletion; returns false when there was none.
-  bool delete_link(const std::string& id);
+  bool delete_link(const std::string& id) EXCLUDES(mu_);
   /// The cached link with `id` (topics::linkdef_id), if any.
-  std::optional<LinkDefinition> link(const std::string& id) const;
+  std::optional<LinkDefinition> link(const std::string& id) const EXCLUDES(mu_);
   /// Every cached link (id order).
-  std::vector<LinkDefinition> links() const;
+  std::vector<LinkDefinition> links() const EXCLUDES(mu_);
   /// Links of one provider instance (provider key, link name).
   std::vector<LinkDefinition> links_for(const std::string& provider_key,
-                                        const std::string& link_name) const;
+                                        const std::string& link_name) const EXCLUDES(mu_);
 
   // ------------------------------------------------------------ claims (5.3), aliases
 
   /// Cached claims of `public_key` (the flat 5.3 object), if any.
-  std::optional<nlohmann::json> claims(const std::string& public_key) const;
+  std::optional<nlohmann::json> claims(const std::string& public_key) const EXCLUDES(mu_);
   /// Every cached claims object (key order).
-  std::vector<nlohmann::json> all_claims() const;
+  std::vector<nlohmann::json> all_claims() const EXCLUDES(mu_);
   /// Caches an actor's claims (flat_claims_json) and its call alias (longer than 1 character;
   /// an existing alias is kept).
-  void cache_actor_claims(const wascap::ActorClaims& claims);
+  void cache_actor_claims(const wascap::ActorClaims& claims) EXCLUDES(mu_);
   /// Caches `value` for `public_key`; returns whether an entry was there before.
-  bool put_claims(const std::string& public_key, const nlohmann::json& value);
+  bool put_claims(const std::string& public_key, const nlohmann::json& value) EXCLUDES(mu_);
   /// Removes the claims of `public_key` from the cache only.
-  void erase_claims(const std::string& public_key);
+  void erase_claims(const std::string& public_key) EXCLUDES(mu_);
   /// Writes an actor's claims to the bucket (the KV form: "" for a missing version, Appendix B
   /// #11).
   void publish_actor_claims(const wascap::ActorClaims& claims);
   /// Public key of call alias `alias`, if known.
-  std::optional<std::string> alias(const std::string& alias) const;
+  std::optional<std::string> alias(const std::string& alias) const EXCLUDES(mu_);
 
   // ------------------------------------------------------------ reference map (5.2)
 
   /// Records `reference -> public_key` locally.
-  void set_reference(const std::string& reference, const std::string& public_key);
+  void set_reference(const std::string& reference, const std::string& public_key) EXCLUDES(mu_);
   /// Writes `reference -> public_key` to the bucket.
   void publish_reference(const std::string& reference, const std::string& public_key);
   /// Public key `reference` maps to, if known.
-  std::optional<std::string> resolve_reference(const std::string& reference) const;
+  std::optional<std::string> resolve_reference(const std::string& reference) const EXCLUDES(mu_);
 
   /// The flattened, string-valued claims of the lattice claims cache (5.3): sub, iss, name,
   /// call_alias, caps and tags (comma-joined), rev (string), version (null when absent),
@@ -153,7 +153,7 @@ class MetadataCache {
 
  private:
   bool create_watch_consumer();
-  void note_write(const std::string& key, const Bytes& puback);
+  void note_write(const std::string& key, const Bytes& puback) EXCLUDES(mu_);
   void announce_link(const LinkDefinition& ld, bool set);
 
   MetadataCacheDeps deps_;
