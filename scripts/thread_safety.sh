@@ -61,14 +61,14 @@ check_one() {
   local clang="$1" out="$2" line="$3"
   local -a parts
   eval "parts=($line)"  # written by shlex.join above
-  local file="${parts[0]}"
-  local log="$out/$(echo "$file" | tr '/' '_').log"
+  local file="${parts[0]}" log
+  log="$out/${file//\//_}.log"
   if "$clang" -std=c++2b -fsyntax-only -Wthread-safety -Werror=thread-safety \
       "${parts[@]:1}" "$file" >"$log" 2>&1 && [[ ! -s "$log" ]]; then
     echo "ok    ${file#"$ROOT"/}"
   else
-    echo "FAIL  ${file#"$ROOT"/}"
-    cat "$log"
+    # One write, so parallel jobs do not interleave a report.
+    printf 'FAIL  %s\n%s\n' "${file#"$ROOT"/}" "$(cat "$log")"
     return 1
   fi
 }
