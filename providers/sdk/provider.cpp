@@ -120,7 +120,7 @@ struct ProviderRuntime::Impl {
   bool stop_requested GUARDED_BY(stop_mu) = false;
   std::once_flag finished;
 
-  void request_stop() {
+  void request_stop() EXCLUDES(stop_mu) {
     {
       MutexLock lock(stop_mu);
       stop_requested = true;
@@ -128,12 +128,12 @@ struct ProviderRuntime::Impl {
     stop_cv.notify_all();
   }
 
-  bool is_linked(const std::string& actor) const {
+  bool is_linked(const std::string& actor) const EXCLUDES(links_mu) {
     MutexLock lock(links_mu);
     return links.contains(actor);
   }
 
-  void put_link(const LinkDefinition& ld) {
+  void put_link(const LinkDefinition& ld) EXCLUDES(links_mu) {
     if (is_linked(ld.actor_id)) {
       spdlog::debug("link for actor {} already present; put ignored", ld.actor_id);
       return;
@@ -147,7 +147,7 @@ struct ProviderRuntime::Impl {
     spdlog::info("linked actor {} ({})", ld.actor_id, ld.contract_id);
   }
 
-  void delete_link(const std::string& actor) {
+  void delete_link(const std::string& actor) EXCLUDES(links_mu) {
     {
       MutexLock lock(links_mu);
       if (links.erase(actor) == 0) return;
@@ -156,7 +156,7 @@ struct ProviderRuntime::Impl {
     spdlog::info("unlinked actor {}", actor);
   }
 
-  void on_linkdef(lattice::Message msg) {
+  void on_linkdef(lattice::Message msg) EXCLUDES(links_mu) {
     if (msg.subject().ends_with(".get")) {
       // wasmbus-rpc's `linkdefs.get`: the recorded links as a msgpack map actor id -> link.
       if (msg.reply().empty()) return;

@@ -167,7 +167,7 @@ struct ProviderSupervisor::Impl {
   }
 
   /// Spawns `c.exe` with the host-data line; sets pid, stdin_fd, reader. Called without `mu`.
-  Status spawn(Child& c) {
+  Status spawn(Child& c) EXCLUDES(mu) {
     rpc::HostData hd = deps.base_host_data;
     hd.link_name = c.info.link_name;
     hd.provider_key = c.info.public_key;
@@ -253,7 +253,7 @@ struct ProviderSupervisor::Impl {
     if (c.reader.joinable()) c.reader.join();
   }
 
-  Result<ProviderInfo> start(ProviderStart spec) {
+  Result<ProviderInfo> start(ProviderStart spec) EXCLUDES(mu) {
     const auto& claims = spec.archive.claims;
     auto child = std::make_shared<Child>();
     child->info.public_key = claims.sub;
@@ -333,7 +333,7 @@ struct ProviderSupervisor::Impl {
     spdlog::info("Stopped provider {} (link {})", c.info.public_key, c.info.link_name);
   }
 
-  std::size_t stop(const std::string& key, const std::string& link) {
+  std::size_t stop(const std::string& key, const std::string& link) EXCLUDES(mu) {
     std::shared_ptr<Child> c;
     {
       MutexLock lock(mu);
@@ -347,7 +347,7 @@ struct ProviderSupervisor::Impl {
     return 1;
   }
 
-  void stop_all() {
+  void stop_all() EXCLUDES(mu) {
     std::vector<std::shared_ptr<Child>> all;
     {
       MutexLock lock(mu);
@@ -372,7 +372,7 @@ struct ProviderSupervisor::Impl {
     return rpc::HealthCheckResponse{.healthy = true, .message = std::nullopt};
   }
 
-  void health_check(const std::shared_ptr<Child>& c) {
+  void health_check(const std::shared_ptr<Child>& c) EXCLUDES(mu) {
     auto subject = topics::rpc_health(deps.lattice_prefix, c->info.public_key, c->info.link_name);
     bool ok = false;
     std::string message;
@@ -399,7 +399,7 @@ struct ProviderSupervisor::Impl {
     emit(type, ed::health_check(identity(*c)));
   }
 
-  void monitor_loop() {
+  void monitor_loop() EXCLUDES(mu) {
     MutexLock lock(mu);
     while (!quit) {
       lock.wait_for(cv, std::chrono::milliseconds(100));
@@ -451,7 +451,7 @@ struct ProviderSupervisor::Impl {
     }
   }
 
-  void restart_child(const std::shared_ptr<Child>& c) {
+  void restart_child(const std::shared_ptr<Child>& c) EXCLUDES(mu) {
     {
       MutexLock lock(mu);
       if (c->stopping || quit) return;
