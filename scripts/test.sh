@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: unit and integration tests (ctest; they start their own
 # nats-server, docker-registry and redis on free 127.0.0.1 ports), browser tests (when present),
-# the parsers' unit tests again under ASan+UBSan (a build of their own, build-asan/), a short fuzz
+# the parsers' unit tests again under ASan+UBSan (a build of their own, build-asan/), clang's
+# thread-safety analysis of the host and the provider SDK (scripts/thread_safety.sh), a short fuzz
 # run and a smoke run of the benchmarks (not timed), after checking that every C++ file is
 # clang-format clean (#13.3). Exit code non-zero on failure.
 set -euo pipefail
@@ -11,6 +12,9 @@ WC_WERROR=ON scripts/setup.sh test
 
 echo "== formatting (clang-format, .clang-format)"
 git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run -Werror
+
+echo "== clang thread-safety analysis (src/host, providers/sdk)"
+scripts/thread_safety.sh build
 
 echo "== unit and integration tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
