@@ -159,8 +159,9 @@ Result<T> prefixed(Result<T> r) {
 
 }  // namespace
 
-Error decode_error(std::string detail) {
-  return Error{Code::kInvalidArgument, std::string(errors::kDeserializePrefix) + detail};
+Error decode_error(std::string_view detail) {
+  return Error{Code::kInvalidArgument,
+               std::string(errors::kDeserializePrefix) + std::string(detail)};
 }
 
 Result<msgpack::object_handle> parse(std::span<const std::uint8_t> bytes) {

@@ -122,7 +122,7 @@ class Writer {
 namespace serde {
 
 /// The kInvalidArgument error "Deserialization error: <detail>".
-Error decode_error(std::string detail);
+Error decode_error(std::string_view detail);
 /// mp::parse; errors "Deserialization error: empty payload" / "...: <msgpack-c text>".
 Result<msgpack::object_handle> parse(std::span<const std::uint8_t> bytes);
 using mp::find;

@@ -66,7 +66,7 @@ Result<nlohmann::json> decode_json_segment(std::string_view segment, std::string
   return value;
 }
 
-Error serialization(std::string detail) {
+Error serialization(const std::string& detail) {
   return Error{Code::kInvalidArgument, std::string(errors::kSerializationError) + detail};
 }
 
