@@ -11,8 +11,8 @@
 #                   integration tests (longer; not in CI).
 #   tsan            ThreadSanitizer over the host's threaded parts: the real-server host
 #                   integration tests (executor, NATS callbacks, in-process hosts, the spawned
-#                   `wasmcloud` host) and the unit tests that start threads. Not in CI
-#                   (docs/CONVENTIONS.md "Checks").
+#                   `wasmcloud` host) and the unit tests that start threads. CI runs it
+#                   too (docs/CONVENTIONS.md "Checks"; suppressions: scripts/sanitize/tsan.supp).
 #   --build-dir DIR build directory (default build-asan / build-tsan beside build/).
 # Environment: WC_JOBS (default 2) build jobs. ASAN_OPTIONS / UBSAN_OPTIONS / TSAN_OPTIONS set by
 # the caller are appended to the defaults below, so they win (e.g. TSAN_OPTIONS=halt_on_error=0

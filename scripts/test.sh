@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: unit and integration tests (ctest; they start their own
 # nats-server, docker-registry and redis on free 127.0.0.1 ports), browser tests (when present),
-# the parsers' unit tests again under ASan+UBSan (a build of their own, build-asan/), clang's
+# the parsers' unit tests again under ASan+UBSan and the host's threaded tests under TSan (builds
+# of their own, build-asan/ and build-tsan/), clang's
 # thread-safety analysis of the host and the provider SDK (scripts/thread_safety.sh), a short fuzz
 # run and a smoke run of the benchmarks (not timed), after checking that every C++ file is
 # clang-format clean (#13.3). Exit code non-zero on failure.
@@ -21,6 +22,9 @@ ctest --test-dir build --output-on-failure -j2 --timeout 600
 
 echo "== ASan+UBSan: the parsers' unit tests (scripts/sanitize.sh asan, build-asan/)"
 scripts/sanitize.sh asan
+
+echo "== TSan: the host's threaded parts (scripts/sanitize.sh tsan, build-tsan/)"
+scripts/sanitize.sh tsan
 
 if [ -x tests/ui/run.sh ]; then
   echo "== browser tests"
