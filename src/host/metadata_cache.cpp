@@ -393,16 +393,21 @@ std::vector<json> MetadataCache::all_claims() const {
   return out;
 }
 
+rpc::ClaimsEntry MetadataCache::claims_entry(const wascap::ActorClaims& c) {
+  rpc::ClaimsEntry e;
+  e.sub = c.sub;
+  e.iss = c.iss;
+  e.name = c.name.value_or("");
+  e.call_alias = c.call_alias.value_or("");
+  e.caps = c.caps ? join(*c.caps) : std::string();
+  e.tags = c.tags ? join(*c.tags) : std::string();
+  e.rev = std::to_string(wascap::effective_revision(c));
+  e.version = c.ver;  // null when the token has none (5.3)
+  return e;           // contract_id "" for actors
+}
+
 json MetadataCache::flat_claims_json(const wascap::ActorClaims& c) {
-  return json{{"sub", c.sub},
-              {"iss", c.iss},
-              {"name", c.name.value_or("")},
-              {"call_alias", c.call_alias.value_or("")},
-              {"caps", c.caps ? join(*c.caps) : std::string()},
-              {"tags", c.tags ? join(*c.tags) : std::string()},
-              {"rev", std::to_string(wascap::effective_revision(c))},
-              {"version", c.ver ? json(*c.ver) : json(nullptr)},
-              {"contract_id", ""}};
+  return rpc::claims_entry_to_json(claims_entry(c));
 }
 
 void MetadataCache::cache_actor_claims(const wascap::ActorClaims& c) {
@@ -424,9 +429,9 @@ void MetadataCache::erase_claims(const std::string& public_key) {
 }
 
 void MetadataCache::publish_actor_claims(const wascap::ActorClaims& c) {
-  json kv_claims = flat_claims_json(c);
-  if (kv_claims["version"].is_null()) kv_claims["version"] = "";
-  kv_put(topics::claims_key(c.sub), kv_claims);
+  rpc::ClaimsEntry e = claims_entry(c);
+  e.version = e.version.value_or("");  // the KV form (Appendix B #11)
+  kv_put(topics::claims_key(c.sub), rpc::claims_entry_to_json(e));
 }
 
 std::optional<std::string> MetadataCache::alias(const std::string& name) const {

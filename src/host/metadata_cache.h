@@ -32,6 +32,7 @@
 #include "host/bus.h"
 #include "host/control.h"
 #include "lattice/nats.h"
+#include "rpc/claims_entry.h"
 #include "wascap/claims.h"
 
 namespace wc::host {
@@ -146,6 +147,8 @@ class MetadataCache {
   /// call_alias, caps and tags (comma-joined), rev (string), version (null when absent),
   /// contract_id "".
   static nlohmann::json flat_claims_json(const wascap::ActorClaims& claims);
+  /// The wire layer's claims entry (rpc/claims_entry.h, 5.3) of an actor's claims.
+  static rpc::ClaimsEntry claims_entry(const wascap::ActorClaims& claims);
   /// Stream sequence of a JetStream push delivery from its ack subject (`$JS.ACK.<stream>.
   /// <consumer>.<delivered>.<stream seq>...`, or the 12+-token form with domain and account
   /// hash); 0 for any other shape.

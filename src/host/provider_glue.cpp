@@ -11,6 +11,7 @@
 #include "lattice/events.h"
 #include "lattice/topics.h"
 #include "par/par.h"
+#include "rpc/claims_entry.h"
 
 namespace wc::host {
 namespace {
@@ -63,17 +64,16 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
   spec.configuration = starts_with(req.provider_ref, "file://") ? "" : req.configuration;
   spec.annotations = req.annotations;
   const std::string key = spec.archive.claims.sub;
-  json kv_claims{{"sub", key},
-                 {"iss", claims.iss},
-                 {"name", claims.name.value_or("")},
-                 {"call_alias", ""},
-                 {"caps", ""},
-                 {"tags", ""},
-                 {"rev", std::to_string(par::effective_revision(claims))},
-                 {"version", claims.ver.value_or("")},
-                 {"contract_id", claims.capid}};
+  rpc::ClaimsEntry entry;  // 5.3; no call alias, caps or tags for a provider
+  entry.sub = key;
+  entry.iss = claims.iss;
+  entry.name = claims.name.value_or("");
+  entry.rev = std::to_string(par::effective_revision(claims));
+  entry.version = claims.ver.value_or("");  // the KV form (Appendix B #11), also cached
+  entry.contract_id = claims.capid;
   // 5.3: only providers that declare a schema carry it, as a JSON-encoded string.
-  if (claims.config_schema) kv_claims["config_schema"] = claims.config_schema->dump();
+  if (claims.config_schema) entry.config_schema = claims.config_schema->dump();
+  const json kv_claims = rpc::claims_entry_to_json(entry);
   // The claims are in the local cache before providers->start() publishes provider_started, so
   // a client that asks get.claims on that event finds them (the test saw an empty entry about one
   // run in four); taken out again when the start fails and they were not there before.
