@@ -510,12 +510,12 @@ void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Mes
   post_invocation(entry, std::move(msg), std::move(instance_id));
 }
 
-/// Posts one admitted invocation (its slot already taken) to the RPC pool; the slot is given
-/// back when the pool refuses it.
-void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
-                                      std::shared_ptr<lattice::Message> msg,
-                                      std::string instance_id) {
-  bool posted = deps_.post_rpc([this, entry, msg, instance_id] {
+/// The RPC pool's task for one admitted invocation: reads the actor's claims and module under
+/// `mu_` when it runs (a live update may have replaced them), runs it, then frees its slot.
+std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Entry>& entry,
+                                                       std::shared_ptr<lattice::Message> msg,
+                                                       std::string instance_id) {
+  return [this, entry, msg = std::move(msg), instance_id = std::move(instance_id)] {
     InvocationTarget target;
     target.actor_key = entry->key;
     target.instance_id = instance_id;
@@ -527,8 +527,15 @@ void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
     }
     deps_.run(target, *msg);
     finish(entry);
-  });
-  if (!posted) {
+  };
+}
+
+/// Posts one admitted invocation (its slot already taken) to the RPC pool; the slot is given
+/// back when the pool refuses it.
+void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
+                                      std::shared_ptr<lattice::Message> msg,
+                                      std::string instance_id) {
+  if (!deps_.post_rpc(invocation_task(entry, std::move(msg), std::move(instance_id)))) {
     MutexLock lock(mu_);
     if (entry->in_flight > 0) --entry->in_flight;
   }
@@ -541,19 +548,7 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
     entry->pending.pop_front();
     ++entry->in_flight;
     auto iid = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
-    deps_.post_rpc([this, entry, m, iid] {
-      InvocationTarget target;
-      target.actor_key = entry->key;
-      target.instance_id = iid;
-      target.metrics = entry->metrics;
-      {
-        MutexLock lock(mu_);
-        target.claims = entry->claims;
-        target.module = entry->module;
-      }
-      deps_.run(target, *m);
-      finish(entry);
-    });
+    deps_.post_rpc(invocation_task(entry, std::move(m), std::move(iid)));
   }
 }
 

@@ -150,6 +150,10 @@ class ActorSupervisor {
 
  private:
   struct Entry;
+  /// The pool task of one admitted invocation (claims and module read under mu_ when it runs).
+  std::function<void()> invocation_task(const std::shared_ptr<Entry>& entry,
+                                        std::shared_ptr<lattice::Message> msg,
+                                        std::string instance_id);
   void post_invocation(const std::shared_ptr<Entry>& entry,
                        std::shared_ptr<lattice::Message> message, std::string instance_id)
       EXCLUDES(mu_);
