@@ -1,0 +1,113 @@
+// wc::httpd::Server: the in-process, event-driven HTTP/1.1 server of the host's builtin
+// `wasmcloud:httpserver` capability (issue #14.4), on Debian's libmicrohttpd.
+//
+// One Server listens on one address. A small, fixed set of event-loop threads (epoll) own every
+// connection: they accept, read and parse requests, enforce the body limit and the idle timeout,
+// and write responses; no thread is tied to a connection, so slow or idle clients cost memory
+// (bounded: at most Options::max_connections connections, each with a bounded buffer) and never
+// a thread. A complete request is handed to the Handler on an event-loop thread; the handler
+// must not block: it answers through its Respond callback, at once or later from any thread
+// (the connection is suspended meanwhile and resumed when the answer comes).
+//
+// Ownership: the caller owns the Server; stop() (or the destructor) closes the listener and
+// every connection and joins the event-loop threads. A Respond called after stop() is a no-op.
+//
+// Thread-safety: start/stop/port from one owner thread; Respond from any thread, exactly once
+// per request (a second call is ignored, a Respond destroyed without a call answers 500).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/error.h"
+
+namespace wc::httpd {
+
+/// Request header map: lower-case name -> values in arrival order (the shape of HttpRequest's
+/// `header`, actor-rpc-providers.md 7.2).
+using HeaderMap = std::map<std::string, std::vector<std::string>>;
+
+/// One complete request. `path` without the query, `query_string` without the '?', `body` the
+/// whole (de-chunked) body, also for GET and OPTIONS.
+struct Request {
+  std::string method;
+  std::string path;
+  std::string query_string;
+  HeaderMap header;
+  Bytes body;
+};
+
+/// The answer to one request. Framing headers (content-length, transfer-encoding, connection)
+/// given here are ignored: the server frames the body itself.
+struct Response {
+  std::uint16_t status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Bytes body;
+};
+
+/// Answers one request. Call once, from any thread.
+using Respond = std::function<void(Response)>;
+/// Receives each complete request on an event-loop thread. Must not block.
+using Handler = std::function<void(Request request, Respond respond)>;
+
+struct Options {
+  std::string host = "127.0.0.1";  ///< IPv4 or IPv6 literal to bind
+  int port = 0;                    ///< 0 = any free port (port() tells which)
+  /// Largest request body in bytes; a larger announced Content-Length or a chunked body that
+  /// grows past it is answered 413 without calling the handler.
+  std::size_t max_content_len = 10u << 20;
+  /// Event-loop threads (0 = one per CPU).
+  unsigned threads = 0;
+  /// Connections open at once. At the limit the event loops stop accepting: further
+  /// connections wait in the kernel's listen queue (at most `backlog`, beyond it the kernel
+  /// drops them) and are served when a connection closes. With several threads the limit is
+  /// split evenly between the event loops (libmicrohttpd), so one loop may refuse a little early.
+  unsigned max_connections = 16384;
+  /// A connection that sends or receives nothing for this long is closed (idle keep-alive
+  /// connections, and slow clients that stall mid-request).
+  std::chrono::seconds idle_timeout{30};
+  /// listen() backlog: connections the kernel completes before the server accepts them
+  /// (capped by net.core.somaxconn).
+  int backlog = 4096;
+};
+
+/// Counters of one Server (monotonic since start, except `open_connections`).
+struct Stats {
+  std::uint64_t requests = 0;            ///< complete requests handed to the handler
+  std::uint64_t rejected_too_large = 0;  ///< answered 413
+  std::uint64_t open_connections = 0;    ///< connections open now
+};
+
+class Server {
+ public:
+  /// Binds `options.host:options.port` with the listen backlog and starts the event loops.
+  /// Errors: kAlreadyExists when the address is in use, kInvalidArgument for an unparsable
+  /// host, kUnavailable when libmicrohttpd cannot start.
+  static Result<std::unique_ptr<Server>> start(const Options& options, Handler handler);
+  /// Stops listening, closes every connection (suspended ones included), joins the threads.
+  /// Idempotent.
+  void stop();
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The bound port.
+  int port() const;
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace wc::httpd
