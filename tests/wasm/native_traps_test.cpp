@@ -1,7 +1,14 @@
 // Guest faults on the native tier: each ends the invocation with the same error (code and tier.h
 // text) as on the interpreter, 8 threads trapping at once harm nothing, and the next invocation
 // of the same module succeeds. Fails when a C compiler exists and native code did not run.
+// Also the fresh-instance pool (NativeMemoryPool.*): a fresh instance starts from the template
+// (size, data, globals, zeros) whatever earlier instances did to the same pooled memory, its
+// bounds are its current size, the cap holds, and no protection changes on the way (this binary
+// interposes mprotect and madvise to count the runtime's calls).
+#include <dlfcn.h>
 #include <pthread.h>
+#include <sys/mman.h>
+
 #include <atomic>
 #include <chrono>
 
@@ -10,6 +17,27 @@
 
 #include "native_test_util.h"
 #include "wasm/tier.h"
+
+// The runtime (linked statically into this test) calls these instead of libc's: counted, then
+// forwarded.
+namespace {
+std::atomic<int> g_mprotect_calls{0};
+std::atomic<int> g_madvise_calls{0};
+}  // namespace
+
+extern "C" int mprotect(void* addr, size_t len, int prot) noexcept {
+  using Fn = int (*)(void*, size_t, int);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "mprotect"));
+  g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+  return real(addr, len, prot);
+}
+
+extern "C" int madvise(void* addr, size_t len, int advice) noexcept {
+  using Fn = int (*)(void*, size_t, int);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "madvise"));
+  g_madvise_calls.fetch_add(1, std::memory_order_relaxed);
+  return real(addr, len, advice);
+}
 
 namespace wc::wasm {
 namespace {
@@ -392,6 +420,205 @@ TEST(NativeMemoryPool, NextInstanceSeesZerosAndItsOwnBounds) {
       EXPECT_EQ(rr->tier, Tier::kNative);
     }
   }
+}
+
+// A guest whose operations (by operation length) dirty its instance or report on it:
+//   1 "w":   grow by 3 pages, overwrite the data segment word at 16, write at 65532 and 200000,
+//            set the mutable global to 9;
+//   3 "ggg": grow by 3 pages, then report with the word at 200000 in the last slot;
+//   4 / 5:   i32.load at 65533 / i32.store8 at 65536 (just past 1 page: out of bounds);
+//   6:       grow by 1, i32.load at 131069 (just past 2 pages);
+//   7:       grow by 1, i32.load at 131068 (the last word of 2 pages: fine);
+//   8:       grow by 40 pages and write one byte into each 4 KiB page (a large footprint);
+//   other:   report.
+// Report: memory.size (pages), the word at 16 (template "abcd"), the global (template 5), the
+// word at 65532 (template 0).
+std::string template_guest() {
+  const std::string extra =
+      "(global $g (mut i32) (i32.const 5))"
+      "(data (i32.const 16) \"abcd\")";
+  const std::string body =
+      "(local $i i32)"
+      "(if (i32.eq (local.get $op_len) (i32.const 1)) (then"
+      "  (drop (memory.grow (i32.const 3)))"
+      "  (i32.store (i32.const 16) (i32.const 0x11111111))"
+      "  (i32.store (i32.const 65532) (i32.const 0x33333333))"
+      "  (i32.store (i32.const 200000) (i32.const 0x22222222))"
+      "  (global.set $g (i32.const 9))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 4)) (then"
+      "  (drop (i32.load (i32.const 65533)))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 5)) (then"
+      "  (i32.store8 (i32.const 65536) (i32.const 1))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 6)) (then"
+      "  (drop (memory.grow (i32.const 1))) (drop (i32.load (i32.const 131069)))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 7)) (then"
+      "  (drop (memory.grow (i32.const 1))) (drop (i32.load (i32.const 131068)))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 8)) (then"
+      "  (drop (memory.grow (i32.const 40)))"
+      "  (local.set $i (i32.const 65536))"
+      "  (block $done (loop $l"
+      "    (br_if $done (i32.ge_u (local.get $i) (i32.const 2686976)))"
+      "    (i32.store8 (local.get $i) (i32.const 0x5a))"
+      "    (local.set $i (i32.add (local.get $i) (i32.const 4096)))"
+      "    (br $l)))))"
+      "(i32.store (i32.const 300) (memory.size))"
+      "(i32.store (i32.const 304) (i32.load (i32.const 16)))"
+      "(i32.store (i32.const 308) (global.get $g))"
+      "(i32.store (i32.const 312) (i32.load (i32.const 65532)))"
+      "(if (i32.eq (local.get $op_len) (i32.const 3)) (then"
+      "  (drop (memory.grow (i32.const 3)))"
+      "  (i32.store (i32.const 312) (i32.load (i32.const 200000)))))"
+      "(call $resp (i32.const 300) (i32.const 16)) (i32.const 1)";
+  return abi_guest(body, extra);
+}
+
+// The report of a pristine instance: 1 page, "abcd", 5, 0.
+const Bytes kPristine{1, 0, 0, 0, 'a', 'b', 'c', 'd', 5, 0, 0, 0, 0, 0, 0, 0};
+
+struct TemplateModules {
+  std::shared_ptr<Engine> interp_engine, native_engine;
+  std::shared_ptr<Module> interp, native;
+  bool on_native = false;
+};
+TemplateModules load_template_guest(Limits limits = {}) {
+  TemplateModules t;
+  auto bytes = testing::wat(template_guest());
+  t.interp_engine = testing::make_engine(limits);
+  t.native_engine = testing::make_native_engine(testing::native_cache_dir("traps"), limits);
+  auto im = t.interp_engine->load(bytes);
+  auto nm = t.native_engine->load(bytes);
+  EXPECT_TRUE(im && nm);
+  if (!im || !nm) return t;
+  t.interp = *im;
+  t.native = *nm;
+  t.on_native = testing::require_native(*t.native);
+  return t;
+}
+
+Result<InvokeOutput> call(Module& m, std::size_t op_len) {
+  return m.invoke(std::string(op_len, 'x'), {}, testing::no_host_calls());
+}
+
+// A fresh instance after one that grew its memory, rewrote its data and set its global starts
+// from the template: the initial size, the data segment, the global's initial value, zeros in
+// the pages the earlier instance grew into.
+TEST(NativeMemoryPool, FreshInstanceStartsFromTheTemplate) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  for (int i = 0; i < 10; ++i) {
+    auto w = call(*t.native, 1);
+    ASSERT_TRUE(w.has_value()) << w.error().to_string();
+    EXPECT_EQ(w->response,
+              (Bytes{4, 0, 0, 0, 0x11, 0x11, 0x11, 0x11, 9, 0, 0, 0, 0x33, 0x33, 0x33, 0x33}));
+    auto r = call(*t.native, 2);
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_EQ(r->response, kPristine) << "round " << i;
+    auto g = call(*t.native, 3);
+    ASSERT_TRUE(g.has_value()) << g.error().to_string();
+    EXPECT_EQ(g->response, kPristine) << "round " << i << ": the grown page kept old data";
+    if (t.on_native) {
+      EXPECT_EQ(r->tier, Tier::kNative);
+    }
+  }
+  EXPECT_EQ(outcome(call(*t.interp, 2)), outcome(call(*t.native, 2)));
+}
+
+// Bounds are the current size, not the pooled reservation's read-write high-water mark.
+TEST(NativeMemoryPool, AccessJustPastTheCurrentSizeTrapsAfterAnEarlierInstanceGrew) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(call(*t.native, 1).has_value());  // grows the reservation to 4 pages
+    for (std::size_t op : {4, 5, 6}) {
+      auto r = call(*t.native, op);
+      ASSERT_FALSE(r.has_value()) << "op " << op;
+      EXPECT_EQ(r.error().code, Code::kTrap);
+      EXPECT_EQ(r.error().message, kTrapOutOfBounds) << "op " << op;
+      EXPECT_EQ(outcome(call(*t.interp, op)), outcome(r)) << "op " << op;
+    }
+    auto fine = call(*t.native, 7);
+    ASSERT_TRUE(fine.has_value()) << fine.error().to_string();
+    EXPECT_EQ(fine->response[0], 2);
+    EXPECT_EQ(outcome(call(*t.interp, 7)), outcome(fine));
+  }
+}
+
+// The cap (Limits::max_memory_bytes) holds although reservations stay read-write at their
+// high-water mark: an instance under a 2-page cap after uncapped instances grew to 4 pages.
+TEST(NativeMemoryPool, CapHoldsAfterAnEarlierInstanceGrewTheReservation) {
+  {
+    auto uncapped = load_template_guest();
+    ASSERT_TRUE(uncapped.native);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(call(*uncapped.native, 1).has_value());
+  }  // its pooled memories go back to the process-wide pool
+  Limits cap;
+  cap.max_memory_bytes = 2 * 65536;
+  auto t = load_template_guest(cap);
+  ASSERT_TRUE(t.native);
+  for (int i = 0; i < 4; ++i) {
+    auto w = call(*t.native, 1);  // memory.grow 3 fails: the size stays 1 page
+    ASSERT_FALSE(w.has_value());
+    EXPECT_EQ(w.error().message, kTrapOutOfBounds);  // its store at 200000
+    EXPECT_EQ(outcome(call(*t.interp, 1)), outcome(w));
+    auto fine = call(*t.native, 7);  // grow 1 -> 2 pages: allowed
+    ASSERT_TRUE(fine.has_value()) << fine.error().to_string();
+    EXPECT_EQ(fine->response[0], 2);
+    auto r = call(*t.native, 2);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->response, kPristine);
+  }
+}
+
+// A footprint too large for memset (40 pages written) is dropped instead; still zero after.
+TEST(NativeMemoryPool, LargeFootprintIsResetToo) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  for (int i = 0; i < 3; ++i) {
+    auto big = call(*t.native, 8);
+    ASSERT_TRUE(big.has_value()) << big.error().to_string();
+    EXPECT_EQ(big->response[0], 41);
+    auto g = call(*t.native, 3);
+    ASSERT_TRUE(g.has_value());
+    EXPECT_EQ(g->response, kPristine);
+  }
+}
+
+// Fresh instances on several threads at once: each sees a pristine instance.
+TEST(NativeMemoryPool, ConcurrentFreshInstancesArePristine) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (!call(*t.native, 1).has_value()) ++bad;
+        auto r = call(*t.native, 3);
+        if (!r || r->response != kPristine) ++bad;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// The hot path changes no protection and drops no page (issue #14: every mprotect that removes
+// permissions, and every MADV_DONTNEED, is a TLB shootdown of the other CPUs): once the pooled
+// memory reached its high-water mark, fresh instances of a guest that grows its memory on every
+// call make neither call.
+TEST(NativeMemoryPool, FreshInstancesChangeNoProtections) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  if (!t.on_native) GTEST_SKIP() << "intentionally skipped: no native tier";
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(call(*t.native, 1).has_value());
+  const int mprotect0 = g_mprotect_calls.load();
+  const int madvise0 = g_madvise_calls.load();
+  for (int i = 0; i < 200; ++i) {
+    auto w = call(*t.native, 1);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->tier, Tier::kNative);
+  }
+  EXPECT_EQ(g_mprotect_calls.load() - mprotect0, 0);
+  EXPECT_EQ(g_madvise_calls.load() - madvise0, 0);
 }
 
 }  // namespace

@@ -201,11 +201,23 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(a, b - a));
 }
 
-// wasm-rt.h (wabt 1.0.32) switches: bounds checks by guard pages + signal handler, no call-depth
-// counter (stack exhaustion hits the guest stack's guard page). The runtime relies on both.
-const char* kCompileFlags =
+// wasm-rt.h (wabt 1.0.32) switches. kBounds (what the host runs): every load and store compares
+// its end with the memory's current size (`mem->size`) and traps out of bounds; linear memories
+// stay read-write at their high-water mark and are reset without protection changes (runtime.h).
+// kGuardPages: no checks in the code, an access past the read-write part of the reservation
+// faults; the bench's bare harness baseline only (the runtime no longer shrinks reservations,
+// so the host must never run such code). Both: no call-depth counter (stack exhaustion hits the
+// guest stack's guard page).
+const char* const kBoundsCheckFlags =
+    "-fPIC -shared -fvisibility=hidden -fstack-clash-protection -w "
+    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -DWASM_RT_USE_STACK_DEPTH_COUNT=0";
+const char* const kGuardPageFlags =
     "-fPIC -shared -fvisibility=hidden -fstack-clash-protection -w "
     "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_USE_STACK_DEPTH_COUNT=0";
+
+const char* compile_flags(MemoryChecks checks) {
+  return checks == MemoryChecks::kGuardPages ? kGuardPageFlags : kBoundsCheckFlags;
+}
 
 }  // namespace
 
@@ -306,11 +318,12 @@ Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view
   return tc;
 }
 
-std::string cache_path(const Toolchain& tc, std::string_view cache_dir,
-                       std::string_view sha256_hex) {
+std::string cache_path(const Toolchain& tc, std::string_view cache_dir, std::string_view sha256_hex,
+                       MemoryChecks checks) {
   std::ostringstream k;
   k << "module " << sha256_hex << "\ncc " << tc.cc_identity << "\nwasm2c " << tc.wasm2c_version
-    << "\nflags " << tc.cflags << ' ' << kCompileFlags << "\nabi " << WC_NATIVE_ABI_VERSION << '\n';
+    << "\nflags " << tc.cflags << ' ' << compile_flags(checks) << "\nabi " << WC_NATIVE_ABI_VERSION
+    << '\n';
   const std::string text = k.str();
   const auto digest = sha256(as_bytes(text));
   std::string dir(cache_dir);
@@ -319,7 +332,8 @@ std::string cache_path(const Toolchain& tc, std::string_view cache_dir,
 }
 
 Status build_shared_object(const Toolchain& tc, std::span<const std::uint8_t> wasm,
-                           std::string_view sha256_hex, const std::string& path) {
+                           std::string_view sha256_hex, const std::string& path,
+                           MemoryChecks checks) {
   std::error_code ec;
   const fs::path target(path);
   fs::create_directories(target.parent_path(), ec);
@@ -352,7 +366,7 @@ Status build_shared_object(const Toolchain& tc, std::span<const std::uint8_t> wa
 
   std::vector<std::string> argv = split_words(tc.cc);
   for (auto& w : split_words(tc.cflags)) argv.push_back(w);
-  for (auto& w : split_words(kCompileFlags)) argv.push_back(w);
+  for (auto& w : split_words(compile_flags(checks))) argv.push_back(w);
   for (const char* a : {"-o", "module.so", "module.c", "glue.c", "-lm"}) argv.emplace_back(a);
   r = run_process(argv, dir.string());
   if (r.exit_code != 0)

@@ -5,8 +5,9 @@
 // one cache directory never see a partial file).
 //
 // Cache key: SHA-256 over (module SHA-256, C compiler identity = `cc --version` first line +
-// `cc -dumpmachine`, `wasm2c --version`, compile flags, WC_NATIVE_ABI_VERSION); the object is
-// `<cache_dir>/<key>.so`.
+// `cc -dumpmachine`, `wasm2c --version`, compile flags (including the memory-check mode, see
+// MemoryChecks), WC_NATIVE_ABI_VERSION); the object is `<cache_dir>/<key>.so`. Objects built
+// before the switch to bounds checks (2026-12-07) have another key and are never loaded.
 #pragma once
 
 #include <span>
@@ -33,13 +34,25 @@ struct Toolchain {
 /// "wasm2c not found: ..." (the caller stays on the interpreter).
 Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir = {});
 
-/// `<cache_dir>/<key>.so` for this module and toolchain.
-std::string cache_path(const Toolchain& tc, std::string_view cache_dir,
-                       std::string_view sha256_hex);
+/// How the generated code checks linear-memory accesses (a compile flag, so part of the key).
+enum class MemoryChecks {
+  /// Explicit bounds checks against the memory's current size (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0):
+  /// what the host loads. The runtime keeps memories read-write at their high-water mark and
+  /// resets them without protection changes, so exactness rests on these checks (runtime.h).
+  kBounds,
+  /// No checks; out-of-bounds accesses fault in the reservation (wasm2c's signal-handler mode).
+  /// Only for the benchmark's bare wasm2c harness baseline, never loaded by the host.
+  kGuardPages,
+};
+
+/// `<cache_dir>/<key>.so` for this module, toolchain and memory-check mode.
+std::string cache_path(const Toolchain& tc, std::string_view cache_dir, std::string_view sha256_hex,
+                       MemoryChecks checks = MemoryChecks::kBounds);
 
 /// Builds the shared object for `wasm` into `path` (see cache_path). Blocking (seconds).
 /// Errors: kInternal with the tool's first diagnostic lines.
 Status build_shared_object(const Toolchain& tc, std::span<const std::uint8_t> wasm,
-                           std::string_view sha256_hex, const std::string& path);
+                           std::string_view sha256_hex, const std::string& path,
+                           MemoryChecks checks = MemoryChecks::kBounds);
 
 }  // namespace wc::wasm::native

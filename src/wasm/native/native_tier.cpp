@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -103,7 +104,30 @@ struct Shared {
   std::vector<std::uint32_t> funcref_max;
   std::vector<std::vector<wasm_rt_externref_t>> externref_tables;
   std::vector<std::uint32_t> externref_max;
+
+  // Idle instance blocks (struct + memory + tables), each already reset to the template by the
+  // instance that used it (NativeInstance::reset); instantiate() takes one instead of building.
+  // Bounded by kIdleLimit; emptied (reservations unmapped) when memory_pool_trim() ran since.
+  mutable std::mutex idle_mu;
+  mutable std::vector<void*> idle;
+  mutable std::uint64_t idle_epoch = 0;
+
+  Shared() { idle.reserve(kIdleLimit); }
+  ~Shared();
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
+
+  void* take_idle() const;
+  bool give_idle(void* inst) const;
+  void drop_idle_locked() const;
+
+  // Up to this many idle instances per module: enough for every worker thread calling it at
+  // once; each keeps its resident pages (echo: about 25).
+  static constexpr std::size_t kIdleLimit = 16;
 };
+
+template <class T>
+T* field(void* inst, std::size_t offset);
 
 void* alloc_instance(std::size_t instance_size) {
   void* block = std::aligned_alloc(16, (sizeof(InstanceHeader) + instance_size + 15) / 16 * 16);
@@ -115,6 +139,50 @@ void free_instance_block(void* inst) { std::free(header_of(inst)); }
 template <class T>
 T* field(void* inst, std::size_t offset) {
   return reinterpret_cast<T*>(static_cast<char*>(inst) + offset);
+}
+
+// Frees an instance block with its memories (pooled, or unmapped when `unmap`) and tables.
+void destroy_block(const wc_module_desc* d, void* inst, bool unmap) {
+  for (std::uint32_t i = 0; i < d->n_memories; ++i) {
+    auto* m = field<wasm_rt_memory_t>(inst, d->memory_offsets[i]);
+    if (unmap)
+      memory_unmap(m);
+    else
+      memory_free(m);
+  }
+  for (std::uint32_t i = 0; i < d->n_funcref_tables; ++i)
+    funcref_table_free(field<wasm_rt_funcref_table_t>(inst, d->funcref_table_offsets[i]));
+  for (std::uint32_t i = 0; i < d->n_externref_tables; ++i)
+    externref_table_free(field<wasm_rt_externref_table_t>(inst, d->externref_table_offsets[i]));
+  free_instance_block(inst);
+}
+
+Shared::~Shared() {
+  for (void* inst : idle) destroy_block(desc, inst, false);
+}
+
+void Shared::drop_idle_locked() const {
+  for (void* inst : idle) destroy_block(desc, inst, true);
+  idle.clear();
+}
+
+void* Shared::take_idle() const {
+  std::lock_guard lock(idle_mu);
+  if (const auto epoch = memory_pool_trim_epoch(); epoch != idle_epoch) {
+    drop_idle_locked();
+    idle_epoch = epoch;
+  }
+  if (idle.empty()) return nullptr;
+  void* inst = idle.back();
+  idle.pop_back();
+  return inst;
+}
+
+bool Shared::give_idle(void* inst) const {
+  std::lock_guard lock(idle_mu);
+  if (memory_pool_trim_epoch() != idle_epoch || idle.size() >= kIdleLimit) return false;
+  idle.push_back(inst);
+  return true;
 }
 
 // Arguments of one protected call.
@@ -158,23 +226,38 @@ int run_protected(CallArgs& args, const wasm_rt_memory_t* mem,
   return code;
 }
 
+// A fresh instance as the engine sees it. Its state (instance struct, memory, tables) is a
+// block taken from the module's idle pool when there is one, else built from the template; on
+// destruction it is reset to the template in place (memory_reset, the struct image, the tables)
+// and pooled, so a fresh instance costs no mmap, mprotect or allocation in the steady state.
+// Nothing of a call survives the reset: the struct and tables are rewritten whole, the memory
+// is the snapshot plus zeros up to its high-water mark.
 class NativeInstance final : public TierInstance {
  public:
   explicit NativeInstance(std::shared_ptr<const Shared> shared) : shared_(std::move(shared)) {}
 
   ~NativeInstance() override {
     if (inst_ == nullptr) return;
-    const wc_module_desc* d = shared_->desc;
-    for (std::uint32_t i = 0; i < d->n_memories; ++i)
-      memory_free(field<wasm_rt_memory_t>(inst_, d->memory_offsets[i]));
-    for (std::uint32_t i = 0; i < d->n_funcref_tables; ++i)
-      funcref_table_free(field<wasm_rt_funcref_table_t>(inst_, d->funcref_table_offsets[i]));
-    for (std::uint32_t i = 0; i < d->n_externref_tables; ++i)
-      externref_table_free(field<wasm_rt_externref_table_t>(inst_, d->externref_table_offsets[i]));
-    free_instance_block(inst_);
+    if (reset() && shared_->give_idle(inst_)) return;
+    destroy_block(shared_->desc, inst_, false);
   }
 
-  // Builds the instance from the template. Errors: kResourceExhausted.
+  // The objects themselves come from a small per-thread free list (no allocation per call).
+  static void* operator new(std::size_t size) {
+    FreeList& f = tl_free_list;
+    if (size == sizeof(NativeInstance) && f.n > 0) return f.blocks[--f.n];
+    return ::operator new(size);
+  }
+  static void operator delete(void* p, std::size_t size) {
+    FreeList& f = tl_free_list;
+    if (size == sizeof(NativeInstance) && f.alive && f.n < f.blocks.size()) {
+      f.blocks[f.n++] = p;
+      return;
+    }
+    ::operator delete(p);
+  }
+
+  // Builds the instance from the template, or takes a pooled one. Errors: kResourceExhausted.
   Status init(const Limits& limits) {
     stack_bytes_ = guest_stack_bytes(limits);
     const Shared& s = *shared_;
@@ -185,6 +268,15 @@ class NativeInstance final : public TierInstance {
     for (const auto& m : s.memories)
       if (std::uint64_t{m.pages} * kWasmPage > cap_bytes)
         return fail(Code::kResourceExhausted, std::string(kTrapMemoryCap));
+    if (void* pooled = s.take_idle()) {
+      inst_ = pooled;
+      header_of(inst_)->owner = this;
+      for (std::uint32_t i = 0; i < d->n_memories; ++i)
+        field<wasm_rt_memory_t>(inst_, d->memory_offsets[i])->max_pages =
+            std::min({s.memories[i].module_max_pages, cap_pages, kMaxPages});
+      memory_ = d->exported_memory(inst_);
+      return ok();
+    }
     inst_ = alloc_instance(d->instance_size);
     std::memcpy(inst_, s.image.data(), d->instance_size);
     header_of(inst_)->owner = this;
@@ -200,23 +292,17 @@ class NativeInstance final : public TierInstance {
       if (!memory_from_snapshot(field<wasm_rt_memory_t>(inst_, d->memory_offsets[i]), s.memories[i],
                                 cap_pages))
         return fail(Code::kResourceExhausted, "native tier: out of address space for memory");
-    const auto base = reinterpret_cast<std::uintptr_t>(inst_);
     for (std::uint32_t i = 0; i < d->n_funcref_tables; ++i) {
       auto* t = field<wasm_rt_funcref_table_t>(inst_, d->funcref_table_offsets[i]);
-      const auto& src = s.funcref_tables[i];
-      funcref_table_allocate(t, static_cast<std::uint32_t>(src.size()), s.funcref_max[i]);
-      for (std::size_t k = 0; k < src.size(); ++k) {
-        t->data[k] = src[k].ref;
-        if (src[k].relative)
-          t->data[k].module_instance = reinterpret_cast<void*>(
-              base + reinterpret_cast<std::uintptr_t>(src[k].ref.module_instance));
-      }
+      funcref_table_allocate(t, static_cast<std::uint32_t>(s.funcref_tables[i].size()),
+                             s.funcref_max[i]);
+      fill_funcref(*t, i);
     }
     for (std::uint32_t i = 0; i < d->n_externref_tables; ++i) {
       auto* t = field<wasm_rt_externref_table_t>(inst_, d->externref_table_offsets[i]);
       const auto& src = s.externref_tables[i];
       externref_table_allocate(t, static_cast<std::uint32_t>(src.size()), s.externref_max[i]);
-      for (std::size_t k = 0; k < src.size(); ++k) t->data[k] = src[k];
+      std::copy(src.begin(), src.end(), t->data);
     }
     memory_ = d->exported_memory(inst_);
     return ok();
@@ -299,6 +385,76 @@ class NativeInstance final : public TierInstance {
     return fail(trap_error(code));
   }
 
+  // The template's funcref table `i` into `t` (same size), entries relocated to this block.
+  void fill_funcref(wasm_rt_funcref_table_t& t, std::uint32_t i) const {
+    const auto& src = shared_->funcref_tables[i];
+    const auto base = reinterpret_cast<std::uintptr_t>(inst_);
+    for (std::size_t k = 0; k < src.size(); ++k) {
+      t.data[k] = src[k].ref;
+      if (src[k].relative)
+        t.data[k].module_instance = reinterpret_cast<void*>(
+            base + reinterpret_cast<std::uintptr_t>(src[k].ref.module_instance));
+    }
+  }
+
+  // Brings the block back to the template in place (see the class comment). False when it
+  // cannot be pooled (a memory grew past 64 MiB, or more tables than handled here): the caller
+  // frees it, nothing changed.
+  bool reset() {
+    const Shared& s = *shared_;
+    const wc_module_desc* d = s.desc;
+    constexpr std::uint32_t kMaxTables = 4;
+    if (d->n_memories != 1 || d->n_funcref_tables > kMaxTables ||
+        d->n_externref_tables > kMaxTables)
+      return false;
+    wasm_rt_memory_t mem = *field<wasm_rt_memory_t>(inst_, d->memory_offsets[0]);
+    if (!memory_reset(&mem, s.memories[0])) return false;
+    std::array<wasm_rt_funcref_table_t, kMaxTables> ft{};
+    std::array<wasm_rt_externref_table_t, kMaxTables> et{};
+    for (std::uint32_t i = 0; i < d->n_funcref_tables; ++i)
+      ft[i] = *field<wasm_rt_funcref_table_t>(inst_, d->funcref_table_offsets[i]);
+    for (std::uint32_t i = 0; i < d->n_externref_tables; ++i)
+      et[i] = *field<wasm_rt_externref_table_t>(inst_, d->externref_table_offsets[i]);
+    std::memcpy(inst_, s.image.data(), d->instance_size);
+    d->relocate(inst_);
+    *field<wasm_rt_memory_t>(inst_, d->memory_offsets[0]) = mem;
+    for (std::uint32_t i = 0; i < d->n_funcref_tables; ++i) {
+      wasm_rt_funcref_table_t& t = ft[i];
+      const auto n = static_cast<std::uint32_t>(s.funcref_tables[i].size());
+      if (t.size != n) {  // table.grow ran: back to the template's size (rare)
+        funcref_table_free(&t);
+        funcref_table_allocate(&t, n, s.funcref_max[i]);
+      }
+      fill_funcref(t, i);
+      *field<wasm_rt_funcref_table_t>(inst_, d->funcref_table_offsets[i]) = t;
+    }
+    for (std::uint32_t i = 0; i < d->n_externref_tables; ++i) {
+      wasm_rt_externref_table_t& t = et[i];
+      const auto& src = s.externref_tables[i];
+      const auto n = static_cast<std::uint32_t>(src.size());
+      if (t.size != n) {
+        externref_table_free(&t);
+        externref_table_allocate(&t, n, s.externref_max[i]);
+      }
+      std::copy(src.begin(), src.end(), t.data);
+      *field<wasm_rt_externref_table_t>(inst_, d->externref_table_offsets[i]) = t;
+    }
+    header_of(inst_)->owner = nullptr;
+    return true;
+  }
+
+  struct FreeList {
+    std::array<void*, 8> blocks{};
+    std::size_t n = 0;
+    bool alive = true;
+    ~FreeList() {
+      alive = false;
+      for (std::size_t i = 0; i < n; ++i) ::operator delete(blocks[i]);
+      n = 0;
+    }
+  };
+  static thread_local FreeList tl_free_list;
+
   std::shared_ptr<const Shared> shared_;
   void* inst_ = nullptr;
   wasm_rt_memory_t* memory_ = nullptr;
@@ -306,6 +462,8 @@ class NativeInstance final : public TierInstance {
   std::optional<Error> pending_;
   std::size_t stack_bytes_ = 0;
 };
+
+thread_local NativeInstance::FreeList NativeInstance::tl_free_list;
 
 // ------------------------------------------------------------------ the runtime table
 extern "C" {

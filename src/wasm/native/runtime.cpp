@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,94 +24,183 @@ namespace {
 
 constexpr std::size_t kOsPage = 4096;
 constexpr std::size_t kPoolLimit = 256;
+// A reservation whose read-write part grew past this is unmapped instead of pooled.
+constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
+// A reset clears at most this many resident 4 KiB pages with memset; a larger footprint is
+// dropped with MADV_DONTNEED (which costs a TLB shootdown, acceptable for guests that touch
+// megabytes: their own time dominates).
+constexpr std::size_t kMaxMemsetPages = 64;
+constexpr int kReadWrite = PROT_READ | PROT_WRITE;
 
 // ---------------------------------------------------------------- reservations
+// Layout: one read-write header page, then the memory's kReservationBytes, of which the first
+// `rw` bytes are read-write and the rest PROT_NONE. `rw` only grows (memory.grow past the
+// high-water mark); it never shrinks while the reservation lives, so no protection is removed
+// and no TLB shootdown happens on the hot path. Invariant while a memory uses the reservation:
+// [size, rw) is zero (the guest cannot write there: the code checks bounds against `size`;
+// host functions get GuestMemory{data, size}), so memory.grow below `rw` only updates the size.
+struct ReservationHeader {
+  std::uint64_t rw;
+};
+constexpr std::size_t kHeaderBytes = kOsPage;
+
+ReservationHeader* header_of(std::uint8_t* data) {
+  return reinterpret_cast<ReservationHeader*>(data - kHeaderBytes);
+}
+
+std::uint8_t* map_reservation() {
+  void* m = mmap(nullptr, kHeaderBytes + kReservationBytes, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  if (mprotect(m, kHeaderBytes, kReadWrite) != 0) {
+    munmap(m, kHeaderBytes + kReservationBytes);
+    return nullptr;
+  }
+  auto* data = static_cast<std::uint8_t*>(m) + kHeaderBytes;
+  header_of(data)->rw = 0;
+  return data;
+}
+
+void unmap_reservation(std::uint8_t* data) {
+  munmap(data - kHeaderBytes, kHeaderBytes + kReservationBytes);
+}
+
+// Makes [0, bytes) read-write; never shrinks. False when mprotect fails.
+bool ensure_rw(std::uint8_t* data, std::uint64_t bytes) {
+  ReservationHeader* h = header_of(data);
+  if (bytes <= h->rw) return true;
+  if (mprotect(data + h->rw, bytes - h->rw, kReadWrite) != 0) return false;
+  h->rw = bytes;
+  return true;
+}
+
+// Whether the system has swap, re-read at most every 100 ms (sysinfo() costs about 0.5 us,
+// too much per call). Without swap a non-resident anonymous page is zero; with swap it may be a
+// swapped-out page of a previous guest. Window: a swap area enabled less than 100 ms before a
+// reset, with a page of that reservation swapped out in between, would be missed.
+bool swap_configured() {
+  static std::atomic<std::int64_t> next_check_ns{0};
+  static std::atomic<bool> swap{true};
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  const std::int64_t now = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  if (now >= next_check_ns.load(std::memory_order_relaxed)) {
+    struct sysinfo si {};
+    swap.store(sysinfo(&si) != 0 || si.totalswap != 0, std::memory_order_relaxed);
+    next_check_ns.store(now + 100'000'000, std::memory_order_relaxed);
+  }
+  return swap.load(std::memory_order_relaxed);
+}
+
+// Copies the snapshot's non-zero pages into `data`.
+void copy_template(std::uint8_t* data, const MemorySnapshot* snap) {
+  if (snap == nullptr) return;
+  for (std::size_t i = 0; i < snap->page_offsets.size(); ++i)
+    std::memcpy(data + snap->page_offsets[i], snap->data.data() + i * kOsPage, kOsPage);
+}
+
+// Brings [0, rw) of a used reservation back to `snap` (its non-zero pages; every other byte
+// zero; null = all zero) without changing protections: mincore() finds the resident pages, the
+// template's pages are copied, every other resident page is cleared with memset. A non-resident
+// page is zero (never touched or dropped) unless the system has swap: then each run of them is
+// dropped with MADV_DONTNEED (no present page, so no TLB shootdown). A footprint larger than
+// kMaxMemsetPages is dropped whole with MADV_DONTNEED. Returns false (nothing done) when the
+// reservation is too big to keep.
+bool reset_reservation(std::uint8_t* data, const MemorySnapshot* snap) {
+  const std::uint64_t rw = header_of(data)->rw;
+  if (rw > kPoolMaxBytes) return false;
+  if (rw == 0) return true;
+  const std::size_t pages = rw / kOsPage;
+  thread_local std::vector<unsigned char> vec;  // grows to the largest reservation, then stays
+  if (vec.size() < pages) vec.resize(pages);
+  if (mincore(data, rw, vec.data()) != 0) {
+    madvise(data, rw, MADV_DONTNEED);
+    copy_template(data, snap);
+    return true;
+  }
+  const std::uint32_t* tmpl = snap != nullptr ? snap->page_offsets.data() : nullptr;
+  const std::size_t n_tmpl = snap != nullptr ? snap->page_offsets.size() : 0;
+  std::size_t resident = 0;
+  for (std::size_t i = 0; i < pages; ++i) resident += vec[i] & 1;
+  if (resident > kMaxMemsetPages + n_tmpl) {
+    madvise(data, rw, MADV_DONTNEED);
+    copy_template(data, snap);
+    return true;
+  }
+  const bool swap = swap_configured();
+  std::size_t t = 0;              // next template page
+  std::size_t run_start = pages;  // start of the current run of non-resident pages (swap only)
+  for (std::size_t i = 0; i <= pages; ++i) {
+    const bool is_tmpl = t < n_tmpl && tmpl[t] == i * kOsPage;
+    const bool clear_run = i == pages || is_tmpl || (vec[i] & 1);
+    if (swap && clear_run && run_start < i) {
+      madvise(data + run_start * kOsPage, (i - run_start) * kOsPage, MADV_DONTNEED);
+      run_start = pages;
+    }
+    if (i == pages) break;
+    if (is_tmpl) {
+      std::memcpy(data + i * kOsPage, snap->data.data() + t * kOsPage, kOsPage);
+      ++t;
+    } else if (vec[i] & 1) {
+      std::memset(data + i * kOsPage, 0, kOsPage);
+    } else if (run_start == pages) {
+      run_start = i;
+    }
+  }
+  return true;
+}
+
 struct Pool {
   std::mutex mu;
-  struct Entry {
-    std::uint8_t* base;
-    std::uint64_t rw;
-  };
-  std::vector<Entry> free;
+  std::vector<std::uint8_t*> free;  // zeroed reservations (capacity kPoolLimit, reserved)
+  Pool() { free.reserve(kPoolLimit); }
 };
 Pool& pool() {
   static Pool* p = new Pool();  // leaked: reservations may be released during exit
   return *p;
 }
 
-// Returns a reservation whose first `rw` bytes are read-write and zero, the rest PROT_NONE.
-// Pooled reservations keep their (zeroed) pages resident, so a new instance does not page-fault
-// on the pages its predecessor used (see release()).
+// A zeroed reservation whose first `rw` bytes are read-write (more may be, all zero). Pooled
+// reservations keep their zeroed pages resident, so a new memory does not page-fault on the
+// pages its predecessor used.
 std::uint8_t* acquire(std::uint64_t rw) {
-  Pool::Entry e{nullptr, 0};
+  std::uint8_t* data = nullptr;
   {
     Pool& p = pool();
     std::lock_guard lock(p.mu);
     if (!p.free.empty()) {
-      e = p.free.back();
+      data = p.free.back();
       p.free.pop_back();
     }
   }
-  if (e.base == nullptr) {
-    void* m = mmap(nullptr, kReservationBytes, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return nullptr;
-    e = {static_cast<std::uint8_t*>(m), 0};
+  if (data == nullptr) data = map_reservation();
+  if (data == nullptr) return nullptr;
+  if (!ensure_rw(data, rw)) {
+    unmap_reservation(data);
+    return nullptr;
   }
-  if (rw > e.rw) {
-    if (mprotect(e.base + e.rw, rw - e.rw, PROT_READ | PROT_WRITE) != 0) {
-      munmap(e.base, kReservationBytes);
-      return nullptr;
-    }
-  } else if (rw < e.rw) {
-    // release() left all of [0, e.rw) zero, so the excess keeps its (zero) pages for a later
-    // memory.grow; it only has to fault again until then.
-    mprotect(e.base + rw, e.rw - rw, PROT_NONE);
-  }
-  return e.base;
+  return data;
 }
 
-// Zeroes a used reservation and pools it. Small footprints (the common case: a call touched a
-// few dozen pages) are found with mincore() and cleared with memset, keeping the pages mapped;
-// large ones (and every one on a system with swap) are dropped with MADV_DONTNEED.
-void release(std::uint8_t* base, std::uint64_t rw) {
-  if (base == nullptr) return;
-  constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
-  constexpr std::size_t kMaxMemsetPages = 32;
-  if (rw > kPoolMaxBytes) {
-    munmap(base, kReservationBytes);
+// Zeroes a used reservation and pools it (or unmaps it when too big or the pool is full).
+void release(std::uint8_t* data) {
+  if (data == nullptr) return;
+  if (!reset_reservation(data, nullptr)) {
+    unmap_reservation(data);
     return;
-  }
-  if (rw > 0) {
-    thread_local std::vector<unsigned char> vec;
-    const std::size_t pages = rw / kOsPage;
-    vec.resize(pages);
-    bool cleared = false;
-    // mincore() cannot tell a swapped-out page from an untouched one, and a swapped-out page
-    // would come back with the previous guest's data: only trust it on a system without swap.
-    struct sysinfo si {};
-    const bool no_swap = sysinfo(&si) == 0 && si.totalswap == 0;
-    if (no_swap && mincore(base, rw, vec.data()) == 0) {
-      std::size_t resident = 0;
-      for (unsigned char v : vec) resident += v & 1;
-      if (resident <= kMaxMemsetPages) {
-        for (std::size_t i = 0; i < pages; ++i)
-          if (vec[i] & 1) std::memset(base + i * kOsPage, 0, kOsPage);
-        cleared = true;
-      }
-    }
-    if (!cleared) madvise(base, rw, MADV_DONTNEED);
   }
   {
     Pool& p = pool();
     std::lock_guard lock(p.mu);
     if (p.free.size() < kPoolLimit) {
-      p.free.push_back({base, rw});
+      p.free.push_back(data);
       return;
     }
   }
-  munmap(base, kReservationBytes);
+  unmap_reservation(data);
 }
+
+std::atomic<std::uint64_t> g_trim_epoch{0};
 
 thread_local std::uint32_t tl_cap_pages = 0;
 
@@ -250,9 +340,9 @@ std::uint32_t memory_grow(wasm_rt_memory_t* mem, std::uint32_t delta) {
   if (delta == 0) return old;
   const std::uint64_t want = std::uint64_t{old} + delta;
   if (want > mem->max_pages || want > kMaxPages) return UINT32_MAX;
-  if (mprotect(mem->data + std::uint64_t{old} * kWasmPage, std::uint64_t{delta} * kWasmPage,
-               PROT_READ | PROT_WRITE) != 0)
-    return UINT32_MAX;
+  // [size, rw) is zero (see ReservationHeader); only growth past the high-water mark changes a
+  // protection (adding permissions: no TLB shootdown).
+  if (!ensure_rw(mem->data, want * kWasmPage)) return UINT32_MAX;
   mem->pages = static_cast<std::uint32_t>(want);
   mem->size = static_cast<std::uint32_t>(want * kWasmPage);
   return old;
@@ -260,20 +350,37 @@ std::uint32_t memory_grow(wasm_rt_memory_t* mem, std::uint32_t delta) {
 
 void memory_free(wasm_rt_memory_t* mem) {
   if (mem->data == nullptr) return;
-  release(mem->data, std::uint64_t{mem->pages} * kWasmPage);
+  release(mem->data);
+  mem->data = nullptr;
+  mem->pages = 0;
+  mem->size = 0;
+}
+
+void memory_unmap(wasm_rt_memory_t* mem) {
+  if (mem->data == nullptr) return;
+  unmap_reservation(mem->data);
   mem->data = nullptr;
   mem->pages = 0;
   mem->size = 0;
 }
 
 void memory_pool_trim() {
-  std::vector<Pool::Entry> entries;
+  g_trim_epoch.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::uint8_t*> entries;
+  entries.reserve(kPoolLimit);
   {
     Pool& p = pool();
     std::lock_guard lock(p.mu);
     entries.swap(p.free);
+    p.free.reserve(kPoolLimit);
   }
-  for (const auto& e : entries) munmap(e.base, kReservationBytes);
+  for (std::uint8_t* e : entries) unmap_reservation(e);
+}
+
+std::uint64_t memory_pool_trim_epoch() { return g_trim_epoch.load(std::memory_order_relaxed); }
+
+std::uint64_t memory_high_water(const wasm_rt_memory_t& mem) {
+  return mem.data != nullptr ? header_of(mem.data)->rw : 0;
 }
 
 void set_alloc_cap(std::uint32_t cap_pages) { tl_cap_pages = cap_pages; }
@@ -306,11 +413,17 @@ bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
                           std::uint32_t cap_pages) {
   std::uint8_t* base = acquire(std::uint64_t{snap.pages} * kWasmPage);
   if (base == nullptr) return false;
-  for (std::size_t i = 0; i < snap.page_offsets.size(); ++i)
-    std::memcpy(base + snap.page_offsets[i], snap.data.data() + i * kOsPage, kOsPage);
+  copy_template(base, &snap);
   mem->data = base;
   mem->pages = snap.pages;
   mem->max_pages = std::min({snap.module_max_pages, cap_pages, kMaxPages});
+  mem->size = static_cast<std::uint32_t>(std::uint64_t{snap.pages} * kWasmPage);
+  return true;
+}
+
+bool memory_reset(wasm_rt_memory_t* mem, const MemorySnapshot& snap) {
+  if (mem->data == nullptr || !reset_reservation(mem->data, &snap)) return false;
+  mem->pages = snap.pages;
   mem->size = static_cast<std::uint32_t>(std::uint64_t{snap.pages} * kWasmPage);
   return true;
 }

@@ -2,12 +2,18 @@
 // (Debian's wasm-rt-impl is not used: it keeps trap state in globals and handles signals on one
 // thread). Pieces:
 //   * linear memories: each memory is a reservation of 8 GiB + 64 KiB of address space
-//     (PROT_NONE), of which exactly `pages * 64 KiB` is read-write. wasm2c on x86-64 emits no
-//     bounds checks (WASM_RT_MEMCHECK_SIGNAL_HANDLER=1): an access is `base + u32 + u32 offset`,
-//     so any out-of-bounds access lands in the reservation and faults; guard.c turns that into a
-//     trap. Growth is capped by the memory's max_pages, which the instantiating code sets to
-//     min(module maximum, Limits::max_memory_bytes). Released reservations are zeroed
-//     (MADV_DONTNEED) and pooled.
+//     (PROT_NONE) behind one header page; its first `rw` bytes (the high-water mark of every
+//     memory that used it) are read-write. The generated code checks every access against the
+//     memory's current size (compiler.h MemoryChecks::kBounds, wasm2c's
+//     WASM_RT_MEMCHECK_SIGNAL_HANDLER=0), so an access past `size` traps out of bounds even when
+//     the page behind it is read-write; [size, rw) is kept zero, so memory.grow below `rw` only
+//     sets the size, and growth past it only adds permissions. Protections are never removed:
+//     no mprotect on the hot path and no TLB shootdown (each one an IPI to the other CPUs,
+//     18 % of the host's CPU under HTTP load before, issue #14). Growth is capped by the
+//     memory's max_pages, which the instantiating code sets to min(module maximum,
+//     Limits::max_memory_bytes). A used reservation is reset in place (memory_reset: template
+//     pages copied, other resident pages memset to zero, found with mincore) or zeroed and
+//     pooled (memory_free). Measured choice and its numbers: docs/PERFORMANCE.md.
 //   * funcref / externref tables (malloc'd arrays) and the process-wide function-type registry.
 //   * the watchdog: one lazily started thread that, when an armed per-thread deadline passes,
 //     marks it fired and sends the deadline signal to that thread (guard.h).
@@ -35,11 +41,19 @@ bool memory_allocate(wasm_rt_memory_t* mem, std::uint32_t initial, std::uint32_t
 std::uint32_t memory_grow(wasm_rt_memory_t* mem, std::uint32_t delta);
 /// Returns the reservation to the pool (zeroed) or unmaps it. Null data is a no-op.
 void memory_free(wasm_rt_memory_t* mem);
+/// Unmaps the reservation at once (no pooling). Null data is a no-op.
+void memory_unmap(wasm_rt_memory_t* mem);
 
-/// Unmaps every pooled (free) memory reservation. The pool keeps up to 256 zeroed reservations
-/// with their small resident footprint (<= 128 KiB each) for fast instantiation; benchmarks
-/// trim it before measuring RSS.
+/// Unmaps every pooled (free) memory reservation and bumps the trim epoch, on which the native
+/// tier's per-module pools of idle instances unmap theirs too. The pool keeps up to 256 zeroed
+/// reservations with their small resident footprint (<= 256 KiB each) for fast instantiation;
+/// benchmarks trim it before measuring RSS.
 void memory_pool_trim();
+/// Incremented by each memory_pool_trim().
+std::uint64_t memory_pool_trim_epoch();
+
+/// Bytes of the memory's reservation that are read-write (its high-water mark); for tests.
+std::uint64_t memory_high_water(const wasm_rt_memory_t& mem);
 
 /// Cap (in pages) applied by memory_allocate on this thread; 0 = no cap beyond kMaxPages.
 void set_alloc_cap(std::uint32_t cap_pages);
@@ -59,6 +73,12 @@ MemorySnapshot memory_snapshot(const wasm_rt_memory_t& mem, std::uint32_t module
 /// Returns false when the address space is exhausted.
 bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
                           std::uint32_t cap_pages);
+/// Resets a memory made from `snap` (same reservation, kept mapped and read-write) to the
+/// snapshot: size snap.pages, contents the snapshot's, every other byte up to the high-water
+/// mark zero; max_pages unchanged. No protection change; a footprint above 64 resident pages
+/// besides the template is dropped with MADV_DONTNEED instead of memset. Returns false, leaving
+/// the memory as it was, when the reservation grew past 64 MiB (the caller then unmaps it).
+bool memory_reset(wasm_rt_memory_t* mem, const MemorySnapshot& snap);
 
 void funcref_table_allocate(wasm_rt_funcref_table_t* t, std::uint32_t n, std::uint32_t max);
 void funcref_table_free(wasm_rt_funcref_table_t* t);
