@@ -48,6 +48,7 @@ struct Request {
 /// The answer to one request. Framing headers (content-length, transfer-encoding, connection)
 /// given here are ignored: the server frames the body itself.
 struct Response {
+  /// HTTP status, 200..999 (anything else is sent as 500: a 1xx cannot end an exchange).
   std::uint16_t status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   Bytes body;

@@ -310,20 +310,24 @@ TEST(HttpdServer, HandlerAnsweringSynchronouslyIsQueuedAtOnce) {
   auto r = c.request(get("/"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
-  EXPECT_LT(ms_since(t0), 100.0);
+  EXPECT_LT(ms_since(t0), 500.0);
   EXPECT_EQ(calls.load(), 1);
 }
 
 TEST(HttpdServer, AsyncAnswerFromAnotherThreadWhileOtherConnectionsAreServed) {
   std::mutex mu;
   std::vector<std::thread> threads;
+  std::atomic<bool> others_done{false};
   Options o;
   o.threads = 1;  // one event loop: a blocked loop would show at once
   auto server = start_or_die(o, [&](Request req, Respond respond) {
     if (req.path == "/slow") {
       std::lock_guard lock(mu);
-      threads.emplace_back([respond = std::move(respond)] {
+      threads.emplace_back([&others_done, respond = std::move(respond)] {
         std::this_thread::sleep_for(milliseconds(50));
+        // Answer only once the other connection's requests are through (or after 5 s), so the
+        // test does not depend on how fast a loaded machine runs them.
+        wait_until([&] { return others_done.load(); }, milliseconds(5000));
         Response r;
         r.status = 202;
         r.body = to_bytes("late");
@@ -338,20 +342,20 @@ TEST(HttpdServer, AsyncAnswerFromAnotherThreadWhileOtherConnectionsAreServed) {
   Client fast(server->port());
   auto t0 = Clock::now();
   ASSERT_TRUE(slow.send(get("/slow")));
-  double fast_done = 0;
   for (int i = 0; i < 20; ++i) {
     auto r = fast.request(get("/fast" + std::to_string(i)));
-    ASSERT_TRUE(r);
+    ASSERT_TRUE(r) << "request " << i << " on another connection waited for the pending one";
     EXPECT_EQ(r->headers["x-path"], "/fast" + std::to_string(i));
   }
-  fast_done = ms_since(t0);
+  pollfd p{slow.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "the pending answer came before its Respond was called";
+  others_done = true;
   auto r = slow.read();
   double slow_done = ms_since(t0);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 202);
   EXPECT_EQ(r->body, "late");
   EXPECT_GE(slow_done, 50.0);
-  EXPECT_LT(fast_done, 50.0) << "20 fast requests waited for the suspended one";
   // The suspended connection is resumed into keep-alive: it serves the next request.
   r = slow.request(get("/again"));
   ASSERT_TRUE(r);
@@ -473,14 +477,14 @@ TEST(HttpdServer, SlowClientDoesNotDelayOthersAndIsClosedAfterIdleTimeoutWhenItS
     std::this_thread::sleep_for(milliseconds(20));
   }
   trickle.join();
-  EXPECT_GT(served, 10);
-  EXPECT_LT(worst, 100.0);
+  EXPECT_GT(served, 5);
+  EXPECT_LT(worst, 250.0);  // a loop stuck on the slow header would take 1.5 s
   // Still open after 1.5 s of trickling (activity resets the timeout), closed once it stalls.
   auto stall = Clock::now();
-  EXPECT_TRUE(slow.closed_within(milliseconds(3000)));
+  EXPECT_TRUE(slow.closed_within(milliseconds(4000)));
   double closed_after = ms_since(stall);
   EXPECT_GE(closed_after, 700.0);
-  EXPECT_LE(closed_after, 2600.0);
+  EXPECT_LE(closed_after, 3500.0);
 }
 
 TEST(HttpdServer, ClientClosingMidBodyIsForgottenAndTheServerKeepsServing) {
@@ -798,7 +802,7 @@ TEST(HttpdServer, TenThousandIdleConnectionsCostBoundedMemoryAndDoNotSlowAReques
   long after = rss_kib();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->headers["x-path"], "/busy");
-  EXPECT_LT(took, 200.0);
+  EXPECT_LT(took, 500.0);
   double per_connection = static_cast<double>(after - before) * 1024.0 / opened;
   std::printf("%d idle connections: RSS +%ld KiB, %.0f bytes each; a request took %.2f ms\n",
               opened, after - before, per_connection, took);
@@ -814,12 +818,15 @@ TEST(HttpdServer, TenThousandIdleConnectionsCostBoundedMemoryAndDoNotSlowAReques
 }
 
 /// For `wrk`: serves a 68-byte answer synchronously on WC_HTTPD_BENCH_PORT (default 18080) for
-/// WC_HTTPD_BENCH_SECONDS (default 10). Run with --gtest_also_run_disabled_tests.
+/// WC_HTTPD_BENCH_SECONDS (default 10) with WC_HTTPD_BENCH_THREADS event loops (default 0: one per
+/// CPU). Run with --gtest_also_run_disabled_tests.
 TEST(HttpdServer, DISABLED_ServeForWrk) {
   Options o;
   const char* port = std::getenv("WC_HTTPD_BENCH_PORT");
   const char* seconds = std::getenv("WC_HTTPD_BENCH_SECONDS");
   o.port = port ? std::atoi(port) : 18080;
+  const char* threads = std::getenv("WC_HTTPD_BENCH_THREADS");
+  o.threads = threads ? static_cast<unsigned>(std::atoi(threads)) : 0;
   const Bytes body = to_bytes(std::string(68, 'x'));
   auto server = start_or_die(o, [&body](Request, Respond respond) {
     Response r;
