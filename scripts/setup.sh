@@ -29,7 +29,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
-  libexpected-dev libhiredis-dev libcrypt-dev openssl prometheus-cpp-dev
+  libexpected-dev libhiredis-dev libcrypt-dev openssl prometheus-cpp-dev libmicrohttpd-dev
   docker-registry curl
 )
 # What only the tests, fuzzers, benchmarks and example actors need.

@@ -7,7 +7,7 @@
 #include <memory>
 #include <mutex>
 
-#include "httpserver/config.h"
+#include "httpd/link_config.h"
 #include "httpserver/server.h"
 #include "sdk/errors.h"
 #include "sdk/provider.h"
@@ -20,13 +20,14 @@ class HttpServerProvider : public provider::ProviderHandler {
   void attach(provider::ProviderRuntime& runtime) override { runtime_ = &runtime; }
 
   Status put_link(const provider::LinkDefinition& ld) override {
-    auto cfg = parse_link_config(ld);
+    auto cfg = httpd::parse_link_config(ld);
     if (!cfg) return fail(cfg.error());
     const std::string actor = ld.actor_id;
     const auto timeout = cfg->timeout;
     provider::ProviderRuntime* rt = runtime_;
     auto server = LinkServer::start(*cfg, [rt, actor, timeout](Bytes payload) {
-      return rt->call_actor(actor, "HttpServer.HandleRequest", std::move(payload), timeout);
+      return rt->call_actor(actor, std::string(rpc::kHttpHandleRequest), std::move(payload),
+                            timeout);
     });
     if (!server) return fail(server.error());
     std::lock_guard lock(mu_);

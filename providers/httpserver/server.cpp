@@ -14,131 +14,14 @@
 #include <cstdint>
 #include <thread>
 
-#include "rpc/msgpack.h"
-
 namespace wc::httpserver {
-namespace mp = rpc::mp::serde;
-
 namespace {
-
-void write_headers(mp::Writer& w, const HeaderMap& h) {
-  w.map(static_cast<std::uint32_t>(h.size()));
-  for (const auto& [name, values] : h) {
-    w.str(name).array(static_cast<std::uint32_t>(values.size()));
-    for (const auto& v : values) w.str(v);
-  }
-}
-
-Result<HeaderMap> read_headers(const msgpack::object& map) {
-  HeaderMap out;
-  const auto* h = mp::find(map, "header");
-  if (h == nullptr) return out;
-  if (h->type != msgpack::type::MAP) return fail(mp::decode_error("`header` must be a map"));
-  for (std::uint32_t i = 0; i < h->via.map.size; ++i) {
-    auto name = mp::as_string(h->via.map.ptr[i].key, "header");
-    if (!name) return fail(name.error());
-    const auto& v = h->via.map.ptr[i].val;
-    if (v.type == msgpack::type::ARRAY) {
-      auto values = mp::as_string_array(v, "header");
-      if (!values) return fail(values.error());
-      out[*name] = std::move(*values);
-    } else {
-      auto value = mp::as_string(v, "header");  // tolerate a single string
-      if (!value) return fail(value.error());
-      out[*name] = {std::move(*value)};
-    }
-  }
-  return out;
-}
-
-/// Reads the `header` and `body` members HttpRequest and HttpResponse share (absent = empty).
-Status read_header_and_body(const msgpack::object& map, HeaderMap& header, Bytes& body) {
-  auto headers = read_headers(map);
-  if (!headers) return fail(headers.error());
-  header = std::move(*headers);
-  if (const auto* b = mp::find(map, "body")) {
-    auto bytes = mp::as_bytes(*b, "body");
-    if (!bytes) return fail(bytes.error());
-    body = std::move(*bytes);
-  }
-  return ok();
-}
-
-/// Parses a payload that must be a map: "Deserialization error: <what>: expected a map".
-Result<msgpack::object_handle> parse_map(std::span<const std::uint8_t> bytes,
-                                         std::string_view what) {
-  auto h = mp::parse(bytes);
-  if (!h) return fail(h.error());
-  if (h->get().type != msgpack::type::MAP) {
-    return fail(mp::decode_error(std::string(what) + ": expected a map"));
-  }
-  return h;
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
-  return out;
-}
-
 }  // namespace
-
-Bytes encode_http_request(const HttpRequest& req) {
-  mp::Writer w;
-  w.map(5);
-  w.str("method").str(req.method);
-  w.str("path").str(req.path);
-  w.str("queryString").str(req.query_string);
-  w.str("header");
-  write_headers(w, req.header);
-  w.str("body").bin(req.body);
-  return w.bytes();
-}
-
-Bytes encode_http_response(const HttpResponse& resp) {
-  mp::Writer w;
-  w.map(3);
-  w.str("statusCode").uint64(resp.status_code);
-  w.str("header");
-  write_headers(w, resp.header);
-  w.str("body").bin(resp.body);
-  return w.bytes();
-}
-
-Result<HttpResponse> decode_http_response(std::span<const std::uint8_t> bytes) {
-  auto h = parse_map(bytes, "HttpResponse");
-  if (!h) return fail(h.error());
-  const auto& o = h->get();
-  HttpResponse r;
-  if (const auto* s = mp::find(o, "statusCode")) {
-    auto code = mp::as_uint(*s, "statusCode");
-    if (!code) return fail(code.error());
-    if (*code < 100 || *code > 999) return fail(mp::decode_error("`statusCode` out of range"));
-    r.status_code = static_cast<std::uint16_t>(*code);
-  }
-  if (auto st = read_header_and_body(o, r.header, r.body); !st) return fail(st.error());
-  return r;
-}
-
-Result<HttpRequest> decode_http_request(std::span<const std::uint8_t> bytes) {
-  auto h = parse_map(bytes, "HttpRequest");
-  if (!h) return fail(h.error());
-  const auto& o = h->get();
-  HttpRequest r;
-  for (auto [key, dst] : {std::pair{"method", &r.method}, std::pair{"path", &r.path},
-                          std::pair{"queryString", &r.query_string}}) {
-    auto s = mp::string_or(o, key);
-    if (!s) return fail(s.error());
-    *dst = std::move(*s);
-  }
-  if (auto st = read_header_and_body(o, r.header, r.body); !st) return fail(st.error());
-  return r;
-}
 
 std::size_t default_threads() {
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -188,40 +71,23 @@ struct LinkServer::Impl {
   std::atomic<std::int64_t> last_failure_warn_{0};
   std::atomic<std::int64_t> failures_since_warn_{0};
 
-  bool origin_allowed(const std::string& origin) const {
-    const auto& list = cfg.cors.allowed_origins;
-    return std::find(list.begin(), list.end(), "*") != list.end() ||
-           std::find(list.begin(), list.end(), origin) != list.end();
-  }
-
   void add_cors(const httplib::Request& req, httplib::Response& res) const {
-    if (cfg.cors.allowed_origins.empty() || !req.has_header("Origin")) return;
-    const std::string origin = req.get_header_value("Origin");
-    if (!origin_allowed(origin)) return;
-    res.set_header("Access-Control-Allow-Origin", origin);
-    if (!cfg.cors.exposed_headers.empty()) {
-      res.set_header("Access-Control-Expose-Headers", join(cfg.cors.exposed_headers));
-    }
+    for (const auto& [name, value] : httpd::cors_response_headers(cfg.cors, origin_of(req)))
+      res.set_header(name, value);
   }
 
   /// CORS preflight answered by the provider itself; true when handled.
   bool preflight(const httplib::Request& req, httplib::Response& res) const {
-    if (cfg.cors.allowed_origins.empty() || req.method != "OPTIONS" ||
-        !req.has_header("Access-Control-Request-Method") || !req.has_header("Origin")) {
-      return false;
-    }
+    auto headers = httpd::cors_preflight(cfg.cors, req.method, origin_of(req),
+                                         req.has_header("Access-Control-Request-Method"));
+    if (!headers) return false;
     res.status = 204;
-    add_cors(req, res);
-    if (!cfg.cors.allowed_methods.empty()) {
-      res.set_header("Access-Control-Allow-Methods", join(cfg.cors.allowed_methods));
-    }
-    if (!cfg.cors.allowed_headers.empty()) {
-      res.set_header("Access-Control-Allow-Headers", join(cfg.cors.allowed_headers));
-    }
-    if (cfg.cors.max_age_secs) {
-      res.set_header("Access-Control-Max-Age", std::to_string(*cfg.cors.max_age_secs));
-    }
+    for (const auto& [name, value] : *headers) res.set_header(name, value);
     return true;
+  }
+
+  static std::string origin_of(const httplib::Request& req) {
+    return req.has_header("Origin") ? req.get_header_value("Origin") : std::string();
   }
 
   void handle(const httplib::Request& creq, httplib::Response& res) {

@@ -17,39 +17,22 @@
 
 #include "common/encoding.h"
 #include "common/error.h"
-#include "httpserver/config.h"
+#include "httpd/link_config.h"
+#include "rpc/http.h"
 
 namespace wc::httpserver {
 
-/// Header map of 7.2: name -> values.
-using HeaderMap = std::map<std::string, std::vector<std::string>>;
+/// The link settings (httpd/link_config.h, shared with the host's builtin server).
+using httpd::HttpConfig;
 
-/// HttpRequest of 7.2.
-struct HttpRequest {
-  std::string method;
-  std::string path;
-  std::string query_string;
-  HeaderMap header;
-  Bytes body;
-};
-
-/// HttpResponse of 7.2.
-struct HttpResponse {
-  std::uint16_t status_code = 200;
-  HeaderMap header;
-  Bytes body;
-};
-
-/// msgpack map `{method, path, queryString, header, body (bin)}` in that key order (the Rust
-/// SDK's declaration order; vector A.1).
-Bytes encode_http_request(const HttpRequest& req);
-/// Decodes HttpResponse; missing members take the SDK defaults (200, {}, empty). Errors:
-/// kInvalidArgument "Deserialization error: ...".
-Result<HttpResponse> decode_http_response(std::span<const std::uint8_t> bytes);
-/// Decodes HttpRequest (tests, tools). Errors as above.
-Result<HttpRequest> decode_http_request(std::span<const std::uint8_t> bytes);
-/// Encodes HttpResponse `{statusCode, header, body (bin)}`.
-Bytes encode_http_response(const HttpResponse& resp);
+/// The contract's payloads and their one codec (rpc/http.h).
+using HeaderMap = rpc::HttpHeaderMap;
+using rpc::decode_http_request;
+using rpc::decode_http_response;
+using rpc::encode_http_request;
+using rpc::encode_http_response;
+using rpc::HttpRequest;
+using rpc::HttpResponse;
 
 /// Sends an HttpServer.HandleRequest payload to the linked actor and returns the response
 /// payload. Error codes decide the HTTP status: kDeadlineExceeded / kUnavailable -> 503, others

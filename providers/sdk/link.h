@@ -1,6 +1,6 @@
 // Link definitions as providers receive them (actor-rpc-providers.md 6.1, 6.3): the type and its
 // codecs are the wire layer's (rpc/messages.h, one rule for `values`); this header names them in
-// the SDK's namespace and adds the SDK's case-insensitive value lookup.
+// the SDK's namespace, with the case-insensitive value lookup.
 //
 // Owned by providers/sdk. Plain values and pure functions; thread-safe.
 #pragma once
@@ -22,8 +22,7 @@ using rpc::encode_linkdef;
 using rpc::linkdef_from_json;
 using rpc::linkdef_to_json;
 
-/// Case-insensitive lookup of a link value (link value keys are matched ignoring ASCII case,
-/// as the reference providers do for `PORT`/`port`, `URL`/`url`).
-std::optional<std::string> link_value(const LinkDefinition& ld, std::string_view key);
+/// Case-insensitive lookup of a link value (rpc/messages.h).
+using rpc::link_value;
 
 }  // namespace wc::provider

@@ -1,6 +1,8 @@
 // Link definition, health and shutdown payloads (see messages.h).
 #include "rpc/messages.h"
 
+#include <cctype>
+
 #include "rpc/msgpack.h"
 
 namespace wc::rpc {
@@ -191,6 +193,19 @@ Result<HealthCheckResponse> health_response_from_json(std::string_view text) {
 std::string shutdown_request_json(std::string_view host_id) {
   return nlohmann::json{{"host_id", std::string(host_id)}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<std::string> link_value(const LinkDefinition& ld, std::string_view key) {
+  for (const auto& [k, v] : ld.values) {
+    if (k.size() != key.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < k.size() && same; ++i) {
+      same = std::tolower(static_cast<unsigned char>(k[i])) ==
+             std::tolower(static_cast<unsigned char>(key[i]));
+    }
+    if (same) return v;
+  }
+  return std::nullopt;
 }
 
 }  // namespace wc::rpc

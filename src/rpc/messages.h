@@ -66,6 +66,9 @@ nlohmann::json linkdef_to_json(const LinkDefinition& ld);
 /// <detail>" (expected an object, missing field `x`, `x` is not a string, `values` is not a map /
 /// must map strings to strings).
 Result<LinkDefinition> linkdef_from_json(const nlohmann::json& j);
+/// Case-insensitive lookup of a link value: keys are matched ignoring ASCII case, as the
+/// reference providers do for `PORT`/`port`, `URL`/`url`. nullopt when absent.
+std::optional<std::string> link_value(const LinkDefinition& ld, std::string_view key);
 
 /// Body of the provider health-check request: msgpack `{"placeholder": true}` (5.5).
 inline constexpr std::array<std::uint8_t, 14> kHealthRequest = {

@@ -1,10 +1,8 @@
 // Provider SDK units: host data, link definitions (vector 10.5), health payload, provider-side
-// validation (vector C and every refusal), httpserver messages (vector A.1) and config, Redis URLs.
+// validation (vector C and every refusal), Redis URLs.
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
-#include "httpserver/config.h"
-#include "httpserver/server.h"
 #include "keyvalue/redis.h"
 #include "rpc/antiforgery.h"
 #include "rpc/errors.h"
@@ -248,100 +246,6 @@ TEST_F(ValidateTest, MalformedTokenIsRefused) {
   auto inv = vector_c();
   inv.encoded_claims = "not.a-token";
   EXPECT_FALSE(check(inv));
-}
-
-// --- httpserver messages and configuration -----------------------------------------------------
-
-TEST(HttpMessagesTest, RequestMatchesVectorA1) {
-  httpserver::HttpRequest r{
-      "GET", "/foo/bar", "x=1", {{"accept", {"*/*"}}}, Bytes{'h', 'e', 'l', 'l', 'o'}};
-  EXPECT_EQ(hex_lower(httpserver::encode_http_request(r)), rpc::vectors::kA1Payload);
-  auto back = httpserver::decode_http_request(unhex(rpc::vectors::kA1Payload));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->query_string, "x=1");
-}
-
-TEST(HttpMessagesTest, DecodesVectorB1Response) {
-  auto r = httpserver::decode_http_response(unhex(rpc::vectors::kB1HttpResponse));
-  ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->status_code, 200);
-  EXPECT_EQ(
-      to_string(r->body),
-      R"({"body":[104,101,108,108,111],"method":"GET","path":"/foo/bar","query_string":"x=1"})");
-}
-
-TEST(HttpMessagesTest, ResponseDefaultsAndErrors) {
-  auto r = httpserver::decode_http_response(Bytes{0x80});
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status_code, 200);
-  EXPECT_FALSE(httpserver::decode_http_response(Bytes{0x01}));
-  EXPECT_FALSE(httpserver::decode_http_response(Bytes{0x81, 0xaa}));
-  mp::Writer w;
-  w.map(1).str("statusCode").str("oops");
-  EXPECT_FALSE(httpserver::decode_http_response(w.bytes()));
-}
-
-LinkDefinition http_link(std::map<std::string, std::string> values) {
-  return LinkDefinition{"MACTOR",          "VPROV", "default", "wasmcloud:httpserver",
-                        std::move(values), ""};
-}
-
-TEST(HttpConfigTest, Defaults) {
-  auto c = httpserver::parse_link_config(http_link({}));
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->host, "127.0.0.1");
-  EXPECT_EQ(c->port, 8000);
-  EXPECT_EQ(c->max_content_len, 10u << 20);
-  EXPECT_FALSE(c->timeout);
-}
-
-TEST(HttpConfigTest, PortAddressAndJson) {
-  auto c = httpserver::parse_link_config(http_link({{"PORT", "8081"}}));
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->port, 8081);
-  c = httpserver::parse_link_config(http_link({{"Address", "0.0.0.0:9000"}}));
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->host, "0.0.0.0");
-  EXPECT_EQ(c->port, 9000);
-  c = httpserver::parse_link_config(
-      http_link({{"config_json",
-                  R"({"address":"127.0.0.1:7001","timeout_ms":250,"max_content_len":"1k",
-            "cors":{"allowed_origins":["*"]},"tls":{"cert_file":"c","priv_key_file":"k"}})"}}));
-  ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->port, 7001);
-  EXPECT_EQ(c->timeout, std::chrono::milliseconds(250));
-  EXPECT_EQ(c->max_content_len, 1024u);
-  EXPECT_EQ(c->cors.allowed_origins, std::vector<std::string>{"*"});
-  ASSERT_TRUE(c->tls);
-  EXPECT_EQ(c->tls->cert_file, "c");
-  c = httpserver::parse_link_config(
-      http_link({{"config_b64", base64_encode(as_bytes(R"({"address":"127.0.0.1:7002"})"))}}));
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->port, 7002);
-}
-
-TEST(HttpConfigTest, BadValuesAreErrors) {
-  EXPECT_FALSE(httpserver::parse_link_config(http_link({{"port", "http"}})));
-  EXPECT_FALSE(httpserver::parse_link_config(http_link({{"port", "70000"}})));
-  EXPECT_FALSE(httpserver::parse_link_config(http_link({{"address", "nocolon"}})));
-  EXPECT_FALSE(httpserver::parse_link_config(http_link({{"config_json", "{"}})));
-  EXPECT_FALSE(httpserver::parse_link_config(http_link({{"config_b64", "***"}})));
-  EXPECT_FALSE(
-      httpserver::parse_link_config(http_link({{"config_json", R"({"max_content_len":"ten"})"}})));
-  EXPECT_FALSE(
-      httpserver::parse_link_config(http_link({{"config_json", R"({"tls":{"cert_file":"c"}})"}})));
-}
-
-TEST(HttpConfigTest, Sizes) {
-  EXPECT_EQ(*httpserver::parse_size("10m"), 10u << 20);
-  EXPECT_EQ(*httpserver::parse_size("10M"), 10u << 20);
-  EXPECT_EQ(*httpserver::parse_size("512k"), 512u * 1024);
-  EXPECT_EQ(*httpserver::parse_size("1g"), 1u << 30);
-  EXPECT_EQ(*httpserver::parse_size("123"), 123u);
-  EXPECT_EQ(*httpserver::parse_size("2kb"), 2048u);
-  EXPECT_FALSE(httpserver::parse_size(""));
-  EXPECT_FALSE(httpserver::parse_size("m"));
-  EXPECT_FALSE(httpserver::parse_size("-1k"));
 }
 
 TEST(RedisUrlTest, Parses) {

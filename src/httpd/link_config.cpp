@@ -1,6 +1,7 @@
-// httpserver link configuration (see config.h).
-#include "httpserver/config.h"
+// httpserver link configuration (see link_config.h).
+#include "httpd/link_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -8,7 +9,7 @@
 
 #include "common/encoding.h"
 
-namespace wc::httpserver {
+namespace wc::httpd {
 namespace {
 
 tl::unexpected<Error> bad(std::string detail) {
@@ -117,23 +118,23 @@ Status parse_address(std::string_view text, std::string& host, int& port) {
   return ok();
 }
 
-Result<HttpConfig> parse_link_config(const provider::LinkDefinition& ld) {
+Result<HttpConfig> parse_link_config(const rpc::LinkDefinition& ld) {
   HttpConfig c;
-  if (auto b64 = provider::link_value(ld, "config_b64")) {
+  if (auto b64 = rpc::link_value(ld, "config_b64")) {
     auto raw = base64_decode(*b64);
     if (!raw) return bad("`config_b64` is not base64");
     auto j = nlohmann::json::parse(to_string(*raw), nullptr, false);
     if (j.is_discarded()) return bad("`config_b64` does not hold JSON");
     if (auto s = apply_json(j, c); !s) return fail(s.error());
-  } else if (auto text = provider::link_value(ld, "config_json")) {
+  } else if (auto text = rpc::link_value(ld, "config_json")) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded()) return bad("`config_json` is not JSON");
     if (auto s = apply_json(j, c); !s) return fail(s.error());
   }
-  if (auto addr = provider::link_value(ld, "address")) {
+  if (auto addr = rpc::link_value(ld, "address")) {
     if (auto s = parse_address(*addr, c.host, c.port); !s) return fail(s.error());
   }
-  if (auto port = provider::link_value(ld, "port")) {
+  if (auto port = rpc::link_value(ld, "port")) {
     int n = 0;
     auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), n);
     if (port->empty() || ec != std::errc() || end != port->data() + port->size() || n < 0 ||
@@ -146,4 +147,46 @@ Result<HttpConfig> parse_link_config(const provider::LinkDefinition& ld) {
   return c;
 }
 
-}  // namespace wc::httpserver
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out;
+}
+
+}  // namespace
+
+std::vector<HeaderPair> cors_response_headers(const CorsConfig& cors, std::string_view origin) {
+  std::vector<HeaderPair> out;
+  const auto& list = cors.allowed_origins;
+  if (list.empty() || origin.empty()) return out;
+  if (std::find(list.begin(), list.end(), "*") == list.end() &&
+      std::find(list.begin(), list.end(), origin) == list.end()) {
+    return out;
+  }
+  out.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+  if (!cors.exposed_headers.empty())
+    out.emplace_back("Access-Control-Expose-Headers", join(cors.exposed_headers));
+  return out;
+}
+
+std::optional<std::vector<HeaderPair>> cors_preflight(const CorsConfig& cors,
+                                                      std::string_view method,
+                                                      std::string_view origin,
+                                                      bool has_request_method) {
+  if (cors.allowed_origins.empty() || method != "OPTIONS" || !has_request_method ||
+      origin.empty()) {
+    return std::nullopt;
+  }
+  auto out = cors_response_headers(cors, origin);
+  if (!cors.allowed_methods.empty())
+    out.emplace_back("Access-Control-Allow-Methods", join(cors.allowed_methods));
+  if (!cors.allowed_headers.empty())
+    out.emplace_back("Access-Control-Allow-Headers", join(cors.allowed_headers));
+  if (cors.max_age_secs)
+    out.emplace_back("Access-Control-Max-Age", std::to_string(*cors.max_age_secs));
+  return out;
+}
+
+}  // namespace wc::httpd
