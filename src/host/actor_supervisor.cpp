@@ -13,6 +13,7 @@
 #include "lattice/event_data.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "rpc/errors.h"
 #include "wascap/claims.h"
 
 namespace wc::host {
@@ -29,7 +30,7 @@ struct ActorSupervisor::Entry {
   bool subscribed = false;  // rpc_sub was created (a fake Bus hands out invalid subscriptions)
   // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
   std::size_t in_flight = 0;
-  std::deque<std::shared_ptr<lattice::Message>> pending;
+  std::deque<ActorSupervisor::Admitted> pending;
   std::uint64_t rr = 0;                      // round-robin instance cursor (actor-rpc-providers 9)
   metrics::ActorMetrics* metrics = nullptr;  // this actor's series, set at creation (may be null)
 };
@@ -268,7 +269,7 @@ void ActorSupervisor::end_task() {
 void ActorSupervisor::stop(const std::string& key, std::int64_t count, const StringMap& filter) {
   std::vector<InstanceInfo> halted;
   lattice::Subscription dropped_sub;
-  std::deque<std::shared_ptr<lattice::Message>> orphans;
+  std::deque<Admitted> orphans;
   std::int64_t remaining = 0;
   {
     MutexLock lock(mu_);
@@ -295,8 +296,7 @@ void ActorSupervisor::stop(const std::string& key, std::int64_t count, const Str
     }
   }
   dropped_sub.unsubscribe();
-  for (auto& m : orphans)
-    if (deps_.reply_not_running) deps_.reply_not_running(key, *m);
+  for (auto& m : orphans) refuse_not_running(key, m);
   for (const auto& inst : halted) {
     emit(ev::kActorStopped, ed::actor_stopped(key, inst.instance_id, inst.annotations));
   }
@@ -488,6 +488,27 @@ std::pair<std::size_t, std::size_t> ActorSupervisor::load_of(const std::string& 
 // ------------------------------------------------------------------ RPC slots
 
 void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Message> msg) {
+  (void)admit_any(key, Admitted{std::move(msg), nullptr}, true);
+}
+
+bool ActorSupervisor::admit_local(const std::string& key,
+                                  std::shared_ptr<LocalInvocation> invocation) {
+  return admit_any(key, Admitted{nullptr, std::move(invocation)}, false);
+}
+
+void ActorSupervisor::refuse_not_running(const std::string& key, const Admitted& a) const {
+  if (a.message) {
+    if (deps_.reply_not_running) deps_.reply_not_running(key, *a.message);
+  } else if (a.local && a.local->done) {
+    a.local->done(fail(Code::kUnavailable, std::string(rpc::errors::kNotRunningPrefix) + key +
+                                               std::string(rpc::errors::kNotRunningSuffix)));
+  }
+}
+
+/// Takes a free slot of actor `key` (round-robin instance) and posts the invocation, or queues
+/// it. Without instances: answers "not running" when `refuse_when_absent`, and returns false.
+bool ActorSupervisor::admit_any(const std::string& key, Admitted admitted,
+                                bool refuse_when_absent) {
   std::shared_ptr<Entry> entry;
   std::string instance_id;
   {
@@ -496,26 +517,26 @@ void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Mes
     if (it != actors_.end() && !it->second->instances.empty()) {
       entry = it->second;
       if (entry->in_flight >= entry->instances.size()) {
-        entry->pending.push_back(std::move(msg));
-        return;
+        entry->pending.push_back(std::move(admitted));
+        return true;
       }
       ++entry->in_flight;
       instance_id = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
     }
   }
   if (!entry) {
-    if (deps_.reply_not_running) deps_.reply_not_running(key, *msg);
-    return;
+    if (refuse_when_absent) refuse_not_running(key, admitted);
+    return false;
   }
-  post_invocation(entry, std::move(msg), std::move(instance_id));
+  post_invocation(entry, std::move(admitted), std::move(instance_id));
+  return true;
 }
 
 /// The RPC pool's task for one admitted invocation: reads the actor's claims and module under
 /// `mu_` when it runs (a live update may have replaced them), runs it, then frees its slot.
 std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Entry>& entry,
-                                                       std::shared_ptr<lattice::Message> msg,
-                                                       std::string instance_id) {
-  return [this, entry, msg = std::move(msg), instance_id = std::move(instance_id)] {
+                                                       Admitted admitted, std::string instance_id) {
+  return [this, entry, admitted = std::move(admitted), instance_id = std::move(instance_id)] {
     InvocationTarget target;
     target.actor_key = entry->key;
     target.instance_id = instance_id;
@@ -525,19 +546,28 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
       target.claims = entry->claims;
       target.module = entry->module;
     }
-    deps_.run(target, *msg);
+    if (admitted.message) {
+      deps_.run(target, *admitted.message);
+    } else if (deps_.run_local) {
+      deps_.run_local(target, *admitted.local);
+    } else {
+      admitted.local->done(fail(Code::kUnsupported, "in-process invocations are not wired"));
+    }
     finish(entry);
   };
 }
 
 /// Posts one admitted invocation (its slot already taken) to the RPC pool; the slot is given
-/// back when the pool refuses it.
-void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry,
-                                      std::shared_ptr<lattice::Message> msg,
+/// back when the pool refuses it (shutdown), and the sender told the actor is not running.
+void ActorSupervisor::post_invocation(const std::shared_ptr<Entry>& entry, Admitted admitted,
                                       std::string instance_id) {
-  if (!deps_.post_rpc(invocation_task(entry, std::move(msg), std::move(instance_id)))) {
-    MutexLock lock(mu_);
-    if (entry->in_flight > 0) --entry->in_flight;
+  const Admitted keep = admitted;  // shared pointers: refusal needs the sender
+  if (!deps_.post_rpc(invocation_task(entry, std::move(admitted), std::move(instance_id)))) {
+    {
+      MutexLock lock(mu_);
+      if (entry->in_flight > 0) --entry->in_flight;
+    }
+    if (keep.local) refuse_not_running(entry->key, keep);
   }
 }
 
@@ -553,7 +583,7 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
 }
 
 void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
-  std::deque<std::shared_ptr<lattice::Message>> orphans;
+  std::deque<Admitted> orphans;
   {
     MutexLock lock(mu_);
     if (entry->in_flight > 0) --entry->in_flight;
@@ -564,8 +594,7 @@ void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
       drain_pending_locked(entry);
     }
   }
-  for (auto& m : orphans)
-    if (deps_.reply_not_running) deps_.reply_not_running(entry->key, *m);
+  for (auto& m : orphans) refuse_not_running(entry->key, m);
 }
 
 }  // namespace wc::host

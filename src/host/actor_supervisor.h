@@ -41,9 +41,23 @@
 #include "host/rpc_dispatcher.h"
 #include "lattice/nats.h"
 #include "metrics/metrics.h"
+#include "rpc/invocation.h"
 #include "wasm/engine.h"
 
 namespace wc::host {
+
+/// An invocation handed to the supervisor in-process by a builtin capability of this host (the
+/// builtin HTTP server, issue #14.4): no NATS message and no anti-forgery token, since nothing
+/// crossed a trust boundary. It takes an instance slot like any invocation of the actor.
+struct LocalInvocation {
+  rpc::WasmCloudEntity origin;  ///< the calling builtin provider (key, contract id, link name)
+  std::string operation;        ///< e.g. "HttpServer.HandleRequest"
+  Bytes payload;
+  /// Called exactly once: with the guest's reply bytes or the Error (on an RPC pool thread; on
+  /// the stopping thread with kUnavailable and the "not running" text of rpc/errors.h when the
+  /// actor stops before it ran).
+  std::function<void(Result<Bytes>)> done;
+};
 
 /// What the supervisor needs from its host.
 struct ActorSupervisorDeps {
@@ -65,6 +79,8 @@ struct ActorSupervisorDeps {
   Poster post_rpc;
   /// Runs one admitted invocation on the calling (RPC pool) thread: trace, dispatcher.
   std::function<void(const InvocationTarget& target, const lattice::Message& message)> run;
+  /// Runs one admitted LocalInvocation on the calling (RPC pool) thread and calls its `done`.
+  std::function<void(const InvocationTarget& target, LocalInvocation& invocation)> run_local;
   /// Replies "not running" to a message that arrived for an actor without instances.
   std::function<void(const std::string& actor_key, const lattice::Message& message)>
       reply_not_running;
@@ -138,6 +154,11 @@ class ActorSupervisor {
   /// the invocation to the RPC pool, or queues it; answers "not running" when the actor has no
   /// instances. Never blocks on guest code.
   void admit(const std::string& key, std::shared_ptr<lattice::Message> message) EXCLUDES(mu_);
+  /// Any thread: the same for an in-process invocation (LocalInvocation). Returns false, and
+  /// leaves `invocation` untouched, when `key` has no instance on this host (the caller then
+  /// sends it to the lattice); true when it runs or waits for a slot.
+  bool admit_local(const std::string& key, std::shared_ptr<LocalInvocation> invocation)
+      EXCLUDES(mu_);
 
   // ------------------------------------------------------------ views
 
@@ -150,13 +171,19 @@ class ActorSupervisor {
 
  private:
   struct Entry;
+  /// One admitted invocation: a NATS message or an in-process LocalInvocation (exactly one set).
+  struct Admitted {
+    std::shared_ptr<lattice::Message> message;
+    std::shared_ptr<LocalInvocation> local;
+  };
+  /// Tells the sender of an invocation that will not run that the actor is not running.
+  void refuse_not_running(const std::string& key, const Admitted& a) const;
   /// The pool task of one admitted invocation (claims and module read under mu_ when it runs).
-  std::function<void()> invocation_task(const std::shared_ptr<Entry>& entry,
-                                        std::shared_ptr<lattice::Message> msg,
+  std::function<void()> invocation_task(const std::shared_ptr<Entry>& entry, Admitted admitted,
                                         std::string instance_id);
-  void post_invocation(const std::shared_ptr<Entry>& entry,
-                       std::shared_ptr<lattice::Message> message, std::string instance_id)
-      EXCLUDES(mu_);
+  bool admit_any(const std::string& key, Admitted admitted, bool refuse_when_absent) EXCLUDES(mu_);
+  void post_invocation(const std::shared_ptr<Entry>& entry, Admitted admitted,
+                       std::string instance_id) EXCLUDES(mu_);
   void drain_pending_locked(const std::shared_ptr<Entry>& entry) REQUIRES(mu_);
   void finish(const std::shared_ptr<Entry>& entry) EXCLUDES(mu_);
   std::int64_t instances_locked() const REQUIRES(mu_);

@@ -134,6 +134,11 @@ inline std::string other_reference(std::string_view public_key, std::string_view
 inline std::string unknown_builtin(std::string_view ns) {
   return "unknown builtin namespace: `" + std::string(ns) + "`";
 }
+/// provider_start_failed `error` of `lp` with a `builtin://` reference the host does not have
+/// (ours; the builtin providers are builtin_http.h's).
+inline std::string unknown_builtin_provider(std::string_view ref) {
+  return "unknown builtin provider `" + std::string(ref) + "` (this host has builtin://httpserver)";
+}
 /// "unknown operation: `<op>`" (a trap in 0.63).
 inline std::string unknown_operation(std::string_view op) {
   return "unknown operation: `" + std::string(op) + "`";

@@ -65,7 +65,11 @@ void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_sour
 }
 
 std::vector<ProviderInfo> Host::Impl::provider_snapshot() const {
-  return providers ? providers->running() : std::vector<ProviderInfo>{};
+  std::vector<ProviderInfo> out = providers ? providers->running() : std::vector<ProviderInfo>{};
+  if (builtin_http) {
+    for (auto& p : builtin_http->running()) out.push_back(std::move(p));
+  }
+  return out;
 }
 
 void Host::Impl::heartbeat() {
@@ -109,6 +113,7 @@ void Host::Impl::do_stop() {
     if (ctl_pool) ctl_pool->shutdown();
     if (actors) actors->stop_all();
     if (providers) providers->stop_all();  // 6.3 step 2
+    if (builtin_http) builtin_http->stop_all();
     if (rpc_pool) rpc_pool->shutdown();
     emit(ev::kHostStopped, ed::host_stopped(cfg.labels));
     if (ctl) (void)ctl->flush(std::chrono::seconds(2));
@@ -222,6 +227,10 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
       raw->emit(type, data, linkdef_source);
     };
     d.post = [raw](std::function<void()> task) { return raw->ctl_pool->post(std::move(task)); };
+    // Set before the watch starts (metadata->open() below); read by control pool threads.
+    d.link_changed = [raw](const LinkDefinition& link, bool set) {
+      if (raw->builtin_http) raw->builtin_http->link_changed(link, set);
+    };
     d.lattice_prefix = cfg.lattice_prefix;
     d.js_domain = impl->js_domain();
     impl->metadata = std::make_unique<MetadataCache>(std::move(d));
@@ -260,6 +269,9 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
       trace::Scope trace_scope(lattice::trace_for(m));
       (void)raw->dispatcher->handle(target, m.data(), m.reply());
     };
+    d.run_local = [raw](const InvocationTarget& target, LocalInvocation& inv) {
+      inv.done(raw->dispatcher->invoke_local(target, inv.origin, inv.operation, inv.payload));
+    };
     d.reply_not_running = [raw](const std::string& key, const lattice::Message& m) {
       raw->dispatcher->reply_not_running(key, m.reply());
     };
@@ -296,6 +308,25 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     impl->providers = std::make_unique<ProviderSupervisor>(std::move(d));
   }
 
+  {
+    BuiltinHttpDeps d;
+    d.invoke_local = [raw](const std::string& key, std::shared_ptr<LocalInvocation> inv) {
+      return raw->actors->admit_local(key, std::move(inv));
+    };
+    d.invoke_remote = [raw](const rpc::WasmCloudEntity& origin, const std::string& key,
+                            std::string_view operation, Bytes payload) {
+      return raw->dispatcher->call_actor(origin, key, operation, std::move(payload));
+    };
+    d.post_rpc = [raw](std::function<void()> task) { return raw->rpc_pool->post(std::move(task)); };
+    d.links_for = [raw](const std::string& key, const std::string& link) {
+      return raw->metadata->links_for(key, link);
+    };
+    d.emit = [raw](std::string_view type, const json& data, bool linkdef_source) {
+      raw->emit(type, data, linkdef_source);
+    };
+    impl->builtin_http = std::make_unique<BuiltinHttpServer>(std::move(d));
+  }
+
   impl->metadata->open();
   {
     ControlServerDeps d;
@@ -316,10 +347,14 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.facts = [raw] { return raw->facts(); };
     d.providers = [raw] { return raw->provider_snapshot(); };
     d.provider_supervised = [raw](const std::string& key, const std::string& link) {
-      return raw->providers->supervised(key, link);
+      return raw->builtin_http->supervised(key, link) || raw->providers->supervised(key, link);
     };
     d.stop_provider = [raw](const std::string& key, const std::string& link) {
-      raw->providers->stop(key, link);
+      if (key == builtin_http_server_key()) {
+        (void)raw->builtin_http->stop(link);
+      } else {
+        raw->providers->stop(key, link);
+      }
     };
     d.launch_provider = [raw](const StartProviderRequest& req) { raw->launch_provider(req); };
     d.resolve_provider_key = [raw](const std::string& ref) {

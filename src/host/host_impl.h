@@ -3,17 +3,19 @@
 // the file named in its section comment:
 //   host.cpp           Host::start/stop/accessors, facts, events, heartbeat, shutdown (6.3)
 //   fetch.cpp          artifact fetching for actors and providers (3.1.1, claims-oci-par 4.1)
-//   provider_glue.cpp  provider reference resolution, fetch, launch (3.6)
+//   provider_glue.cpp  provider reference resolution, fetch, launch (3.6), builtin providers
 //
 // Components with their own header, created and wired in Host::start: MetadataCache
 // (metadata_cache.h: bucket, links, claims, reference map, aliases), RpcDispatcher
 // (rpc_dispatcher.h: invocation handling, authorization in authorization.h, host calls,
 // builtins.h), ActorSupervisor (actor_supervisor.h: registry, reservations, lifecycle, RPC
 // slots), ControlServer (control_server.h: subjects, handlers, acks, config service),
-// ProviderSupervisor (providers.h).
+// ProviderSupervisor (providers.h), BuiltinHttpServer (builtin_http.h: the in-process
+// wasmcloud:httpserver provider).
 //
 // Locking: Host::Impl itself only has `stop_mu` (stop flags). Component locks are taken in the
-// order ActorSupervisor -> MetadataCache; ProviderSupervisor's is never taken with either held.
+// order ActorSupervisor -> MetadataCache; ProviderSupervisor's and BuiltinHttpServer's are never
+// taken with either held.
 #pragma once
 
 #include <atomic>
@@ -35,6 +37,7 @@
 #include "common/error.h"
 #include "common/thread_annotations.h"
 #include "host/actor_supervisor.h"
+#include "host/builtin_http.h"
 #include "host/bus.h"
 #include "host/config.h"
 #include "host/control.h"
@@ -80,11 +83,13 @@ struct Host::Impl {
   /// stream created) on first use.
   std::unique_ptr<lattice::LazyObjectStore> objects;
   std::unique_ptr<Executor> ctl_pool, lifecycle_pool, rpc_pool;
+  /// Prometheus series (src/metrics); declared before `engine`, whose compile thread reports
+  /// to it until the engine is destroyed.
+  metrics::Metrics metrics;
   std::shared_ptr<wasm::Engine> engine;
   oci::CredentialStore creds;
   std::unique_ptr<PolicyManager> policy;
   std::unique_ptr<ProviderSupervisor> providers;
-  metrics::Metrics metrics;                         // Prometheus series (src/metrics)
   std::unique_ptr<metrics::Server> metrics_server;  // GET /metrics when cfg.metrics_port > 0
 
   /// The lattice metadata: bucket, watch, links, claims, reference map, aliases (its own lock,
@@ -98,6 +103,9 @@ struct Host::Impl {
   std::unique_ptr<ActorSupervisor> actors;
   /// Control-interface subscriptions, handlers and acks (control_server.h).
   std::unique_ptr<ControlServer> control;
+  /// The builtin wasmcloud:httpserver provider (builtin_http.h); declared last so that it is
+  /// destroyed first (its requests use the dispatcher and the actor supervisor).
+  std::unique_ptr<BuiltinHttpServer> builtin_http;
 
   // Stop handling: the maintenance thread sends heartbeats and performs requested stops.
   Mutex stop_mu;
@@ -138,6 +146,8 @@ struct Host::Impl {
   /// 2.3.6 resolution: a ref starting with 'V' is the key, else the reference map.
   std::optional<std::string> resolve_provider_key(const std::string& ref) const;
   Result<Bytes> fetch_provider(const std::string& ref);
+  /// `lp` of a `builtin://` reference (builtin_http.h); failures publish provider_start_failed.
+  void launch_builtin_provider(const StartProviderRequest& req);
   /// Start of 3.6.1; failures publish provider_start_failed (inspected error).
   void launch_provider(const StartProviderRequest& req);
 

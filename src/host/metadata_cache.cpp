@@ -328,10 +328,13 @@ void MetadataCache::apply(const KvEntry& entry) {
 /// linkdef_set / linkdef_deleted event and the provider notification (2.4.4-2.4.5).
 void MetadataCache::announce_link(const LinkDefinition& ld, bool set) {
   if (deps_.emit) deps_.emit(set ? ev::kLinkdefSet : ev::kLinkdefDeleted, linkdef_json(ld), true);
-  if (!deps_.rpc) return;
-  auto subject = set ? topics::rpc_linkdefs_put(deps_.lattice_prefix, ld.provider_id, ld.link_name)
-                     : topics::rpc_linkdefs_del(deps_.lattice_prefix, ld.provider_id, ld.link_name);
-  (void)deps_.rpc->publish(subject, rpc::encode_linkdef(ld));  // the wire layer's codec
+  if (deps_.rpc) {
+    auto subject =
+        set ? topics::rpc_linkdefs_put(deps_.lattice_prefix, ld.provider_id, ld.link_name)
+            : topics::rpc_linkdefs_del(deps_.lattice_prefix, ld.provider_id, ld.link_name);
+    (void)deps_.rpc->publish(subject, rpc::encode_linkdef(ld));  // the wire layer's codec
+  }
+  if (deps_.link_changed) deps_.link_changed(ld, set);
 }
 
 void MetadataCache::put_link(const LinkDefinition& ld) {

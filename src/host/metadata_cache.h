@@ -60,6 +60,10 @@ struct MetadataCacheDeps {
   EventEmitter emit;
   /// Hands a watch delivery to the control pool (never applied on the delivery thread).
   Poster post;
+  /// Told of every link set (`set`) or deleted, after linkdef_set / linkdef_deleted and the
+  /// provider notification (the host's builtin providers listen here). Called without the
+  /// cache's lock. May be empty.
+  std::function<void(const LinkDefinition& link, bool set)> link_changed;
   std::string lattice_prefix;
   std::string js_domain;  ///< "" = none
 };

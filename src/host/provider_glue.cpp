@@ -40,6 +40,7 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
     emit(ev::kProviderStartFailed,
          ed::provider_start_failed(req.provider_ref, req.link_name, inspect(msg)));
   };
+  if (starts_with(req.provider_ref, kBuiltinScheme)) return launch_builtin_provider(req);
   auto bytes = fetch_provider(req.provider_ref);
   if (!bytes) return failed(bytes.error().message);
   par::LoadOptions lo;
@@ -91,6 +92,32 @@ void Host::Impl::launch_provider(const StartProviderRequest& req) {
     metadata->publish_reference(req.provider_ref, key);
     emit(ev::kRefmapSet, ed::refmap_set(req.provider_ref, key));
   }
+}
+
+/// `lp` of a `builtin://` reference: the host's own providers (builtin_http.h); no download,
+/// archive or claims. The reference map records it like a downloaded provider's.
+void Host::Impl::launch_builtin_provider(const StartProviderRequest& req) {
+  auto failed = [&](const std::string& msg) {
+    spdlog::error("Failed to start provider from '{}': {}", req.provider_ref, msg);
+    emit(ev::kProviderStartFailed, ed::provider_start_failed(req.provider_ref, req.link_name, msg));
+  };
+  if (req.provider_ref != kBuiltinHttpServerRef)
+    return failed(errors::unknown_builtin_provider(req.provider_ref));
+  const std::string& key = builtin_http_server_key();
+  auto decision = policy->evaluate("start_provider", PolicyManager::default_source(),
+                                   json{{"publicKey", key},
+                                        {"issuer", ""},
+                                        {"contractId", kHttpServerContract},
+                                        {"linkName", req.link_name}});
+  if (!decision.permitted) return failed(errors::starting_provider_denied(key, decision.message));
+  auto running = builtin_http->start(req.link_name, req.annotations);
+  if (!running) {
+    if (running.error().code == Code::kAlreadyExists) return;  // as for a downloaded provider
+    return failed(running.error().message);
+  }
+  metadata->set_reference(req.provider_ref, key);
+  metadata->publish_reference(req.provider_ref, key);
+  emit(ev::kRefmapSet, ed::refmap_set(req.provider_ref, key));
 }
 
 }  // namespace wc::host

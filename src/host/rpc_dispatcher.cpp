@@ -107,15 +107,7 @@ rpc::InvocationResponse RpcDispatcher::handle(const InvocationTarget& target,
     dechunked = std::move(*full);
     payload = dechunked;
   }
-  const std::string actor_key = target.actor_key;
-  auto caps = target.claims.caps.value_or(std::vector<std::string>{});
-  wasm::HostCallHandler host_call_handler = [this, actor_key, caps](const wasm::HostCall& call) {
-    return host_call(actor_key, caps, call);
-  };
-  wasm::LogHandler log = [actor_key](std::string_view stream, std::string_view text) {
-    spdlog::info("[{}] {}: {}", actor_key, stream, text);
-  };
-  auto out = target.module->invoke(inv->operation, payload, host_call_handler, log);
+  auto out = run_guest(target, inv->operation, payload);
   if (!out) {
     resp.msg.clear();
     resp.error = out.error().message;
@@ -134,6 +126,54 @@ rpc::InvocationResponse RpcDispatcher::handle(const InvocationTarget& target,
     resp.msg.clear();
   }
   return respond();
+}
+
+Result<wasm::InvokeOutput> RpcDispatcher::run_guest(const InvocationTarget& target,
+                                                    std::string_view operation,
+                                                    std::span<const std::uint8_t> payload) {
+  const std::string& actor_key = target.actor_key;
+  const std::vector<std::string> no_caps;
+  const std::vector<std::string>& caps = target.claims.caps ? *target.claims.caps : no_caps;
+  wasm::HostCallHandler host_call_handler = [this, &actor_key, &caps](const wasm::HostCall& call) {
+    return host_call(actor_key, caps, call);
+  };
+  wasm::LogHandler log = [&actor_key](std::string_view stream, std::string_view text) {
+    spdlog::info("[{}] {}: {}", actor_key, stream, text);
+  };
+  return target.module->invoke(operation, payload, host_call_handler, log);
+}
+
+Result<Bytes> RpcDispatcher::invoke_local(const InvocationTarget& target,
+                                          const rpc::WasmCloudEntity& origin,
+                                          std::string_view operation,
+                                          std::span<const std::uint8_t> payload) {
+  const auto received = std::chrono::steady_clock::now();
+  json event_data = ed::invocation(
+      event_end(origin), {target.actor_key, std::nullopt, std::nullopt}, operation, payload.size());
+  auto finish = [&](Result<Bytes> r) {
+    const auto took = std::chrono::steady_clock::now() - received;
+    if (target.metrics) target.metrics->invocation(r.has_value(), took);
+    event_data["duration_ms"] = std::chrono::duration<double, std::milli>(took).count();
+    rpc_event(r.has_value(), event_data);
+    return r;
+  };
+  // The authorizer decides on an Invocation; this one is never signed or sent.
+  rpc::Invocation inv;
+  inv.origin = origin;
+  inv.target = rpc::actor_entity(target.actor_key);
+  inv.operation = std::string(operation);
+  if (auto allowed = authorizer_.authorize_inbound(inv, target.claims); !allowed)
+    return finish(fail(allowed.error()));
+  auto out = run_guest(target, operation, payload);
+  if (!out) return finish(fail(out.error()));
+  return finish(std::move(out->response));
+}
+
+Result<Bytes> RpcDispatcher::call_actor(const rpc::WasmCloudEntity& origin,
+                                        const std::string& actor_key, std::string_view operation,
+                                        Bytes payload) {
+  return request(origin, rpc::actor_entity(actor_key),
+                 topics::rpc_actor(deps_.lattice_prefix, actor_key), operation, std::move(payload));
 }
 
 Result<Bytes> RpcDispatcher::host_call(const std::string& actor_key,
@@ -167,23 +207,33 @@ Result<Bytes> RpcDispatcher::host_call(const std::string& actor_key,
   } else {
     subject = topics::rpc_actor(L, target->public_key);
   }
-  Bytes payload(call.payload.begin(), call.payload.end());
+  return request(rpc::actor_entity(actor_key), *target, subject, call.operation,
+                 Bytes(call.payload.begin(), call.payload.end()));
+}
+
+Result<Bytes> RpcDispatcher::request(const rpc::WasmCloudEntity& origin,
+                                     const rpc::WasmCloudEntity& target, const std::string& subject,
+                                     std::string_view operation, Bytes payload) {
+  auto host_fail = [](const std::string& text) {
+    return fail(Code::kUnavailable, std::string(rpc::errors::kHostCallFailedPrefix) + text);
+  };
   rpc::SignOptions sign;
   sign.chunk_threshold = SIZE_MAX;  // chunked below; the token hashes the full payload (3.4)
-  auto inv =
-      rpc::make_invocation(*deps_.cluster_key, rpc::actor_entity(actor_key), *target,
-                           std::string(call.operation), payload, deps_.cluster_public_key, sign);
+  auto inv = rpc::make_invocation(*deps_.cluster_key, origin, target, std::string(operation),
+                                  payload, deps_.cluster_public_key, sign);
   if (!inv) return host_fail(inv.error().message);
   if (inv->msg.size() > rpc::kHostChunkThreshold) {
     // 2.5 step 2: above 700 KiB the payload goes to the object store under the invocation id.
     if (auto st = deps_.objects->put(inv->id, inv->msg); !st) return host_fail(st.error().message);
     inv->msg.clear();
   }
-  // The calling actor's end has no contract id or link name; a provider target has both.
-  ed::InvocationEnd dest{target->public_key, std::nullopt, std::nullopt};
-  if (provider) dest = {target->public_key, std::string_view(ns), std::string_view(binding)};
-  const json event =
-      ed::invocation({actor_key, std::nullopt, std::nullopt}, dest, call.operation, payload.size());
+  // An actor end has no contract id or link name; a provider end has both.
+  auto end = [](const rpc::WasmCloudEntity& e) {
+    return e.is_actor() ? ed::InvocationEnd{e.public_key, std::nullopt, std::nullopt}
+                        : ed::InvocationEnd{e.public_key, std::string_view(e.contract_id),
+                                            std::string_view(e.link_name)};
+  };
+  const json event = ed::invocation(end(origin), end(target), operation, payload.size());
   // The guest runs on the invocation's thread: the call continues its trace (traceparent).
   auto reply = deps_.rpc->request(subject, rpc::encode_invocation(*inv),
                                   rpc::rpc_timeout_for(payload.size(), deps_.rpc_timeout),

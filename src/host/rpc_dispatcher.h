@@ -95,6 +95,23 @@ class RpcDispatcher {
   /// `reply_subject` (nothing when "").
   void reply_not_running(const std::string& actor_key, std::string_view reply_subject);
 
+  /// Runs `operation` on `target` for an in-process caller `origin` (a builtin capability of
+  /// this host, issue #14.4): no anti-forgery token (nothing crossed a trust boundary), and
+  /// otherwise as handle(): authorize_inbound (capability claim, perform_invocation policy), the
+  /// guest call with host-call routing, the actor's metrics and the invocation rpc event. Returns
+  /// the guest's reply bytes; errors carry the InvocationResponse error texts (kPermissionDenied
+  /// for authorization, the guest's Error otherwise).
+  Result<Bytes> invoke_local(const InvocationTarget& target, const rpc::WasmCloudEntity& origin,
+                             std::string_view operation, std::span<const std::uint8_t> payload);
+
+  /// Sends `operation` to actor `actor_key` anywhere in the lattice as a signed invocation from
+  /// `origin` (a builtin capability whose actor has no local instance): cluster-key token (3.4),
+  /// payload chunked above 700 KiB, reply chunk read, rpc event. Blocks up to the RPC timeout.
+  /// Errors: kUnavailable with rpc::errors::kHostCallFailedPrefix + reason (timeout, undecodable
+  /// reply, the remote error text).
+  Result<Bytes> call_actor(const rpc::WasmCloudEntity& origin, const std::string& actor_key,
+                           std::string_view operation, Bytes payload);
+
   /// A host call of actor `actor_key` claiming `caps` (2.1-2.5). Errors: kTrap for unknown
   /// builtins / builtin operations and undecodable builtin payloads; kUnavailable with
   /// rpc::errors::kHostCallFailedPrefix + reason for a missing link, a missing claim, a
@@ -107,6 +124,13 @@ class RpcDispatcher {
 
  private:
   void rpc_event(bool ok, const nlohmann::json& data) const;
+  /// The guest call of one invocation of `target` (host calls routed through host_call()).
+  Result<wasm::InvokeOutput> run_guest(const InvocationTarget& target, std::string_view operation,
+                                       std::span<const std::uint8_t> payload);
+  /// Signs and sends one invocation `origin` -> `target` on `subject` and returns the reply
+  /// bytes (host_call() and call_actor()); publishes the rpc event.
+  Result<Bytes> request(const rpc::WasmCloudEntity& origin, const rpc::WasmCloudEntity& target,
+                        const std::string& subject, std::string_view operation, Bytes payload);
 
   RpcDispatcherDeps deps_;
   InvocationAuthorizer authorizer_;

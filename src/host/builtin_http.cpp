@@ -1,0 +1,307 @@
+// BuiltinHttpServer (builtin_http.h): the host's in-process wasmcloud:httpserver provider.
+#include "host/builtin_http.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cctype>
+#include <utility>
+
+#include "common/encoding.h"
+#include "host/errors.h"
+#include "lattice/cloudevent.h"
+#include "lattice/event_data.h"
+#include "lattice/events.h"
+#include "rpc/http.h"
+#include "wascap/nkeys.h"
+
+namespace wc::host {
+namespace {
+
+namespace ev = lattice::events;
+namespace ed = lattice::event_data;
+using json = nlohmann::json;
+
+/// Name the builtin's inventory entry and claims carry.
+constexpr std::string_view kBuiltinName = "HTTP Server (builtin)";
+
+bool framing_header(std::string_view name) {
+  std::string l(name);
+  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return l == "content-length" || l == "transfer-encoding" || l == "connection";
+}
+
+}  // namespace
+
+const std::string& builtin_http_server_key() {
+  static const std::string key = [] {
+    const std::string name = "wasmcloud-cpp builtin wasmcloud:httpserver";
+    return wascap::encode_public_key(wascap::KeyType::kService, sha256(as_bytes(name)));
+  }();
+  return key;
+}
+
+/// One open listener: the HTTP server of one link (actor, link name).
+struct BuiltinHttpServer::Listener {
+  rpc::LinkDefinition link;
+  httpd::HttpConfig cfg;
+  rpc::WasmCloudEntity origin;  ///< this provider as the invocations' origin
+  std::unique_ptr<httpd::Server> server;
+  /// steady_clock ticks of the last warn line about a failed call (0 = none): at most one per
+  /// 10 s per listener, the rest at debug.
+  std::atomic<std::int64_t> last_warn{0};
+};
+
+BuiltinHttpServer::BuiltinHttpServer(BuiltinHttpDeps deps) : deps_(std::move(deps)) {}
+
+BuiltinHttpServer::~BuiltinHttpServer() {
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Listener>> listeners;
+  {
+    MutexLock lock(mu_);
+    listeners.swap(listeners_);
+    started_.clear();
+  }
+  for (auto& [k, l] : listeners) l->server->stop();
+}
+
+Result<ProviderInfo> BuiltinHttpServer::start(const std::string& link_name,
+                                              const StringMap& annotations) {
+  ProviderInfo info;
+  info.public_key = builtin_http_server_key();
+  info.link_name = link_name;
+  info.contract_id = std::string(kHttpServerContract);
+  info.image_ref = std::string(kBuiltinHttpServerRef);
+  info.name = std::string(kBuiltinName);
+  info.instance_id = lattice::uuid_v4();
+  info.annotations = annotations;
+  {
+    MutexLock lock(mu_);
+    if (started_.count(link_name) != 0)
+      return fail(Code::kAlreadyExists, std::string(errors::kProviderAlreadyRunningOnHost));
+    started_[link_name] = info;
+  }
+  spdlog::info("Started builtin provider {} ({}, link {})", info.public_key, info.contract_id,
+               link_name);
+  const json claims{{"issuer", ""},
+                    {"tags", nullptr},
+                    {"name", info.name},
+                    {"version", nullptr},
+                    {"not_before_human", "never"},
+                    {"expires_human", "never"}};
+  if (deps_.emit) {
+    deps_.emit(ev::kProviderStarted,
+               ed::provider_started({info.public_key, link_name, info.contract_id}, info.image_ref,
+                                    info.instance_id, annotations, claims),
+               false);
+  }
+  if (deps_.links_for) {
+    for (const auto& ld : deps_.links_for(info.public_key, link_name)) open(ld);
+  }
+  return info;
+}
+
+bool BuiltinHttpServer::supervised(const std::string& key, const std::string& link_name) const {
+  if (key != builtin_http_server_key()) return false;
+  MutexLock lock(mu_);
+  return started_.count(link_name) != 0;
+}
+
+bool BuiltinHttpServer::stop(const std::string& link_name) {
+  ProviderInfo info;
+  std::vector<std::shared_ptr<Listener>> closing;
+  {
+    MutexLock lock(mu_);
+    auto it = started_.find(link_name);
+    if (it == started_.end()) return false;
+    info = std::move(it->second);
+    started_.erase(it);
+    for (auto l = listeners_.begin(); l != listeners_.end();) {
+      if (l->first.first == link_name) {
+        closing.push_back(std::move(l->second));
+        l = listeners_.erase(l);
+      } else {
+        ++l;
+      }
+    }
+  }
+  for (auto& l : closing) l->server->stop();
+  spdlog::info("Stopped builtin provider {} (link {})", info.public_key, link_name);
+  if (deps_.emit) {
+    deps_.emit(ev::kProviderStopped,
+               ed::provider_stopped({info.public_key, link_name, info.contract_id},
+                                    info.instance_id, info.annotations, ed::kStopNormal),
+               false);
+  }
+  return true;
+}
+
+void BuiltinHttpServer::stop_all() {
+  std::vector<std::string> names;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [name, info] : started_) names.push_back(name);
+  }
+  for (const auto& n : names) stop(n);
+}
+
+std::vector<ProviderInfo> BuiltinHttpServer::running() const {
+  MutexLock lock(mu_);
+  std::vector<ProviderInfo> out;
+  out.reserve(started_.size());
+  for (const auto& [name, info] : started_) out.push_back(info);
+  return out;
+}
+
+int BuiltinHttpServer::port_of(const std::string& actor_key, const std::string& link_name) const {
+  MutexLock lock(mu_);
+  auto it = listeners_.find({link_name, actor_key});
+  return it == listeners_.end() ? 0 : it->second->server->port();
+}
+
+void BuiltinHttpServer::link_changed(const rpc::LinkDefinition& link, bool set) {
+  if (link.provider_id != builtin_http_server_key()) return;
+  if (set) return open(link);
+  std::shared_ptr<Listener> closing;
+  {
+    MutexLock lock(mu_);
+    auto it = listeners_.find({link.link_name, link.actor_id});
+    if (it == listeners_.end()) return;
+    closing = std::move(it->second);
+    listeners_.erase(it);
+  }
+  closing->server->stop();
+  spdlog::info("Builtin HTTP server: link to {} deleted, listener on port {} closed", link.actor_id,
+               closing->cfg.port);
+}
+
+void BuiltinHttpServer::open(const rpc::LinkDefinition& link) {
+  const std::pair<std::string, std::string> id{link.link_name, link.actor_id};
+  auto cfg = httpd::parse_link_config(link);
+  if (!cfg) {
+    spdlog::warn("Builtin HTTP server: link to {}: {}", link.actor_id, cfg.error().message);
+    return;
+  }
+  if (cfg->tls) {
+    spdlog::warn(
+        "Builtin HTTP server: link to {}: TLS is not supported by the builtin server (the "
+        "httpserver provider serves TLS)",
+        link.actor_id);
+    return;
+  }
+  std::shared_ptr<Listener> previous;
+  {
+    MutexLock lock(mu_);
+    if (started_.count(link.link_name) == 0) return;  // not running under this link name
+    auto it = listeners_.find(id);
+    if (it != listeners_.end()) {
+      if (it->second->link == link) return;  // the same link again
+      previous = std::move(it->second);
+      listeners_.erase(it);
+    }
+  }
+  // A changed link re-opens its listener: the old one closes first (it may hold the port).
+  if (previous) previous->server->stop();
+  auto listener = std::make_shared<Listener>();
+  listener->link = link;
+  listener->cfg = *cfg;
+  listener->origin = rpc::provider_entity(builtin_http_server_key(),
+                                          std::string(kHttpServerContract), link.link_name);
+  httpd::Options opts;
+  opts.host = cfg->host;
+  opts.port = cfg->port;
+  opts.max_content_len = cfg->max_content_len;
+  std::weak_ptr<Listener> weak = listener;
+  auto server = httpd::Server::start(opts, [this, weak](httpd::Request req, httpd::Respond res) {
+    auto l = weak.lock();
+    if (!l) return res(httpd::Response{503, {}, {}});
+    handle(l, std::move(req), std::move(res));
+  });
+  if (!server) {
+    spdlog::warn("Builtin HTTP server: link to {}: {}", link.actor_id, server.error().message);
+    return;
+  }
+  listener->server = std::move(*server);
+  spdlog::info("Builtin HTTP server listening on {}:{} for actor {}", cfg->host,
+               listener->server->port(), link.actor_id);
+  std::shared_ptr<Listener> displaced;
+  {
+    MutexLock lock(mu_);
+    if (started_.count(link.link_name) != 0) {
+      auto& slot = listeners_[id];
+      displaced = std::move(slot);
+      slot = listener;
+    } else {
+      displaced = listener;  // stopped meanwhile
+    }
+  }
+  if (displaced) displaced->server->stop();
+}
+
+void BuiltinHttpServer::handle(const std::shared_ptr<Listener>& l, httpd::Request req,
+                               httpd::Respond respond) {
+  const auto origin_hdr = req.header.find("origin");
+  const std::string origin =
+      origin_hdr != req.header.end() && !origin_hdr->second.empty() ? origin_hdr->second[0] : "";
+  if (auto pre = httpd::cors_preflight(l->cfg.cors, req.method, origin,
+                                       req.header.count("access-control-request-method") != 0)) {
+    return respond(httpd::Response{204, std::move(*pre), {}});
+  }
+  rpc::HttpRequest hr;
+  hr.method = std::move(req.method);
+  hr.path = std::move(req.path);
+  hr.query_string = std::move(req.query_string);
+  hr.header = std::move(req.header);
+  hr.body = std::move(req.body);
+  const std::string target = hr.method + " " + hr.path;
+  // The answer, from the actor's reply or its failure; runs on the thread that finished the call.
+  auto finish = [l, origin, target, respond](Result<Bytes> out) {
+    httpd::Response r;
+    if (out) {
+      auto resp = rpc::decode_http_response(*out);
+      if (resp) {
+        r.status = resp->status_code;
+        for (auto& [name, values] : resp->header) {
+          if (framing_header(name)) continue;
+          for (auto& v : values) r.headers.emplace_back(name, std::move(v));
+        }
+        r.body = std::move(resp->body);
+      } else {
+        out = fail(resp.error());
+      }
+    }
+    if (!out) {
+      const Code c = out.error().code;
+      r.status = c == Code::kDeadlineExceeded || c == Code::kUnavailable ? 503 : 500;
+      // Visible at the default level (at most one line per 10 s per listener), all at debug.
+      const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+      auto last = l->last_warn.load(std::memory_order_relaxed);
+      if ((last == 0 ||
+           now - last >= std::chrono::steady_clock::duration(std::chrono::seconds(10)).count()) &&
+          l->last_warn.compare_exchange_strong(last, now)) {
+        spdlog::warn("{} -> {}: {}", target, r.status, out.error().message.substr(0, 1024));
+      } else {
+        spdlog::debug("{} -> {}: {}", target, r.status, out.error().message);
+      }
+    }
+    for (auto& h : httpd::cors_response_headers(l->cfg.cors, origin))
+      r.headers.push_back(std::move(h));
+    respond(std::move(r));
+  };
+  auto inv = std::make_shared<LocalInvocation>();
+  inv->origin = l->origin;
+  inv->operation = std::string(rpc::kHttpHandleRequest);
+  inv->payload = rpc::encode_http_request(hr);
+  inv->done = finish;
+  const std::string& actor = l->link.actor_id;
+  if (deps_.invoke_local && deps_.invoke_local(actor, inv)) return;
+  // No local instance: a signed invocation through the lattice, off the event loop.
+  auto remote = [this, l, inv, finish] {
+    finish(deps_.invoke_remote ? deps_.invoke_remote(l->origin, l->link.actor_id, inv->operation,
+                                                     std::move(inv->payload))
+                               : fail(Code::kUnavailable, "no lattice connection"));
+  };
+  if (!deps_.post_rpc || !deps_.post_rpc(remote))
+    finish(fail(Code::kUnavailable, "the host is shutting down"));
+}
+
+}  // namespace wc::host

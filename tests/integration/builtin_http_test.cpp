@@ -1,0 +1,315 @@
+// The host's builtin HTTP server (issue #14.4) end to end: two real `wasmcloud host` processes
+// on one lattice (real nats-server, the real signed fixtures pulled from a real docker-registry).
+// Host A starts `builtin://httpserver` like any provider; an ordinary wasmcloud:httpserver link
+// opens a listener; requests reach echo in-process when A runs it and through the lattice when
+// only host B does. The tests share the hosts and run in declaration order.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "ctl_requests.h"
+#include "event_log.h"
+#include "host/builtin_http.h"
+#include "lattice/nats.h"
+#include "oci/client.h"
+#include "support/servers.h"
+#include "wascap/claims.h"
+#include "wascap/nkeys.h"
+
+namespace wc {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string actor_key(const std::string& file) {
+  auto b = read_file(std::string(WC_FIXTURES_DIR) + "/" + file);
+  if (!b) return "";
+  auto c = wascap::extract_claims(*b, wascap::now_seconds());
+  return c ? c->claims.sub : "";
+}
+
+class BuiltinHttp : public ::testing::Test {
+ protected:
+  static inline std::unique_ptr<testing::NatsServer> nats;
+  static inline std::unique_ptr<testing::RegistryServer> registry;
+  static inline std::unique_ptr<testing::ChildProcess> host_a, host_b;
+  static inline std::unique_ptr<lattice::Connection> nc;
+  static inline std::unique_ptr<testing::EventLog> events, rpc_events;
+  static inline lattice::Subscription events_sub, rpc_events_sub;
+  static inline std::string dir, a_id, b_id, echo, echo_unpriv;
+  static inline int port = 0;
+
+  static std::unique_ptr<testing::ChildProcess> start_host(const std::string& name,
+                                                           const wascap::KeyPair& cluster,
+                                                           std::string& id) {
+    auto key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+    id = key.public_key();
+    return std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host",
+                                 "--nats-port", std::to_string(nats->port()), "--allowed-insecure",
+                                 registry->host(), "--no-native", "--log-level", "debug",
+                                 "--oci-cache-dir", dir + "/" + name + "-oci"},
+        dir + "/" + name + ".log",
+        std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + key.seed(),
+                                 "WASMCLOUD_CLUSTER_SEED=" + cluster.seed(), "TMPDIR=" + dir});
+  }
+
+  static void SetUpTestSuite() {
+    dir = testing::make_temp_dir("wc-builtin-http-it");
+    nats = std::make_unique<testing::NatsServer>();
+    registry = std::make_unique<testing::RegistryServer>();
+    for (const char* name : {"echo", "echo_unpriv_s"}) {
+      auto b = read_file(std::string(WC_FIXTURES_DIR) + "/" + name + ".wasm");
+      ASSERT_TRUE(b);
+      oci::PushOptions po;
+      po.kind = oci::ArtifactKind::kActor;
+      po.allowed_insecure = {registry->host()};
+      auto r = oci::Client().push(registry->host() + "/" + name + ":1", *b, po);
+      ASSERT_TRUE(r) << r.error().message;
+    }
+    echo = actor_key("echo.wasm");
+    echo_unpriv = actor_key("echo_unpriv_s.wasm");
+    auto cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+    host_a = start_host("a", cluster, a_id);
+    host_b = start_host("b", cluster, b_id);
+    lattice::ConnectOptions o;
+    o.servers = {nats->url()};
+    auto c = lattice::Connection::connect(o);
+    ASSERT_TRUE(c) << c.error().message;
+    nc = std::move(*c);
+    events = std::make_unique<testing::EventLog>();
+    auto sub = testing::record_events(*nc, *events);
+    ASSERT_TRUE(sub);
+    events_sub = std::move(*sub);
+    // Invocation events go to `wasmbus.rpcevt.{lattice}` (actor-rpc-providers.md 4.6).
+    rpc_events = std::make_unique<testing::EventLog>();
+    auto rsub = nc->subscribe("wasmbus.rpcevt.default", [](lattice::Message m) {
+      auto j = json::parse(m.text(), nullptr, false);
+      if (!j.is_discarded()) rpc_events->add(std::move(j));
+    });
+    ASSERT_TRUE(rsub);
+    rpc_events_sub = std::move(*rsub);
+    ASSERT_TRUE(testing::wait_host_answers(*nc, a_id)) << "host A did not answer; log in " << dir;
+    ASSERT_TRUE(testing::wait_host_answers(*nc, b_id)) << "host B did not answer; log in " << dir;
+    port = testing::free_port();
+  }
+
+  static void TearDownTestSuite() {
+    events_sub.unsubscribe();
+    rpc_events_sub.unsubscribe();
+    if (host_a) host_a->stop(15);
+    if (host_b) host_b->stop(15);
+    host_a.reset();
+    host_b.reset();
+    nc.reset();
+    registry.reset();
+    nats.reset();
+  }
+
+  static json cmd(const std::string& host, const std::string& op, const json& body) {
+    return testing::host_cmd(*nc, host, op, body.dump());
+  }
+  static json put_link(const std::string& actor, const json& values) {
+    return testing::ctl_request(*nc, "wasmbus.ctl.default.linkdefs.put",
+                                json{{"actor_id", actor},
+                                     {"provider_id", host::builtin_http_server_key()},
+                                     {"contract_id", "wasmcloud:httpserver"},
+                                     {"link_name", "default"},
+                                     {"values", values}}
+                                    .dump());
+  }
+  /// Scales `key` on `host` to `count` and waits until the inventory shows that many.
+  static void scale(const std::string& host, const std::string& name, const std::string& key,
+                    int count) {
+    ASSERT_EQ(cmd(host, "scale",
+                  {{"actor_id", key},
+                   {"actor_ref", registry->host() + "/" + name + ":1"},
+                   {"count", count}})["accepted"],
+              true);
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until) {
+      int n = 0;
+      const json inv = testing::host_inventory(*nc, host);
+      for (const auto& a : inv["actors"])
+        if (a["id"] == key) n = static_cast<int>(a["instances"].size());
+      if (n == count) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "actor " << name << " did not reach " << count << " on " << host;
+  }
+  /// A request with retries until the listener answers (it opens when the link arrives).
+  static httplib::Result send(const std::string& method, const std::string& path,
+                              const std::string& body = {}, int p = 0) {
+    httplib::Client cli("127.0.0.1", p != 0 ? p : port);
+    cli.set_connection_timeout(2);
+    cli.set_read_timeout(10);
+    auto until = std::chrono::steady_clock::now() + 15s;
+    for (;;) {
+      httplib::Request req;
+      req.method = method;
+      req.path = path;
+      req.body = body;
+      if (!body.empty()) req.set_header("Content-Type", "text/plain");
+      auto r = cli.send(req);
+      if (r || std::chrono::steady_clock::now() > until) return r;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+};
+
+TEST_F(BuiltinHttp, StartsLikeAProviderAndIsInTheInventory) {
+  const auto mark = events->mark();
+  auto ack = cmd(a_id, "lp", {{"provider_ref", "builtin://httpserver"}, {"link_name", "default"}});
+  ASSERT_EQ(ack["accepted"], true) << ack.dump();
+  auto started = events->wait(
+      mark, "provider_started",
+      [](const json& d) { return d["public_key"] == host::builtin_http_server_key(); }, 10s);
+  ASSERT_TRUE(started);
+  EXPECT_EQ((*started)["data"]["contract_id"], "wasmcloud:httpserver");
+  EXPECT_EQ((*started)["data"]["image_ref"], "builtin://httpserver");
+  EXPECT_EQ((*started)["source"], a_id);
+  const json inv = testing::host_inventory(*nc, a_id);
+  ASSERT_EQ(inv["providers"].size(), 1u) << inv.dump();
+  EXPECT_EQ(inv["providers"][0]["id"], host::builtin_http_server_key());
+  EXPECT_EQ(inv["providers"][0]["contract_id"], "wasmcloud:httpserver");
+  EXPECT_EQ(inv["providers"][0]["link_name"], "default");
+  // A second start under the same link name changes nothing (as for a downloaded provider).
+  cmd(a_id, "lp", {{"provider_ref", "builtin://httpserver"}, {"link_name", "default"}});
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(testing::host_inventory(*nc, a_id)["providers"].size(), 1u);
+  // An unknown builtin is refused with a clear error and leaves nothing behind.
+  const auto mark2 = events->mark();
+  cmd(a_id, "lp", {{"provider_ref", "builtin://nope"}, {"link_name", "default"}});
+  auto failed = events->wait(mark2, "provider_start_failed", nullptr, 10s);
+  ASSERT_TRUE(failed);
+  EXPECT_NE((*failed)["data"]["error"].get<std::string>().find("builtin://nope"),
+            std::string::npos);
+  EXPECT_EQ(testing::host_inventory(*nc, a_id)["providers"].size(), 1u);
+}
+
+TEST_F(BuiltinHttp, LinkedLocalActorAnswersInProcess) {
+  scale(a_id, "echo", echo, 1);
+  ASSERT_EQ(put_link(echo, {{"port", std::to_string(port)}})["accepted"], true);
+  const auto mark = rpc_events->mark();
+  auto r = send("GET", "/foo/bar?x=1");
+  ASSERT_TRUE(r) << "no answer on port " << port << "; log in " << dir;
+  EXPECT_EQ(r->status, 200);
+  auto body = json::parse(r->body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << r->body;
+  EXPECT_EQ(body["method"], "GET");
+  EXPECT_EQ(body["path"], "/foo/bar");
+  EXPECT_EQ(body["query_string"], "x=1");
+  // The invocation was counted and announced like a lattice one, from the builtin provider.
+  auto ev = rpc_events->wait(
+      mark, "invocation_succeeded",
+      [](const json& d) { return d["source"]["public_key"] == host::builtin_http_server_key(); },
+      5s);
+  ASSERT_TRUE(ev) << "no invocation_succeeded from the builtin provider";
+  EXPECT_EQ((*ev)["data"]["dest"]["public_key"], echo);
+  EXPECT_EQ((*ev)["data"]["operation"], "HttpServer.HandleRequest");
+}
+
+TEST_F(BuiltinHttp, PostBodiesAndKeepAlive) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_keep_alive(true);
+  for (int i = 0; i < 100; ++i) {
+    const std::string b = "hello " + std::to_string(i);
+    auto r = cli.Post("/p", b, "text/plain");
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200);
+    auto body = json::parse(r->body);
+    std::string got;
+    for (const auto& c : body["body"]) got.push_back(static_cast<char>(c.get<int>()));
+    ASSERT_EQ(got, b);
+  }
+}
+
+TEST_F(BuiltinHttp, OversizedBodyIs413AndTheListenerFollowsTheLink) {
+  // A changed link re-opens the listener with the new settings.
+  ASSERT_EQ(put_link(echo, {{"config_json", json{{"address", "127.0.0.1:" + std::to_string(port)},
+                                                 {"max_content_len", "1k"}}
+                                                .dump()}})["accepted"],
+            true);
+  auto until = std::chrono::steady_clock::now() + 10s;
+  int status = 0;
+  do {
+    auto big = send("POST", "/big", std::string(4096, 'x'));
+    status = big ? big->status : 0;
+    if (status == 413) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < until);
+  EXPECT_EQ(status, 413);
+  auto small = send("POST", "/small", std::string(100, 'y'));
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200);
+}
+
+TEST_F(BuiltinHttp, ActorWithoutTheHttpServerClaimIsRefused) {
+  const int p2 = testing::free_port();
+  scale(a_id, "echo_unpriv_s", echo_unpriv, 1);
+  ASSERT_EQ(put_link(echo_unpriv, {{"port", std::to_string(p2)}})["accepted"], true);
+  auto r = send("GET", "/x", {}, p2);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  // The server keeps serving the other link.
+  auto ok = send("GET", "/still");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(BuiltinHttp, WithoutALocalInstanceTheRequestCrossesTheLattice) {
+  scale(b_id, "echo", echo, 1);
+  scale(a_id, "echo", echo, 0);
+  auto r = send("GET", "/remote?via=lattice");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto body = json::parse(r->body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << r->body;
+  EXPECT_EQ(body["query_string"], "via=lattice");
+  // With no instance anywhere the answer is 503, promptly.
+  scale(b_id, "echo", echo, 0);
+  auto none = send("GET", "/none");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 503);
+}
+
+TEST_F(BuiltinHttp, DeletingTheLinkClosesTheListenerAndStopEndsIt) {
+  ASSERT_EQ(testing::ctl_request(*nc, "wasmbus.ctl.default.linkdefs.del",
+                                 json{{"actor_id", echo},
+                                      {"contract_id", "wasmcloud:httpserver"},
+                                      {"link_name", "default"}}
+                                     .dump())["accepted"],
+            true);
+  auto until = std::chrono::steady_clock::now() + 10s;
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() < until) {
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_connection_timeout(1);
+    closed = !cli.Get("/gone");
+    if (!closed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(closed) << "listener still open after linkdefs.del";
+  const auto mark = events->mark();
+  auto ack = cmd(a_id, "sp",
+                 {{"provider_ref", host::builtin_http_server_key()},
+                  {"link_name", "default"},
+                  {"contract_id", "wasmcloud:httpserver"}});
+  ASSERT_EQ(ack["accepted"], true) << ack.dump();
+  auto stopped = events->wait(
+      mark, "provider_stopped",
+      [](const json& d) { return d["public_key"] == host::builtin_http_server_key(); }, 10s);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ((*stopped)["data"]["reason"], "normal");
+  EXPECT_TRUE(testing::host_inventory(*nc, a_id)["providers"].empty());
+}
+
+}  // namespace
+}  // namespace wc
