@@ -44,10 +44,10 @@ namespace {
 
 /// MHD's per-connection pool: request line, headers and the response header block live
 /// there (bodies do not). 32 KiB holds the usual 8 KiB header limits of proxies with room.
-constexpr std::size_t kConnectionMemory = 32 * 1024;
+constexpr std::size_t kConnectionMemory = std::size_t{32} * 1024;
 /// Up to this much of an announced body is reserved up front (the rest grows on demand), so a
 /// client announcing a large body and sending nothing does not cost the whole limit.
-constexpr std::size_t kMaxReserve = 64 * 1024;
+constexpr std::size_t kMaxReserve = std::size_t{64} * 1024;
 /// After a chunked body passed max_content_len, this much more is read and dropped so that the
 /// client, which usually sends its whole body before reading, gets its 413; past it the
 /// connection is closed without an answer.

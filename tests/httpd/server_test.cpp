@@ -186,7 +186,7 @@ std::string get(const std::string& target, const std::string& extra = "") {
 
 /// Echoes the request: status 200, `x-method`, `x-path`, `x-query` and `x-header-<name>` (values
 /// joined by '|'), body = request body.
-void echo(Request req, Respond respond) {
+void echo(Request req, const Respond& respond) {
   Response r;
   r.headers.emplace_back("x-method", req.method);
   r.headers.emplace_back("x-path", req.path);
@@ -200,7 +200,7 @@ void echo(Request req, Respond respond) {
   respond(std::move(r));
 }
 
-std::unique_ptr<Server> start_or_die(Options options, Handler handler) {
+std::unique_ptr<Server> start_or_die(const Options& options, Handler handler) {
   auto s = Server::start(options, std::move(handler));
   EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().to_string());
   return s ? std::move(*s) : nullptr;
@@ -208,7 +208,7 @@ std::unique_ptr<Server> start_or_die(Options options, Handler handler) {
 
 TEST(HttpdServer, GetAndPostRoundTripWithHeadersBodyAndStatus) {
   Options o;
-  auto server = start_or_die(o, [](Request req, Respond respond) {
+  auto server = start_or_die(o, [](Request req, const Respond& respond) {
     if (req.method == "POST") {
       Response r;
       r.status = 201;
@@ -219,7 +219,7 @@ TEST(HttpdServer, GetAndPostRoundTripWithHeadersBodyAndStatus) {
       respond(std::move(r));
       return;
     }
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   Client c(server->port());
@@ -298,7 +298,7 @@ TEST(HttpdServer, HandlerAnsweringSynchronouslyIsQueuedAtOnce) {
   std::atomic<int> calls{0};
   Options o;
   o.threads = 1;
-  auto server = start_or_die(o, [&](Request, Respond respond) {
+  auto server = start_or_die(o, [&](const Request&, const Respond& respond) {
     ++calls;
     Response r;
     r.status = 204;
@@ -335,7 +335,7 @@ TEST(HttpdServer, AsyncAnswerFromAnotherThreadWhileOtherConnectionsAreServed) {
       });
       return;
     }
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   Client slow(server->port());
@@ -386,9 +386,9 @@ TEST(HttpdServer, OversizedContentLengthIs413WithoutCallingTheHandler) {
   std::atomic<int> calls{0};
   Options o;
   o.max_content_len = 1024;
-  auto server = start_or_die(o, [&](Request req, Respond respond) {
+  auto server = start_or_die(o, [&](Request req, const Respond& respond) {
     ++calls;
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   Client c(server->port());
@@ -415,9 +415,9 @@ TEST(HttpdServer, ChunkedBodyGrowingPastTheLimitIs413) {
   std::atomic<int> calls{0};
   Options o;
   o.max_content_len = 1024;
-  auto server = start_or_die(o, [&](Request req, Respond respond) {
+  auto server = start_or_die(o, [&](Request req, const Respond& respond) {
     ++calls;
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   std::string chunk = "200\r\n" + std::string(512, 'y') + "\r\n";  // 512 bytes each
@@ -491,9 +491,9 @@ TEST(HttpdServer, ClientClosingMidBodyIsForgottenAndTheServerKeepsServing) {
   std::atomic<int> calls{0};
   Options o;
   o.threads = 1;
-  auto server = start_or_die(o, [&](Request req, Respond respond) {
+  auto server = start_or_die(o, [&](Request req, const Respond& respond) {
     ++calls;
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   {
@@ -521,7 +521,7 @@ TEST(HttpdServer, ClientClosingWhileItsAnswerIsPendingThenRespondIsHarmless) {
       pending.push_back(std::move(respond));
       return;
     }
-    echo(std::move(req), std::move(respond));
+    echo(std::move(req), respond);
   });
   ASSERT_TRUE(server);
   {
@@ -549,7 +549,7 @@ TEST(HttpdServer, ClientClosingWhileItsAnswerIsPendingThenRespondIsHarmless) {
 }
 
 TEST(HttpdServer, RespondCalledTwiceKeepsTheFirstAndDroppedRespondAnswers500) {
-  auto server = start_or_die(Options{}, [](Request req, Respond respond) {
+  auto server = start_or_die(Options{}, [](const Request& req, const Respond& respond) {
     if (req.path == "/drop") return;  // the Respond goes without a call
     Response first;
     first.status = 201;
@@ -583,7 +583,7 @@ TEST(HttpdServer, StopWithSuspendedRequestsClosesThemAndLaterRespondIsANoOp) {
   std::vector<Respond> pending;
   Options o;
   o.threads = 2;
-  auto server = start_or_die(o, [&](Request, Respond respond) {
+  auto server = start_or_die(o, [&](const Request&, Respond respond) {
     std::lock_guard lock(mu);
     pending.push_back(std::move(respond));
   });
@@ -828,7 +828,7 @@ TEST(HttpdServer, DISABLED_ServeForWrk) {
   const char* threads = std::getenv("WC_HTTPD_BENCH_THREADS");
   o.threads = threads ? static_cast<unsigned>(std::atoi(threads)) : 0;
   const Bytes body = to_bytes(std::string(68, 'x'));
-  auto server = start_or_die(o, [&body](Request, Respond respond) {
+  auto server = start_or_die(o, [&body](const Request&, const Respond& respond) {
     Response r;
     r.headers.emplace_back("content-type", "text/plain");
     r.body = body;
