@@ -493,6 +493,9 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Handler ha
   static std::once_flag panic_once;
   std::call_once(panic_once, [] { MHD_set_panic_func(&panic_mhd, nullptr); });
   if (!handler) return fail(Code::kInvalidArgument, "httpd: no handler");
+  if (options.max_connections == 0) {
+    return fail(Code::kInvalidArgument, "httpd: max_connections must be at least 1");
+  }
 
   auto address = parse_address(options.host, options.port);
   if (!address) return fail(address.error());
@@ -504,6 +507,8 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Handler ha
 
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
+  // MHD splits the connection limit evenly; a loop with a share of 0 would never accept.
+  threads = std::min(threads, options.max_connections);
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (address->v6) flags |= MHD_USE_IPv6;
   auto timeout = static_cast<unsigned>(std::max<std::int64_t>(0, options.idle_timeout.count()));

@@ -35,8 +35,9 @@ namespace wc::httpd {
 /// `header`, actor-rpc-providers.md 7.2).
 using HeaderMap = std::map<std::string, std::vector<std::string>>;
 
-/// One complete request. `path` without the query, `query_string` without the '?', `body` the
-/// whole (de-chunked) body, also for GET and OPTIONS.
+/// One complete request. `path` and `query_string` are the request target as the client sent
+/// it (not percent-decoded), split at its first '?' (`query_string` without the '?', empty when
+/// there is none); `body` the whole (de-chunked) body, for every method (GET and OPTIONS too).
 struct Request {
   std::string method;
   std::string path;
@@ -91,10 +92,11 @@ class Server {
  public:
   /// Binds `options.host:options.port` with the listen backlog and starts the event loops.
   /// Errors: kAlreadyExists when the address is in use, kInvalidArgument for an unparsable
-  /// host, kUnavailable when libmicrohttpd cannot start.
+  /// host (names are not resolved), a port outside 0..65535, max_connections 0 or no handler,
+  /// kPermissionDenied for a privileged port, kUnavailable when libmicrohttpd cannot start.
   static Result<std::unique_ptr<Server>> start(const Options& options, Handler handler);
-  /// Stops listening, closes every connection (suspended ones included), joins the threads.
-  /// Idempotent.
+  /// Stops listening, closes every connection (suspended ones included, their pending answers
+  /// are dropped), joins the threads. Idempotent. Not from a Handler (an event-loop thread).
   void stop();
   ~Server();
   Server(const Server&) = delete;

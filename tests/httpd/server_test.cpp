@@ -411,6 +411,26 @@ TEST(HttpdServer, OversizedContentLengthIs413WithoutCallingTheHandler) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+TEST(HttpdServer, ExpectContinueGetsA100BeforeTheBodyOrA413InsteadOfIt) {
+  Options o;
+  o.max_content_len = 16;
+  auto server = start_or_die(o, echo);
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  auto r =
+      c.request("PUT /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 100);
+  r = c.request("data");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "data");
+  r = c.request("PUT /e HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(server->stats().rejected_too_large, 1u);
+}
+
 TEST(HttpdServer, ChunkedBodyGrowingPastTheLimitIs413) {
   std::atomic<int> calls{0};
   Options o;
@@ -671,6 +691,12 @@ TEST(HttpdServer, BindsExclusivelyAndParsesIpv4AndIpv6Literals) {
   auto third = Server::start(bad, echo);
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().code, Code::kInvalidArgument);
+
+  Options no_room;
+  no_room.max_connections = 0;
+  auto fourth = Server::start(no_room, echo);
+  ASSERT_FALSE(fourth);
+  EXPECT_EQ(fourth.error().code, Code::kInvalidArgument);
 
   Options v6;
   v6.host = "::1";
