@@ -48,9 +48,10 @@ constexpr std::size_t kConnectionMemory = std::size_t{32} * 1024;
 /// Up to this much of an announced body is reserved up front (the rest grows on demand), so a
 /// client announcing a large body and sending nothing does not cost the whole limit.
 constexpr std::size_t kMaxReserve = std::size_t{64} * 1024;
-/// After a chunked body passed max_content_len, this much more is read and dropped so that the
-/// client, which usually sends its whole body before reading, gets its 413; past it the
-/// connection is closed without an answer.
+/// After a chunked body passed max_content_len, up to max(max_content_len, this) bytes of it
+/// are read and dropped so that the client, which usually sends its whole body before reading,
+/// gets its 413 (MHD cannot queue an answer in the middle of a body); past that the connection
+/// is closed without an answer.
 constexpr std::size_t kMinDiscard = 1u << 20;
 /// Body of the 413 answer.
 constexpr const char* kTooLargeBody = "Payload Too Large";
@@ -512,9 +513,9 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Handler ha
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (address->v6) flags |= MHD_USE_IPv6;
   auto timeout = static_cast<unsigned>(std::max<std::int64_t>(0, options.idle_timeout.count()));
-  // MHD reads `unsigned int` / `size_t` / function pointers from the varargs by exact type.
-  // MHD reads each option's value from the varargs by exact type (unsigned int, size_t,
-  // function pointer); the logger comes first so that option warnings reach it too.
+  // An option array (MHD casts each value to the option's type); the logger comes first so
+  // that MHD's warnings about later options reach it too. MHD_OPTION_LISTEN_BACKLOG_SIZE is not
+  // passed: the socket is ours and already listens with options.backlog.
   std::vector<MHD_OptionItem> opts;
   auto add = [&opts](MHD_OPTION option, intptr_t value, void* ptr = nullptr) {
     opts.push_back(MHD_OptionItem{option, value, ptr});

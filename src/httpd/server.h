@@ -60,6 +60,7 @@ using Respond = std::function<void(Response)>;
 /// Receives each complete request on an event-loop thread. Must not block.
 using Handler = std::function<void(Request request, Respond respond)>;
 
+/// Where a Server listens and how it bounds its clients; every limit applies per Server.
 struct Options {
   std::string host = "127.0.0.1";  ///< IPv4 or IPv6 literal to bind
   int port = 0;                    ///< 0 = any free port (port() tells which)
@@ -74,7 +75,8 @@ struct Options {
   /// split evenly between the event loops (libmicrohttpd), so one loop may refuse a little early.
   unsigned max_connections = 16384;
   /// A connection that sends or receives nothing for this long is closed (idle keep-alive
-  /// connections, and slow clients that stall mid-request).
+  /// connections, and slow clients that stall mid-request); whole seconds, 0 = never. A
+  /// connection waiting for its answer (suspended) is not timed out.
   std::chrono::seconds idle_timeout{30};
   /// listen() backlog: connections the kernel completes before the server accepts them
   /// (capped by net.core.somaxconn).
