@@ -1,13 +1,15 @@
 #include "common/encoding.h"
 
+#include <fcntl.h>
+#include <openssl/sha.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include <unistd.h>
 
@@ -67,8 +69,10 @@ std::string hex_lower(std::span<const std::uint8_t> data) { return hex(data, "01
 std::string hex_upper(std::span<const std::uint8_t> data) { return hex(data, "0123456789ABCDEF"); }
 
 std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data) {
+  // OpenSSL's, not libsodium's: it uses the CPU's SHA extensions where present (a 1.8 MB actor
+  // in ~1 ms instead of ~4.6 ms; an actor start hashes its module twice: claims, native cache).
   std::array<std::uint8_t, 32> out{};
-  crypto_hash_sha256(out.data(), data.data(), data.size());
+  SHA256(data.data(), data.size(), out.data());
   return out;
 }
 
@@ -83,10 +87,27 @@ Result<Bytes> read_file(const std::string& path) {
       return fail(Code::kInvalidArgument, path + " is a directory, not a file");
     return fail(Code::kNotFound, "no such file: " + path);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Code::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
-  Bytes out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return fail(Code::kUnavailable, "cannot read " + path);
+  // One read() per chunk into a buffer of the file's size (a byte-wise istreambuf_iterator copy
+  // took ~4 ms for a 1.8 MB actor); files whose size stat does not know (/proc) grow it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Code::kUnavailable, "cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  Bytes out(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) + 1
+                                                    : std::size_t{65536});
+  std::size_t len = 0;
+  for (;;) {
+    if (len == out.size()) out.resize(out.size() * 2);
+    const ssize_t n = ::read(fd, out.data() + len, out.size() - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return fail(Code::kUnavailable, "cannot read " + path);
+    }
+    if (n == 0) break;
+    len += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(len);
   return out;
 }
 
