@@ -39,9 +39,13 @@ const interp::ExportInfo* find_export(const interp::ModuleInfo& info, std::strin
 
 class ModuleImpl;
 
-/// The single background thread compiling native code, one module at a time (2-core budget).
+/// The single background thread compiling native code, one module at a time (2-core budget),
+/// in the order engine.h documents (Engine: "Compile order").
 class CompileQueue {
  public:
+  /// A module overtaken by this many modules loaded after it is compiled next.
+  static constexpr int kMaxOvertaken = 4;
+
   CompileQueue() = default;
   ~CompileQueue() {
     {
@@ -56,31 +60,25 @@ class CompileQueue {
 
   void push(std::weak_ptr<ModuleImpl> module) {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(module));
+    queue_.push_back(Waiting{std::move(module), 0});
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     cv_.notify_one();
   }
 
-  /// Moves `module` to the front of the queue when it is still waiting (issue #12.8: a module
-  /// being invoked on the interpreter is compiled next, before modules nobody calls yet).
-  void prioritize(const ModuleImpl* module) {
-    std::lock_guard lock(mu_);
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (it->lock().get() != module) continue;
-      auto entry = std::move(*it);
-      queue_.erase(it);
-      queue_.push_front(std::move(entry));
-      return;
-    }
-  }
-
  private:
+  struct Waiting {
+    std::weak_ptr<ModuleImpl> module;
+    int overtaken;  ///< modules loaded later compiled before this one
+  };
+
   void run();
   void abandon_queued();
+  /// Removes and returns the next module to compile (null when only unloaded ones waited).
+  std::shared_ptr<ModuleImpl> take_next_locked();
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::weak_ptr<ModuleImpl>> queue_;
+  std::deque<Waiting> queue_;  ///< in load order
   bool stop_ = false;
   std::atomic<bool> cancel_{false};  ///< read by native_compile (NativeCompileRequest::cancel)
   std::thread thread_;
@@ -88,17 +86,20 @@ class CompileQueue {
 
 class ModuleImpl final : public Module {
  public:
+  /// `interp_tier` may be null only when `native` (native code from the cache at load) is set.
   ModuleImpl(EngineConfig config, std::string sha, std::string display_name,
              std::optional<Error> link_error, std::shared_ptr<CompiledTier> interp_tier,
-             Bytes bytes, bool native_pending, std::weak_ptr<CompileQueue> queue = {})
-      : queue_(std::move(queue)),
-        config_(std::move(config)),
+             Bytes bytes, bool native_pending, std::shared_ptr<CompiledTier> native = {})
+      : config_(std::move(config)),
         sha_(std::move(sha)),
         display_name_(std::move(display_name)),
         link_error_(std::move(link_error)),
         interp_(std::move(interp_tier)),
         bytes_(std::move(bytes)),
-        native_state_(native_pending ? NativeState::kPending : NativeState::kFailed) {}
+        native_state_(native           ? NativeState::kReady
+                      : native_pending ? NativeState::kPending
+                                       : NativeState::kFailed),
+        native_(std::move(native)) {}
 
   Result<InvokeOutput> invoke(std::string_view operation, std::span<const std::uint8_t> payload,
                               const HostCallHandler& host_call, const LogHandler& log) override {
@@ -109,10 +110,8 @@ class ModuleImpl final : public Module {
     CallContext ctx{&abi, &log, deadline};
 
     std::shared_ptr<CompiledTier> tier = best_tier();
-    if (tier->tier() == Tier::kInterpreter && !prioritized_.exchange(true)) {
-      // Called while its native code is still queued: compile this module next.
-      if (auto queue = queue_.lock()) queue->prioritize(this);
-    }
+    // Traffic on the interpreter orders the compile queue (engine.h "Compile order").
+    if (tier->tier() == Tier::kInterpreter) waiting_calls_.fetch_add(1, std::memory_order_relaxed);
     std::unique_ptr<TierInstance> instance;
     if (config_.reuse_instances) instance = take_pooled(tier.get());
     if (!instance) {
@@ -143,6 +142,9 @@ class ModuleImpl final : public Module {
 
   const std::string& sha256_hex() const override { return sha_; }
 
+  /// Invocations served on the interpreter so far (the compile queue's priority).
+  std::uint64_t waiting_calls() const { return waiting_calls_.load(std::memory_order_relaxed); }
+
   /// Runs on the compile thread.
   void compile_native(const std::atomic<bool>* cancel) {
     NativeCompileRequest request;
@@ -159,7 +161,7 @@ class ModuleImpl final : public Module {
     request.cancel = cancel;
     const auto t0 = std::chrono::steady_clock::now();
     auto compiled = native_compile(request);
-    if (config_.on_native_compile)
+    if (config_.on_native_compile && !cancel->load())  // not for a compile cut short
       config_.on_native_compile(std::chrono::steady_clock::now() - t0, compiled.has_value());
     std::lock_guard lock(mu_);
     if (compiled) {
@@ -227,13 +229,12 @@ class ModuleImpl final : public Module {
     return display_name_.empty() ? "wasm module " + sha_.substr(0, 12) : "actor " + display_name_;
   }
 
-  const std::weak_ptr<CompileQueue> queue_;  ///< the engine's; empty without a native compile
-  std::atomic<bool> prioritized_{false};     ///< prioritize() asked once
+  std::atomic<std::uint64_t> waiting_calls_{0};  ///< see waiting_calls()
   const EngineConfig config_;
   const std::string sha_;
   const std::string display_name_;
   const std::optional<Error> link_error_;
-  const std::shared_ptr<CompiledTier> interp_;
+  const std::shared_ptr<CompiledTier> interp_;  ///< null when native code came at load
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -243,28 +244,53 @@ class ModuleImpl final : public Module {
   std::vector<std::pair<const CompiledTier*, std::unique_ptr<TierInstance>>> pool_;
 };
 
+std::shared_ptr<ModuleImpl> CompileQueue::take_next_locked() {
+  // Unloaded modules leave; then: an entry overtaken kMaxOvertaken times, else the most
+  // interpreter traffic, ties in load order (the deque's order).
+  std::vector<std::shared_ptr<ModuleImpl>> live;
+  live.reserve(queue_.size());
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (auto m = it->module.lock()) {
+      live.push_back(std::move(m));
+      ++it;
+    } else {
+      it = queue_.erase(it);
+    }
+  }
+  if (queue_.empty()) return nullptr;
+  std::size_t pick = 0;
+  bool aged = false;
+  for (std::size_t i = 0; i < queue_.size() && !aged; ++i)
+    if (queue_[i].overtaken >= kMaxOvertaken) pick = i, aged = true;
+  if (!aged)
+    for (std::size_t i = 1; i < queue_.size(); ++i)
+      if (live[i]->waiting_calls() > live[pick]->waiting_calls()) pick = i;
+  for (std::size_t i = 0; i < pick; ++i) ++queue_[i].overtaken;  // loaded earlier, passed over
+  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(pick));
+  return std::move(live[pick]);
+}
+
 void CompileQueue::run() {
   for (;;) {
-    std::weak_ptr<ModuleImpl> next;
+    std::shared_ptr<ModuleImpl> module;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      next = std::move(queue_.front());
-      queue_.pop_front();
+      module = take_next_locked();
     }
-    if (auto module = next.lock()) module->compile_native(&cancel_);
+    if (module) module->compile_native(&cancel_);
   }
 }
 
 void CompileQueue::abandon_queued() {
-  std::deque<std::weak_ptr<ModuleImpl>> left;
+  std::deque<Waiting> left;
   {
     std::lock_guard lock(mu_);
     left.swap(queue_);
   }
-  for (auto& weak : left)
-    if (auto module = weak.lock()) module->abandon_native();
+  for (auto& waiting : left)
+    if (auto module = waiting.module.lock()) module->abandon_native();
 }
 
 class EngineImpl final : public Engine {
@@ -275,6 +301,10 @@ class EngineImpl final : public Engine {
 
   Result<std::shared_ptr<Module>> load(std::span<const std::uint8_t> bytes,
                                        std::string_view display_name) override {
+    const std::string sha = hex_lower(sha256(bytes));
+    if (config_.enable_native && !cache_problem_)
+      if (auto module = load_cached(bytes, sha, display_name)) return module;
+
     auto validated = interp_validate(bytes);
     if (!validated) return fail(validated.error());
     const auto& info = validated->info;
@@ -312,7 +342,6 @@ class EngineImpl final : public Engine {
       imports.push_back(*r);
     }
 
-    const std::string sha = hex_lower(sha256(bytes));
     std::shared_ptr<CompiledTier> interp;
     if (!link_error) interp = interp_tier(std::move(*validated), std::move(imports));
     const bool want_native = config_.enable_native && !link_error && !cache_problem_;
@@ -326,19 +355,49 @@ class EngineImpl final : public Engine {
     }
     auto module = std::make_shared<ModuleImpl>(
         config_, sha, std::string(display_name), std::move(link_error), interp,
-        want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native,
-        want_native ? std::weak_ptr<CompileQueue>(queue_) : std::weak_ptr<CompileQueue>());
-    if (want_native) queue_->push(module);
+        want_native ? Bytes(bytes.begin(), bytes.end()) : Bytes{}, want_native);
+    if (want_native) queue_.push(module);
     return std::shared_ptr<Module>(module);
   }
 
   const EngineConfig& config() const override { return config_; }
 
  private:
+  /// A module on native code at once when the cache holds an object for exactly these bytes
+  /// (engine.h Engine::load), else null (the full load follows). No wabt validation and no
+  /// interpreter build: an object exists only for bytes wasm2c accepted, and the checks a load
+  /// makes beyond validity are made on the object (native_compile's cache_only errors); any
+  /// doubt falls back to the full load, which gives the exact error.
+  std::shared_ptr<Module> load_cached(std::span<const std::uint8_t> bytes, const std::string& sha,
+                                      std::string_view display_name) {
+    NativeCompileRequest request;
+    request.wasm = bytes;
+    request.sha256_hex = sha;
+    request.display_name = std::string(display_name);
+    request.limits = config_.limits;
+    request.cache_dir = config_.cache_dir;
+    request.c_compiler = config_.c_compiler;
+    request.cache_only = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto native = native_compile(request);
+    if (!native) {
+      if (native.error().code != Code::kNotFound)
+        spdlog::debug("{}: cached native code not used at load ({})",
+                      display_name.empty() ? "wasm module " + sha.substr(0, 12)
+                                           : "actor " + std::string(display_name),
+                      native.error().message);
+      return nullptr;
+    }
+    if (config_.on_native_compile)
+      config_.on_native_compile(std::chrono::steady_clock::now() - t0, true);
+    return std::make_shared<ModuleImpl>(config_, sha, std::string(display_name), std::nullopt,
+                                        nullptr, Bytes{}, false,
+                                        std::shared_ptr<CompiledTier>(std::move(*native)));
+  }
+
   EngineConfig config_;
   const std::optional<std::string> cache_problem_;
-  /// Shared only so that modules can reach it weakly (prioritize); the engine owns it.
-  std::shared_ptr<CompileQueue> queue_ = std::make_shared<CompileQueue>();
+  CompileQueue queue_;  ///< declared last: destroyed (its thread joined) first
 };
 
 }  // namespace

@@ -182,6 +182,13 @@ struct NativeCompileRequest {
   /// native_compile SHOULD poll it (e.g. every 100 ms while waiting for wasm2c / cc), kill the
   /// child processes and return an Error promptly: the engine's destructor waits for it.
   const std::atomic<bool>* cancel = nullptr;
+  /// true: only take native code already in the cache, never run a tool (Engine::load calls it
+  /// so on its own thread; a dlopen and the template instance, milliseconds). Errors then:
+  /// kNotFound (nothing cached for these bytes, or the toolchain not identified yet without
+  /// running it), kUnsupported (the cached code lacks what a load checks: `__guest_call` of the
+  /// right type, initial memory within the cap), or the load's own error (a damaged file is
+  /// left for the background compile, which removes and rebuilds it).
+  bool cache_only = false;
 };
 
 /// TIER 1 ENTRY POINT — defined by src/wasm/native/ (or by src/wasm/native_stub.cpp when the

@@ -1,7 +1,8 @@
 // The native tier's on-disk cache and its fallbacks: a second engine (a "restart") loads the
-// shared object from the cache without compiling; a missing C compiler or a broken cache file
-// leaves the module on the interpreter (or rebuilds) instead of failing. The glue generator's
-// tests are in native_glue_test.cpp.
+// shared object from the cache without compiling, and serves its very first invocation on it
+// (issue #14.3: Engine::load takes cached native code at once, keeping every check of a load);
+// a missing C compiler or a broken cache file leaves the module on the interpreter (or
+// rebuilds) instead of failing. The glue generator's tests are in native_glue_test.cpp.
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -63,6 +64,123 @@ TEST(NativeCache, SecondEngineLoadsFromCacheWithoutCompiling) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().extension() != ".id") ++entries;
   EXPECT_EQ(entries, 1);
+  fs::remove_all(dir);
+}
+
+/// Compiles `bytes` into `dir` through an engine (as a host's first run would).
+void compile_into(const std::string& dir, const Bytes& bytes) {
+  auto engine = testing::make_native_engine(dir);
+  auto m = engine->load(bytes);
+  ASSERT_TRUE(m.has_value()) << m.error().to_string();
+  ASSERT_TRUE(testing::require_native(**m));
+}
+
+TEST(NativeCache, NewLoadServesItsFirstCallOnCachedNativeCode) {
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("atonce");
+  const Bytes bytes = small_module(10);
+  compile_into(dir, bytes);
+  const auto before = native::native_stats();
+  int reports = 0;
+  EngineConfig config;
+  config.cache_dir = dir;
+  config.on_native_compile = [&reports](std::chrono::duration<double>, bool ok) {
+    EXPECT_TRUE(ok);
+    ++reports;
+  };
+  auto engine = Engine::create(config);
+  ASSERT_TRUE(engine.has_value());
+  auto m = (*engine)->load(bytes);
+  ASSERT_TRUE(m.has_value()) << m.error().to_string();
+  // No wait: native code is there when load returns, and the load was reported (metrics).
+  EXPECT_EQ((*m)->current_tier(), Tier::kNative);
+  EXPECT_EQ(reports, 1);
+  auto out = (*m)->invoke("op", Bytes{4, 2}, testing::no_host_calls());
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->tier, Tier::kNative);
+  EXPECT_EQ(out->response, (Bytes{4, 2}));
+  EXPECT_TRUE((*m)->wait_native(std::chrono::milliseconds(0)));
+  EXPECT_EQ((*m)->sha256_hex(), hex_lower(sha256(bytes)));
+  const auto after = native::native_stats();
+  EXPECT_EQ(after.compiles, before.compiles);
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
+  // Pooled instances (reuse mode) work on a module that never had an interpreter tier.
+  auto reuse = testing::make_native_engine(dir, {}, true);
+  auto r = reuse->load(bytes);
+  ASSERT_TRUE(r.has_value());
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    auto o = (*r)->invoke("op", Bytes{i}, testing::no_host_calls());
+    ASSERT_TRUE(o.has_value()) << o.error().to_string();
+    EXPECT_EQ(o->tier, Tier::kNative);
+    EXPECT_EQ(o->response, Bytes{i});
+  }
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, CachedNativeCodeKeepsTheMemoryCapCheckOfALoad) {
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("atoncecap");
+  const Bytes bytes = small_module(11);
+  compile_into(dir, bytes);
+  Limits small;
+  small.max_memory_bytes = 1024;  // under the module's one page
+  auto interp = testing::make_engine(small)->load(bytes);
+  ASSERT_FALSE(interp.has_value());
+  auto cached = testing::make_native_engine(dir, small)->load(bytes);
+  ASSERT_FALSE(cached.has_value());
+  EXPECT_EQ(cached.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(cached.error().message, interp.error().message);
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, CachedNativeCodeOfAModuleWithAnUnknownImportFailsLikeALoad) {
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
+  // An engine never compiles such a module; an object built directly must not bypass the link
+  // check either.
+  const std::string dir = testing::fresh_temp_dir("atonceimport");
+  const Bytes bytes = testing::wat(testing::abi_guest(testing::echo_body(), "", "nope"));
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = dir;
+  auto built = native::native_build(req);
+  ASSERT_TRUE(built.has_value()) << built.error().to_string();
+  auto expected = testing::make_engine()->load(bytes);
+  ASSERT_TRUE(expected.has_value());
+  const auto want = testing::outcome((*expected)->invoke("op", Bytes{1}, testing::no_host_calls()));
+  auto m = testing::make_native_engine(dir)->load(bytes);
+  ASSERT_TRUE(m.has_value()) << m.error().to_string();
+  EXPECT_EQ(testing::outcome((*m)->invoke("op", Bytes{1}, testing::no_host_calls())), want);
+  EXPECT_NE(want.find("unknown import"), std::string::npos) << want;
+  fs::remove_all(dir);
+}
+
+TEST(NativeCache, DamagedCacheFileAtLoadStartsOnTheInterpreterAndIsRebuilt) {
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
+  const std::string dir = testing::fresh_temp_dir("atoncedamaged");
+  const Bytes bytes = small_module(12);
+  compile_into(dir, bytes);  // identifies the toolchain for `dir`
+  NativeCompileRequest req;
+  req.wasm = bytes;
+  req.sha256_hex = hex_lower(sha256(bytes));
+  req.cache_dir = dir;
+  auto file = native::native_cache_file(req);
+  ASSERT_TRUE(file.has_value());
+  std::ofstream(*file, std::ios::trunc) << "not an ELF object";
+  auto engine = testing::make_native_engine(dir);
+  auto m = engine->load(bytes);
+  ASSERT_TRUE(m.has_value()) << m.error().to_string();
+  auto out = (*m)->invoke("op", Bytes{5}, testing::no_host_calls());
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->response, Bytes{5});
+  ASSERT_TRUE(testing::require_native(**m));
+  out = (*m)->invoke("op", Bytes{6}, testing::no_host_calls());
+  ASSERT_TRUE(out.has_value()) << out.error().to_string();
+  EXPECT_EQ(out->tier, Tier::kNative);
   fs::remove_all(dir);
 }
 

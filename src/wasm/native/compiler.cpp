@@ -126,8 +126,12 @@ std::chrono::seconds compile_timeout() {
   }
 }
 
+// The cancel flag of this thread's CancelScope (null = none).
+thread_local const std::atomic<bool>* t_cancel = nullptr;
+
 // Runs argv (PATH lookup) under supervise_tool(), capturing stdout+stderr (first 64 KiB),
-// killing it (and its whole process group) after compile_timeout(). No shell.
+// killing it (and its whole process group) after compile_timeout() or, within 100 ms, when
+// this thread's CancelScope flag is set. No shell.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {}) {
   ProcessResult res;
   int fds[2];
@@ -147,18 +151,19 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   // A tool that hangs must not block the engine's compile thread forever.
   const auto deadline = std::chrono::steady_clock::now() + compile_timeout();
   char buf[4096];
-  bool timed_out = false;
+  bool timed_out = false, cancelled = false;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                           deadline - std::chrono::steady_clock::now())
                           .count();
-    if (left <= 0) {
-      timed_out = true;
+    cancelled = t_cancel != nullptr && t_cancel->load();
+    if (left <= 0 || cancelled) {
+      timed_out = !cancelled;
       kill(pid, SIGTERM);  // the supervisor kills the tool's whole process group
       break;
     }
     pollfd pfd{fds[0], POLLIN, 0};
-    const int pr = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    const int pr = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 100)));
     if (pr < 0 && errno == EINTR) continue;
     if (pr == 0) continue;
     const ssize_t n = read(fds[0], buf, sizeof buf);
@@ -174,6 +179,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (cancelled) {
+    res.exit_code = 125;
+    res.output = argv[0] + " cancelled (the engine is being destroyed)\n";
+  }
   if (timed_out) {
     res.exit_code = 124;
     res.output = argv[0] + " timed out after " +
@@ -255,43 +264,78 @@ std::string exe_fingerprint(const std::string& name) {
 
 }  // namespace
 
-Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir) {
-  static std::mutex mu;
-  static std::map<std::string, Toolchain> cache;
-  const std::string key(c_compiler.empty() ? "cc" : c_compiler);
-  std::lock_guard lock(mu);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
+CancelScope::CancelScope(const std::atomic<bool>* flag) : saved_(t_cancel) { t_cancel = flag; }
+CancelScope::~CancelScope() { t_cancel = saved_; }
 
+namespace {
+
+std::mutex g_toolchains_mu;
+std::map<std::string, Toolchain> g_toolchains;  // by compiler command; guarded by the mutex
+
+// The toolchain without its identities yet (tc.cc, wasm2c, cflags from the environment).
+Toolchain toolchain_for(const std::string& cc) {
   Toolchain tc;
-  tc.cc = key;
+  tc.cc = cc;
   const char* w = std::getenv("WC_WASM2C");
   tc.wasm2c = (w != nullptr && *w != 0) ? w : "wasm2c";
   const char* f = std::getenv("WC_NATIVE_CFLAGS");
   tc.cflags = (f != nullptr && *f != 0) ? f : "-O2";
+  return tc;
+}
 
+// `<cache_dir>/toolchain-<key>.id` for these executables, "" when one of them is absent.
+std::string identity_file(const Toolchain& tc, std::string_view cache_dir) {
+  const auto words = split_words(tc.cc);
+  if (cache_dir.empty() || words.empty()) return {};
+  const std::string cc_fp = exe_fingerprint(words[0]);
+  const std::string w2c_fp = exe_fingerprint(tc.wasm2c);
+  if (cc_fp.empty() || w2c_fp.empty()) return {};
+  const std::string k = tc.cc + "\n" + cc_fp + "\n" + tc.wasm2c + "\n" + w2c_fp;
+  return std::string(cache_dir) + "/toolchain-" + hex_lower(sha256(as_bytes(k))).substr(0, 32) +
+         ".id";
+}
+
+// Fills the identities from `id_file` (written by detect_toolchain); false when absent or bad.
+bool read_identity(const std::string& id_file, Toolchain& tc) {
+  if (id_file.empty()) return false;
+  auto text = read_file(id_file);
+  if (!text) return false;
+  const std::string t = to_string(*text);
+  const auto nl = t.find('\n');
+  if (nl == std::string::npos || nl == 0 || nl + 1 >= t.size()) return false;
+  tc.cc_identity = t.substr(0, nl);
+  tc.wasm2c_version = trim(std::string_view(t).substr(nl + 1));
+  return true;
+}
+
+}  // namespace
+
+Result<Toolchain> known_toolchain(std::string_view c_compiler, std::string_view cache_dir) {
+  const std::string key(c_compiler.empty() ? "cc" : c_compiler);
+  std::lock_guard lock(g_toolchains_mu);
+  if (auto it = g_toolchains.find(key); it != g_toolchains.end()) return it->second;
+  Toolchain tc = toolchain_for(key);
+  if (!read_identity(identity_file(tc, cache_dir), tc))
+    return fail(Code::kNotFound, "toolchain not identified yet: " + key);
+  g_toolchains.emplace(key, tc);
+  return tc;
+}
+
+Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir) {
+  auto& cache = g_toolchains;
+  const std::string key(c_compiler.empty() ? "cc" : c_compiler);
+  std::lock_guard lock(g_toolchains_mu);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+
+  Toolchain tc = toolchain_for(key);
   auto words = split_words(tc.cc);
   if (words.empty()) return fail(Code::kUnavailable, "no C compiler: empty compiler command");
 
   // On-disk identity, valid while both executables are unchanged.
-  std::string id_file;
-  if (!cache_dir.empty()) {
-    const std::string cc_fp = exe_fingerprint(words[0]);
-    const std::string w2c_fp = exe_fingerprint(tc.wasm2c);
-    if (!cc_fp.empty() && !w2c_fp.empty()) {
-      const std::string k = tc.cc + "\n" + cc_fp + "\n" + tc.wasm2c + "\n" + w2c_fp;
-      id_file = std::string(cache_dir) + "/toolchain-" +
-                hex_lower(sha256(as_bytes(k))).substr(0, 32) + ".id";
-      if (auto text = read_file(id_file)) {
-        const std::string t = to_string(*text);
-        const auto nl = t.find('\n');
-        if (nl != std::string::npos && nl > 0 && nl + 1 < t.size()) {
-          tc.cc_identity = t.substr(0, nl);
-          tc.wasm2c_version = trim(std::string_view(t).substr(nl + 1));
-          cache.emplace(key, tc);
-          return tc;
-        }
-      }
-    }
+  const std::string id_file = identity_file(tc, cache_dir);
+  if (read_identity(id_file, tc)) {
+    cache.emplace(key, tc);
+    return tc;
   }
 
   auto v = words;

@@ -10,6 +10,7 @@
 // before the switch to bounds checks (2026-12-07) have another key and are never loaded.
 #pragma once
 
+#include <atomic>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,12 @@ struct Toolchain {
 /// "wasm2c not found: ..." (the caller stays on the interpreter).
 Result<Toolchain> detect_toolchain(std::string_view c_compiler, std::string_view cache_dir = {});
 
+/// The toolchain as an earlier detect_toolchain() identified it, in this process or on disk in
+/// `cache_dir`, without running any tool (Engine::load's synchronous cache lookup must not
+/// spend tens of milliseconds on `cc --version`). Errors: kNotFound when it is known in
+/// neither place (then no object for it can be in that cache either, in practice).
+Result<Toolchain> known_toolchain(std::string_view c_compiler, std::string_view cache_dir);
+
 /// How the generated code checks linear-memory accesses (a compile flag, so part of the key).
 enum class MemoryChecks {
   /// Explicit bounds checks against the memory's current size (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0):
@@ -48,6 +55,21 @@ enum class MemoryChecks {
 /// `<cache_dir>/<key>.so` for this module, toolchain and memory-check mode.
 std::string cache_path(const Toolchain& tc, std::string_view cache_dir, std::string_view sha256_hex,
                        MemoryChecks checks = MemoryChecks::kBounds);
+
+/// While alive, the tools this thread runs (build_shared_object, detect_toolchain) are killed
+/// within 100 ms once `*flag` is true, and the call fails (kInternal "... cancelled"):
+/// NativeCompileRequest::cancel, so that destroying an Engine does not wait for a compile.
+/// `flag` may be null (no cancellation); scopes nest.
+class CancelScope {
+ public:
+  explicit CancelScope(const std::atomic<bool>* flag);
+  ~CancelScope();
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+
+ private:
+  const std::atomic<bool>* saved_;
+};
 
 /// Builds the shared object for `wasm` into `path` (see cache_path). Blocking (seconds).
 /// Errors: kInternal with the tool's first diagnostic lines.

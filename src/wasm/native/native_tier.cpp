@@ -639,6 +639,7 @@ Result<std::string> native_cache_file(const NativeCompileRequest& request) {
 
 Result<std::string> native_build(const NativeCompileRequest& request, bool* compiled) {
   if (compiled != nullptr) *compiled = false;
+  const CancelScope cancel(request.cancel);
   auto tc = detect_toolchain(request.c_compiler, request.cache_dir);
   if (!tc) return fail(tc.error());
   const std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
@@ -666,10 +667,38 @@ Result<std::string> native_build(const NativeCompileRequest& request, bool* comp
 
 }  // namespace wc::wasm::native
 
+namespace wc::wasm::native {
+namespace {
+
+// NativeCompileRequest::cache_only: the cached object for these bytes, or an Error.
+Result<std::unique_ptr<CompiledTier>> load_cached(const NativeCompileRequest& request) {
+  auto tc = known_toolchain(request.c_compiler, request.cache_dir);
+  if (!tc) return fail(tc.error());
+  const std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return fail(Code::kNotFound, "not in the native cache");
+  auto code = load_code(path);
+  if (!code) return fail(code.error());
+  if ((*code)->desc->guest_call == nullptr)
+    return fail(Code::kUnsupported,
+                "cached native code exports no `__guest_call` (i32, i32) -> i32");
+  auto shared = make_shared_state(*code, request.limits);
+  if (!shared) return fail(shared.error());
+  for (const auto& m : (*shared)->memories)
+    if (std::uint64_t{m.pages} * kWasmPage > request.limits.max_memory_bytes)
+      return fail(Code::kUnsupported, "initial memory of the cached native code over the cap");
+  g_cache_hits.fetch_add(1);
+  return std::unique_ptr<CompiledTier>(std::make_unique<NativeCompiled>(*shared));
+}
+
+}  // namespace
+}  // namespace wc::wasm::native
+
 namespace wc::wasm {
 
 Result<std::unique_ptr<CompiledTier>> native_compile(const NativeCompileRequest& request) {
   using namespace native;
+  if (request.cache_only) return load_cached(request);
   auto attempt = [&](bool* compiled) -> Result<std::unique_ptr<CompiledTier>> {
     auto path = native_build(request, compiled);
     if (!path) return fail(path.error());
