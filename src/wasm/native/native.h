@@ -9,10 +9,13 @@
 //     so the host executable exports nothing (no -rdynamic);
 //   * at load the module is instantiated once into a template (data/elem segments, start
 //     function); every instance is a copy: the instance struct, the non-zero 4 KiB pages of
-//     memory, the tables — no segment re-initialisation;
-//   * guest calls run on the calling thread inside a trap frame (guard.h); out-of-bounds
-//     accesses and stack exhaustion arrive as SIGSEGV on a per-thread alternate stack and
-//     become traps; a watchdog signal stops guests past their deadline.
+//     memory, the tables — no segment re-initialisation. A destroyed instance is reset to the
+//     template in place and kept for the next one (per module, runtime.h / native_tier.cpp), so
+//     a fresh instance per invocation costs no mmap, mprotect or allocation;
+//   * guest calls run on the calling thread inside a trap frame (guard.h); the generated code
+//     checks every memory access against the memory's current size (compiler.h MemoryChecks);
+//     stack exhaustion arrives as SIGSEGV on a per-thread alternate stack and becomes a trap; a
+//     watchdog signal stops guests past their deadline.
 //
 // Process-wide effects and knobs:
 //   * signal handlers for SIGSEGV, SIGBUS and SIGRTMIN+5 (the deadline signal) are installed on
