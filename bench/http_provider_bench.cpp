@@ -1,4 +1,6 @@
-// HTTP benchmark of the httpserver capability provider: wrk -> httpserver provider (its own
+// HTTP benchmark of the httpserver capability provider and of the host's builtin HTTP server
+// (second table: wrk -> builtin server -> echo in-process, against the same httpd::Server
+// answering directly). First table: wrk -> httpserver provider (its own
 // process, started from build/providers/httpserver.par.gz by the host) -> NATS -> in-process
 // wc::host::Host -> echo actor, against a BASELINE measured in the same run: the provider's own
 // HTTP server code (wc::httpserver::LinkServer, same thread pool and socket options) answering a
@@ -56,7 +58,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "host/builtin_http.h"
 #include "host/host.h"
+#include "httpd/server.h"
 #include "httpserver/server.h"
 #include "lattice/nats.h"
 #include "par/par.h"
@@ -304,12 +308,42 @@ class Bench {
         bcfg, [answer](wc::Bytes) -> wc::Result<wc::Bytes> { return answer; });
     if (!base) return err("baseline server: " + base.error().message);
     baseline_ = std::move(*base);
+
+    // The host's builtin HTTP server (issue #14.4), linked to the same echo under link name
+    // "builtin" (one link per actor, contract and link name), and its baseline: the same
+    // httpd::Server answering the same bytes directly.
+    ack = ctl("lp", json{{"provider_ref", "builtin://httpserver"}, {"link_name", "builtin"}});
+    if (!ack.value("accepted", false)) return err("lp builtin refused: " + ack.dump());
+    builtin_port_ = wc::testing::free_port();
+    for (int i = 0; i < 100; ++i) {  // provider_started is published before the ack's work ends
+      ack = ctl("linkdefs.put",
+                json{{"actor_id", echo_key_},
+                     {"provider_id", wc::host::builtin_http_server_key()},
+                     {"contract_id", "wasmcloud:httpserver"},
+                     {"link_name", "builtin"},
+                     {"values", {{"address", "127.0.0.1:" + std::to_string(builtin_port_)}}}});
+      if (wc::testing::wait_port(builtin_port_, 200ms)) break;
+    }
+    if (!wc::testing::wait_port(builtin_port_, 5s)) return err("builtin server never listened");
+    auto rb = httplib::Client("127.0.0.1", builtin_port_).Get(kPath);
+    if (!rb || rb->status != 200 || rb->body != echo_reply_)
+      return err("GET through the builtin server failed");
+    wc::httpd::Response direct;
+    direct.headers.emplace_back("content-type", r->get_header_value("Content-Type"));
+    direct.body.assign(echo_reply_.begin(), echo_reply_.end());
+    auto hb = wc::httpd::Server::start(
+        wc::httpd::Options{},
+        [direct](wc::httpd::Request, wc::httpd::Respond respond) { respond(direct); });
+    if (!hb) return err("builtin baseline server: " + hb.error().message);
+    builtin_baseline_ = std::move(*hb);
     return true;
   }
 
   void teardown() {
     if (baseline_) baseline_->stop();
     baseline_.reset();
+    if (builtin_baseline_) builtin_baseline_->stop();
+    builtin_baseline_.reset();
     if (nc_ && host_) {
       // Ask the provider to stop before the host (which also stops it) goes away.
       (void)ctl("sp", json{{"provider_ref", provider_key_}, {"link_name", "default"}});
@@ -322,6 +356,8 @@ class Bench {
 
   std::string provider_url() const { return url(port_); }
   std::string baseline_url() const { return url(baseline_->port()); }
+  std::string builtin_url() const { return url(builtin_port_); }
+  std::string builtin_baseline_url() const { return url(builtin_baseline_->port()); }
   std::size_t reply_size() const { return echo_reply_.size(); }
   const Params& params() const { return p_; }
 
@@ -392,8 +428,9 @@ class Bench {
   std::unique_ptr<wc::host::Host> host_;
   std::unique_ptr<wc::lattice::Connection> nc_;
   std::unique_ptr<wc::httpserver::LinkServer> baseline_;
+  std::unique_ptr<wc::httpd::Server> builtin_baseline_;
   std::string echo_key_, provider_key_, echo_reply_;
-  int port_ = 0;
+  int port_ = 0, builtin_port_ = 0;
 };
 
 /// One connection count: provider run, baseline run, CPU per request of the provider run.
@@ -401,7 +438,9 @@ struct Row {
   int conns = 0;
   double load_provider = 0, load_baseline = 0;
   WrkResult provider, baseline;
-  CpuSample cpu_us;  ///< CPU microseconds per provider request, per component
+  WrkResult builtin, builtin_baseline;  ///< the host's builtin server and its direct baseline
+  CpuSample cpu_us;                     ///< CPU microseconds per provider request, per component
+  double builtin_cpu_us = 0;            ///< CPU microseconds per builtin request: host + wrk
 };
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
@@ -422,6 +461,8 @@ int main() {
   const int warm = p.smoke ? 1 : 2;
   (void)run_wrk(b.provider_url(), 16, warm);
   (void)run_wrk(b.baseline_url(), 16, warm);
+  (void)run_wrk(b.builtin_url(), 16, warm);
+  (void)run_wrk(b.builtin_baseline_url(), 16, warm);
 
   std::vector<Row> rows;
   int rc = 0;
@@ -439,7 +480,15 @@ int main() {
     }
     row.load_baseline = load1();
     row.baseline = run_wrk(b.baseline_url(), c, p.seconds);
-    for (const WrkResult* r : {&row.provider, &row.baseline}) {
+    const CpuSample b0 = cpu_sample();
+    row.builtin = run_wrk(b.builtin_url(), c, p.seconds);
+    const CpuSample b1 = cpu_sample();
+    if (row.builtin.requests > 0) {
+      row.builtin_cpu_us = ((b1.self - b0.self) + (b1.waited - b0.waited)) * 1e6 /
+                           static_cast<double>(row.builtin.requests);
+    }
+    row.builtin_baseline = run_wrk(b.builtin_baseline_url(), c, p.seconds);
+    for (const WrkResult* r : {&row.provider, &row.baseline, &row.builtin, &row.builtin_baseline}) {
       if (!clean(*r)) {
         std::fprintf(stderr, "wrk run at %d connections failed or had errors:\n%s\n", c,
                      r->raw.c_str());
@@ -476,6 +525,34 @@ int main() {
     std::printf("%5d conns: wrk %6.1f  nats %6.1f  provider %6.1f  host %6.1f  total %6.1f\n",
                 r.conns, r.cpu_us.waited, r.cpu_us.nats, r.cpu_us.provider, r.cpu_us.self,
                 r.cpu_us.waited + r.cpu_us.nats + r.cpu_us.provider + r.cpu_us.self);
+  }
+  std::printf(
+      "\nbuiltin: wrk -> the host's builtin HTTP server -> echo in-process (no NATS, no token)\n"
+      "BASELINE: the same server (httpd::Server) answering the same bytes directly\n\n");
+  std::printf("%5s %-9s %10s %9s %9s %7s %10s\n", "conns", "path", "req/s", "p50 ms", "p99 ms",
+              "errors", "CPU us/req");
+  for (const Row& r : rows) {
+    std::printf("%5d %-9s %10.0f %9.2f %9.2f %7ld %10.1f\n", r.conns, "builtin", r.builtin.rps,
+                r.builtin.p50_ms, r.builtin.p99_ms, r.builtin.non2xx + r.builtin.sock_errors,
+                r.builtin_cpu_us);
+    std::printf("%5d %-9s %10.0f %9.2f %9.2f %7ld\n", r.conns, "BASELINE", r.builtin_baseline.rps,
+                r.builtin_baseline.p50_ms, r.builtin_baseline.p99_ms,
+                r.builtin_baseline.non2xx + r.builtin_baseline.sock_errors);
+    std::printf("%5d %-9s %9.2fx %8.2fx %8.2fx\n", r.conns, "ratio",
+                ratio(r.builtin.rps, r.builtin_baseline.rps),
+                ratio(r.builtin.p50_ms, r.builtin_baseline.p50_ms),
+                ratio(r.builtin.p99_ms, r.builtin_baseline.p99_ms));
+  }
+  for (const Row& r : rows) {
+    if (r.conns == 64) {
+      const bool met = r.builtin.rps >= 20000 && r.builtin.p99_ms <= 5 &&
+                       r.builtin.rps >= 0.5 * r.builtin_baseline.rps;
+      std::printf(
+          "\nbuiltin goal at 64 connections (>= 20000 req/s, p99 <= 5 ms, >= 0.5x baseline): %s "
+          "(%.0f req/s, p99 %.2f ms, %.2fx)\n",
+          met ? "met" : "NOT met", r.builtin.rps, r.builtin.p99_ms,
+          ratio(r.builtin.rps, r.builtin_baseline.rps));
+    }
   }
   for (const Row& r : rows) {
     if (r.conns == 64) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <utility>
 
 #include "common/encoding.h"
@@ -34,9 +35,14 @@ bool framing_header(std::string_view name) {
 }  // namespace
 
 const std::string& builtin_http_server_key() {
+  // The public half of a key pair whose seed is the SHA-256 of a fixed name: a real Ed25519
+  // point, so every key check accepts it. Nothing is ever signed with it (the builtin's
+  // invocations are signed with the cluster key, like any provider's).
   static const std::string key = [] {
     const std::string name = "wasmcloud-cpp builtin wasmcloud:httpserver";
-    return wascap::encode_public_key(wascap::KeyType::kService, sha256(as_bytes(name)));
+    auto kp = wascap::KeyPair::from_raw_seed(wascap::KeyType::kService, sha256(as_bytes(name)));
+    if (!kp) std::abort();  // cannot happen: any 32 bytes are an Ed25519 seed
+    return kp->public_key();
   }();
   return key;
 }

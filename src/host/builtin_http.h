@@ -46,8 +46,9 @@ inline constexpr std::string_view kBuiltinHttpServerRef = "builtin://httpserver"
 /// Its contract id.
 inline constexpr std::string_view kHttpServerContract = "wasmcloud:httpserver";
 
-/// The builtin HTTP server's provider key: a service key (V...) derived from a fixed name, so
-/// one link definition serves every host of the lattice that runs the builtin.
+/// The builtin HTTP server's provider key: the service key (V...) of the key pair whose seed is
+/// SHA-256("wasmcloud-cpp builtin wasmcloud:httpserver"), the same on every host, so one link
+/// definition serves every host of the lattice that runs the builtin.
 const std::string& builtin_http_server_key();
 
 /// What the builtin server needs from its host.
