@@ -3,6 +3,8 @@
 #include "host/actor_supervisor.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -494,6 +496,54 @@ void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Mes
 bool ActorSupervisor::admit_local(const std::string& key,
                                   std::shared_ptr<LocalInvocation> invocation) {
   return admit_any(key, Admitted{nullptr, std::move(invocation)}, false);
+}
+
+std::optional<Result<Bytes>> ActorSupervisor::call_local(const std::string& key,
+                                                         LocalInvocation invocation,
+                                                         std::chrono::milliseconds timeout) {
+  std::shared_ptr<Entry> entry;
+  InvocationTarget target;
+  {
+    MutexLock lock(mu_);
+    auto it = actors_.find(key);
+    if (it == actors_.end() || it->second->instances.empty()) return std::nullopt;
+    entry = it->second;
+    if (entry->in_flight < entry->instances.size()) {
+      ++entry->in_flight;
+      target.actor_key = entry->key;
+      target.instance_id = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
+      target.metrics = entry->metrics;
+      target.claims = entry->claims;
+      target.module = entry->module;
+    }
+  }
+  if (target.module) {
+    // A free slot: run the callee on this thread, as a nested guest call.
+    std::optional<Result<Bytes>> out;
+    invocation.done = [&out](Result<Bytes> r) { out = std::move(r); };
+    if (deps_.run_local) deps_.run_local(target, invocation);
+    finish(entry);
+    if (!out) return fail(Code::kUnsupported, "in-process invocations are not wired");
+    return out;
+  }
+  // Every slot busy: wait in the actor's queue like any invocation.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<Bytes>> out;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  auto queued = std::make_shared<LocalInvocation>(std::move(invocation));
+  queued->done = [waiter](Result<Bytes> r) {
+    std::lock_guard lock(waiter->mu);
+    waiter->out = std::move(r);
+    waiter->cv.notify_all();
+  };
+  if (!admit_local(key, queued)) return std::nullopt;  // stopped meanwhile
+  std::unique_lock lock(waiter->mu);
+  if (!waiter->cv.wait_for(lock, timeout, [&] { return waiter->out.has_value(); }))
+    return fail(Code::kDeadlineExceeded, std::string(rpc::errors::kRequestTimeout));
+  return std::move(waiter->out);
 }
 
 void ActorSupervisor::refuse_not_running(const std::string& key, const Admitted& a) const {

@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,14 @@ class ActorSupervisor {
   /// sends it to the lattice); true when it runs or waits for a slot.
   bool admit_local(const std::string& key, std::shared_ptr<LocalInvocation> invocation)
       EXCLUDES(mu_);
+  /// RPC pool thread, inside a guest's host call to actor `key` of this host (same-host calls,
+  /// issue #14.5): runs `invocation` right here when one of the actor's slots is free (a nested
+  /// guest call on this thread, no hand-off; `invocation.done` is not used), else queues it like
+  /// any invocation and waits up to `timeout` (then kDeadlineExceeded, rpc::errors::
+  /// kRequestTimeout; the queued call still runs later). Returns nullopt, running nothing, when
+  /// `key` has no instance here (the caller then uses the lattice).
+  std::optional<Result<Bytes>> call_local(const std::string& key, LocalInvocation invocation,
+                                          std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
   // ------------------------------------------------------------ views
 

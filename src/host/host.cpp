@@ -249,6 +249,14 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.lattice_prefix = cfg.lattice_prefix;
     d.rpc_timeout = std::chrono::milliseconds(cfg.rpc_timeout_ms);
     d.rpc_event = [raw](bool ok, const json& data) { raw->emit_rpc_event(ok, data); };
+    // Read at call time: the actor supervisor is created below, before any invocation runs.
+    d.call_local = [raw, timeout = d.rpc_timeout](
+                       const std::string& key, const rpc::WasmCloudEntity& origin,
+                       std::string_view operation, std::span<const std::uint8_t> payload) {
+      LocalInvocation inv{
+          origin, std::string(operation), Bytes(payload.begin(), payload.end()), {}};
+      return raw->actors->call_local(key, std::move(inv), timeout);
+    };
     impl->dispatcher = std::make_unique<RpcDispatcher>(std::move(d));
   }
   {

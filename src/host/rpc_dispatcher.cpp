@@ -205,6 +205,15 @@ Result<Bytes> RpcDispatcher::host_call(const std::string& actor_key,
     if (auto allowed = InvocationAuthorizer::authorize_provider_call(caps, ns); !allowed)
       return host_fail(allowed.error().message);
   } else {
+    // Same host first (issue #14.5): an actor with an instance here runs in-process (its
+    // authorization, deadline, metrics and event as for any invocation); else the lattice.
+    if (deps_.call_local) {
+      if (auto local = deps_.call_local(target->public_key, rpc::actor_entity(actor_key),
+                                        call.operation, call.payload)) {
+        if (!*local) return host_fail(local->error().message);
+        return std::move(**local);
+      }
+    }
     subject = topics::rpc_actor(L, target->public_key);
   }
   return request(rpc::actor_entity(actor_key), *target, subject, call.operation,

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,13 @@ struct RpcDispatcherDeps {
   std::chrono::milliseconds rpc_timeout{2000};
   /// Publishes an invocation_succeeded (`ok`) / invocation_failed rpc event with `data`.
   std::function<void(bool ok, const nlohmann::json& data)> rpc_event;
+  /// Same-host calls (issue #14.5): runs `operation` of actor `actor_key` in this host from
+  /// `origin` and returns its reply or error, or nullopt when the actor has no instance here
+  /// (ActorSupervisor::call_local). Empty = every actor call goes through the lattice.
+  std::function<std::optional<Result<Bytes>>(
+      const std::string& actor_key, const rpc::WasmCloudEntity& origin, std::string_view operation,
+      std::span<const std::uint8_t> payload)>
+      call_local;
   /// Unix seconds for token validation (the clock seam).
   std::function<std::int64_t()> now_seconds = wascap::now_seconds;
 };

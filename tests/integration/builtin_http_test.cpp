@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -279,6 +281,55 @@ TEST_F(BuiltinHttp, WithoutALocalInstanceTheRequestCrossesTheLattice) {
   auto none = send("GET", "/none");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 503);
+}
+
+TEST_F(BuiltinHttp, SameHostActorCallsStayInProcessOthersCrossTheLattice) {
+  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
+  auto pong_bytes = read_file(ex + "ponger_s.wasm");
+  auto ping_bytes = read_file(ex + "pinger_s.wasm");
+  if (!pong_bytes || !ping_bytes) GTEST_SKIP() << "intentionally skipped: example actors not built";
+  std::string pong, ping;
+  for (auto [name, bytes, key] :
+       {std::tuple{"ponger", &*pong_bytes, &pong}, std::tuple{"pinger", &*ping_bytes, &ping}}) {
+    auto c = wascap::extract_claims(*bytes, wascap::now_seconds());
+    ASSERT_TRUE(c);
+    *key = c->claims.sub;
+    oci::PushOptions po;
+    po.kind = oci::ArtifactKind::kActor;
+    po.allowed_insecure = {registry->host()};
+    ASSERT_TRUE(oci::Client().push(registry->host() + "/" + name + ":1", *bytes, po));
+  }
+  // Every invocation that crosses the lattice to ponger passes its RPC subject; a plain
+  // (non-queue) subscription sees them without taking them from the hosts.
+  std::atomic<int> on_the_wire{0};
+  auto spy = nc->subscribe("wasmbus.rpc.default." + pong,
+                           [&on_the_wire](lattice::Message) { ++on_the_wire; });
+  ASSERT_TRUE(spy);
+  scale(a_id, "pinger", ping, 1);
+  scale(a_id, "ponger", pong, 1);
+  const int p3 = testing::free_port();
+  ASSERT_EQ(put_link(ping, {{"port", std::to_string(p3)}})["accepted"], true);
+  auto local = send("GET", "/", {}, p3);
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->status, 200) << local->body;
+  EXPECT_EQ(local->body, "Ping pong");
+  auto by_key = send("GET", "/?key=" + pong, {}, p3);
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->body, "Ping pong");
+  (void)nc->flush(2s);
+  EXPECT_EQ(on_the_wire.load(), 0) << "a same-host call went through NATS";
+  // ponger only on host B: the same call crosses the lattice.
+  scale(b_id, "ponger", pong, 1);
+  scale(a_id, "ponger", pong, 0);
+  auto remote = send("GET", "/", {}, p3);
+  ASSERT_TRUE(remote);
+  EXPECT_EQ(remote->status, 200) << remote->body;
+  EXPECT_EQ(remote->body, "Ping pong");
+  (void)nc->flush(2s);
+  EXPECT_GE(on_the_wire.load(), 1);
+  spy->unsubscribe();
+  scale(b_id, "ponger", pong, 0);
+  scale(a_id, "pinger", ping, 0);
 }
 
 TEST_F(BuiltinHttp, DeletingTheLinkClosesTheListenerAndStopEndsIt) {
