@@ -1,5 +1,7 @@
 #include "host/executor.h"
 
+#include <pthread.h>
+
 #include <exception>
 
 #include <spdlog/spdlog.h>
@@ -55,6 +57,8 @@ std::size_t Executor::pending() const {
 }
 
 void Executor::run() {
+  // The thread's name in ps, top and perf ("wc-rpc", "wc-control", ...; at most 15 bytes).
+  (void)pthread_setname_np(pthread_self(), ("wc-" + name_).substr(0, 15).c_str());
   for (;;) {
     std::function<void()> task;
     {

@@ -87,11 +87,11 @@ std::optional<std::string> string_member(const nlohmann::json& obj, const char* 
 Status validate_invocation(const Invocation& inv, std::span<const std::string> cluster_issuers,
                            std::int64_t now, TokenFacts* facts) {
   // Step 2: token well-formed (the JWT library's texts).
+  // One parse and one signature verification per invocation (issue #14.2): validate_jwt hands
+  // back the claims it parsed.
   auto validation = wascap::validate_jwt(inv.encoded_claims, now);
   if (!validation) return deny(validation.error().message);
-  auto decoded = wascap::decode_jwt(inv.encoded_claims);
-  if (!decoded) return deny(decoded.error().message);
-  const nlohmann::json& claims = decoded->claims;
+  const nlohmann::json& claims = validation->claims;
 
   // Step 2 (continued): a `wascap` member that is present must have the invocation shape
   // (serde fails on it while decoding the claims).

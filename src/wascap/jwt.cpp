@@ -155,7 +155,7 @@ Result<TokenValidation> validate_jwt(std::string_view token, std::int64_t now) {
 
   TokenValidation v;
   const std::string input = std::string(seg->header) + "." + std::string(seg->payload);
-  v.signature_valid = verify(*iss, as_bytes(input), *signature).has_value();
+  v.signature_valid = verify(*key, as_bytes(input), *signature).has_value();
   const auto to_i64 = [](std::uint64_t x) {
     return x > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(x);
   };
@@ -171,6 +171,7 @@ Result<TokenValidation> validate_jwt(std::string_view token, std::int64_t now) {
   } else {
     v.not_before_human = "immediately";
   }
+  v.claims = std::move(*claims);
   return v;
 }
 

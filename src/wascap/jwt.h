@@ -50,6 +50,7 @@ struct TokenValidation {
   bool cannot_use_yet = false;   ///< `nbf` present and now < nbf
   std::string expires_human;     ///< "never" or humantime text (spec 2.8)
   std::string not_before_human;  ///< "immediately" or humantime text (spec 2.8)
+  nlohmann::json claims;         ///< the parsed claims object (callers need no second parse)
 };
 
 /// Validates a token as wascap's `validate_token` does (spec 2.7 step 5, in its order): decode

@@ -1,6 +1,9 @@
 // nkeys encoding and Ed25519 keys (spec claims-oci-par.md section 1).
 #include "wascap/nkeys.h"
 
+#include <algorithm>
+#include <array>
+
 #include <sodium.h>
 
 #include <cstdlib>
@@ -204,6 +207,28 @@ std::string encode_seed(KeyType t, std::span<const std::uint8_t, 32> seed) {
   return seal(std::move(raw));
 }
 
+namespace {
+
+/// libsodium's crypto_core_ed25519_is_valid_point (on the curve, not of small order, in the main
+/// subgroup), remembered for the last few keys this thread accepted: the subgroup check is a full
+/// scalar multiplication, about the cost of a signature verification, and every invocation token
+/// of a lattice carries the same few cluster keys (issue #14.2). Only accepted keys are kept.
+bool valid_point(const std::array<std::uint8_t, 32>& bytes) {
+  constexpr std::size_t kRemembered = 8;
+  thread_local std::array<std::array<std::uint8_t, 32>, kRemembered> seen{};
+  thread_local std::size_t used = 0, next = 0;
+  for (std::size_t i = 0; i < used; ++i)
+    if (seen[i] == bytes) return true;
+  ensure_sodium();
+  if (crypto_core_ed25519_is_valid_point(bytes.data()) != 1) return false;
+  seen[next] = bytes;
+  next = (next + 1) % kRemembered;
+  used = std::min(used + 1, kRemembered);
+  return true;
+}
+
+}  // namespace
+
 Result<DecodedKey> decode_public_key(std::string_view text) {
   // Order as nkeys: base32, checksum, prefix; then our stricter length check (spec 1.3).
   auto raw = base32_decode(text);
@@ -231,8 +256,7 @@ Result<DecodedKey> decode_public_key(std::string_view text) {
   DecodedKey key;
   key.type = *key_type_from_prefix(prefix);
   std::copy(raw->begin() + 1, raw->end(), key.bytes.begin());
-  ensure_sodium();
-  if (crypto_core_ed25519_is_valid_point(key.bytes.data()) != 1) {
+  if (!valid_point(key.bytes)) {
     return fail(Code::kInvalidArgument, std::string(errors::kCouldNotReadPublicKey));
   }
   return key;
@@ -322,8 +346,14 @@ Status verify(std::string_view public_key, std::span<const std::uint8_t> data,
               std::span<const std::uint8_t> signature) {
   auto key = decode_public_key(public_key);
   if (!key) return fail(key.error());
+  return verify(*key, data, signature);
+}
+
+Status verify(const DecodedKey& key, std::span<const std::uint8_t> data,
+              std::span<const std::uint8_t> signature) {
+  ensure_sodium();
   if (signature.size() != crypto_sign_BYTES ||
-      crypto_sign_verify_detached(signature.data(), data.data(), data.size(), key->bytes.data()) !=
+      crypto_sign_verify_detached(signature.data(), data.data(), data.size(), key.bytes.data()) !=
           0) {
     return fail(Code::kPermissionDenied, std::string(errors::kSignatureInvalid));
   }

@@ -67,7 +67,8 @@ struct DecodedKey {
 
 /// Decodes a public key text, checking in nkeys' order: base32, CRC16, public prefix (A C O N U
 /// M V), then length 56 (our addition), then a valid Ed25519 point (libsodium
-/// crypto_core_ed25519_is_valid_point: small-order points are refused). Errors
+/// crypto_core_ed25519_is_valid_point: small-order points are refused; the calling thread
+/// remembers the last 8 keys that passed, since the check costs about a verification). Errors
 /// (Code::kInvalidArgument) carry the nkeys texts of errors.h (kBadPublicKeyLength, kCodecFailure,
 /// kChecksumMismatch, kNotPublicPrefix, kCouldNotReadPublicKey).
 Result<DecodedKey> decode_public_key(std::string_view text);
@@ -120,6 +121,10 @@ class KeyPair {
 /// Errors: the decode_public_key() errors (kInvalidArgument); a signature that is not 64 bytes
 /// or does not verify gives Code::kPermissionDenied with errors::kSignatureInvalid.
 Status verify(std::string_view public_key, std::span<const std::uint8_t> data,
+              std::span<const std::uint8_t> signature);
+/// The same with a key decode_public_key() already returned: no second decode (issue #14.2).
+/// Errors: kPermissionDenied errors::kSignatureInvalid.
+Status verify(const DecodedKey& key, std::span<const std::uint8_t> data,
               std::span<const std::uint8_t> signature);
 
 /// Initialises libsodium exactly once (std::call_once); aborts if libsodium cannot start.
