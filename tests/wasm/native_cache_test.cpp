@@ -282,6 +282,30 @@ TEST(NativeCache, CompileCallbackReportsTimeAndOutcome) {
   fs::remove_all(dir);
 }
 
+// The host runs bounds-checked code (its memories stay read-write past their size, runtime.h):
+// the memory-check mode is part of the cache key, so an object of wasm2c's guard-page build
+// (the benchmark's baseline, or a cache written before #14.1) is never the host's file.
+TEST(NativeCache, MemoryCheckModeIsPartOfTheKeyAndTheHostUsesBoundsChecks) {
+  if (!testing::native_toolchain_present())
+    GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
+  const std::string dir = testing::native_cache_dir("cache");
+  NativeCompileRequest req;
+  req.wasm = small_module(30);
+  req.sha256_hex = hex_lower(sha256(req.wasm));
+  req.cache_dir = dir;
+  auto tc = native::detect_toolchain("", dir);
+  ASSERT_TRUE(tc.has_value()) << tc.error().to_string();
+  const std::string bounds =
+      native::cache_path(*tc, dir, req.sha256_hex, native::MemoryChecks::kBounds);
+  const std::string guard =
+      native::cache_path(*tc, dir, req.sha256_hex, native::MemoryChecks::kGuardPages);
+  EXPECT_NE(bounds, guard);
+  EXPECT_EQ(native::cache_path(*tc, dir, req.sha256_hex), bounds);
+  auto file = native::native_cache_file(req);
+  ASSERT_TRUE(file.has_value()) << file.error().to_string();
+  EXPECT_EQ(*file, bounds);
+}
+
 TEST(NativeCache, ToolchainIdentityIsRememberedOnDisk) {
   if (!testing::native_toolchain_present())
     GTEST_SKIP() << "intentionally skipped: no C compiler / wasm2c";
