@@ -430,6 +430,8 @@ TEST(NativeMemoryPool, NextInstanceSeesZerosAndItsOwnBounds) {
 //   6:       grow by 1, i32.load at 131069 (just past 2 pages);
 //   7:       grow by 1, i32.load at 131068 (the last word of 2 pages: fine);
 //   8:       grow by 40 pages and write one byte into each 4 KiB page (a large footprint);
+//   9:       grow by 1100 pages (past the 64 MiB up to which a memory is kept) and write at
+//            the last word;
 //   other:   report.
 // Report: memory.size (pages), the word at 16 (template "abcd"), the global (template 5), the
 // word at 65532 (template 0).
@@ -461,6 +463,9 @@ std::string template_guest() {
       "    (i32.store8 (local.get $i) (i32.const 0x5a))"
       "    (local.set $i (i32.add (local.get $i) (i32.const 4096)))"
       "    (br $l)))))"
+      "(if (i32.eq (local.get $op_len) (i32.const 9)) (then"
+      "  (drop (memory.grow (i32.const 1100)))"
+      "  (i32.store (i32.const 72155132) (i32.const 0x44444444))))"
       "(i32.store (i32.const 300) (memory.size))"
       "(i32.store (i32.const 304) (i32.load (i32.const 16)))"
       "(i32.store (i32.const 308) (global.get $g))"
@@ -577,6 +582,20 @@ TEST(NativeMemoryPool, LargeFootprintIsResetToo) {
     auto big = call(*t.native, 8);
     ASSERT_TRUE(big.has_value()) << big.error().to_string();
     EXPECT_EQ(big->response[0], 41);
+    auto g = call(*t.native, 3);
+    ASSERT_TRUE(g.has_value());
+    EXPECT_EQ(g->response, kPristine);
+  }
+}
+
+// A memory grown past 64 MiB is unmapped instead of kept; the next instance is pristine too.
+TEST(NativeMemoryPool, HugeMemoryIsNotKept) {
+  auto t = load_template_guest();
+  ASSERT_TRUE(t.native);
+  for (int i = 0; i < 2; ++i) {
+    auto huge = call(*t.native, 9);
+    ASSERT_TRUE(huge.has_value()) << huge.error().to_string();
+    EXPECT_EQ(huge->response[0] | (huge->response[1] << 8), 1101);
     auto g = call(*t.native, 3);
     ASSERT_TRUE(g.has_value());
     EXPECT_EQ(g->response, kPristine);
