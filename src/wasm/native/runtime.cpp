@@ -26,10 +26,14 @@ constexpr std::size_t kOsPage = 4096;
 constexpr std::size_t kPoolLimit = 256;
 // A reservation whose read-write part grew past this is unmapped instead of pooled.
 constexpr std::uint64_t kPoolMaxBytes = 64ull << 20;
-// A reset clears at most this many resident 4 KiB pages with memset; a larger footprint is
-// dropped with MADV_DONTNEED (which costs a TLB shootdown, acceptable for guests that touch
-// megabytes: their own time dominates).
-constexpr std::size_t kMaxMemsetPages = 64;
+// A reset clears at most this many resident 4 KiB pages (besides the template's) with memset; a
+// larger footprint is dropped with MADV_DONTNEED, which costs a TLB shootdown and the page
+// faults of the next call that touches those pages again, so memset is cheaper for any page
+// that is touched again (1 MiB of memset: tens of us). The limit bounds what pooled memories
+// keep resident: an idle instance of a module (runtime resets, up to 16 per module) keeps up to
+// 1 MiB, a zeroed reservation in the process-wide pool (up to 256) up to 256 KiB.
+constexpr std::size_t kMaxMemsetPagesInstance = 256;
+constexpr std::size_t kMaxMemsetPagesPooled = 64;
 constexpr int kReadWrite = PROT_READ | PROT_WRITE;
 
 // ---------------------------------------------------------------- reservations
@@ -107,9 +111,10 @@ void copy_template(std::uint8_t* data, const MemorySnapshot* snap) {
 // template's pages are copied, every other resident page is cleared with memset. A non-resident
 // page is zero (never touched or dropped) unless the system has swap: then each run of them is
 // dropped with MADV_DONTNEED (no present page, so no TLB shootdown). A footprint larger than
-// kMaxMemsetPages is dropped whole with MADV_DONTNEED. Returns false (nothing done) when the
+// `max_memset_pages` is dropped whole with MADV_DONTNEED. Returns false (nothing done) when the
 // reservation is too big to keep.
-bool reset_reservation(std::uint8_t* data, const MemorySnapshot* snap) {
+bool reset_reservation(std::uint8_t* data, const MemorySnapshot* snap,
+                       std::size_t max_memset_pages) {
   const std::uint64_t rw = header_of(data)->rw;
   if (rw > kPoolMaxBytes) return false;
   if (rw == 0) return true;
@@ -125,7 +130,7 @@ bool reset_reservation(std::uint8_t* data, const MemorySnapshot* snap) {
   const std::size_t n_tmpl = snap != nullptr ? snap->page_offsets.size() : 0;
   std::size_t resident = 0;
   for (std::size_t i = 0; i < pages; ++i) resident += vec[i] & 1;
-  if (resident > kMaxMemsetPages + n_tmpl) {
+  if (resident > max_memset_pages + n_tmpl) {
     madvise(data, rw, MADV_DONTNEED);
     copy_template(data, snap);
     return true;
@@ -188,7 +193,7 @@ std::uint8_t* acquire(std::uint64_t rw) {
 // Zeroes a used reservation and pools it (or unmaps it when too big or the pool is full).
 void release(std::uint8_t* data) {
   if (data == nullptr) return;
-  if (!reset_reservation(data, nullptr)) {
+  if (!reset_reservation(data, nullptr, kMaxMemsetPagesPooled)) {
     unmap_reservation(data);
     return;
   }
@@ -425,7 +430,8 @@ bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
 }
 
 bool memory_reset(wasm_rt_memory_t* mem, const MemorySnapshot& snap) {
-  if (mem->data == nullptr || !reset_reservation(mem->data, &snap)) return false;
+  if (mem->data == nullptr || !reset_reservation(mem->data, &snap, kMaxMemsetPagesInstance))
+    return false;
   mem->pages = snap.pages;
   mem->size = static_cast<std::uint32_t>(std::uint64_t{snap.pages} * kWasmPage);
   return true;

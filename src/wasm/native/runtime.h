@@ -75,9 +75,9 @@ bool memory_from_snapshot(wasm_rt_memory_t* mem, const MemorySnapshot& snap,
                           std::uint32_t cap_pages);
 /// Resets a memory made from `snap` (same reservation, kept mapped and read-write) to the
 /// snapshot: size snap.pages, contents the snapshot's, every other byte up to the high-water
-/// mark zero; max_pages unchanged. No protection change; a footprint above 64 resident pages
-/// besides the template is dropped with MADV_DONTNEED instead of memset. Returns false, leaving
-/// the memory as it was, when the reservation grew past 64 MiB (the caller then unmaps it).
+/// mark zero; max_pages unchanged. No protection change; a footprint above 256 resident pages
+/// (1 MiB) besides the template is dropped with MADV_DONTNEED instead of memset. Returns false,
+/// leaving the memory as it was, when the reservation grew past 64 MiB (the caller then unmaps it).
 bool memory_reset(wasm_rt_memory_t* mem, const MemorySnapshot& snap);
 
 void funcref_table_allocate(wasm_rt_funcref_table_t* t, std::uint32_t n, std::uint32_t max);
