@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -76,7 +77,7 @@ double us_since(Clock::time_point t0) {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto i = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(i, v.size() - 1)];
 }
 
@@ -293,6 +294,7 @@ double throughput(Bench& b, int threads, double window_s) {
   std::atomic<bool> stop{false};
   std::atomic<long> ok{0}, bad{0};
   std::vector<std::thread> ts;
+  ts.reserve(static_cast<size_t>(threads));
   auto t0 = Clock::now();
   for (int i = 0; i < threads; ++i)
     ts.emplace_back([&, i] {

@@ -137,6 +137,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return res;
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t host = getpid();

@@ -642,7 +642,7 @@ Result<std::string> native_build(const NativeCompileRequest& request, bool* comp
   const CancelScope cancel(request.cancel);
   auto tc = detect_toolchain(request.c_compiler, request.cache_dir);
   if (!tc) return fail(tc.error());
-  const std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
+  std::string path = cache_path(*tc, request.cache_dir, request.sha256_hex);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return path;
   // Start and end at info, naming the actor (issue #17.5: a compile takes seconds).
