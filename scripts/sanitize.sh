@@ -46,11 +46,12 @@ JOBS="${WC_JOBS:-2}"
 # Unit tests: no `wasmcloud` process, seconds each.
 UNIT_TESTS=(
   common_test wascap_test rpc_test oci_test par_test lattice_test host_test host_components_test
-  web_test provider_sdk_test
+  web_test provider_sdk_test httpd_test
   wasm_load_test wasm_engine_test wasm_abi_test wasm_traps_test wasm_wasi_test wasm_fixtures_test
 )
 # Real-server tests of the host (tests/integration): minutes each.
-HOST_INTEGRATION_TESTS=(host_integration_test cluster_integration_test rpc_paths_integration_test)
+HOST_INTEGRATION_TESTS=(host_integration_test cluster_integration_test rpc_paths_integration_test
+  builtin_http_integration_test)
 
 case "$KIND" in
   asan)
@@ -62,7 +63,7 @@ case "$KIND" in
     SANITIZE=thread
     # The unit tests that run threads of their own (NATS callbacks, servers, executors).
     TESTS=(lattice_test web_test provider_sdk_test host_components_test provider_supervisor_test
-      "${HOST_INTEGRATION_TESTS[@]}")
+      httpd_test "${HOST_INTEGRATION_TESTS[@]}")
     ;;
 esac
 

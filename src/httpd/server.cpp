@@ -235,11 +235,18 @@ void* Server::Impl::on_uri(void* /*cls*/, const char* uri, MHD_Connection* conne
   return raw;
 }
 
-void Server::Impl::on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** con_cls,
+void Server::Impl::on_completed(void* cls, MHD_Connection* /*connection*/, void** con_cls,
                                 MHD_RequestTerminationCode /*code*/) {
   auto* ex = static_cast<Exchange*>(*con_cls);
   if (ex == nullptr) return;
   *con_cls = nullptr;
+  {
+    // A resumed connection can end (the client went away) without another access call, so
+    // resumed_call() never erased it: stop() must not find it after `self` is released below.
+    auto* impl = static_cast<Impl*>(cls);
+    std::lock_guard server_lock(impl->mu);
+    impl->suspended.erase(ex);
+  }
   {
     std::lock_guard lock(ex->mu);
     ex->phase = Exchange::Phase::kDone;

@@ -75,14 +75,28 @@ class BuiltinHttpTest : public ::testing::Test {
       (void)payload;
       return remote_answer;
     };
-    d.post_rpc = [](std::function<void()> task) {
-      std::thread(std::move(task)).detach();
+    d.post_rpc = [this](std::function<void()> task) {
+      spawn(std::move(task));
       return true;
     };
     d.links_for = [this](const std::string&, const std::string&) { return cached_links; };
     server = std::make_unique<BuiltinHttpServer>(std::move(d));
   }
-  void TearDown() override { server.reset(); }
+  void TearDown() override {
+    std::vector<std::thread> running;
+    {
+      std::lock_guard lock(mu);
+      running.swap(threads);
+    }
+    for (auto& t : running) t.join();
+    server.reset();
+  }
+  /// Runs `task` on a new thread, joined at TearDown (a stand-in for the RPC pool).
+  void spawn(std::function<void()> task) {
+    std::lock_guard lock(mu);
+    threads.emplace_back(std::move(task));
+  }
+  std::vector<std::thread> threads;
 
   std::mutex mu;
   std::vector<std::pair<std::string, json>> events;
@@ -130,17 +144,19 @@ TEST_F(BuiltinHttpTest, LocalAnswerIsServedAndTheRequestIsTheContractsPayload) {
     EXPECT_EQ(key, "MACTOR");
     EXPECT_EQ(inv->origin.public_key, builtin_http_server_key());
     EXPECT_EQ(inv->origin.contract_id, "wasmcloud:httpserver");
-    seen_op = inv->operation;
-    seen = *rpc::decode_http_request(inv->payload);
-    std::thread([inv] {  // answered later, from another thread, as an RPC worker does
+    {
+      std::lock_guard lock(mu);  // read by the test thread (synchronised through a socket)
+      seen_op = inv->operation;
+      seen = *rpc::decode_http_request(inv->payload);
+    }
+    spawn([inv] {  // answered later, from another thread, as an RPC worker does
       rpc::HttpResponse r;
       r.status_code = 201;
       r.header["x-answer"] = {"yes"};
       r.header["content-length"] = {"999"};  // framing is the server's: ignored
       r.body = Bytes{'h', 'i'};
       inv->done(rpc::encode_http_response(r));
-    })
-        .detach();
+    });
     return true;
   };
   ASSERT_TRUE(server->start("default", {}));
@@ -153,6 +169,7 @@ TEST_F(BuiltinHttpTest, LocalAnswerIsServedAndTheRequestIsTheContractsPayload) {
   EXPECT_NE(answer.find("x-answer: yes"), std::string::npos) << answer;
   EXPECT_EQ(answer.substr(answer.size() - 2), "hi");
   EXPECT_EQ(answer.find("999"), std::string::npos) << answer;
+  std::lock_guard lock(mu);
   EXPECT_EQ(seen_op, "HttpServer.HandleRequest");
   EXPECT_EQ(seen.method, "GET");
   EXPECT_EQ(seen.path, "/a/b");
