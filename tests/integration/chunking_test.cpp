@@ -314,11 +314,56 @@ TEST_F(Chunking, TwoMebibyteBodyIsChunkedBothWays) {
   EXPECT_TRUE(subjects("$O.default.C.>").empty());
 }
 
+TEST_F(Chunking, SameHostActorCallTakesNoObjectAndOnlyTheReplyIsChunked) {
+  // The forwarder's host call to echo, which runs on the same host, is made in-process (issue
+  // #14.5): nothing of it goes through the object store; only the forwarder's reply, above the
+  // 900 KiB threshold, is chunked.
+  const auto before = subjects("$O.default.M.>");
+  const Bytes body = body_of(800 * 1024);
+  auto call = invoke(forwarder, http_request(body), rpc::kSdkChunkThreshold);
+  ASSERT_FALSE(call.resp.failed()) << *call.resp.error;
+  expect_echo_of(result_of(call), body);
+  std::size_t added = 0;
+  for (const auto& [subject, n] : subjects("$O.default.M.>")) added += !before.contains(subject);
+  EXPECT_EQ(added, 1u);
+}
+
 TEST_F(Chunking, ActorOriginatedCallsAreChunkedAbove700KiB) {
-  // 800 KiB travels inline to the forwarder (below 900 KiB); its host call to echo is above the
-  // host's 700 KiB threshold, so the host chunks it; echo's host chunks its reply, the
-  // forwarder's host reads it, and the forwarder's reply is chunked again: three objects, all
-  // deleted once read.
+  // Echo on a second host only, so the forwarder's call crosses the lattice. 800 KiB travels
+  // inline to the forwarder (below 900 KiB); its host call to echo is above the host's 700 KiB
+  // threshold, so the host chunks it; echo's host chunks its reply, the forwarder's host reads
+  // it, and the forwarder's reply is chunked again: three objects, all deleted once read.
+  auto second_key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+  const std::string second_id = second_key.public_key();
+  testing::ChildProcess second(
+      std::vector<std::string>{std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host",
+                               "--nats-port", std::to_string(nats->port()), "--allowed-insecure",
+                               registry->host(), "--log-level", "debug", "--oci-cache-dir",
+                               dir + "/oci2"},
+      dir + "/host2.log",
+      std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + second_key.seed(),
+                               "WASMCLOUD_CLUSTER_SEED=" + cluster->seed(), "TMPDIR=" + dir});
+  ASSERT_TRUE(testing::wait_host_answers(*nc, second_id)) << "second host; log in " << dir;
+  auto scale_echo = [&](const std::string& host, int count) {
+    ASSERT_EQ(
+        testing::host_cmd(
+            *nc, host, "scale",
+            json{{"actor_id", kEcho}, {"actor_ref", registry->host() + "/echo:1"}, {"count", count}}
+                .dump())["accepted"],
+        true);
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until) {
+      std::size_t n = 0;
+      const json inv = testing::host_inventory(*nc, host);
+      for (const auto& a : inv["actors"])
+        if (a["id"] == kEcho) n = a["instances"].size();
+      if (n == static_cast<std::size_t>(count)) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "echo did not reach " << count << " on " << host;
+  };
+  scale_echo(second_id, 1);
+  scale_echo(host_id, 0);
   const auto before = subjects("$O.default.M.>");
   const Bytes body = body_of(800 * 1024);
   auto call = invoke(forwarder, http_request(body), rpc::kSdkChunkThreshold);
@@ -340,6 +385,9 @@ TEST_F(Chunking, ActorOriginatedCallsAreChunkedAbove700KiB) {
     EXPECT_EQ(json::parse(to_string(*data))["deleted"], true) << subject;
   }
   EXPECT_TRUE(subjects("$O.default.C.>").empty());
+  // Back to the suite's shape: echo on the first host only.
+  scale_echo(host_id, 1);
+  second.stop(15);
 }
 
 TEST_F(Chunking, SmallHostCallStaysInline) {
