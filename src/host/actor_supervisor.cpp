@@ -33,6 +33,8 @@ struct ActorSupervisor::Entry {
   // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
   std::size_t in_flight = 0;
   std::deque<ActorSupervisor::Admitted> pending;
+  std::size_t pending_local = 0;             // in-process invocations among `pending`
+  std::size_t pending_local_bytes = 0;       // and their payload bytes
   std::uint64_t rr = 0;                      // round-robin instance cursor (actor-rpc-providers 9)
   metrics::ActorMetrics* metrics = nullptr;  // this actor's series, set at creation (may be null)
 };
@@ -293,6 +295,8 @@ void ActorSupervisor::stop(const std::string& key, std::int64_t count, const Str
         dropped_sub = std::move(e.rpc_sub);
         orphans = std::move(e.pending);
         e.pending.clear();
+        e.pending_local = 0;
+        e.pending_local_bytes = 0;
         actors_.erase(it);
       }
     }
@@ -561,18 +565,35 @@ bool ActorSupervisor::admit_any(const std::string& key, Admitted admitted,
                                 bool refuse_when_absent) {
   std::shared_ptr<Entry> entry;
   std::string instance_id;
+  std::shared_ptr<LocalInvocation> refused;
   {
     MutexLock lock(mu_);
     auto it = actors_.find(key);
     if (it != actors_.end() && !it->second->instances.empty()) {
       entry = it->second;
       if (entry->in_flight >= entry->instances.size()) {
-        entry->pending.push_back(std::move(admitted));
-        return true;
+        if (admitted.local) {
+          const std::size_t size = admitted.local->payload.size();
+          if (entry->pending_local >= kMaxQueuedLocal ||
+              entry->pending_local_bytes + size > kMaxQueuedLocalBytes) {
+            refused = std::move(admitted.local);
+          } else {
+            ++entry->pending_local;
+            entry->pending_local_bytes += size;
+          }
+        }
+        if (!refused) {
+          entry->pending.push_back(std::move(admitted));
+          return true;
+        }
       }
       ++entry->in_flight;
       instance_id = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
     }
+  }
+  if (refused) {
+    refused->done(fail(Code::kResourceExhausted, std::string(errors::kTooManyQueued)));
+    return true;
   }
   if (!entry) {
     if (refuse_when_absent) refuse_not_running(key, admitted);
@@ -598,6 +619,10 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
     }
     if (admitted.message) {
       deps_.run(target, *admitted.message);
+    } else if (std::chrono::steady_clock::now() > admitted.local->deadline) {
+      // Waited past its caller's timeout (the HTTP client has its 503 by now): not run.
+      admitted.local->done(
+          fail(Code::kDeadlineExceeded, std::string(rpc::errors::kRequestTimeout)));
     } else if (deps_.run_local) {
       deps_.run_local(target, *admitted.local);
     } else {
@@ -626,6 +651,10 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
   while (!entry->pending.empty() && entry->in_flight < entry->instances.size()) {
     auto m = std::move(entry->pending.front());
     entry->pending.pop_front();
+    if (m.local) {
+      --entry->pending_local;
+      entry->pending_local_bytes -= m.local->payload.size();
+    }
     ++entry->in_flight;
     auto iid = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
     deps_.post_rpc(invocation_task(entry, std::move(m), std::move(iid)));
@@ -640,6 +669,8 @@ void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
     if (entry->instances.empty()) {
       orphans = std::move(entry->pending);
       entry->pending.clear();
+      entry->pending_local = 0;
+      entry->pending_local_bytes = 0;
     } else {
       drain_pending_locked(entry);
     }

@@ -54,6 +54,9 @@ struct LocalInvocation {
   rpc::WasmCloudEntity origin;  ///< the calling builtin provider (key, contract id, link name)
   std::string operation;        ///< e.g. "HttpServer.HandleRequest"
   Bytes payload;
+  /// When it must have started by: one still queued then is answered kDeadlineExceeded
+  /// (rpc::errors::kRequestTimeout) without running. The default (max) waits as long as needed.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   /// Called exactly once: with the guest's reply bytes or the Error (on an RPC pool thread; on
   /// the stopping thread with kUnavailable and the "not running" text of rpc/errors.h when the
   /// actor stops before it ran).
@@ -98,6 +101,10 @@ struct ActorSupervisorDeps {
 
 class ActorSupervisor {
  public:
+  /// Bounds of an actor's queue of waiting in-process invocations (admit_local).
+  static constexpr std::size_t kMaxQueuedLocal = 1024;
+  static constexpr std::size_t kMaxQueuedLocalBytes = std::size_t{256} << 20;
+
   explicit ActorSupervisor(ActorSupervisorDeps deps);
   /// Drops the subscriptions without events (stop_all() first for a clean shutdown).
   ~ActorSupervisor();
@@ -157,7 +164,10 @@ class ActorSupervisor {
   void admit(const std::string& key, std::shared_ptr<lattice::Message> message) EXCLUDES(mu_);
   /// Any thread: the same for an in-process invocation (LocalInvocation). Returns false, and
   /// leaves `invocation` untouched, when `key` has no instance on this host (the caller then
-  /// sends it to the lattice); true when it runs or waits for a slot.
+  /// sends it to the lattice); true when it runs, waits for a slot, or was refused at once
+  /// (`done` called with kResourceExhausted errors::kTooManyQueued) because the actor already
+  /// has kMaxQueuedLocal in-process invocations or kMaxQueuedLocalBytes of their payloads
+  /// waiting: a flood of requests costs bounded memory.
   bool admit_local(const std::string& key, std::shared_ptr<LocalInvocation> invocation)
       EXCLUDES(mu_);
   /// RPC pool thread, inside a guest's host call to actor `key` of this host (same-host calls,

@@ -99,6 +99,10 @@ Result<ProviderInfo> BuiltinHttpServer::start(const std::string& link_name,
                ed::provider_started({info.public_key, link_name, info.contract_id}, info.image_ref,
                                     info.instance_id, annotations, claims),
                false);
+    // In-process, it is healthy as soon as it runs (the dashboard shows a provider's health from
+    // these events; a process provider gets its first after the first health check).
+    deps_.emit(ev::kHealthCheckPassed,
+               ed::health_check({info.public_key, link_name, info.contract_id}), false);
   }
   if (deps_.links_for) {
     for (const auto& ld : deps_.links_for(info.public_key, link_name)) open(ld);
@@ -167,32 +171,36 @@ int BuiltinHttpServer::port_of(const std::string& actor_key, const std::string& 
 void BuiltinHttpServer::link_changed(const rpc::LinkDefinition& link, bool set) {
   if (link.provider_id != builtin_http_server_key()) return;
   if (set) return open(link);
+  close({link.link_name, link.actor_id});
+}
+
+void BuiltinHttpServer::close(const std::pair<std::string, std::string>& id) {
   std::shared_ptr<Listener> closing;
   {
     MutexLock lock(mu_);
-    auto it = listeners_.find({link.link_name, link.actor_id});
+    auto it = listeners_.find(id);
     if (it == listeners_.end()) return;
     closing = std::move(it->second);
     listeners_.erase(it);
   }
   closing->server->stop();
-  spdlog::info("Builtin HTTP server: link to {} deleted, listener on port {} closed", link.actor_id,
-               closing->cfg.port);
+  spdlog::info("Builtin HTTP server: listener for {} on {}:{} closed", id.second,
+               closing->cfg.host, closing->server->port());
 }
 
 void BuiltinHttpServer::open(const rpc::LinkDefinition& link) {
   const std::pair<std::string, std::string> id{link.link_name, link.actor_id};
   auto cfg = httpd::parse_link_config(link);
-  if (!cfg) {
-    spdlog::warn("Builtin HTTP server: link to {}: {}", link.actor_id, cfg.error().message);
-    return;
-  }
-  if (cfg->tls) {
-    spdlog::warn(
-        "Builtin HTTP server: link to {}: TLS is not supported by the builtin server (the "
-        "httpserver provider serves TLS)",
-        link.actor_id);
-    return;
+  if (!cfg || cfg->tls) {
+    spdlog::warn("Builtin HTTP server: link to {}: {}", link.actor_id,
+                 !cfg ? cfg.error().message
+                      : std::string("TLS is not supported by the builtin server (the httpserver "
+                                    "provider serves TLS)"));
+    {
+      MutexLock lock(mu_);
+      if (started_.count(link.link_name) == 0) return;
+    }
+    return close(id);  // the lattice holds these values now, not the old listener's
   }
   std::shared_ptr<Listener> previous;
   {
@@ -224,7 +232,7 @@ void BuiltinHttpServer::open(const rpc::LinkDefinition& link) {
   });
   if (!server) {
     spdlog::warn("Builtin HTTP server: link to {}: {}", link.actor_id, server.error().message);
-    return;
+    return;  // any earlier listener of this link was closed above
   }
   listener->server = std::move(*server);
   spdlog::info("Builtin HTTP server listening on {}:{} for actor {}", cfg->host,
@@ -277,7 +285,10 @@ void BuiltinHttpServer::handle(const std::shared_ptr<Listener>& l, httpd::Reques
     }
     if (!out) {
       const Code c = out.error().code;
-      r.status = c == Code::kDeadlineExceeded || c == Code::kUnavailable ? 503 : 500;
+      r.status =
+          c == Code::kDeadlineExceeded || c == Code::kUnavailable || c == Code::kResourceExhausted
+              ? 503
+              : 500;
       // Visible at the default level (at most one line per 10 s per listener), all at debug.
       const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
       auto last = l->last_warn.load(std::memory_order_relaxed);
@@ -298,6 +309,7 @@ void BuiltinHttpServer::handle(const std::shared_ptr<Listener>& l, httpd::Reques
   inv->operation = std::string(rpc::kHttpHandleRequest);
   inv->payload = rpc::encode_http_request(hr);
   inv->done = finish;
+  inv->deadline = std::chrono::steady_clock::now() + l->cfg.timeout.value_or(deps_.default_timeout);
   const std::string& actor = l->link.actor_id;
   if (deps_.invoke_local && deps_.invoke_local(actor, inv)) return;
   // No local instance: a signed invocation through the lattice, off the event loop.

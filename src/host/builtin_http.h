@@ -11,6 +11,8 @@
 //     the same slots, authorization, deadline, metrics and rpc events as a lattice invocation;
 //   * otherwise it goes to the lattice as a signed invocation from this provider
 //     (RpcDispatcher::call_actor) on an RPC pool thread.
+// A request waits for its actor at most the link's `timeout_ms` (else the host's RPC timeout):
+// one still queued then is answered 503 without running; a full queue answers 503 at once.
 // The HTTP side is httpd::Server (event loops, keep-alive, body limit, idle timeout, bounded
 // connections). Failed calls answer 503 (deadline, unavailable, not running) or 500.
 //
@@ -64,8 +66,11 @@ struct BuiltinHttpDeps {
   Poster post_rpc;
   /// Links of (provider key, link name) cached by the host, at start.
   std::function<std::vector<rpc::LinkDefinition>(const std::string&, const std::string&)> links_for;
-  /// Publishes provider_started / provider_stopped.
+  /// Publishes provider_started, health_check_passed, provider_stopped.
   EventEmitter emit;
+  /// How long a request may wait for its actor when its link sets no `timeout_ms` (the host's
+  /// RPC timeout, as providers get it in their host data).
+  std::chrono::milliseconds default_timeout{2000};
 };
 
 class BuiltinHttpServer {
@@ -91,9 +96,9 @@ class BuiltinHttpServer {
   std::vector<ProviderInfo> running() const EXCLUDES(mu_);
 
   /// A link definition was set (`set`) or deleted in the host's cache. Links of another provider
-  /// key, or of a link name not running here, are ignored. A set opens (or re-opens, when its
-  /// address changed) the actor's listener; bad values or a busy port are logged and leave no
-  /// listener.
+  /// key, or of a link name not running here, are ignored. A set opens (or re-opens, when it
+  /// changed) the actor's listener; bad values or a busy port are logged and leave no listener
+  /// (an earlier one of that link is closed: the lattice now holds the new values).
   void link_changed(const rpc::LinkDefinition& link, bool set) EXCLUDES(mu_);
 
   /// The bound port of the listener for `actor_key` under `link_name`, 0 when none (tests).
@@ -102,6 +107,8 @@ class BuiltinHttpServer {
  private:
   struct Listener;
   void open(const rpc::LinkDefinition& link) EXCLUDES(mu_);
+  /// Closes the listener of (link name, actor), if any.
+  void close(const std::pair<std::string, std::string>& id) EXCLUDES(mu_);
   void handle(const std::shared_ptr<Listener>& listener, httpd::Request request,
               httpd::Respond respond);
 

@@ -134,6 +134,10 @@ inline std::string other_reference(std::string_view public_key, std::string_view
 inline std::string unknown_builtin(std::string_view ns) {
   return "unknown builtin namespace: `" + std::string(ns) + "`";
 }
+/// An in-process invocation refused because its actor's queue is full (ActorSupervisor::
+/// kMaxQueuedLocal / kMaxQueuedLocalBytes; ours). The builtin HTTP server answers it 503.
+inline constexpr std::string_view kTooManyQueued =
+    "too many invocations are waiting for this actor; try again later";
 /// provider_start_failed `error` of `lp` with a `builtin://` reference the host does not have
 /// (ours; the builtin providers are builtin_http.h's).
 inline std::string unknown_builtin_provider(std::string_view ref) {

@@ -332,6 +332,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.emit = [raw](std::string_view type, const json& data, bool linkdef_source) {
       raw->emit(type, data, linkdef_source);
     };
+    d.default_timeout = std::chrono::milliseconds(std::max(1, cfg.rpc_timeout_ms));
     impl->builtin_http = std::make_unique<BuiltinHttpServer>(std::move(d));
   }
 

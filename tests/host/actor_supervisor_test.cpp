@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <thread>
+#include <vector>
+
 #include "fakes.h"
 #include "host/errors.h"
 #include "host/util.h"
@@ -87,6 +91,10 @@ struct Fixture {
       return true;
     };
     d.run = [this](const InvocationTarget& t, const lattice::Message&) { ran.push_back(t); };
+    d.run_local = [this](const InvocationTarget& t, LocalInvocation& inv) {
+      ran.push_back(t);
+      inv.done(Bytes{'o', 'k'});
+    };
     d.reply_not_running = [this](const std::string& key, const lattice::Message&) {
       not_running.push_back(key);
     };
@@ -420,6 +428,82 @@ TEST(ActorSupervisor, RefusedPostGivesTheSlotBack) {
   f.sup->admit(kEchoKey, message());  // the slot is free again
   EXPECT_EQ(f.sup->load_of(kEchoKey).first, 1u);
   EXPECT_EQ(f.rpc_tasks.size(), 1u);
+}
+
+// ------------------------------------------------------------------ in-process invocations
+
+/// A LocalInvocation that records its outcome.
+struct LocalCall {
+  std::shared_ptr<LocalInvocation> inv = std::make_shared<LocalInvocation>();
+  std::shared_ptr<std::optional<Result<Bytes>>> out =
+      std::make_shared<std::optional<Result<Bytes>>>();
+  explicit LocalCall(std::size_t payload = 1, std::chrono::steady_clock::time_point deadline =
+                                                  std::chrono::steady_clock::time_point::max()) {
+    inv->operation = "HttpServer.HandleRequest";
+    inv->payload.assign(payload, 'x');
+    inv->deadline = deadline;
+    inv->done = [o = out](Result<Bytes> r) { *o = std::move(r); };
+  }
+};
+
+TEST(ActorSupervisor, LocalInvocationsTakeSlotsAndAnActorWithoutInstancesIsNotTakenOn) {
+  Fixture f;
+  LocalCall absent;
+  EXPECT_FALSE(f.sup->admit_local(kEchoKey, absent.inv));
+  EXPECT_FALSE(absent.out->has_value());  // untouched: the caller goes to the lattice
+  ASSERT_TRUE(f.start(1));
+  LocalCall first, second;
+  EXPECT_TRUE(f.sup->admit_local(kEchoKey, first.inv));
+  EXPECT_TRUE(f.sup->admit_local(kEchoKey, second.inv));
+  EXPECT_EQ(f.sup->load_of(kEchoKey), (std::pair<std::size_t, std::size_t>{1, 1}));
+  f.run_one_rpc_task();
+  f.run_one_rpc_task();
+  ASSERT_TRUE(first.out->has_value() && second.out->has_value());
+  EXPECT_EQ(**first.out, (Bytes{'o', 'k'}));
+  EXPECT_EQ(**second.out, (Bytes{'o', 'k'}));
+  EXPECT_EQ(f.ran.size(), 2u);
+}
+
+TEST(ActorSupervisor, AQueuedLocalInvocationPastItsDeadlineIsAnsweredWithoutRunning) {
+  Fixture f;
+  ASSERT_TRUE(f.start(1));
+  LocalCall busy;
+  LocalCall late(1, std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+  ASSERT_TRUE(f.sup->admit_local(kEchoKey, busy.inv));
+  ASSERT_TRUE(f.sup->admit_local(kEchoKey, late.inv));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  f.run_one_rpc_task();  // busy runs; late is posted
+  f.run_one_rpc_task();  // late: past its deadline
+  ASSERT_TRUE(late.out->has_value());
+  ASSERT_FALSE(**late.out);
+  EXPECT_EQ((*late.out)->error().code, Code::kDeadlineExceeded);
+  EXPECT_EQ(f.ran.size(), 1u);  // only busy ran the guest
+}
+
+TEST(ActorSupervisor, TheQueueOfLocalInvocationsIsBounded) {
+  Fixture f;
+  ASSERT_TRUE(f.start(1));
+  LocalCall running;
+  ASSERT_TRUE(f.sup->admit_local(kEchoKey, running.inv));
+  std::vector<LocalCall> queued(ActorSupervisor::kMaxQueuedLocal);
+  for (auto& c : queued) ASSERT_TRUE(f.sup->admit_local(kEchoKey, c.inv));
+  LocalCall over;
+  EXPECT_TRUE(f.sup->admit_local(kEchoKey, over.inv));
+  ASSERT_TRUE(over.out->has_value());
+  ASSERT_FALSE(**over.out);
+  EXPECT_EQ((*over.out)->error().code, Code::kResourceExhausted);
+  EXPECT_EQ((*over.out)->error().message, errors::kTooManyQueued);
+  EXPECT_FALSE(queued.back().out->has_value());  // the queued ones wait
+  // Bytes bound too: one payload that does not fit is refused although the count allows it.
+  f.sup->stop(kEchoKey, 0, {});  // the queued ones are told "not running"
+  EXPECT_TRUE(queued.front().out->has_value());
+  ASSERT_TRUE(f.start(1));
+  LocalCall again;
+  ASSERT_TRUE(f.sup->admit_local(kEchoKey, again.inv));
+  LocalCall huge(ActorSupervisor::kMaxQueuedLocalBytes + 1);
+  EXPECT_TRUE(f.sup->admit_local(kEchoKey, huge.inv));
+  ASSERT_TRUE(huge.out->has_value());
+  EXPECT_EQ((*huge.out)->error().code, Code::kResourceExhausted);
 }
 
 }  // namespace

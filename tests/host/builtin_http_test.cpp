@@ -130,11 +130,14 @@ TEST_F(BuiltinHttpTest, StartListsAnnouncesAndStops) {
   EXPECT_FALSE(server->stop("default"));
   EXPECT_TRUE(server->running().empty());
   std::lock_guard lock(mu);
-  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].first, "com.wasmcloud.lattice.provider_started");
   EXPECT_EQ(events[0].second["contract_id"], "wasmcloud:httpserver");
-  EXPECT_EQ(events[1].first, "com.wasmcloud.lattice.provider_stopped");
-  EXPECT_EQ(events[1].second["reason"], "normal");
+  // Healthy from its start (the dashboard's provider status follows these events).
+  EXPECT_EQ(events[1].first, "com.wasmcloud.lattice.health_check_passed");
+  EXPECT_EQ(events[1].second["public_key"], builtin_http_server_key());
+  EXPECT_EQ(events[2].first, "com.wasmcloud.lattice.provider_stopped");
+  EXPECT_EQ(events[2].second["reason"], "normal");
 }
 
 TEST_F(BuiltinHttpTest, LocalAnswerIsServedAndTheRequestIsTheContractsPayload) {
@@ -214,8 +217,15 @@ TEST_F(BuiltinHttpTest, OnlyItsOwnLinksOfRunningLinkNamesOpenListeners) {
                 R"({"address":"127.0.0.1:0","tls":{"cert_file":"c","priv_key_file":"k"}})"}}),
       true);
   EXPECT_EQ(server->port_of("MACTOR", "default"), 0);
-  // A good one opens; deleting it closes; a stop closes all.
+  // A good one opens; bad values put over it close it (the lattice no longer holds the link it
+  // served); deleting closes.
   const auto ld = link_to(builtin_http_server_key(), "default", {{"address", "127.0.0.1:0"}});
+  server->link_changed(ld, true);
+  const int first = server->port_of("MACTOR", "default");
+  ASSERT_GT(first, 0);
+  server->link_changed(link_to(builtin_http_server_key(), "default", {{"port", "abc"}}), true);
+  EXPECT_EQ(server->port_of("MACTOR", "default"), 0);
+  EXPECT_EQ(get(first, "/"), "");
   server->link_changed(ld, true);
   const int port = server->port_of("MACTOR", "default");
   ASSERT_GT(port, 0);
