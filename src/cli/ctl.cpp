@@ -798,7 +798,9 @@ void add_ctl_groups(CLI::App* parent, const std::shared_ptr<CtlArgs>& a, bool sh
   add_wait_flags(sa);
   sa->callback(with_context(a, start_actor));
   auto* sp = start->add_subcommand("provider", "Start a capability provider from a reference");
-  sp->add_option("provider_ref", a->provider_ref, "OCI reference or file:// path")->required();
+  sp->add_option("provider_ref", a->provider_ref,
+                 "OCI reference, file:// path or builtin://httpserver (the host's own HTTP server)")
+      ->required();
   sp->add_option("--link-name,-l", a->link_name, "Link name");
   sp->add_option("--host-id", a->opt_host_id, "Target host (default: the first host to answer)");
   add_wait_flags(sp);
