@@ -100,6 +100,9 @@ struct Exchange {
   HeaderMap header;
   Bytes body;
   bool too_large = false;
+  /// In Impl::suspended (event-loop thread only: inserted and erased on the connection's loop),
+  /// so that only exchanges that were suspended take the server's lock at their completion.
+  bool listed = false;
   std::size_t discarded = 0;
 
   std::mutex mu;
@@ -240,12 +243,13 @@ void Server::Impl::on_completed(void* cls, MHD_Connection* /*connection*/, void*
   auto* ex = static_cast<Exchange*>(*con_cls);
   if (ex == nullptr) return;
   *con_cls = nullptr;
-  {
+  if (ex->listed) {
     // A resumed connection can end (the client went away) without another access call, so
     // resumed_call() never erased it: stop() must not find it after `self` is released below.
     auto* impl = static_cast<Impl*>(cls);
     std::lock_guard server_lock(impl->mu);
     impl->suspended.erase(ex);
+    ex->listed = false;
   }
   {
     std::lock_guard lock(ex->mu);
@@ -365,6 +369,7 @@ MHD_Result Server::Impl::final_call(Exchange& ex, const char* method) {
     return MHD_NO;
   }
   suspended.insert(&ex);
+  ex.listed = true;
   ex.phase = Exchange::Phase::kSuspended;
   MHD_suspend_connection(ex.connection);
   return MHD_YES;
@@ -374,6 +379,7 @@ MHD_Result Server::Impl::resumed_call(Exchange& ex) {
   {
     std::lock_guard server_lock(mu);
     suspended.erase(&ex);
+    ex.listed = false;
   }
   std::unique_lock lock(ex.mu);
   ex.phase = Exchange::Phase::kDone;

@@ -565,6 +565,27 @@ TEST(HttpdServer, ClientClosingWhileItsAnswerIsPendingThenRespondIsHarmless) {
   auto answer = c.request(get("/fine"));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->headers["x-path"], "/fine");
+
+  // Again, ten times, with a resetting close (SO_LINGER 0): the resumed connection may then end
+  // without another access call; stop() afterwards must not touch its freed request (ASan).
+  for (int i = 0; i < 10; ++i) {
+    {
+      Client gone(server->port());
+      ASSERT_TRUE(gone.send(get("/pending")));
+      ASSERT_TRUE(wait_until([&] {
+        std::lock_guard lock(mu);
+        return pending.size() == static_cast<std::size_t>(i) + 2;
+      }));
+      linger l{1, 0};
+      ::setsockopt(gone.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+    std::lock_guard lock(mu);
+    pending.back()(r);
+  }
+  EXPECT_TRUE(wait_until([&] { return server->stats().open_connections == 1; }));
+  server->stop();
+  EXPECT_EQ(server->stats().open_connections, 0u);
   pending.clear();
 }
 
