@@ -165,6 +165,16 @@ MHD_Result queue_too_large(MHD_Connection* connection) {
   return queue(connection, MHD_HTTP_CONTENT_TOO_LARGE, response);
 }
 
+MHD_Result queue_bad_framing(MHD_Connection* connection) {
+  static constexpr char kBody[] = "ambiguous request framing";
+  MHD_Response* response = MHD_create_response_from_buffer(
+      sizeof kBody - 1, const_cast<char*>(kBody), MHD_RESPMEM_PERSISTENT);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+  return queue(connection, MHD_HTTP_BAD_REQUEST, response);
+}
+
 /// Queues ex.sending (moved there from the stored answer).
 MHD_Result queue_answer(Exchange& ex, Response answer) {
   ex.sending = std::move(answer);
@@ -273,6 +283,19 @@ MHD_Result Server::Impl::first_call(Exchange& ex, MHD_Connection* connection) {
   MHD_get_connection_values_n(connection, MHD_HEADER_KIND, &add_header, &ex.header);
   ex.stage = Exchange::Stage::kBody;
   auto it = ex.header.find("content-length");
+  // RFC 9112 6.3: more than one Content-Length, or one beside Transfer-Encoding, makes the
+  // framing ambiguous (libmicrohttpd 0.9.75 frames by the first and would read the rest of the
+  // body as the next request: request smuggling behind a proxy that framed it otherwise).
+  // Answered 400 and the connection closed, without calling the handler.
+  if (it != ex.header.end() &&
+      (it->second.size() > 1 || ex.header.count("transfer-encoding") != 0)) {
+    ex.stage = Exchange::Stage::kHandled;
+    {
+      std::lock_guard lock(ex.mu);
+      ex.phase = Exchange::Phase::kDone;
+    }
+    return queue_bad_framing(connection);
+  }
   if (it != ex.header.end() && !it->second.empty()) {
     // MHD has validated the value (a malformed one is answered 400 before this call).
     unsigned long long announced = std::strtoull(it->second.front().c_str(), nullptr, 10);

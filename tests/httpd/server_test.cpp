@@ -672,6 +672,36 @@ TEST(HttpdServer, StopWithSuspendedRequestsClosesThemAndLaterRespondIsANoOp) {
   }
 }
 
+TEST(HttpdServer, AmbiguousFramingIs400AndTheConnectionCloses) {
+  std::atomic<int> calls{0};
+  auto server = start_or_die(Options{}, [&](Request req, Respond respond) {
+    ++calls;
+    echo(std::move(req), respond);
+  });
+  ASSERT_TRUE(server);
+  // Two Content-Length headers: without the check the second request would be smuggled in the
+  // body the first length leaves unread.
+  Client twice(server->port());
+  auto a = twice.request(
+      "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\n"
+      "helloGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 400);
+  EXPECT_TRUE(twice.closed_within(milliseconds(2000)));
+  Client both(server->port());
+  auto b = both.request(
+      "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n5\r\nhello\r\n0\r\n\r\n");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->status, 400);
+  EXPECT_EQ(calls.load(), 0);
+  Client fine(server->port());
+  auto c = fine.request(get("/ok"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
 TEST(HttpdServer, MaxConnectionsIsEnforced) {
   Options o;
   o.threads = 1;  // the limit is split across event loops; one loop makes it exact
