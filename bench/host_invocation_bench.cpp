@@ -14,6 +14,13 @@
 //           digest) and the native-code cache holds its shared object; goal <= 20 ms.
 //       FLOOR of each = the same OCI pull done by the bench itself (a fresh cache dir for the
 //       first case, the host's warm one for the second) + one warm invocation round trip (a).
+//   (d) same-host actor -> actor call (issue #14.5): the project's example actors pinger and
+//       ponger (build/examples, built with the tests) run in the host; each signed request to
+//       pinger makes it call ponger, which the host runs in-process. The figure is the call as
+//       the host times it in its invocation event (`duration_ms` of pinger -> ponger: the
+//       authorization, a fresh ponger instance and its guest code), p50; goal <= 10 us.
+//       BASELINE = the same ponger call through wasm::Module::invoke in this process (a fresh
+//       instance on native code, no host). Skipped with a note when the examples are not built.
 //
 // WC_BENCH_SMOKE=1 makes every phase tiny (CI). The host uses its native tier; the warm case and
 // (a)/(b) use the default native cache directory, filled first by an Engine in this process
@@ -28,6 +35,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -43,6 +51,7 @@
 #include "rpc/antiforgery.h"
 #include "rpc/invocation.h"
 #include "support/servers.h"
+#include "wascap/claims.h"
 #include "wascap/nkeys.h"
 #include "wasm/engine.h"
 
@@ -122,6 +131,7 @@ class Bench {
     cfg.native_cache_dir = native_cache_dir;
     cfg.oci_cache_dir = oci_cache_dir;
     cfg.allowed_insecure = {registry_->host()};
+    cfg.allow_file_load = true;  // (d) starts the example actors from build/examples
     for (auto* ep : {&cfg.rpc, &cfg.ctl, &cfg.prov_rpc}) ep->port = nats_->port();
     auto h = wc::host::Host::start(cfg);
     if (!h) {
@@ -192,11 +202,25 @@ class Bench {
     return false;
   }
 
-  /// A fresh signed invocation (encoded) from the httpserver provider entity.
-  wc::Bytes invocation_body() {
+  /// Sends a control `scale` of `key` from `ref` to `count`; true when accepted and running.
+  bool scale_actor(const std::string& key, const std::string& ref, int count) {
+    json b{{"actor_id", key}, {"actor_ref", ref}, {"count", count}};
+    auto r = nc_->request("wasmbus.ctl.default.cmd." + host_->host_id() + ".scale", b.dump(), 5s);
+    if (!r) return false;
+    auto until = Clock::now() + 20s;
+    while (Clock::now() < until) {
+      for (const auto& a : host_->actors())
+        if (a.public_key == key && a.instances.size() == static_cast<size_t>(count)) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  /// A fresh signed invocation (encoded) from the httpserver provider entity to `target`.
+  wc::Bytes invocation_body(const std::string& target = kEcho) {
     auto inv = wc::rpc::make_invocation(
         *cluster_, wc::rpc::provider_entity(kHttpServer, "wasmcloud:httpserver", "default"),
-        wc::rpc::actor_entity(kEcho), "HttpServer.HandleRequest", kRequest, host_->host_id());
+        wc::rpc::actor_entity(target), "HttpServer.HandleRequest", kRequest, host_->host_id());
     if (!inv) return {};
     return wc::rpc::encode_invocation(*inv);
   }
@@ -204,10 +228,11 @@ class Bench {
   /// One echo round trip on `c` with a freshly signed invocation (the host refuses a replayed
   /// one, #11.6, and real clients sign each call); true when the reply decodes without error.
   /// The signing is inside the timed round trip, as the floor's sign + verify is.
-  bool invoke(wc::lattice::Connection& c, std::chrono::milliseconds timeout = 5s) {
-    const wc::Bytes body = invocation_body();
+  bool invoke(wc::lattice::Connection& c, std::chrono::milliseconds timeout = 5s,
+              const std::string& target = kEcho) {
+    const wc::Bytes body = invocation_body(target);
     if (body.empty()) return false;
-    auto r = c.request(std::string("wasmbus.rpc.default.") + kEcho, body, timeout);
+    auto r = c.request("wasmbus.rpc.default." + target, body, timeout);
     if (!r) return false;
     auto resp = wc::rpc::decode_response(r->data());
     return resp && !resp->failed() && !resp->msg.empty();
@@ -417,6 +442,69 @@ int main() {
     tput.emplace_back(count, throughput(b, count, sz.window_s));
   }
 
+  // (d) same-host actor -> actor: pinger calls ponger in-process; the host's invocation events
+  // time each call.
+  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
+  auto ping_bytes = wc::read_file(ex + "pinger_s.wasm");
+  auto pong_bytes = wc::read_file(ex + "ponger_s.wasm");
+  std::vector<double> local_us, pong_us;
+  bool local_ran = false;
+  if (ping_bytes && pong_bytes) {
+    auto ping = wc::wascap::extract_claims(*ping_bytes, wc::wascap::now_seconds());
+    auto pong = wc::wascap::extract_claims(*pong_bytes, wc::wascap::now_seconds());
+    std::mutex mu;
+    auto events = nc.subscribe("wasmbus.rpcevt.default", [&](wc::lattice::Message m) {
+      auto j = json::parse(m.text(), nullptr, false);
+      if (j.is_discarded() || !j.contains("data")) return;
+      const json& d = j["data"];
+      if (d.value("/source/public_key"_json_pointer, "") == ping->claims.sub &&
+          d.value("/dest/public_key"_json_pointer, "") == pong->claims.sub &&
+          d.contains("duration_ms")) {
+        std::lock_guard lock(mu);
+        local_us.push_back(d["duration_ms"].get<double>() * 1000);
+      }
+    });
+    // BASELINE first: the same ponger call through the engine alone (fresh instance, native
+    // code). Compiling pinger and ponger here also fills the default native cache, so the host
+    // below runs both on native code from their first call, as a restarted host would.
+    auto engine = wc::wasm::Engine::create({});
+    std::shared_ptr<wc::wasm::Module> m;
+    if (engine) {
+      if (auto loaded = (*engine)->load(*ping_bytes)) (void)(*loaded)->wait_native(5min);
+      if (auto loaded = (*engine)->load(*pong_bytes)) m = *loaded;
+    }
+    if (m && m->wait_native(5min)) {
+      const wc::wasm::HostCallHandler none =
+          [](const wc::wasm::HostCall&) -> wc::Result<wc::Bytes> {
+        return wc::fail(wc::Code::kUnsupported, "no host calls");
+      };
+      for (int i = 0; i < warm + sz.calls; ++i) {
+        const auto t0 = Clock::now();
+        auto out = m->invoke("Pingpong.Ping", {}, none);
+        if (i >= warm) pong_us.push_back(us_since(t0));
+        if (!out) rc = 1;
+      }
+    }
+    if (ping && pong && events && !pong_us.empty() &&
+        b.scale_actor(pong->claims.sub, "file://" + ex + "ponger_s.wasm", 1) &&
+        b.scale_actor(ping->claims.sub, "file://" + ex + "pinger_s.wasm", 1)) {
+      for (int i = 0; i < warm + sz.calls; ++i) {
+        if (!b.invoke(nc, 5s, ping->claims.sub)) rc = 1;
+      }
+      (void)nc.flush();
+      std::this_thread::sleep_for(200ms);  // the last events
+      events->unsubscribe();
+      std::lock_guard lock(mu);
+      if (local_us.size() > static_cast<size_t>(warm))
+        local_us.erase(local_us.begin(), local_us.begin() + warm);
+      local_ran = !local_us.empty();
+    }
+    if (!local_ran) {
+      std::fprintf(stderr, "same-host call phase failed\n");
+      rc = 1;
+    }
+  }
+
   double ip50 = percentile(inv_lat, 0.5), ip99 = percentile(inv_lat, 0.99);
   double fp50 = percentile(floor_lat, 0.5), fp99 = percentile(floor_lat, 0.99);
   std::printf("host_invocation_bench (echo HttpServer.HandleRequest, request %zu B, %d calls)\n",
@@ -447,6 +535,18 @@ int main() {
   std::printf("%-44s %12.1f %12.1f %11.2fx   (goal <= 20 ms)\n", "warm OCI + native caches",
               median(warm_ms), floor_warm, median(warm_ms) / floor_warm);
   std::printf("%-44s %12.1f\n", "scale ack, both cases (ms)", median(acks));
+  if (local_ran && !pong_us.empty()) {
+    const double l50 = percentile(local_us, 0.5), b50 = percentile(pong_us, 0.5);
+    std::printf("\n%-52s %10s %10s\n", "same-host actor -> actor call (pinger -> ponger)",
+                "p50 (us)", "p99 (us)");
+    std::printf("%-52s %10.1f %10.1f   (goal p50 <= 10 us)\n",
+                "in-process call as the host times it", l50, percentile(local_us, 0.99));
+    std::printf("%-52s %10.1f %10.1f\n", "BASELINE ponger via Module::invoke (fresh, native)", b50,
+                percentile(pong_us, 0.99));
+    std::printf("%-52s %9.2fx\n", "ratio host / baseline", b50 > 0 ? l50 / b50 : 0);
+  } else {
+    std::printf("\nsame-host actor -> actor call: not measured (build/examples not built)\n");
+  }
   std::printf(
       "  FLOOR = the bench's own pull of echo in the same cache state (%.1f / %.1f ms) + "
       "one warm round trip p50\n",
