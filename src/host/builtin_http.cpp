@@ -184,8 +184,8 @@ void BuiltinHttpServer::close(const std::pair<std::string, std::string>& id) {
     listeners_.erase(it);
   }
   closing->server->stop();
-  spdlog::info("Builtin HTTP server: listener for {} on {}:{} closed", id.second,
-               closing->cfg.host, closing->server->port());
+  spdlog::info("Builtin HTTP server: listener for {} on {}:{} closed", id.second, closing->cfg.host,
+               closing->server->port());
 }
 
 void BuiltinHttpServer::open(const rpc::LinkDefinition& link) {

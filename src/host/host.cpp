@@ -50,11 +50,8 @@ std::vector<ActorInfo> Host::Impl::snapshot() const {
 }
 
 void Host::Impl::emit_rpc_event(bool ok, const json& data) {
-  if (!ctl) return;
-  auto st = lattice::publish_rpc_event(*ctl, cfg.lattice_prefix,
-                                       ok ? ev::kInvocationSucceeded : ev::kInvocationFailed,
-                                       host_id, data);
-  if (!st) spdlog::debug("Failed to publish invocation event: {}", st.error().message);
+  // Off the invocation path (rpc_events.h): the worker only queues it.
+  if (rpc_events) rpc_events->enqueue(ok ? ev::kInvocationSucceeded : ev::kInvocationFailed, data);
 }
 
 void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_source) {
@@ -115,6 +112,7 @@ void Host::Impl::do_stop() {
     if (providers) providers->stop_all();  // 6.3 step 2
     if (builtin_http) builtin_http->stop_all();
     if (rpc_pool) rpc_pool->shutdown();
+    if (rpc_events) rpc_events->stop();  // the last invocations' events, before the close
     emit(ev::kHostStopped, ed::host_stopped(cfg.labels));
     if (ctl) (void)ctl->flush(std::chrono::seconds(2));
     if (rpc) (void)rpc->flush(std::chrono::seconds(1));
@@ -236,6 +234,16 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     impl->metadata = std::make_unique<MetadataCache>(std::move(d));
   }
   impl->payloads = std::make_unique<ObjectPayloadStore>(*impl->objects);
+  {
+    RpcEventPublisher::Options o;
+    o.source = impl->host_id;
+    const std::string subject = topics::rpc_events(cfg.lattice_prefix);
+    impl->rpc_events = std::make_unique<RpcEventPublisher>(
+        o, [raw, subject](const std::string& event, const lattice::Headers& headers) {
+          auto st = raw->ctl->publish(subject, event, headers);
+          if (!st) spdlog::debug("Failed to publish invocation event: {}", st.error().message);
+        });
+  }
   {
     RpcDispatcherDeps d;
     d.rpc = impl->rpc_bus.get();

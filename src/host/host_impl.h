@@ -49,6 +49,7 @@
 #include "host/policy.h"
 #include "host/providers.h"
 #include "host/rpc_dispatcher.h"
+#include "host/rpc_events.h"
 #include "host/util.h"
 #include "lattice/nats.h"
 #include "lattice/objstore.h"
@@ -97,6 +98,8 @@ struct Host::Impl {
   std::unique_ptr<MetadataCache> metadata;
   /// Chunked-payload store seam over `objects`.
   std::unique_ptr<ObjectPayloadStore> payloads;
+  /// Invocation events, published off the invocation path (rpc_events.h).
+  std::unique_ptr<RpcEventPublisher> rpc_events;
   /// Runs invocations and routes host calls; the single authorization point (rpc_dispatcher.h).
   std::unique_ptr<RpcDispatcher> dispatcher;
   /// The actor registry, reservations, lifecycle and RPC slots (actor_supervisor.h).
