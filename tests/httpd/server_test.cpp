@@ -30,6 +30,19 @@
 #include <gtest/gtest.h>
 
 namespace wc::httpd {
+/// True in an ASan or TSan build (gcc defines __SANITIZE_*__; clang answers __has_feature).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -883,15 +896,17 @@ TEST(HttpdServer, TenThousandIdleConnectionsCostBoundedMemoryAndDoNotSlowAReques
   double per_connection = static_cast<double>(after - before) * 1024.0 / opened;
   std::printf("%d idle connections: RSS +%ld KiB, %.0f bytes each; a request took %.2f ms\n",
               opened, after - before, per_connection, took);
-  EXPECT_LT(per_connection, 64.0 * 1024);
+  // A sanitizer's shadow memory multiplies RSS (TSan measured 135 KiB per connection): the bound
+  // is the product's, checked in the normal build only.
+  if (!kSanitized) EXPECT_LT(per_connection, 64.0 * 1024);
 
   ASSERT_EQ(::write(release[1], "x", 1), 1);
   int status = 0;
   ::waitpid(child, &status, 0);
   ::close(ready[0]);
   ::close(release[1]);
-  EXPECT_TRUE(
-      wait_until([&] { return server->stats().open_connections == 1; }, milliseconds(10000)));
+  EXPECT_TRUE(wait_until([&] { return server->stats().open_connections == 1; },
+                         milliseconds(kSanitized ? 120000 : 10000)));
 }
 
 /// For `wrk`: serves a 68-byte answer synchronously on WC_HTTPD_BENCH_PORT (default 18080) for
