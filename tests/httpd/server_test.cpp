@@ -898,7 +898,9 @@ TEST(HttpdServer, TenThousandIdleConnectionsCostBoundedMemoryAndDoNotSlowAReques
               opened, after - before, per_connection, took);
   // A sanitizer's shadow memory multiplies RSS (TSan measured 135 KiB per connection): the bound
   // is the product's, checked in the normal build only.
-  if (!kSanitized) EXPECT_LT(per_connection, 64.0 * 1024);
+  if (!kSanitized) {
+    EXPECT_LT(per_connection, 64.0 * 1024);
+  }
 
   ASSERT_EQ(::write(release[1], "x", 1), 1);
   int status = 0;
