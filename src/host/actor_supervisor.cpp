@@ -502,6 +502,18 @@ bool ActorSupervisor::admit_local(const std::string& key,
   return admit_any(key, Admitted{nullptr, std::move(invocation)}, false);
 }
 
+/// The snapshot one invocation runs against (claims and module as they are now: a live update
+/// may have replaced them since the slot was taken).
+InvocationTarget ActorSupervisor::target_locked(const Entry& entry, std::string instance_id) const {
+  InvocationTarget t;
+  t.actor_key = entry.key;
+  t.instance_id = std::move(instance_id);
+  t.metrics = entry.metrics;
+  t.claims = entry.claims;
+  t.module = entry.module;
+  return t;
+}
+
 std::optional<Result<Bytes>> ActorSupervisor::call_local(const std::string& key,
                                                          LocalInvocation invocation,
                                                          std::chrono::milliseconds timeout) {
@@ -514,11 +526,8 @@ std::optional<Result<Bytes>> ActorSupervisor::call_local(const std::string& key,
     entry = it->second;
     if (entry->in_flight < entry->instances.size()) {
       ++entry->in_flight;
-      target.actor_key = entry->key;
-      target.instance_id = entry->instances[entry->rr++ % entry->instances.size()].instance_id;
-      target.metrics = entry->metrics;
-      target.claims = entry->claims;
-      target.module = entry->module;
+      target = target_locked(*entry,
+                             entry->instances[entry->rr++ % entry->instances.size()].instance_id);
     }
   }
   if (target.module) {
@@ -609,13 +618,9 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
                                                        Admitted admitted, std::string instance_id) {
   return [this, entry, admitted = std::move(admitted), instance_id = std::move(instance_id)] {
     InvocationTarget target;
-    target.actor_key = entry->key;
-    target.instance_id = instance_id;
-    target.metrics = entry->metrics;
     {
       MutexLock lock(mu_);
-      target.claims = entry->claims;
-      target.module = entry->module;
+      target = target_locked(*entry, instance_id);
     }
     if (admitted.message) {
       deps_.run(target, *admitted.message);

@@ -195,6 +195,8 @@ class ActorSupervisor {
     std::shared_ptr<lattice::Message> message;
     std::shared_ptr<LocalInvocation> local;
   };
+  /// The InvocationTarget of `entry` on `instance_id` (invocation_task and call_local).
+  InvocationTarget target_locked(const Entry& entry, std::string instance_id) const REQUIRES(mu_);
   /// Tells the sender of an invocation that will not run that the actor is not running.
   void refuse_not_running(const std::string& key, const Admitted& a) const;
   /// The pool task of one admitted invocation (claims and module read under mu_ when it runs).
