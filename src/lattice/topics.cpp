@@ -219,4 +219,19 @@ std::string obj_response_name(std::string_view invocation_id) {
   return std::string(invocation_id) + "-r";
 }
 
+std::string wadm_api_subscribe(std::string_view lattice) {
+  return std::string(kWadmApiPrefix) + "." + std::string(lattice) + ".model.>";
+}
+
+std::string wadm_api(std::string_view lattice, std::string_view op, std::string_view name) {
+  std::string s =
+      std::string(kWadmApiPrefix) + "." + std::string(lattice) + ".model." + std::string(op);
+  if (!name.empty()) s += "." + std::string(name);
+  return s;
+}
+
+std::string wadm_model_key(std::string_view lattice, std::string_view name) {
+  return std::string(lattice) + "." + std::string(name);
+}
+
 }  // namespace wc::lattice::topics

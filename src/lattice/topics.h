@@ -200,6 +200,24 @@ std::string obj_meta_subject(std::string_view bucket, std::string_view object_na
 /// Object name of a chunked response: `{invocation_id}-r`.
 std::string obj_response_name(std::string_view invocation_id);
 
+// --- wadm API (v1-and-wadm.md section 5; wadm v0.4-v0.10 src/server/) ---------------------------
+
+/// Prefix of the declarative-application API: `wadm.api.{lattice}.model.{op}[.{name}]`.
+inline constexpr std::string_view kWadmApiPrefix = "wadm.api";
+/// Queue group every `wasmcloud wadm` replica joins, so each request is answered once (wadm's).
+inline constexpr std::string_view kWadmQueueGroup = "wadm_server";
+/// JetStream KV bucket of stored application manifests (ours, not wadm's `wadm_manifests`:
+/// the record format differs). Key `{lattice}.{model name}`; value: the model's JSON record
+/// (src/wadm/model_store.h). History 1, file storage.
+inline constexpr std::string_view kWadmModelBucket = "wc_wadm_models";
+/// `wadm.api.{lattice}.model.>`: what the API server subscribes to.
+std::string wadm_api_subscribe(std::string_view lattice);
+/// `wadm.api.{lattice}.model.{op}` (op: put, list) or `wadm.api.{lattice}.model.{op}.{name}`
+/// (get, versions, del, deploy, undeploy, status) when `name` is not empty.
+std::string wadm_api(std::string_view lattice, std::string_view op, std::string_view name = {});
+/// Key of model `name` in kWadmModelBucket: `{lattice}.{name}`.
+std::string wadm_model_key(std::string_view lattice, std::string_view name);
+
 // --- Header names -----------------------------------------------------------------------------
 
 /// KV operation marker header; values `DEL` / `PURGE` mean deletion (compare case-insensitively).
