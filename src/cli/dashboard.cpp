@@ -60,7 +60,10 @@ void register_dashboard(CLI::App& app) {
                   "127.0.0.1:5000; plain HTTP for loopback)");
   cmd->add_option("--allowed-insecure", f->allowed_insecure,
                   "Further registries reached over plain HTTP (repeatable)");
-  cmd->add_option("--ui-dir", f->ui_dir, "Directory of the UI files (WASMCLOUD_DASHBOARD_UI_DIR)");
+  cmd->add_option(
+      "--ui-dir", f->ui_dir,
+      "Directory of the UI files (WASMCLOUD_DASHBOARD_UI_DIR; default: "
+      "../share/wasmcloud/ui beside the executable, else the source tree's src/web/ui)");
   cmd->add_option("--refresh-ms", f->refresh_ms, "Period of the ping/inventory refresh in ms");
   cmd->add_option("--log-level", f->log_level, "trace|debug|info|warn|error");
   add_output_option(cmd, f->output);

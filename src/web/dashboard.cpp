@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "lattice/ctl_client.h"
 #include "lattice/topics.h"
@@ -83,6 +84,43 @@ Status apply_environment(DashboardConfig& cfg, const std::map<std::string, std::
 }
 
 // ------------------------------------------------------------------------------------------
+Result<std::string> find_ui_dir(const std::string& explicit_dir, const std::string& exe_path,
+                                const std::string& build_tree_dir) {
+  namespace fs = std::filesystem;
+  auto has_index = [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_regular_file(dir / "index.html", ec);
+  };
+  if (!explicit_dir.empty()) {
+    if (has_index(explicit_dir)) return fs::path(explicit_dir).lexically_normal().string();
+    return fail(Code::kNotFound, "Dashboard UI not found: " + explicit_dir +
+                                     "/index.html (from --ui-dir or WASMCLOUD_DASHBOARD_UI_DIR)");
+  }
+  std::vector<fs::path> candidates;
+  if (!exe_path.empty())
+    candidates.push_back((fs::path(exe_path).parent_path() / ".." / "share" / "wasmcloud" / "ui")
+                             .lexically_normal());
+  if (!build_tree_dir.empty()) candidates.push_back(fs::path(build_tree_dir).lexically_normal());
+  std::string tried;
+  for (const auto& c : candidates) {
+    if (has_index(c)) return c.string();
+    tried += (tried.empty() ? "" : ", ") + c.string();
+  }
+  return fail(Code::kNotFound,
+              "Dashboard UI not found (no index.html in " + (tried.empty() ? "-" : tried) +
+                  "); name its directory with --ui-dir or WASMCLOUD_DASHBOARD_UI_DIR");
+}
+
+Result<std::string> find_ui_dir(const std::string& explicit_dir) {
+  std::string dir = explicit_dir;
+  if (dir.empty())
+    if (const char* e = std::getenv("WASMCLOUD_DASHBOARD_UI_DIR"); e && *e) dir = e;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return find_ui_dir(dir, ec ? std::string() : exe.string(), WC_WEB_UI_DIR);
+}
+
+// ------------------------------------------------------------------------------------------
 // The running dashboard: owns every component; threads as dashboard.h lists them.
 class DashboardImpl {
  public:
@@ -134,12 +172,9 @@ class DashboardImpl {
 };
 
 Status DashboardImpl::start() {
-  ui_dir_ = cfg_.ui_dir;
-  if (ui_dir_.empty())
-    if (const char* e = std::getenv("WASMCLOUD_DASHBOARD_UI_DIR"); e && *e) ui_dir_ = e;
-  if (ui_dir_.empty()) ui_dir_ = WC_WEB_UI_DIR;
-  if (!std::filesystem::exists(ui_dir_ + "/index.html"))
-    return fail(Code::kNotFound, "Dashboard UI not found: " + ui_dir_ + "/index.html");
+  auto ui = find_ui_dir(cfg_.ui_dir);
+  if (!ui) return fail(ui.error());
+  ui_dir_ = std::move(*ui);
 
   auto opts = cfg_.nats;
   if (opts.name.empty()) opts.name = "wasmcloud-dashboard";

@@ -74,8 +74,8 @@ struct DashboardConfig {
   std::string registry = "127.0.0.1:5000";
   /// Further registries reached over plain HTTP (pull of claims, push).
   std::vector<std::string> allowed_insecure;
-  /// Directory with index.html, app.js, style.css (and node_modules/chart.js); "" = the
-  /// compiled-in source directory src/web/ui (or $WASMCLOUD_DASHBOARD_UI_DIR).
+  /// Directory with index.html, app.js, style.css (and node_modules/chart.js); "" = looked up
+  /// by find_ui_dir ($WASMCLOUD_DASHBOARD_UI_DIR, beside the executable, the source tree).
   std::string ui_dir;
   /// Timeout of control requests (original: 2 s).
   std::chrono::milliseconds ctl_timeout{2000};
@@ -100,6 +100,23 @@ struct DashboardConfig {
 /// WASMCLOUD_CTL_PORT (NATS, 1.5), WASMCLOUD_DASHBOARD_REGISTRY, WASMCLOUD_DASHBOARD_UI_DIR.
 /// kInvalidArgument for a port that is not a number in 0..65535.
 Status apply_environment(DashboardConfig& cfg, const std::map<std::string, std::string>& env);
+
+/// Where the dashboard's UI files are (a directory holding index.html), in this order:
+/// 1. `explicit_dir` when not empty (DashboardConfig::ui_dir: `--ui-dir` or
+///    WASMCLOUD_DASHBOARD_UI_DIR): it must hold index.html, else kNotFound — an explicit choice
+///    never falls back to another directory;
+/// 2. `<directory of exe_path>/../share/wasmcloud/ui` (an installed binary: /usr/bin/wasmcloud
+///    finds /usr/share/wasmcloud/ui, /opt/x/bin/wasmcloud finds /opt/x/share/wasmcloud/ui);
+///    skipped when `exe_path` is empty;
+/// 3. `build_tree_dir`, the source tree's src/web/ui compiled into a build (skipped when empty).
+/// Returns the first of 2–3 holding index.html, lexically normalised; kNotFound naming every
+/// directory looked at when none does. Ours (issue #18): the original serves embedded assets.
+Result<std::string> find_ui_dir(const std::string& explicit_dir, const std::string& exe_path,
+                                const std::string& build_tree_dir);
+
+/// find_ui_dir for this process: `explicit_dir`, else $WASMCLOUD_DASHBOARD_UI_DIR, then this
+/// executable (/proc/self/exe) and the source tree's src/web/ui this build was configured from.
+Result<std::string> find_ui_dir(const std::string& explicit_dir);
 
 class DashboardImpl;
 
