@@ -314,6 +314,21 @@ void MetadataCache::apply(const KvEntry& entry) {
     }
     return;
   }
+  if (starts_with(key, topics::kV1IdKeyPrefix)) {
+    const std::string id = key.substr(topics::kV1IdKeyPrefix.size());
+    MutexLock lock(mu_);
+    if (deletion) {
+      v1_ids_.erase(id);
+      return;
+    }
+    auto v = json::parse(entry.value, nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return;
+    const std::string pk = json_string(v, "public_key");
+    // Like claims: a peer's entry that does not name a real public key is ignored.
+    if (!topics::is_valid_v1_id(id) || !wascap::is_valid_public_key(pk)) return;
+    v1_ids_[id] = pk;
+    return;
+  }
   if (starts_with(key, topics::kRefmapKeyPrefix)) {
     if (deletion) return;
     auto v = json::parse(entry.value, nullptr, false);
@@ -440,6 +455,26 @@ void MetadataCache::publish_actor_claims(const wascap::ActorClaims& c) {
 std::optional<std::string> MetadataCache::alias(const std::string& name) const {
   MutexLock lock(mu_);
   if (auto it = aliases_.find(name); it != aliases_.end()) return it->second;
+  return std::nullopt;
+}
+
+Status MetadataCache::put_v1_alias(const std::string& id, const std::string& public_key) {
+  if (!topics::is_valid_v1_id(id) || wascap::is_valid_public_key(id))
+    return fail(Code::kInvalidArgument, "not a v1 alias id: '" + id + "'");
+  if (!wascap::is_valid_public_key(public_key))
+    return fail(Code::kInvalidArgument, "not a public key: '" + public_key + "'");
+  {
+    MutexLock lock(mu_);
+    v1_ids_[id] = public_key;
+  }
+  kv_put(topics::v1_id_key(id), json{{"id", id}, {"public_key", public_key}});
+  return {};
+}
+
+std::optional<std::string> MetadataCache::resolve_v1_id(const std::string& id) const {
+  if (wascap::is_valid_public_key(id)) return id;
+  MutexLock lock(mu_);
+  if (auto it = v1_ids_.find(id); it != v1_ids_.end()) return it->second;
   return std::nullopt;
 }
 

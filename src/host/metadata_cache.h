@@ -138,6 +138,19 @@ class MetadataCache {
   /// Public key of call alias `alias`, if known.
   std::optional<std::string> alias(const std::string& alias) const EXCLUDES(mu_);
 
+  // ------------------------------------------------------------ v1 id aliases (issue #15)
+
+  /// Records that v1 id `id` (a component or provider id that is not itself a public key,
+  /// topics::is_valid_v1_id) names `public_key`, locally and in the bucket under
+  /// `V1ID_{id}` = `{"id": id, "public_key": key}` so that every host resolves it (applied
+  /// from the watch like claims). kInvalidArgument (nothing recorded) when `id` is not a valid
+  /// v1 id, is itself a public key, or `public_key` is not a valid public key. A later put for
+  /// the same id replaces the earlier one. Blocks up to 2 s (the KV write).
+  Status put_v1_alias(const std::string& id, const std::string& public_key) EXCLUDES(mu_);
+  /// The public key v1 id `id` names: `id` itself when it is a valid public key, else the
+  /// alias recorded by put_v1_alias on any host (seen through the watch); nullopt when unknown.
+  std::optional<std::string> resolve_v1_id(const std::string& id) const EXCLUDES(mu_);
+
   // ------------------------------------------------------------ reference map (5.2)
 
   /// Records `reference -> public_key` locally.
@@ -180,6 +193,7 @@ class MetadataCache {
   std::map<std::string, std::uint64_t> written_seq_ GUARDED_BY(mu_);
   std::map<std::string, std::string> refmap_ GUARDED_BY(mu_);   // reference -> public key
   std::map<std::string, std::string> aliases_ GUARDED_BY(mu_);  // call alias -> public key
+  std::map<std::string, std::string> v1_ids_ GUARDED_BY(mu_);   // v1 id -> public key
 };
 
 }  // namespace wc::host

@@ -184,6 +184,15 @@ std::optional<KvSubject> parse_kv_subject(std::string_view subject) {
   return KvSubject{std::string(subject.substr(0, dot)), std::string(subject.substr(dot + 1))};
 }
 
+std::string v1_id_key(std::string_view id) { return std::string(kV1IdKeyPrefix) + std::string(id); }
+bool is_valid_v1_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return false;
+  return true;
+}
 std::string linkdef_key(std::string_view linkdef_id) {
   return std::string(kLinkdefKeyPrefix) + std::string(linkdef_id);
 }

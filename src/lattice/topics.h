@@ -174,6 +174,16 @@ std::optional<KvSubject> parse_kv_subject(std::string_view subject);
 inline constexpr std::string_view kLinkdefKeyPrefix = "LINKDEF_";
 inline constexpr std::string_view kClaimsKeyPrefix = "CLAIMS_";
 inline constexpr std::string_view kRefmapKeyPrefix = "REFMAP_";
+/// v1 id alias keys `V1ID_{id}` (v1 control interface, issue #15): the value
+/// `{"id": id, "public_key": key}` records the module/service public key a v1 component or
+/// provider id names, so that every host resolves ids another host chose (MetadataCache::
+/// put_v1_alias / resolve_v1_id).
+inline constexpr std::string_view kV1IdKeyPrefix = "V1ID_";
+/// `V1ID_{id}` (`id` must pass is_valid_v1_id).
+std::string v1_id_key(std::string_view id);
+/// A v1 component or provider id this host accepts: 1..128 characters of `[A-Za-z0-9_-]` (a
+/// NATS KV key token and never a subject separator or wildcard). Public keys pass too.
+bool is_valid_v1_id(std::string_view id);
 /// `LINKDEF_{id}`.
 std::string linkdef_key(std::string_view linkdef_id);
 /// `CLAIMS_{public_key}`.

@@ -246,6 +246,58 @@ TEST(MetadataCache, ReferenceMapFromTheWatchAndLocally) {
   EXPECT_EQ(f.cache->resolve_reference("file:///a.wasm"), "MA");
 }
 
+TEST(MetadataCache, V1AliasIsWrittenToTheBucketAndResolved) {
+  Fixture f;
+  f.healthy_jetstream();
+  f.cache->open();
+  ASSERT_TRUE(f.cache->ready());
+  f.ctl.clear();
+  const auto key = actor_key();
+  ASSERT_TRUE(f.cache->put_v1_alias("echo-component_1", key));
+  EXPECT_EQ(f.cache->resolve_v1_id("echo-component_1"), key);
+  auto reqs = f.ctl.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].subject, topics::kv_key(kLattice, "V1ID_echo-component_1"));
+  EXPECT_EQ(json::parse(reqs[0].text()), (json{{"id", "echo-component_1"}, {"public_key", key}}));
+  // A public key resolves to itself; an unknown id to nothing.
+  EXPECT_EQ(f.cache->resolve_v1_id(key), key);
+  EXPECT_FALSE(f.cache->resolve_v1_id("unknown"));
+  // A later put replaces the earlier one.
+  const auto other = actor_key();
+  ASSERT_TRUE(f.cache->put_v1_alias("echo-component_1", other));
+  EXPECT_EQ(f.cache->resolve_v1_id("echo-component_1"), other);
+}
+
+TEST(MetadataCache, V1AliasRefusesBadIdsAndKeysWithoutWriting) {
+  Fixture f;
+  f.healthy_jetstream();
+  f.cache->open();
+  f.ctl.clear();
+  const auto key = actor_key();
+  for (const std::string& bad :
+       std::vector<std::string>{"", "a.b", "a*", "a>", "a b", std::string(129, 'x'), key}) {
+    auto st = f.cache->put_v1_alias(bad, key);
+    ASSERT_FALSE(st) << bad;
+    EXPECT_EQ(st.error().code, Code::kInvalidArgument);
+  }
+  EXPECT_FALSE(f.cache->put_v1_alias("echo", "Mnotakey"));
+  EXPECT_FALSE(f.cache->resolve_v1_id("echo"));
+  EXPECT_TRUE(f.ctl.requests().empty());
+}
+
+TEST(MetadataCache, V1AliasFromTheWatch) {
+  Fixture f;
+  const auto key = provider_key();
+  f.cache->apply(put_entry("V1ID_http", json{{"id", "http"}, {"public_key", key}}));
+  f.cache->apply(put_entry("V1ID_bad", json{{"id", "bad"}, {"public_key", "Vnotakey"}}));
+  f.cache->apply(KvEntry{topics::kv_key(kLattice, "V1ID_junk"), "", {}, "not json"});
+  EXPECT_EQ(f.cache->resolve_v1_id("http"), key);
+  EXPECT_FALSE(f.cache->resolve_v1_id("bad"));
+  EXPECT_FALSE(f.cache->resolve_v1_id("junk"));
+  f.cache->apply(delete_entry("V1ID_http"));
+  EXPECT_FALSE(f.cache->resolve_v1_id("http"));
+}
+
 TEST(MetadataCache, ActorClaimsAreFlattened) {
   Fixture f;
   f.healthy_jetstream();
