@@ -148,6 +148,43 @@ inline std::string unknown_operation(std::string_view op) {
   return "unknown operation: `" + std::string(op) + "`";
 }
 
+// --- v1 links and named config (issue #15; all ours: wasmCloud 1.x words its own) ------------
+/// A v1 request body that is not the JSON expected; followed by what was wrong.
+inline std::string v1_bad_request(std::string_view subject_op, std::string_view detail) {
+  return "Invalid " + std::string(subject_op) + " request: " + std::string(detail);
+}
+/// A config name that is not 1..128 of [A-Za-z0-9_-].
+inline std::string v1_bad_config_name(std::string_view name) {
+  return "Invalid config name `" + std::string(name) +
+         "`: use 1 to 128 characters of A-Z, a-z, 0-9, '_' and '-'";
+}
+inline constexpr std::string_view kV1ConfigNotObject =
+    "config must be a JSON object mapping string keys to string values";
+/// A config entry whose value is not a string.
+inline std::string v1_config_value_not_string(std::string_view key) {
+  return "config value of key `" + std::string(key) + "` must be a string";
+}
+/// config.get of a name with no config (success true, no `response`, as the client expects).
+inline std::string v1_config_not_found(std::string_view name) {
+  return "Configuration `" + std::string(name) + "` not found";
+}
+/// A named config a link refers to that does not exist in CONFIGDATA.
+inline std::string v1_link_config_missing(std::string_view name) {
+  return "named config `" + std::string(name) + "` does not exist (put it with config.put first)";
+}
+/// A JetStream bucket the request needs could not be used; followed by the cause.
+inline std::string v1_store_unavailable(std::string_view bucket, std::string_view detail) {
+  return "Lattice store " + std::string(bucket) + " unavailable: " + std::string(detail);
+}
+/// link.put whose WIT interface maps to a wasmbus contract but whose ids do not resolve to the
+/// actor and provider keys that contract needs.
+inline std::string v1_link_unresolved(std::string_view which, std::string_view id,
+                                      std::string_view want) {
+  return "link " + std::string(which) + " `" + std::string(id) + "` is not a known " +
+         std::string(want) + " (a public key or a v1 id a host has started)";
+}
+inline constexpr std::string_view kV1LinkNotFound = "Link not found (nothing deleted)";
+
 // --- Policy (control-interface 2.8, actor-rpc-providers 8) -----------------------------------
 inline constexpr std::string_view kPolicyDisabled = "Policy evaluation disabled, allowing action";
 inline constexpr std::string_view kPolicyDecodeFailed = "Policy response failed to decode";

@@ -38,6 +38,11 @@ inline constexpr std::string_view kHealthCheckStatus = "com.wasmcloud.lattice.he
 inline constexpr std::string_view kLinkdefSet = "com.wasmcloud.lattice.linkdef_set";
 inline constexpr std::string_view kLinkdefDeleted = "com.wasmcloud.lattice.linkdef_deleted";
 inline constexpr std::string_view kRefmapSet = "com.wasmcloud.lattice.refmap_set";
+/// v1 events (v1-and-wadm.md 4.1), published on `wasmbus.evt.{lattice}.{name}`
+/// (topics::v1_event_subject): a named config was written / deleted (`{config_name}`). The v1
+/// linkdef_set / linkdef_deleted use the kLinkdefSet / kLinkdefDeleted types with v1 data.
+inline constexpr std::string_view kConfigSet = "com.wasmcloud.lattice.config_set";
+inline constexpr std::string_view kConfigDeleted = "com.wasmcloud.lattice.config_deleted";
 
 // Published on wasmbus.rpcevt.{lattice} (actor-rpc-providers.md 4.6).
 inline constexpr std::string_view kInvocationSucceeded =

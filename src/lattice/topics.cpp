@@ -228,6 +228,47 @@ std::string obj_response_name(std::string_view invocation_id) {
   return std::string(invocation_id) + "-r";
 }
 
+std::string v1_lattice_root(std::string_view lattice) { return join({"wasmbus.ctl.v1", lattice}); }
+std::string v1_links_subscribe(std::string_view lattice) {
+  return join({"wasmbus.ctl.v1", lattice, "link", "*"});
+}
+std::string v1_config_subscribe(std::string_view lattice) {
+  return join({"wasmbus.ctl.v1", lattice, "config", "*", "*"});
+}
+std::string v1_link(std::string_view lattice, std::string_view op) {
+  return join({"wasmbus.ctl.v1", lattice, "link", op});
+}
+std::string v1_config(std::string_view lattice, std::string_view op, std::string_view name) {
+  return join({"wasmbus.ctl.v1", lattice, "config", op, name});
+}
+std::string v1_event_subject(std::string_view lattice, std::string_view name) {
+  return join({kEventPrefix, lattice, name});
+}
+std::string v1_config_bucket(std::string_view lattice) {
+  return "CONFIGDATA_" + std::string(lattice);
+}
+std::string v1_links_bucket(std::string_view lattice) {
+  return "wc_v1_links_" + std::string(lattice);
+}
+std::string v1_link_key(std::string_view source_id, std::string_view name,
+                        std::string_view wit_namespace, std::string_view wit_package) {
+  std::string all;
+  all.append(source_id).push_back('\0');
+  all.append(name).push_back('\0');
+  all.append(wit_namespace).push_back('\0');
+  all.append(wit_package);
+  return hex_upper(sha256(as_bytes(all)));
+}
+std::string wadm_state_hosts_key(std::string_view lattice) {
+  return "host_" + std::string(lattice);
+}
+std::string wadm_state_components_key(std::string_view lattice) {
+  return "component_" + std::string(lattice);
+}
+std::string wadm_state_providers_key(std::string_view lattice) {
+  return "provider_" + std::string(lattice);
+}
+
 std::string wadm_api_subscribe(std::string_view lattice) {
   return std::string(kWadmApiPrefix) + "." + std::string(lattice) + ".model.>";
 }

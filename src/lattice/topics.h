@@ -210,6 +210,46 @@ std::string obj_meta_subject(std::string_view bucket, std::string_view object_na
 /// Object name of a chunked response: `{invocation_id}-r`.
 std::string obj_response_name(std::string_view invocation_id);
 
+// --- v1: lattice-scoped links and named config, wadm_state (issue #15, A2) -------------------
+// v1-and-wadm.md 2.1, 2.2, 3, 4.1; wasmCloud 1.x crates/control-interface (subjects) and wadm
+// crates/wadm/src/storage (state keys).
+
+/// `wasmbus.ctl.v1.{lattice}`: the v1 control prefix of one lattice (v1-and-wadm.md 1.3); also
+/// the queue group of the lattice-scoped `link.*` and `config.*` subscriptions (one host answers).
+std::string v1_lattice_root(std::string_view lattice);
+/// Subscription `wasmbus.ctl.v1.{lattice}.link.*` (`link.get`, `link.put`, `link.del`).
+std::string v1_links_subscribe(std::string_view lattice);
+/// Subscription `wasmbus.ctl.v1.{lattice}.config.*.*` (`config.get|put|del.{name}`).
+std::string v1_config_subscribe(std::string_view lattice);
+/// `wasmbus.ctl.v1.{lattice}.link.{op}` (op: get, put, del).
+std::string v1_link(std::string_view lattice, std::string_view op);
+/// `wasmbus.ctl.v1.{lattice}.config.{op}.{name}` (op: get, put, del).
+std::string v1_config(std::string_view lattice, std::string_view op, std::string_view name);
+/// v1 event subject `wasmbus.evt.{lattice}.{name}` (v1-and-wadm.md 4.1; `name` is the short
+/// event name, e.g. `config_set`).
+std::string v1_event_subject(std::string_view lattice, std::string_view name);
+
+/// KV bucket of named config: `CONFIGDATA_{lattice}` (v1-and-wadm.md 2.2); key = config name,
+/// value = the JSON string->string map.
+std::string v1_config_bucket(std::string_view lattice);
+/// KV bucket of the v1 links this host family stores (ours; wasmCloud 1.x keeps them in
+/// LATTICEDATA under its own keys): `wc_v1_links_{lattice}`, key = v1_link_key(), value = the
+/// WIT-style link JSON `{source_id, target, name, wit_namespace, wit_package, interfaces,
+/// source_config, target_config}`.
+std::string v1_links_bucket(std::string_view lattice);
+/// Key of one v1 link: upper-case hex SHA-256 of `source_id NUL name NUL wit_namespace NUL
+/// wit_package` (a v1 link is unique by these four, wasmCloud 1.x).
+std::string v1_link_key(std::string_view source_id, std::string_view name,
+                        std::string_view wit_namespace, std::string_view wit_package);
+/// The KV bucket the lattice client reads host state from (v1-and-wadm.md 2.1; wadm's name).
+inline constexpr std::string_view kWadmStateBucket = "wadm_state";
+/// `host_{lattice}`: map host id -> host record (wadm storage/state.rs `Host`).
+std::string wadm_state_hosts_key(std::string_view lattice);
+/// `component_{lattice}`: map component id -> component record (wadm `Component`).
+std::string wadm_state_components_key(std::string_view lattice);
+/// `provider_{lattice}`: map provider id -> provider record (wadm `Provider`).
+std::string wadm_state_providers_key(std::string_view lattice);
+
 // --- wadm API (v1-and-wadm.md section 5; wadm v0.4-v0.10 src/server/) ---------------------------
 
 /// Prefix of the declarative-application API: `wadm.api.{lattice}.model.{op}[.{name}]`.
