@@ -30,6 +30,7 @@ PACKAGES=(
   libnats-dev nats-server wabt libsodium-dev libcurl4-openssl-dev nlohmann-json3-dev
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
   libexpected-dev libhiredis-dev libcrypt-dev openssl prometheus-cpp-dev libmicrohttpd-dev
+  libyaml-cpp-dev
   docker-registry curl
 )
 # What only the tests, fuzzers, benchmarks and example actors need.
