@@ -91,6 +91,74 @@ inline std::string host_not_active(std::string_view host) {
   return "Target host " + std::string(host) + " is not active, stop request ignored.";
 }
 
+// --- v1 control interface (issue #15, host/control_v1.h) -------------------------------------
+// `message` texts of `{success: false, message}` replies. Texts copied from wasmCloud 1.x
+// (crates/host/src/wasmbus/ctl.rs, nats/ctl.rs) are marked "1.x"; the rest are ours.
+/// 1.x: a subject this host does not serve.
+inline constexpr std::string_view kV1UnsupportedSubject = "unsupported subject";
+/// A body that is not a JSON object (or empty where one is required).
+inline constexpr std::string_view kV1BodyNotJsonObject = "request body must be a JSON object";
+/// A field of the wrong JSON type: "field `count` must be a non-negative integer".
+inline std::string v1_field_type(std::string_view field, std::string_view expected) {
+  return "field `" + std::string(field) + "` must be " + std::string(expected);
+}
+/// A required field that is absent or empty.
+inline std::string v1_field_missing(std::string_view field) {
+  return "field `" + std::string(field) + "` is required";
+}
+/// An id that is not 1..128 characters of [A-Za-z0-9_-] (topics::is_valid_v1_id).
+inline std::string v1_bad_id(std::string_view field) {
+  return "field `" + std::string(field) +
+         "` must be 1 to 128 characters of letters, digits, '_' or '-'";
+}
+/// The body names another host than the subject.
+inline std::string v1_host_mismatch(std::string_view body_host, std::string_view subject_host) {
+  return "host_id `" + std::string(body_host) + "` in the body does not match host `" +
+         std::string(subject_host) + "` of the subject";
+}
+/// `provider.start` (no host in the subject) naming a host that does not answer.
+inline std::string v1_unknown_host(std::string_view host) {
+  return "no host `" + std::string(host) + "` answers on this lattice";
+}
+/// `max_instances` and `count` both given with different values.
+inline constexpr std::string_view kV1CountConflict =
+    "fields `max_instances` and `count` disagree; send one of them";
+/// 1.x: label put of a reserved key.
+inline constexpr std::string_view kV1HostcoreLabel = "hostcore.* labels cannot be set dynamically";
+/// Ours: label delete of a reserved key (1.x allowed it; the host's own facts cannot go).
+inline constexpr std::string_view kV1HostcoreLabelDelete =
+    "hostcore.* labels cannot be deleted dynamically";
+/// 1.x success texts.
+inline constexpr std::string_view kV1LabelPut = "successfully put label";
+inline constexpr std::string_view kV1LabelDeleted = "successfully deleted label";
+inline constexpr std::string_view kV1LabelDeletedNone =
+    "successfully deleted label (no such label)";
+inline constexpr std::string_view kV1StopHost = "successfully handled stop host";
+inline constexpr std::string_view kV1StartProvider = "successfully started provider";
+inline constexpr std::string_view kV1StopProvider = "successfully stopped provider";
+inline constexpr std::string_view kV1RegistriesPut = "successfully put registries";
+/// 1.x: provider start / stop of an id that runs / does not run here.
+inline constexpr std::string_view kV1ProviderRunning = "provider with that ID is already running";
+inline constexpr std::string_view kV1ProviderNotRunning = "provider with that ID is not running";
+/// 1.x: component update of a component not running here.
+inline std::string v1_component_not_found(std::string_view id) {
+  return "component " + std::string(id) + " not found";
+}
+/// 1.x: component update to the reference it already runs.
+inline std::string v1_component_already_updated(std::string_view id, std::string_view ref) {
+  return "component " + std::string(id) + " already updated to " + std::string(ref);
+}
+/// 1.x: component update accepted.
+inline std::string v1_component_updating(std::string_view id, std::string_view from,
+                                         std::string_view to) {
+  return "component " + std::string(id) + " updating from " + std::string(from) + " to " +
+         std::string(to);
+}
+/// Ours: a v1 id already names another public key on this host.
+inline std::string v1_id_taken(std::string_view id, std::string_view key) {
+  return "id `" + std::string(id) + "` already names " + std::string(key) + " on this host";
+}
+
 // --- Actor lifecycle (control-interface 3.1-3.5) ---------------------------------------------
 inline constexpr std::string_view kScaleWithoutReference =
     "Scaling actor up without an OCI reference is not currently supported";

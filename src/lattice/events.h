@@ -55,6 +55,25 @@ inline constexpr std::string_view kActorStopFailed = "com.wasmcloud.lattice.acto
 inline constexpr std::string_view kProviderStopFailed =
     "com.wasmcloud.lattice.provider_stop_failed";
 
+// v1 (wasmCloud 1.x) events, issue #15: short names; each is published on
+// topics::v1_event(lattice, name) with CloudEvent type type_of(name) (wasmCloud 1.x
+// crates/host/src/event.rs, the client's cloud-events.d.ts). The host publishes them beside the
+// OTP events above, whichever protocol caused the change (host/control_v1.h).
+namespace v1 {
+inline constexpr std::string_view kComponentScaled = "component_scaled";
+inline constexpr std::string_view kComponentScaleFailed = "component_scale_failed";
+inline constexpr std::string_view kProviderStarted = "provider_started";
+inline constexpr std::string_view kProviderStartFailed = "provider_start_failed";
+inline constexpr std::string_view kProviderStopped = "provider_stopped";
+inline constexpr std::string_view kHealthCheckPassed = "health_check_passed";
+inline constexpr std::string_view kHealthCheckFailed = "health_check_failed";
+inline constexpr std::string_view kHealthCheckStatus = "health_check_status";
+inline constexpr std::string_view kLabelsChanged = "labels_changed";
+inline constexpr std::string_view kHostStarted = "host_started";
+inline constexpr std::string_view kHostStopped = "host_stopped";
+inline constexpr std::string_view kHostHeartbeat = "host_heartbeat";
+}  // namespace v1
+
 /// `com.wasmcloud.lattice.<name>` for a short event name such as `actor_started`.
 inline std::string type_of(std::string_view name) {
   return std::string(kTypePrefix) + std::string(name);

@@ -184,6 +184,23 @@ std::optional<KvSubject> parse_kv_subject(std::string_view subject) {
   return KvSubject{std::string(subject.substr(0, dot)), std::string(subject.substr(dot + 1))};
 }
 
+std::string v1_ctl_root(std::string_view lattice, std::string_view ctl) {
+  return join({ctl, kV1Version, lattice});
+}
+std::string v1_ctl_subject(std::string_view lattice, std::string_view operation,
+                           std::string_view ctl) {
+  return join({ctl, kV1Version, lattice, operation});
+}
+std::optional<std::string> v1_ctl_operation(std::string_view subject, std::string_view lattice,
+                                            std::string_view ctl) {
+  const std::string root = v1_ctl_root(lattice, ctl) + ".";
+  if (!starts_with(subject, root) || subject.size() == root.size()) return std::nullopt;
+  return std::string(subject.substr(root.size()));
+}
+std::string v1_event(std::string_view lattice, std::string_view name) {
+  return join({kEventPrefix, lattice, name});
+}
+
 std::string v1_id_key(std::string_view id) { return std::string(kV1IdKeyPrefix) + std::string(id); }
 bool is_valid_v1_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;

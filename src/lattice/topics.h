@@ -92,6 +92,24 @@ std::string ctl_subject(std::string_view lattice, std::string_view operation,
 std::optional<std::string> ctl_operation(std::string_view subject, std::string_view lattice,
                                          std::string_view ctl = kDefaultCtlPrefix);
 
+// --- v1 control interface (wasmCloud 1.x, issue #15; ../shared/spec/v1-and-wadm.md 3) ---------
+
+/// The version token of v1 control subjects: `{ctl}.v1.{lattice}.{resource}.{op}[.{arg}]`.
+inline constexpr std::string_view kV1Version = "v1";
+/// `{ctl}.v1.{lattice}`: the root of every v1 control subject (e.g. `wasmbus.ctl.v1.default`).
+std::string v1_ctl_root(std::string_view lattice, std::string_view ctl = kDefaultCtlPrefix);
+/// `{ctl}.v1.{lattice}.{operation}`, e.g. operation `host.ping` or `component.scale.{host}`; also
+/// subscription subjects with wildcards (`component.*.{host}`) and queue group names.
+std::string v1_ctl_subject(std::string_view lattice, std::string_view operation,
+                           std::string_view ctl = kDefaultCtlPrefix);
+/// The operation part of a v1 control subject (`host.get.NB...`), nullopt when `subject` does not
+/// start with `{ctl}.v1.{lattice}.` or nothing follows it.
+std::optional<std::string> v1_ctl_operation(std::string_view subject, std::string_view lattice,
+                                            std::string_view ctl = kDefaultCtlPrefix);
+/// v1 event subject `wasmbus.evt.{lattice}.{name}` (name = the short event name, e.g.
+/// `component_scaled`; wasmCloud 1.x crates/host/src/nats/event.rs).
+std::string v1_event(std::string_view lattice, std::string_view name);
+
 // --- Events (control-interface.md 4.1) --------------------------------------------------------
 
 /// Lattice events `wasmbus.evt.{lattice}` (independent of the control prefix).
