@@ -172,7 +172,8 @@ Status write_lattice_context(const std::string& data_dir, const LatticeContext& 
          {"ctl_topic_prefix", ctx.ctl_topic_prefix},
          {"cluster_seed_file", ctx.cluster_seed_file},
          {"allowed_insecure", ctx.allowed_insecure},
-         {"js_domain", ctx.js_domain}};
+         {"js_domain", ctx.js_domain},
+         {"websocket_url", ctx.websocket_url}};
   return write_file(lattice_context_path(data_dir), as_bytes(j.dump(2) + "\n"));
 }
 
@@ -208,6 +209,7 @@ std::optional<LatticeContext> read_lattice_context(const std::string& data_dir,
   if (auto p = json_text(j, "ctl_topic_prefix"); !p.empty()) ctx.ctl_topic_prefix = p;
   ctx.cluster_seed_file = json_text(j, "cluster_seed_file");
   ctx.js_domain = json_text(j, "js_domain");
+  ctx.websocket_url = json_text(j, "websocket_url");
   if (auto it = j.find("allowed_insecure"); it != j.end() && it->is_array())
     for (const auto& r : *it)
       if (r.is_string() && !r.get<std::string>().empty())

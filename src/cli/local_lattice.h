@@ -8,8 +8,9 @@
 //                 lock, not the text, says whether an `up` runs, so a file left by a killed `up`
 //                 never blocks the next one (issue #17.7)
 //   lattice.json  the running `up`'s lattice settings (NATS servers, lattice prefix, cluster seed
-//                 file, insecure registries, JetStream domain); written atomically once its host
-//                 runs, removed when it stops; ignored when no `up` holds the up.pid lock
+//                 file, insecure registries, JetStream domain, NATS WebSocket URL); written
+//                 atomically once its host runs, removed when it stops; ignored when no `up` holds
+//                 the up.pid lock
 // Owned by src/cli. Not thread-safe (the CLI's main thread).
 #pragma once
 
@@ -76,6 +77,9 @@ struct LatticeContext {
   std::string cluster_seed_file;  ///< "" = `up` was given its seed (not recorded)
   std::vector<std::string> allowed_insecure;
   std::string js_domain;  ///< "" = none
+  /// NATS over WebSocket for wasmCloud's lattice client and washboard ("ws://127.0.0.1:4223";
+  /// issue #15); "" = none started or found.
+  std::string websocket_url;
 };
 
 /// Path of the lattice settings file in `data_dir`.

@@ -106,6 +106,20 @@ bool is_nats_server(const std::string& host, int port, std::chrono::milliseconds
   return greeting.rfind("INFO ", 0) == 0;
 }
 
+bool is_websocket_listener(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  int fd = connect_to(host, port);
+  if (fd < 0) return false;
+  // RFC 6455 section 1.3's sample key; the server's Sec-WebSocket-Accept is not checked.
+  const std::string req = "GET / HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n";
+  bool sent = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  std::string reply = sent ? read_some(fd, 12, timeout) : std::string();
+  ::close(fd);
+  return reply.rfind("HTTP/1.1 101", 0) == 0;
+}
+
 bool is_oci_registry(int port, std::chrono::milliseconds timeout) {
   int fd = connect_to("127.0.0.1", port);
   if (fd < 0) return false;

@@ -36,6 +36,13 @@ bool port_bindable(int port);
 bool is_nats_server(const std::string& host, int port,
                     std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
+/// True when host:port completes a WebSocket opening handshake (an HTTP/1.1 GET with
+/// `Upgrade: websocket` answered `101 Switching Protocols`), as nats-server's `websocket {}`
+/// listener does; the client of issue #15 (@wasmcloud/lattice-client-core, washboard) connects
+/// there. Says nothing of what speaks over it; the caller knows it asked a NATS server's port.
+bool is_websocket_listener(const std::string& host, int port,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
 /// True when the server on 127.0.0.1:port answers `GET /v2/` like an OCI distribution registry:
 /// status 200 or 401, or a Docker-Distribution-Api-Version header.
 bool is_oci_registry(int port, std::chrono::milliseconds timeout = std::chrono::seconds(2));

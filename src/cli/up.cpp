@@ -3,7 +3,12 @@
 // 1. NATS: when nothing answers on the configured control NATS address (default 127.0.0.1:4222)
 //    and that address is on this machine, starts `nats-server` as a child: JetStream on, bound to
 //    127.0.0.1, store under the data directory ($XDG_DATA_HOME/wasmcloud-cpp or
-//    ~/.local/share/wasmcloud-cpp).
+//    ~/.local/share/wasmcloud-cpp), with a WebSocket listener on 127.0.0.1:4223 (issue #15:
+//    NATS over WebSocket for wasmCloud's own lattice client and washboard; --websocket-port /
+//    WASMCLOUD_WEBSOCKET_PORT, off with --no-websocket). The listener is configured in
+//    <data>/nats-server.conf (`websocket { listen, no_tls }`: nats-server has no flag for it).
+//    When a NATS server already answers, `up` does not start one and logs whether a NATS
+//    WebSocket listener answers on the WebSocket port.
 // 2. OCI registry: unless --no-registry, when nothing answers on 127.0.0.1:<registry port>
 //    (default 5000) starts `docker-registry` with a configuration written here (storage in the
 //    data directory); the registry is added to the insecure (plain HTTP) list either way.
@@ -71,6 +76,9 @@ struct UpArgs {
   bool no_registry = false;
   int dashboard_port = 4000;  ///< WASMCLOUD_DASHBOARD_PORT
   bool no_dashboard = false;
+  int websocket_port = 4223;  ///< NATS over WebSocket (WASMCLOUD_WEBSOCKET_PORT; issue #15)
+  bool no_websocket = false;
+  std::string env_error;        ///< a bad WASMCLOUD_WEBSOCKET_PORT, reported by run_up
   std::string data_dir;         ///< empty = XDG default
   std::string output = "text";  ///< -o: failures as JSON on stderr with "json"
 };
@@ -244,6 +252,8 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
                                                     {"--prov-rpc-port", cfg.prov_rpc.port}};
   if (!args.no_registry) ports.emplace_back("--registry-port", args.registry_port);
   if (!args.no_dashboard) ports.emplace_back("--dashboard-port", args.dashboard_port);
+  if (!args.no_websocket) ports.emplace_back("--websocket-port", args.websocket_port);
+  if (!args.env_error.empty()) die(args.env_error, json);
   for (const auto& [flag, port] : ports)
     if (auto st = check_port_range(flag, port); !st) die(st.error().message, json);
   const std::string nats_port = std::to_string(cfg.ctl.port);
@@ -281,8 +291,28 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
           json);
   }
 
+  // The WebSocket listener belongs to the nats-server `up` starts: its port must be free then.
+  // A NATS server found on another machine is asked on that machine's address.
+  const std::string ws_host = is_local(cfg.ctl.host) ? "127.0.0.1" : cfg.ctl.host;
+  const std::string ws_url = "ws://" + ws_host + ":" + std::to_string(args.websocket_port);
+  if (!args.no_websocket && !nats_running) {
+    const std::string p = std::to_string(args.websocket_port);
+    if ((is_local(cfg.ctl.host) && args.websocket_port == cfg.ctl.port) ||
+        (!args.no_registry && args.websocket_port == args.registry_port) ||
+        (!args.no_dashboard && args.websocket_port == args.dashboard_port))
+      die("--websocket-port " + p +
+              " is also the NATS, registry or dashboard port; choose another port",
+          json);
+    if (!port_bindable(args.websocket_port))
+      die("Port " + p +
+              " (NATS WebSocket, --websocket-port) is already in use; choose another port with "
+              "--websocket-port or pass --no-websocket",
+          json);
+  }
+
   // Destroyed last (declared first): the children stop after the host and the dashboard.
   Supervised nats, registry;
+  bool ws_available = false;  // recorded in lattice.json: a listener this `up` started or found
   if (!nats_running) {
     auto bin = find_program("nats-server");
     if (bin.empty()) {
@@ -292,15 +322,44 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
     nats.name = "nats-server";
     nats.argv = {bin,   "-a",  "127.0.0.1",   "-p", std::to_string(cfg.ctl.port),
                  "-js", "-sd", data + "/nats"};
+    if (!args.no_websocket) {
+      // nats-server 2.9 configures WebSocket only in a config file; the flags above still apply.
+      const std::string conf = data + "/nats-server.conf";
+      std::ofstream(conf) << "# Written by wasmcloud up at each start: NATS over WebSocket for "
+                             "browser and v1 clients.\n"
+                          << "websocket {\n  listen: \"127.0.0.1:" << args.websocket_port
+                          << "\"\n  no_tls: true\n}\n";
+      nats.argv.insert(nats.argv.begin() + 1, {"-c", conf});
+    }
     nats.log = data + "/nats-server.log";
     nats.port = cfg.ctl.port;
     if (!nats.start()) {
       die("nats-server did not start on port " + nats_port + "; see " + nats.log, json);
     }
-    spdlog::info("Started nats-server on 127.0.0.1:{} (JetStream store {}/nats)", cfg.ctl.port,
-                 data);
+    if (!args.no_websocket && !wait_port(args.websocket_port, std::chrono::seconds(5)))
+      die("nats-server started without its WebSocket listener on 127.0.0.1:" +
+              std::to_string(args.websocket_port) + "; see " + nats.log,
+          json);  // the nats child stops in its destructor
+    ws_available = !args.no_websocket;
+    spdlog::info(
+        "Started nats-server on 127.0.0.1:{} (JetStream store {}/nats){}", cfg.ctl.port, data,
+        args.no_websocket ? ", no WebSocket listener (--no-websocket)"
+                          : ", WebSocket " + ws_url + " (wasmCloud's lattice client, washboard)");
   } else {
     spdlog::info("Using the NATS server on {}:{}", cfg.ctl.host, cfg.ctl.port);
+    if (args.no_websocket) {
+      spdlog::info("WebSocket not checked (--no-websocket)");
+    } else if (is_websocket_listener(ws_host, args.websocket_port)) {
+      ws_available = true;
+      spdlog::info("WebSocket: {} answers (NATS over WebSocket, not started by wasmcloud up)",
+                   ws_url);
+    } else {
+      spdlog::warn(
+          "WebSocket: nothing answers a WebSocket handshake on {}; wasmCloud's lattice client "
+          "and washboard need that NATS server to listen there (its config file: websocket {{ "
+          "listen: \"{}:{}\", no_tls: true }})",
+          ws_url, ws_host, args.websocket_port);
+    }
   }
 
   if (!args.no_registry) {
@@ -434,6 +493,7 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
                             "localhost:" + std::to_string(args.registry_port)};
   }
   ctx.js_domain = cfg.js_domain.value_or("");
+  if (ws_available) ctx.websocket_url = ws_url;
   if (auto st = write_lattice_context(data, ctx); st) {
     spdlog::info("Lattice settings for `wasmcloud host` on this machine: {}",
                  lattice_context_path(data));
@@ -539,6 +599,16 @@ void register_up(CLI::App& app) {
                   "Port of the dashboard on 127.0.0.1 (default 4000; WASMCLOUD_DASHBOARD_PORT)")
       ->check(CLI::Range(1, 65535));
   cmd->add_flag("--no-dashboard", args->no_dashboard, "Do not serve the dashboard");
+  if (auto p = port_from_env("WASMCLOUD_WEBSOCKET_PORT", args->websocket_port); p)
+    args->websocket_port = *p;
+  else
+    args->env_error = p.error().message;
+  cmd->add_option("--websocket-port", args->websocket_port,
+                  "Port of the NATS WebSocket listener on 127.0.0.1, for wasmCloud's lattice "
+                  "client and washboard (default 4223; WASMCLOUD_WEBSOCKET_PORT)")
+      ->check(CLI::Range(1, 65535));
+  cmd->add_flag("--no-websocket", args->no_websocket,
+                "Start nats-server without a WebSocket listener");
   cmd->add_option("--data-dir", args->data_dir,
                   "Where nats-server and the registry keep data (default "
                   "$XDG_DATA_HOME/wasmcloud-cpp or ~/.local/share/wasmcloud-cpp)");

@@ -65,18 +65,31 @@ TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   const int nats_port = testing::free_port();
   const int reg_port = testing::free_port();
   const int dash_port = testing::free_port();
+  const int ws_port = testing::free_port();
   // No cluster seed configured: up makes the local lattice's seed, and `call` below finds it
   // through the same data directory.
   const std::string env =
       "env -u WASMCLOUD_CLUSTER_SEED HOME=" + home + " XDG_DATA_HOME=" + home + "/data ";
-  testing::ChildProcess up({"env", "-u", "WASMCLOUD_CLUSTER_SEED", kBinary, "up", "--nats-port",
-                            std::to_string(nats_port), "--registry-port", std::to_string(reg_port),
-                            "--dashboard-port", std::to_string(dash_port), "--no-native"},
-                           home + "/up.log", {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data"});
+  testing::ChildProcess up(
+      {"env", "-u", "WASMCLOUD_CLUSTER_SEED", kBinary, "up", "--nats-port",
+       std::to_string(nats_port), "--registry-port", std::to_string(reg_port), "--dashboard-port",
+       std::to_string(dash_port), "--websocket-port", std::to_string(ws_port), "--no-native"},
+      home + "/up.log", {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data"});
   ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << "see " << home << "/up.log";
   ASSERT_TRUE(testing::wait_port(reg_port, 15s)) << "see " << home << "/up.log";
   EXPECT_TRUE(is_dir(home + "/data/wasmcloud-cpp/nats"));
   EXPECT_TRUE(is_dir(home + "/data/wasmcloud-cpp/registry/storage"));
+
+  // Issue #15: its nats-server speaks NATS over WebSocket on --websocket-port: the HTTP upgrade
+  // is answered 101, and the first WebSocket frame is the server's INFO.
+  ASSERT_TRUE(testing::wait_port(ws_port, 15s)) << "see " << home << "/up.log";
+  auto [upgrade, upgrade_rc] =
+      run("curl -s -i -N -m 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' "
+          "-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "
+          "http://127.0.0.1:" +
+          std::to_string(ws_port) + "/ | head -c 4096");
+  EXPECT_EQ(upgrade.rfind("HTTP/1.1 101 Switching Protocols", 0), 0u) << upgrade;
+  EXPECT_NE(upgrade.find("INFO {"), std::string::npos) << upgrade;
 
   // The dashboard is served too.
   ASSERT_TRUE(testing::wait_port(dash_port, 15s)) << "see " << home << "/up.log";
@@ -134,9 +147,16 @@ TEST(WasmcloudUp, StartsNatsRegistryAndHostThenStopsOnCtrlC) {
   EXPECT_EQ(rc5, 0);
   EXPECT_NE(inv.find(kEcho), std::string::npos) << inv;
 
+  // lattice.json names the WebSocket URL for clients on this machine.
+  const json ctx =
+      json::parse(std::ifstream(home + "/data/wasmcloud-cpp/lattice.json"), nullptr, false);
+  EXPECT_EQ(ctx.value("websocket_url", ""), "ws://127.0.0.1:" + std::to_string(ws_port))
+      << ctx.dump();
+
   nc->reset();
   // Ctrl-C: exit 0, and the children are gone (their ports closed).
   EXPECT_EQ(up.interrupt_and_wait(20s), 0) << "see " << home << "/up.log";
+  EXPECT_FALSE(testing::port_open(ws_port));
   EXPECT_FALSE(testing::port_open(nats_port));
   EXPECT_FALSE(testing::port_open(reg_port));
   EXPECT_FALSE(testing::port_open(dash_port));
@@ -187,9 +207,10 @@ class Squatter {
 
 /// `wasmcloud up` with HOME/XDG_DATA_HOME in `home` and `args`; stdout+stderr, exit code.
 std::pair<std::string, int> run_up(const std::string& home, const std::string& args) {
-  return run("env -u WASMCLOUD_CLUSTER_SEED -u WASMCLOUD_DASHBOARD_PORT HOME=" + home +
-             " XDG_DATA_HOME=" + home + "/data timeout 60 " + kBinary + " up --no-native " + args +
-             " 2>&1");
+  // A free WebSocket port unless `args` names one: the default, 4223, is shared by every test.
+  return run("env -u WASMCLOUD_CLUSTER_SEED -u WASMCLOUD_DASHBOARD_PORT WASMCLOUD_WEBSOCKET_PORT=" +
+             std::to_string(testing::free_port()) + " HOME=" + home + " XDG_DATA_HOME=" + home +
+             "/data timeout 60 " + kBinary + " up --no-native " + args + " 2>&1");
 }
 
 // kill -9 of `up` leaves no orphans: nats-server and the registry get SIGTERM from the kernel
@@ -201,7 +222,7 @@ TEST(WasmcloudUp, KillNineTakesItsChildrenAlong) {
   const int reg_port = testing::free_port();
   testing::ChildProcess up(
       {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
-       std::to_string(reg_port), "--no-dashboard", "--no-native"},
+       std::to_string(reg_port), "--no-dashboard", "--no-native", "--no-websocket"},
       home + "/up.log",
       {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data", "WASMCLOUD_CLUSTER_SEED="});
   ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << "see " << home << "/up.log";
@@ -329,8 +350,10 @@ int wait_exit(testing::ChildProcess& proc, std::chrono::milliseconds timeout) {
 
 /// The environment of a user whose data directory is under `home`.
 std::vector<std::string> user_env(const std::string& home) {
+  // A free NATS WebSocket port: the default, 4223, is shared by every test (issue #15).
   return {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data",
-          "WASMCLOUD_CLUSTER_SEED=", "WASMCLOUD_DASHBOARD_PORT="};
+          "WASMCLOUD_CLUSTER_SEED=", "WASMCLOUD_DASHBOARD_PORT=",
+          "WASMCLOUD_WEBSOCKET_PORT=" + std::to_string(testing::free_port())};
 }
 
 /// Waits (up to 15 s) until `up` has written <data>/lattice.json, i.e. until its host runs.
@@ -368,6 +391,56 @@ std::string find_host(lattice::Connection& nc, const std::set<std::string>& not_
       },
       timeout);
   return found;
+}
+
+// Issue #15: a WebSocket port held by another program stops `up` before anything starts, with
+// a message naming the flag; with a NATS server already running, `up` starts none and says
+// whether a WebSocket listener answers on the port (lattice.json records it only when one does).
+TEST(WasmcloudUp, WebSocketPortInUseOrFoundOnAnExistingNatsServer) {
+  const auto home = testing::make_temp_dir("wc-up-ws");
+  TempDirGuard guard{home};
+  {
+    const int nats_port = testing::free_port();
+    const int ws_port = testing::free_port();
+    Squatter s(ws_port);
+    ASSERT_TRUE(s.ok());
+    auto [out, rc] =
+        run_up(home, "--nats-port " + std::to_string(nats_port) + " --websocket-port " +
+                         std::to_string(ws_port) + " --no-registry --no-dashboard");
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("Port " + std::to_string(ws_port) +
+                       " (NATS WebSocket, --websocket-port) is already in use; choose another "
+                       "port with --websocket-port or pass --no-websocket"),
+              std::string::npos)
+        << out;
+    EXPECT_FALSE(testing::port_open(nats_port)) << "up started nats-server anyway";
+    auto [bad, bad_rc] = run_up(home, "--websocket-port 0 --no-registry --no-dashboard");
+    EXPECT_NE(bad_rc, 0);
+    EXPECT_NE(bad.find("--websocket-port"), std::string::npos) << bad;
+  }
+  testing::NatsServer nats(0, {}, /*websocket=*/true);
+  const std::string data = home + "/data/wasmcloud-cpp";
+  auto user = user_env(home);
+  for (const auto& [ws_port, expected] :
+       {std::pair{nats.websocket_port(), std::string("WebSocket: ") + nats.websocket_url() +
+                                             " answers (NATS over WebSocket, not started by "
+                                             "wasmcloud up)"},
+        std::pair{testing::free_port(), std::string("WebSocket: nothing answers a WebSocket "
+                                                    "handshake on ws://127.0.0.1:")}}) {
+    const std::string log = home + "/up-" + std::to_string(ws_port) + ".log";
+    testing::ChildProcess up(
+        {kBinary, "up", "--nats-port", std::to_string(nats.port()), "--websocket-port",
+         std::to_string(ws_port), "--no-registry", "--no-dashboard", "--no-native"},
+        log, user);
+    ASSERT_TRUE(lattice_json_written(data)) << slurp(log);
+    EXPECT_NE(slurp(log).find(expected), std::string::npos) << slurp(log);
+    const json ctx = json::parse(slurp(data + "/lattice.json"), nullptr, false);
+    EXPECT_EQ(ctx.value("websocket_url", "?"),
+              ws_port == nats.websocket_port() ? nats.websocket_url() : std::string())
+        << ctx.dump();
+    EXPECT_EQ(up.interrupt_and_wait(20s), 0) << slurp(log);
+  }
+  EXPECT_TRUE(testing::port_open(nats.port())) << "up stopped a NATS server it did not start";
 }
 
 // #17.1: a second `wasmcloud host` with no flags, next to `up`, joins up's lattice through up's

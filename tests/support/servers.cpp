@@ -140,8 +140,14 @@ int ChildProcess::interrupt_and_wait(std::chrono::milliseconds timeout) {
   return -1;
 }
 
-NatsServer::NatsServer(int port, const std::vector<std::string>& extra_args)
-    : port_(port ? port : free_port()), dir_(make_temp_dir("wc-nats")), extra_args_(extra_args) {
+NatsServer::NatsServer(int port, const std::vector<std::string>& extra_args, bool websocket)
+    : port_(port ? port : free_port()),
+      ws_port_(websocket ? free_port() : 0),
+      dir_(make_temp_dir("wc-nats")),
+      extra_args_(extra_args) {
+  if (ws_port_ != 0)
+    std::ofstream(dir_ + "/nats.conf")
+        << "websocket {\n  listen: \"127.0.0.1:" << ws_port_ << "\"\n  no_tls: true\n}\n";
   start();
 }
 
@@ -153,9 +159,12 @@ NatsServer::~NatsServer() {
 void NatsServer::start() {
   std::vector<std::string> argv = {"nats-server",         "-a",  "127.0.0.1", "-p",
                                    std::to_string(port_), "-js", "-sd",       dir_ + "/js"};
+  if (ws_port_ != 0) argv.insert(argv.begin() + 1, {"-c", dir_ + "/nats.conf"});
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   proc_ = ChildProcess(argv, dir_ + "/nats.log");
   if (!wait_port(port_)) throw std::runtime_error("nats-server did not start; see " + dir_);
+  if (ws_port_ != 0 && !wait_port(ws_port_))
+    throw std::runtime_error("nats-server's WebSocket listener did not start; see " + dir_);
 }
 
 void NatsServer::restart() {

@@ -53,22 +53,32 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-/// nats-server with JetStream on 127.0.0.1:port (store in a temp dir).
+/// nats-server with JetStream on 127.0.0.1:port (store in a temp dir); with `websocket`, also a
+/// plain NATS-over-WebSocket listener on a free 127.0.0.1 port (a config-file block, as
+/// `wasmcloud up` writes; issue #15).
 class NatsServer {
  public:
-  explicit NatsServer(int port = 0, const std::vector<std::string>& extra_args = {});
+  explicit NatsServer(int port = 0, const std::vector<std::string>& extra_args = {},
+                      bool websocket = false);
   /// Kills the server and removes its store and log (remove_temp_dir).
   ~NatsServer();
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  /// The WebSocket listener's port; 0 without one.
+  int websocket_port() const { return ws_port_; }
+  /// "ws://127.0.0.1:PORT"; "" without a WebSocket listener.
+  std::string websocket_url() const {
+    return ws_port_ ? "ws://127.0.0.1:" + std::to_string(ws_port_) : std::string();
+  }
   void kill9() { proc_.stop(9); }
   /// Starts again on the same port and store (after kill9).
   void restart();
 
  private:
   int port_;
+  int ws_port_ = 0;
   std::string dir_;
   std::vector<std::string> extra_args_;
   ChildProcess proc_;
