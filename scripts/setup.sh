@@ -6,7 +6,8 @@
 #        nats-server, docker-registry, the native tier's wasm2c + C compiler and the dashboard's
 #        chart.js; builds only the `wasmcloud` program and the provider archives.
 #   test (scripts/test.sh, CI; the default): adds what the tests need -- GoogleTest, Google
-#        Benchmark, redis-server, wrk/ab, Chromium and playwright-core, clang (fuzzing, the wasm
+#        Benchmark, redis-server, wrk/ab, Chromium and playwright-core, wasmCloud's npm lattice
+#        client (tests/v1client), clang (fuzzing, the wasm
 #        example actors) and clang-format -- and builds every target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +74,11 @@ fi
 if [ "$MODE" = test ] && [ ! -d tests/ui/node_modules/playwright-core ]; then
   say "installing the browser tests' packages"
   bash tests/ui/setup.sh
+fi
+# The v1 client tests' packages (@wasmcloud/lattice-client-core 0.2.3, ws, nats.ws), test mode.
+if [ "$MODE" = test ] && [ ! -f tests/v1client/node_modules/@wasmcloud/lattice-client-core/package.json ]; then
+  say "installing the v1 client tests' packages (npm ci)"
+  (cd tests/v1client && npm ci --no-audit --no-fund)
 fi
 
 if [ "$BUILD" = 0 ]; then exit 0; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: unit and integration tests (ctest; they start their own
 # nats-server, docker-registry and redis on free 127.0.0.1 ports), browser tests (when present),
+# the v1 control interface driven by wasmCloud's own npm client over WebSocket (tests/v1client),
 # the parsers' unit tests again under ASan+UBSan and the host's threaded tests under TSan (builds
 # of their own, build-asan/ and build-tsan/), clang's
 # thread-safety analysis of the host and the provider SDK (scripts/thread_safety.sh), a short fuzz
@@ -29,6 +30,11 @@ scripts/sanitize.sh tsan
 if [ -x tests/ui/run.sh ]; then
   echo "== browser tests"
   tests/ui/run.sh
+fi
+
+if [ -x tests/v1client/run.sh ]; then
+  echo "== v1 client tests (real @wasmcloud/lattice-client-core)"
+  tests/v1client/run.sh
 fi
 
 if [ -x fuzz/run.sh ]; then
