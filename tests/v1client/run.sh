@@ -6,7 +6,8 @@
 # Starts, on free 127.0.0.1 ports: nats-server with JetStream and a WebSocket listener (the
 # config-file block `wasmcloud up` writes), docker-registry, and one `wasmcloud host` process;
 # pushes echo (../shared/fixtures/actors/echo.wasm) and the httpserver provider archive
-# (build/providers/httpserver.par.gz) with `wasmcloud reg push`; then runs v1client.test.mjs
+# (build/providers/httpserver.par.gz) with `wasmcloud reg push`, and starts `wasmcloud dashboard`
+# (the project's OTP-side UI, which must show what v1 requests started); then runs v1client.test.mjs
 # (node's test runner). Stops everything it started and exits non-zero on failure.
 # WC_V1_TEST_PATTERN (a regular expression) runs only the steps it matches; WC_V1_KEEP_WORK=1
 # keeps the logs.
@@ -70,6 +71,7 @@ NATS_PORT=$(free_port)
 WS_PORT=$(free_port)
 REG_PORT=$(free_port)
 HTTP_PORT=$(free_port)
+DASH_PORT=$(free_port)
 REGISTRY=127.0.0.1:$REG_PORT
 
 # The same WebSocket block as `wasmcloud up` writes (plain ws:// on loopback).
@@ -111,6 +113,11 @@ CLUSTER_SEED=$("$WASMCLOUD" keys gen cluster -o json | node -e 'let s="";process
   --oci-cache-dir "$WORK/oci" >"$WORK/host.log" 2>&1 &
 PIDS+=($!)
 
+"$WASMCLOUD" dashboard --port "$DASH_PORT" --nats-port "$NATS_PORT" --registry "$REGISTRY" \
+  --refresh-ms 1000 >"$WORK/dashboard.log" 2>&1 &
+PIDS+=($!)
+wait_port "$DASH_PORT" 15
+
 # The host is up once it answers the OTP ping (wasmcloud ctl get hosts).
 HOST_ID=
 for _ in $(seq 150); do
@@ -124,7 +131,7 @@ echo "tests/v1client: host $HOST_ID; NATS ws://127.0.0.1:$WS_PORT (nats://127.0.
 
 export WC_WS_URL="ws://127.0.0.1:$WS_PORT" WC_NATS_PORT=$NATS_PORT WC_HOST_ID=$HOST_ID
 export WC_REGISTRY=$REGISTRY WC_WASMCLOUD=$WASMCLOUD WC_CLUSTER_SEED=$CLUSTER_SEED
-export WC_HTTP_PORT=$HTTP_PORT WC_WORK=$WORK
+export WC_HTTP_PORT=$HTTP_PORT WC_WORK=$WORK WC_DASHBOARD_URL="http://127.0.0.1:$DASH_PORT"
 cd "$HERE"
 # --test-force-exit: client 0.2.3 opens its WebSocket connection twice (its constructor and its
 # connection's both call connect()) and keeps only one, which disconnect() drains; the other
