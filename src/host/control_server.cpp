@@ -115,6 +115,10 @@ void ControlServer::emit(std::string_view type, const json& data) const {
   if (deps_.emit) deps_.emit(type, data, false);
 }
 
+StringMap ControlServer::labels_now() const {
+  return deps_.current_labels ? deps_.current_labels() : deps_.labels;
+}
+
 Status ControlServer::subscribe() {
   const auto& L = deps_.lattice_prefix;
   const auto& C = deps_.ctl_topic_prefix;
@@ -225,7 +229,7 @@ void ControlServer::handle(const ControlRequest& m) {
   if (t.kind == "auction" && t.host.empty() && t.op == "actor") {
     auto r = parse_actor_auction(body);
     if (!r) return ack(m, false, r.error().message);
-    if (bids_for_actor(deps_.labels, deps_.allow_file_load, *r))
+    if (bids_for_actor(labels_now(), deps_.allow_file_load, *r))
       reply(m, json{{"actor_ref", r->actor_ref},
                     {"constraints", r->constraints},
                     {"host_id", deps_.host_id}}
@@ -237,7 +241,7 @@ void ControlServer::handle(const ControlRequest& m) {
     if (!r) return ack(m, false, r.error().message);
     auto key = deps_.resolve_provider_key(r->provider_ref);
     const bool running_here = key && deps_.provider_supervised(*key, r->link_name);
-    if (bids_for_provider(deps_.labels, deps_.allow_file_load, *r, running_here))
+    if (bids_for_provider(labels_now(), deps_.allow_file_load, *r, running_here))
       reply(m, json{{"provider_ref", r->provider_ref},
                     {"link_name", r->link_name},
                     {"constraints", r->constraints},

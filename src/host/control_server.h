@@ -75,7 +75,10 @@ struct ControlServerDeps {
   std::string lattice_prefix;
   std::string ctl_topic_prefix;      ///< "wasmbus.ctl" unless configured
   std::string policy_changes_topic;  ///< "" = not subscribed
-  StringMap labels;
+  StringMap labels;                  ///< labels at start (config service query)
+  /// The current labels (auctions); empty function = `labels`. They change at runtime through
+  /// the v1 label.put / label.del (control_v1.h).
+  std::function<StringMap()> current_labels;
   bool allow_file_load = false;
 };
 
@@ -115,6 +118,7 @@ class ControlServer {
 
  private:
   void emit(std::string_view type, const nlohmann::json& data) const;
+  StringMap labels_now() const;
   void reply(const ControlRequest& m, const std::string& body);
   void ack(const ControlRequest& m, bool accepted, std::string_view error = {});
   void handle_command(const ControlRequest& m, const std::string& op, const std::string& body);

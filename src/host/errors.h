@@ -154,9 +154,10 @@ inline std::string v1_component_updating(std::string_view id, std::string_view f
   return "component " + std::string(id) + " updating from " + std::string(from) + " to " +
          std::string(to);
 }
-/// Ours: a v1 id already names another public key on this host.
-inline std::string v1_id_taken(std::string_view id, std::string_view key) {
-  return "id `" + std::string(id) + "` already names " + std::string(key) + " on this host";
+/// Ours: a v1 request names actor `key` by a new id while it runs here as component `existing`.
+inline std::string v1_id_taken(std::string_view existing, std::string_view key) {
+  return "component " + std::string(key) + " already runs on this host as `" +
+         std::string(existing) + "`";
 }
 
 // --- Actor lifecycle (control-interface 3.1-3.5) ---------------------------------------------

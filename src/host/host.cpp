@@ -30,7 +30,7 @@ HostFacts Host::Impl::facts() const {
   f.host_id = host_id;
   f.issuer = cluster_pk;
   f.friendly_name = cfg.friendly_name;
-  f.labels = cfg.labels;
+  f.labels = current_labels();
   f.uptime_seconds =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now() - started)
@@ -43,6 +43,17 @@ HostFacts Host::Impl::facts() const {
   f.rpc_host = cfg.rpc.host;
   f.lattice_prefix = cfg.lattice_prefix;
   return f;
+}
+
+StringMap Host::Impl::current_labels() const {
+  MutexLock lock(labels_mu);
+  return labels;
+}
+
+StringMap Host::Impl::update_labels(const std::function<void(StringMap&)>& change) {
+  MutexLock lock(labels_mu);
+  change(labels);
+  return labels;
 }
 
 std::vector<ActorInfo> Host::Impl::snapshot() const {
@@ -59,6 +70,8 @@ void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_sour
   auto st = lattice::publish_event(*ctl, cfg.lattice_prefix, type,
                                    linkdef_source ? ev::kSourceNotApplicable : host_id, data);
   if (!st) spdlog::debug("Failed to publish {}: {}", type, st.error().message);
+  // The v1 counterparts (control_v1.h), whichever protocol caused the change.
+  if (v1_control) v1_control->on_event(type, data);
 }
 
 std::vector<ProviderInfo> Host::Impl::provider_snapshot() const {
@@ -105,6 +118,7 @@ void Host::Impl::do_stop() {
     stopping = true;
     spdlog::info("Host {} stopping", host_id);
     if (control) control->close();
+    if (v1_control) v1_control->close();
     if (metadata) metadata->close();
     if (lifecycle_pool) lifecycle_pool->shutdown();
     if (ctl_pool) ctl_pool->shutdown();
@@ -113,7 +127,7 @@ void Host::Impl::do_stop() {
     if (builtin_http) builtin_http->stop_all();
     if (rpc_pool) rpc_pool->shutdown();
     if (rpc_events) rpc_events->stop();  // the last invocations' events, before the close
-    emit(ev::kHostStopped, ed::host_stopped(cfg.labels));
+    emit(ev::kHostStopped, ed::host_stopped(current_labels()));
     if (ctl) (void)ctl->flush(std::chrono::seconds(2));
     if (rpc) (void)rpc->flush(std::chrono::seconds(1));
     if (ctl) ctl->close();
@@ -384,10 +398,52 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.ctl_topic_prefix = cfg.ctl_topic_prefix;
     d.policy_changes_topic = cfg.policy_changes_topic;
     d.labels = cfg.labels;
+    d.current_labels = [raw] { return raw->current_labels(); };
     d.allow_file_load = cfg.allow_file_load;
     impl->control = std::make_unique<ControlServer>(std::move(d));
   }
   if (auto st = impl->control->subscribe(); !st) return fail(st.error());
+  {
+    V1ControlServerDeps d;
+    d.ctl = impl->ctl_bus.get();
+    d.actors = impl->actors.get();
+    d.metadata = impl->metadata.get();
+    d.creds = &impl->creds;
+    d.post_control = [raw](std::function<void()> task) {
+      return raw->ctl_pool->post(std::move(task));
+    };
+    d.post_lifecycle = [raw](std::function<void()> task) {
+      return raw->lifecycle_pool->post(std::move(task));
+    };
+    d.facts = [raw] { return raw->facts(); };
+    d.providers = [raw] { return raw->provider_snapshot(); };
+    d.provider_supervised = [raw](const std::string& key, const std::string& link) {
+      return raw->builtin_http->supervised(key, link) || raw->providers->supervised(key, link);
+    };
+    d.stop_provider = [raw](const std::string& key, const std::string& link) {
+      if (key == builtin_http_server_key()) {
+        (void)raw->builtin_http->stop(link);
+      } else {
+        raw->providers->stop(key, link);
+      }
+    };
+    d.launch_provider = [raw](const StartProviderRequest& req) { raw->launch_provider(req); };
+    d.resolve_provider_key = [raw](const std::string& ref) {
+      return raw->resolve_provider_key(ref);
+    };
+    d.update_labels = [raw](const std::function<void(StringMap&)>& change) {
+      return raw->update_labels(change);
+    };
+    d.heartbeat = [raw] { raw->heartbeat(); };
+    d.request_stop = [raw] { raw->request_stop(); };
+    d.host_id = impl->host_id;
+    d.lattice_prefix = cfg.lattice_prefix;
+    d.ctl_topic_prefix = cfg.ctl_topic_prefix;
+    d.version = kHostVersion;
+    d.allow_file_load = cfg.allow_file_load;
+    impl->v1_control = std::make_unique<V1ControlServer>(std::move(d));
+  }
+  if (auto st = impl->v1_control->subscribe(); !st) return fail(st.error());
   if (cfg.config_service_enabled) impl->control->query_config_service();
   impl->emit(ev::kHostStarted, ed::host_started(cfg.labels, cfg.friendly_name, kHostVersion));
   (void)impl->ctl->flush(std::chrono::seconds(2));

@@ -42,6 +42,7 @@
 #include "host/config.h"
 #include "host/control.h"
 #include "host/control_server.h"
+#include "host/control_v1.h"
 #include "host/executor.h"
 #include "host/host.h"
 #include "host/inventory.h"
@@ -72,6 +73,10 @@ struct Host::Impl {
   HostIdentity id;
   std::string host_id, cluster_pk;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// The host's labels: cfg.labels at start, changed at runtime by v1 label.put / label.del
+  /// (facts(), inventory, heartbeats and auctions read them here). A leaf lock.
+  mutable Mutex labels_mu;
+  StringMap labels GUARDED_BY(labels_mu);
 
   /// `ctl`: control interface, events (incl. rpc events), metadata, policy. `rpc`: actor RPC
   /// subscriptions and their replies, outbound host calls, provider traffic (issue #12.3).
@@ -106,6 +111,8 @@ struct Host::Impl {
   std::unique_ptr<ActorSupervisor> actors;
   /// Control-interface subscriptions, handlers and acks (control_server.h).
   std::unique_ptr<ControlServer> control;
+  /// v1 control interface: host-scoped requests and the v1 events (control_v1.h; #15).
+  std::unique_ptr<V1ControlServer> v1_control;
   /// The builtin wasmcloud:httpserver provider (builtin_http.h); declared last so that it is
   /// destroyed first (its requests use the dispatcher and the actor supervisor).
   std::unique_ptr<BuiltinHttpServer> builtin_http;
@@ -123,11 +130,17 @@ struct Host::Impl {
     host_id = id.host_key.public_key();
     cluster_pk = id.cluster_key.public_key();
     if (cfg.friendly_name.empty()) cfg.friendly_name = wc::host::friendly_name();
+    MutexLock lock(labels_mu);
+    labels = cfg.labels;
   }
   std::string js_domain() const { return cfg.js_domain.value_or(""); }
 
   // ---------------------------------------------------------------- host.cpp
   HostFacts facts() const;
+  /// The current labels (copy).
+  StringMap current_labels() const;
+  /// Applies `change` to the labels under labels_mu; returns the labels after it.
+  StringMap update_labels(const std::function<void(StringMap&)>& change);
   std::vector<ActorInfo> snapshot() const;
   void emit(std::string_view type, const nlohmann::json& data, bool linkdef_source = false);
   std::vector<ProviderInfo> provider_snapshot() const;
