@@ -22,5 +22,7 @@ void register_up(CLI::App& app);         // up.cpp: up (NATS + registry + host)
 void register_down(CLI::App& app);       // down.cpp: down (stop the `up` of a data directory)
 void register_dashboard(CLI::App& app);  // dashboard.cpp: dashboard (web UI of a lattice)
 void register_drain(CLI::App& app);      // drain.cpp: drain native|oci|all (cache directories)
+void register_wadm(CLI::App& app);       // wadm.cpp: wadm (the declarative-application service)
+void register_app(CLI::App& app);        // app.cpp: app put|list|get|versions|status|delete
 
 }  // namespace wc::cli

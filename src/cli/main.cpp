@@ -21,5 +21,7 @@ int main(int argc, char** argv) {
   wc::cli::register_down(app);
   wc::cli::register_dashboard(app);
   wc::cli::register_drain(app);
+  wc::cli::register_wadm(app);
+  wc::cli::register_app(app);
   return wc::cli::run_app(app, argc, argv);
 }
