@@ -72,6 +72,8 @@ void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_sour
   if (!st) spdlog::debug("Failed to publish {}: {}", type, st.error().message);
   // The v1 counterparts (control_v1.h), whichever protocol caused the change.
   if (v1_control) v1_control->on_event(type, data);
+  // Every change the host reports (and each heartbeat) refreshes its wadm_state entries.
+  if (lattice_state) lattice_state->changed();
 }
 
 std::vector<ProviderInfo> Host::Impl::provider_snapshot() const {
@@ -119,6 +121,7 @@ void Host::Impl::do_stop() {
     spdlog::info("Host {} stopping", host_id);
     if (control) control->close();
     if (v1_control) v1_control->close();
+    if (v1_links) v1_links->close();
     if (metadata) metadata->close();
     if (lifecycle_pool) lifecycle_pool->shutdown();
     if (ctl_pool) ctl_pool->shutdown();
@@ -127,6 +130,7 @@ void Host::Impl::do_stop() {
     if (builtin_http) builtin_http->stop_all();
     if (rpc_pool) rpc_pool->shutdown();
     if (rpc_events) rpc_events->stop();  // the last invocations' events, before the close
+    if (lattice_state) lattice_state->remove_and_stop(std::chrono::seconds(3));
     emit(ev::kHostStopped, ed::host_stopped(current_labels()));
     if (ctl) (void)ctl->flush(std::chrono::seconds(2));
     if (rpc) (void)rpc->flush(std::chrono::seconds(1));
@@ -231,6 +235,28 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   impl->rpc_pool = std::make_unique<Executor>(
       static_cast<std::size_t>(std::max(1, cfg.executor_threads)), "rpc");
 
+  {
+    // Created before anything can emit (emit() reads it); its thread starts after host_started.
+    LatticeStateDeps d;
+    d.lattice = cfg.lattice_prefix;
+    d.host_id = impl->host_id;
+    d.view = [raw] {
+      return make_host_state_view(
+          raw->facts(), raw->snapshot(), raw->provider_snapshot(), kHostVersion,
+          std::chrono::system_clock::now(), {}, {},
+          [raw](const std::string& key) { return raw->metadata->claims(key); });
+    };
+    d.modify = [raw](const std::string& key, const auto& change) -> Status {
+      if (!raw->state_kv) {  // writer thread only
+        auto kv = lattice::KvStore::open(*raw->ctl, std::string(topics::kWadmStateBucket), true, {},
+                                         raw->js_domain());
+        if (!kv) return fail(kv.error());
+        raw->state_kv = std::make_unique<lattice::KvStore>(std::move(*kv));
+      }
+      return raw->state_kv->modify(key, change);
+    };
+    impl->lattice_state = std::make_unique<LatticeStateWriter>(std::move(d));
+  }
   {
     MetadataCacheDeps d;
     d.ctl = impl->ctl_bus.get();
@@ -444,8 +470,21 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     impl->v1_control = std::make_unique<V1ControlServer>(std::move(d));
   }
   if (auto st = impl->v1_control->subscribe(); !st) return fail(st.error());
+  {
+    V1LinkServiceDeps d;
+    d.ctl = impl->ctl.get();
+    d.metadata = impl->metadata.get();
+    d.post = [raw](std::function<void()> task) { return raw->ctl_pool->post(std::move(task)); };
+    d.lattice = cfg.lattice_prefix;
+    d.host_id = impl->host_id;
+    d.js_domain = impl->js_domain();
+    impl->v1_links = std::make_unique<V1LinkService>(std::move(d));
+    if (auto st = impl->v1_links->open(); !st)
+      spdlog::warn("v1 links and named config unavailable: {}", st.error().message);
+  }
   if (cfg.config_service_enabled) impl->control->query_config_service();
   impl->emit(ev::kHostStarted, ed::host_started(cfg.labels, cfg.friendly_name, kHostVersion));
+  impl->lattice_state->start();
   (void)impl->ctl->flush(std::chrono::seconds(2));
   spdlog::info("Host {} ({}) started on lattice '{}' (control {}, rpc {})", impl->host_id,
                cfg.friendly_name, cfg.lattice_prefix, cfg.ctl.url(), cfg.rpc.url());

@@ -43,15 +43,18 @@
 #include "host/control.h"
 #include "host/control_server.h"
 #include "host/control_v1.h"
+#include "host/control_v1_links.h"
 #include "host/executor.h"
 #include "host/host.h"
 #include "host/inventory.h"
+#include "host/lattice_state.h"
 #include "host/metadata_cache.h"
 #include "host/policy.h"
 #include "host/providers.h"
 #include "host/rpc_dispatcher.h"
 #include "host/rpc_events.h"
 #include "host/util.h"
+#include "lattice/kv.h"
 #include "lattice/nats.h"
 #include "lattice/objstore.h"
 #include "metrics/metrics.h"
@@ -113,6 +116,12 @@ struct Host::Impl {
   std::unique_ptr<ControlServer> control;
   /// v1 control interface: host-scoped requests and the v1 events (control_v1.h; #15).
   std::unique_ptr<V1ControlServer> v1_control;
+  /// v1 link.* / config.* requests (control_v1_links.h; issue #15).
+  std::unique_ptr<V1LinkService> v1_links;
+  /// This host's part of KV wadm_state (lattice_state.h): its own writer thread.
+  std::unique_ptr<LatticeStateWriter> lattice_state;
+  /// The wadm_state bucket, opened by the writer thread on its first write and used only there.
+  std::unique_ptr<lattice::KvStore> state_kv;
   /// The builtin wasmcloud:httpserver provider (builtin_http.h); declared last so that it is
   /// destroyed first (its requests use the dispatcher and the actor supervisor).
   std::unique_ptr<BuiltinHttpServer> builtin_http;
