@@ -369,6 +369,22 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
     ['provider.start without a reference', `${V1}.provider.start`,
       JSON.stringify({ host_id: HOST, provider_ref: '', provider_id: 'p1', annotations: {} })],
     ['provider.stop malformed JSON', `${V1}.provider.stop.${HOST}`, '}{'],
+    ['component.scale with an empty body', `${V1}.component.scale.${HOST}`, ''],
+    ['component.scale naming another host in the body', `${V1}.component.scale.${HOST}`,
+      JSON.stringify({ host_id: 'NOTHERHOST', component_ref: ECHO_REF, component_id: 'other', max_instances: 1 })],
+    ['component.scale with max_instances and count disagreeing', `${V1}.component.scale.${HOST}`,
+      JSON.stringify({ host_id: HOST, component_ref: ECHO_REF, component_id: 'both', max_instances: 1, count: 3 })],
+    ['component.scale with a huge count', `${V1}.component.scale.${HOST}`,
+      JSON.stringify({ host_id: HOST, component_ref: ECHO_REF, component_id: 'huge', max_instances: 1e9 })],
+    ['component.scale with an oversized reference', `${V1}.component.scale.${HOST}`,
+      JSON.stringify({ host_id: HOST, component_ref: `${REGISTRY}/${'x'.repeat(600_000)}:1`, component_id: 'big', max_instances: 1 })],
+    ['component.scale with too many annotations', `${V1}.component.scale.${HOST}`,
+      JSON.stringify({ host_id: HOST, component_ref: ECHO_REF, component_id: 'ann', max_instances: 1,
+        annotations: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v'])) })],
+    ['label.put of a hostcore.* label', `${V1}.label.put.${HOST}`, JSON.stringify({ key: 'hostcore.os', value: 'plan9' })],
+    ['provider.start with a bad provider id', `${V1}.provider.start`,
+      JSON.stringify({ host_id: HOST, provider_ref: HTTP_REF, provider_id: 'bad id', annotations: {} })],
+    ['host.stop with a mistyped timeout', `${V1}.host.stop.${HOST}`, JSON.stringify({ timeout: 'soon' })],
   ];
   if (landed('bad input on link.put / link.del', 'link'))
     cases.push(
@@ -398,8 +414,17 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
   assert.deepEqual(d.components.map((c) => c.id).filter((id) => ![ECHO_ID, ECHO_KEY].includes(id)), []);
   if (landed('no config made by bad input', 'config'))
     assert.ok(!(await client.configs.list()).response.includes('v1-bad'));
-  // Through the client: a label without a key, an unknown host (nobody answers: no responders).
+  assert.equal(d.labels['hostcore.os'], 'linux');
+  assert.equal(d.host_id, HOST);  // still running after the refused host.stop
+  // Through the client: a label without a key, an update or a stop of what does not run, a
+  // provider start naming a host that is not there (relayed, then refused), an unknown host
+  // (nobody answers: no responders).
   assertRefused(await client.hosts.putLabel(HOST, '', 'x'), 'putLabel with an empty key');
+  assertRefused(await client.components.update({ host_id: HOST, component_id: 'nosuch', new_component_ref: ECHO_REF, annotations: {} }),
+    'components.update of a component not running');
+  assertRefused(await client.providers.stop({ host_id: HOST, provider_id: 'nosuch' }), 'providers.stop of a provider not running');
+  assertRefused(await client.providers.start({ host_id: 'NNOSUCHHOST', provider_ref: HTTP_REF, provider_id: 'p2', annotations: {} }),
+    'providers.start on a host that is not there');
   await assert.rejects(client.hosts.get('NUNKNOWNHOSTUNKNOWNHOSTUNKNOWNHOSTUNKNOWNHOSTUNKNOWNHOST'));
 });
 
