@@ -464,3 +464,23 @@ test('components.scale echo to 0 stops it on both protocols', async (t) => {
       return seen(echoCountIn(h.components) === 0, h.components);
     });
 });
+
+test('an actor started and stopped through OTP is seen through v1', async () => {
+  let mark = events.length;
+  ctl('start', 'actor', ECHO_REF, '--count', '1', '--host-id', HOST);  // waits for actor_started
+  const c = await eventually('echo in host.get after the OTP start', async () => {
+    const d = await hostDetail();
+    return seen(echoIn(d)?.max_instances === 1, d.components) && echoIn(d);
+  });
+  assert.equal(c.image_ref, ECHO_REF);
+  await waitEvent('component_scaled', (d) => [ECHO_ID, ECHO_KEY].includes(d.component_id) && d.max_instances === 1, mark);
+  if (landed('the OTP-started actor in hosts.list', 'wadm_state'))
+    await eventually('echo x1 in wadm_state', async () => {
+      const h = await listedHost();
+      return seen(echoCountIn(h.components) === 1, h.components);
+    });
+  mark = events.length;
+  ctl('stop', 'actor', HOST, ECHO_KEY);  // waits for actor_stopped
+  await eventually('echo gone from host.get after the OTP stop', async () => !echoIn(await hostDetail()));
+  await waitEvent('component_scaled', (d) => [ECHO_ID, ECHO_KEY].includes(d.component_id) && d.max_instances === 0, mark);
+});
