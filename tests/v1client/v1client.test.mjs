@@ -358,6 +358,19 @@ test('links.put wasi:http from the provider to echo serves echo over real HTTP',
   assert.equal(body.path, '/v1/over-http');
   assert.equal(body.query_string, 'x=1');
   assert.equal(body.method, 'GET');
+
+  // A link with no wasmbus counterpart is stored and listed, makes no OTP link definition, and
+  // says so; deleting it is acknowledged.
+  const blob = { source_id: ECHO_ID, target: 'some-blobstore', name: 'default', wit_namespace: 'wasi',
+    wit_package: 'blobstore', interfaces: ['blobstore'], source_config: [], target_config: [] };
+  const stored = await client.links.put(blob);
+  assert.equal(stored.success, true, stored.message);
+  assert.match(stored.message, /no wasmbus contract/);
+  assert.ok((await client.links.list()).response.some((x) => x.wit_package === 'blobstore' && x.source_id === ECHO_ID));
+  assert.equal(otpLinks().length, 1, JSON.stringify(otpLinks()));
+  const gone = await client.links.delete({ source_id: ECHO_ID, link_name: 'default', wit_namespace: 'wasi', wit_package: 'blobstore' });
+  assert.equal(gone.success, true, gone.message);
+  assert.ok(!(await client.links.list()).response.some((x) => x.wit_package === 'blobstore'));
 });
 
 test('bad input on v1 subjects gets {success:false, message}', async (t) => {
@@ -400,6 +413,12 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
       ['link.put without a source', `${V1}.link.put`,
         JSON.stringify({ target: ECHO_ID, wit_namespace: 'wasi', wit_package: 'http', interfaces: ['incoming-handler'] })],
       ['link.del malformed JSON', `${V1}.link.del`, 'null,'],
+      ['link.put naming a config that does not exist', `${V1}.link.put`,
+        JSON.stringify({ source_id: HTTP_ID, target: ECHO_ID, name: 'cfgless', wit_namespace: 'wasi', wit_package: 'http',
+          interfaces: ['incoming-handler'], source_config: ['no-such-config'], target_config: [] })],
+      ['link.put wasi:http whose source is not a provider', `${V1}.link.put`,
+        JSON.stringify({ source_id: ECHO_ID, target: ECHO_ID, name: 'backwards', wit_namespace: 'wasi', wit_package: 'http',
+          interfaces: ['incoming-handler'], source_config: [], target_config: [] })],
     );
   if (landed('bad input on config.put', 'config'))
     cases.push(
