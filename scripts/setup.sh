@@ -32,14 +32,14 @@ PACKAGES=(
   libmsgpack-cxx-dev libarchive-dev libcpp-httplib-dev libssl-dev libspdlog-dev libcli11-dev
   libexpected-dev libhiredis-dev libcrypt-dev openssl prometheus-cpp-dev libmicrohttpd-dev
   libyaml-cpp-dev
-  docker-registry curl
+  docker-registry curl libsystemd-dev
 )
 # What only the tests, fuzzers, benchmarks and example actors need.
 if [ "$MODE" = test ]; then
   PACKAGES+=(
     clang clang-14 lld libclang-rt-14-dev clang-format wasi-libc
     libgtest-dev libgmock-dev libbenchmark-dev
-    redis-server apache2-utils wrk chromium chromium-driver
+    redis-server apache2-utils wrk chromium chromium-driver python3
   )
 fi
 

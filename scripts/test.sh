@@ -5,7 +5,8 @@
 # the parsers' unit tests again under ASan+UBSan and the host's threaded tests under TSan (builds
 # of their own, build-asan/ and build-tsan/), clang's
 # thread-safety analysis of the host and the provider SDK (scripts/thread_safety.sh), a short fuzz
-# run and a smoke run of the benchmarks (not timed), after checking that every C++ file is
+# run and a smoke run of the benchmarks (not timed), the Debian package installed, run and purged
+# (tests/packaging/deb_test.sh, about a minute once the build is done), after checking that every C++ file is
 # clang-format clean (#13.3). Exit code non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ scripts/thread_safety.sh build
 
 echo "== unit and integration tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 --timeout 600
+
+echo "== Debian package: build, apt-get install, run the unit's ExecStart, purge (tests/packaging/deb_test.sh)"
+tests/packaging/deb_test.sh
 
 echo "== ASan+UBSan: the parsers' unit tests (scripts/sanitize.sh asan, build-asan/)"
 scripts/sanitize.sh asan

@@ -9,11 +9,15 @@
 // to the allowed-insecure list. Like a wash context; --no-context ignores it. When the NATS
 // servers given are not up's, nothing is taken (another lattice). One info line names what was
 // taken.
+//
+// Under systemd (Type=notify, packaging/wasmcloud-host.service) it reports READY=1 once the host
+// has joined the lattice and STOPPING=1 when it begins to stop.
 #include <iostream>
 #include <memory>
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include "cli/commands.h"
 #include "cli/host_flags.h"
@@ -80,8 +84,15 @@ void register_host(CLI::App& app) {
     auto h = host::Host::start(*cfg);
     if (!h) die("Failed to start host: " + h.error().message, json);
     auto& hostp = *h;
+    // systemd readiness (Type=notify, packaging/wasmcloud-host.service): Host::start returns
+    // once host_started is published and the control subjects are subscribed. Without
+    // $NOTIFY_SOCKET (a terminal, a container) sd_notify does nothing.
+    (void)sd_notifyf(0, "READY=1\nSTATUS=Host %s (%s) joined lattice '%s'",
+                     hostp->host_id().c_str(), hostp->friendly_name().c_str(),
+                     hostp->lattice().c_str());
     int sig = host::wait_for_termination([&] { return hostp->stopping(); });
     if (sig != 0) spdlog::info("{} received, stopping", signal_text(sig));
+    (void)sd_notify(0, "STOPPING=1");
     hostp->stop();
     h->reset();
     // Let libnats finish its callback threads before static destructors run (spdlog).
