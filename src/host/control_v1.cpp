@@ -381,11 +381,9 @@ json V1ControlServer::inventory() const {
   for (const auto& a : deps_.actors->snapshot()) {
     if (a.instances.empty()) continue;
     const auto& first = a.instances.front();
-    json c{{"id", component_id_of(a.public_key)},
-           {"image_ref", first.image_ref},
-           {"annotations", first.annotations},
-           {"revision", first.revision},
-           {"max_instances", a.instances.size()}};
+    json c{{"id", component_id_of(a.public_key)}, {"image_ref", first.image_ref},
+           {"annotations", first.annotations},    {"revision", first.revision},
+           {"max_instances", a.instances.size()}, {"limits", nullptr}};
     if (!a.name.empty()) c["name"] = a.name;
     components.push_back(std::move(c));
   }
@@ -600,7 +598,10 @@ void V1ControlServer::scale_task(const V1ScaleComponent& req) {
     if (wascap::is_valid_public_key(req.component_id) || req.component_id == k) return;
     {
       MutexLock lock(mu_);
-      component_ids_[k] = req.component_id;
+      auto [it, added] = component_ids_.try_emplace(k, req.component_id);
+      if (!added && it->second == req.component_id && deps_.metadata->resolve_v1_id(it->second))
+        return;  // known here and lattice-wide already
+      it->second = req.component_id;
     }
     if (auto st = deps_.metadata->put_v1_alias(req.component_id, k); !st)
       spdlog::warn("Failed to record v1 id {}: {}", req.component_id, st.error().message);
@@ -714,12 +715,15 @@ void V1ControlServer::start_provider(const ControlRequest& m, const std::string&
     auto key = deps_.resolve_provider_key(r.provider_ref);
     if (key && !wascap::is_valid_public_key(r.provider_id) &&
         deps_.provider_supervised(*key, link)) {
+      bool known = false;
       {
         MutexLock lock(mu_);
+        known = provider_ids_[*key] == r.provider_id;  // recorded by the provider_started event
         provider_ids_[*key] = r.provider_id;
       }
-      if (auto st = deps_.metadata->put_v1_alias(r.provider_id, *key); !st)
-        spdlog::warn("Failed to record v1 id {}: {}", r.provider_id, st.error().message);
+      if (!known)
+        if (auto st = deps_.metadata->put_v1_alias(r.provider_id, *key); !st)
+          spdlog::warn("Failed to record v1 id {}: {}", r.provider_id, st.error().message);
     }
     MutexLock lock(mu_);
     pending_providers_.erase(r.provider_ref);
@@ -796,15 +800,24 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
   const std::string key = str_of(data, "public_key");
   if (type == ev::kActorStarted || type == ev::kActorsStarted) {
     const std::string ref = str_of(data, "image_ref");
+    std::string alias;
     {
       MutexLock lock(mu_);
       auto& known = component_meta_[key];
       known["image_ref"] = ref;
       if (data.contains("claims")) known["claims"] = v1_component_claims(data["claims"]);
-      if (auto it = pending_components_.find(ref);
-          it != pending_components_.end() && !wascap::is_valid_public_key(it->second.id))
+      if (auto it = pending_components_.find(ref); it != pending_components_.end() &&
+                                                   !wascap::is_valid_public_key(it->second.id) &&
+                                                   component_ids_[key] != it->second.id) {
         component_ids_[key] = it->second.id;
+        alias = it->second.id;
+      }
     }
+    // Recorded for the lattice before component_scaled goes out: a client that reacts to it
+    // (a link.put naming the id, on any host) finds the id.
+    if (!alias.empty())
+      if (auto st = deps_.metadata->put_v1_alias(alias, key); !st)
+        spdlog::warn("Failed to record v1 id {}: {}", alias, st.error().message);
     return announce_scale(key, false);
   }
   if (type == ev::kActorStopped || type == ev::kActorsStopped) return announce_scale(key, false);
@@ -838,12 +851,19 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
   const std::string link = str_of(data, "link_name");
   if (type == ev::kProviderStarted) {
     const std::string ref = str_of(data, "image_ref");
+    std::string alias;
     if (link == kDefaultLink) {
       MutexLock lock(mu_);
-      if (auto it = pending_providers_.find(ref);
-          it != pending_providers_.end() && !wascap::is_valid_public_key(it->second.id))
+      if (auto it = pending_providers_.find(ref); it != pending_providers_.end() &&
+                                                  !wascap::is_valid_public_key(it->second.id) &&
+                                                  provider_ids_[key] != it->second.id) {
         provider_ids_[key] = it->second.id;
+        alias = it->second.id;
+      }
     }
+    if (!alias.empty())
+      if (auto st = deps_.metadata->put_v1_alias(alias, key); !st)
+        spdlog::warn("Failed to record v1 id {}: {}", alias, st.error().message);
     json d{{"host_id", deps_.host_id},
            {"image_ref", ref},
            {"provider_id", provider_id_of(key, link)},
