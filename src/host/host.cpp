@@ -243,7 +243,12 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.view = [raw] {
       return make_host_state_view(
           raw->facts(), raw->snapshot(), raw->provider_snapshot(), kHostVersion,
-          std::chrono::system_clock::now(), {}, {},
+          std::chrono::system_clock::now(),
+          // v1 ids as host.get reports them (v1_control is set before this thread starts).
+          [raw](const std::string& key) { return raw->v1_control->component_id_of(key); },
+          [raw](const std::string& key, const std::string& link) {
+            return raw->v1_control->provider_id_of(key, link);
+          },
           [raw](const std::string& key) { return raw->metadata->claims(key); });
     };
     d.modify = [raw](const std::string& key, const auto& change) -> Status {

@@ -421,6 +421,26 @@ TEST_F(V1State, LinkDelRemovesTheOtpLinkDefinition) {
   EXPECT_EQ(r["success"], true) << r.dump();
 }
 
+TEST_F(V1State, ComponentStartedUnderAV1IdIsListedUnderThatId) {
+  const std::string b = key_b->public_key();
+  json ack = v1("wasmbus.ctl.v1.default.component.scale." + b, json{{"host_id", b},
+                                                                    {"component_ref", echo_ref},
+                                                                    {"component_id", "v1echo"},
+                                                                    {"max_instances", 2},
+                                                                    {"annotations", json::object()},
+                                                                    {"config", json::array()}}
+                                                                   .dump());
+  ASSERT_EQ(ack["success"], true) << ack.dump();
+  json hosts;
+  ASSERT_TRUE(eventually([&] {
+    hosts = kv_json("wadm_state", "host_default");
+    return hosts[b]["components"].value("v1echo", 0) == 2;
+  })) << hosts.dump();
+  json comps = kv_json("wadm_state", "component_default");
+  EXPECT_EQ(comps["v1echo"]["id"], "v1echo");
+  EXPECT_EQ(comps["v1echo"]["instances"][b][0]["count"], 2) << comps.dump();
+}
+
 TEST_F(V1State, StoppedHostLeavesWadmState) {
   const std::string a = key_a->public_key(), b = key_b->public_key();
   host_a->stop(15);
