@@ -6,7 +6,8 @@
 # of their own, build-asan/ and build-tsan/), clang's
 # thread-safety analysis of the host and the provider SDK (scripts/thread_safety.sh), a short fuzz
 # run and a smoke run of the benchmarks (not timed), the Debian package installed, run and purged
-# (tests/packaging/deb_test.sh, about a minute once the build is done), after checking that every C++ file is
+# (tests/packaging/deb_test.sh, about a minute once the build is done), the Kubernetes manifests
+# checked offline (tests/packaging/k8s_test.sh, seconds), after checking that every C++ file is
 # clang-format clean (#13.3). Exit code non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ ctest --test-dir build --output-on-failure -j2 --timeout 600
 
 echo "== Debian package: build, apt-get install, run the unit's ExecStart, purge (tests/packaging/deb_test.sh)"
 tests/packaging/deb_test.sh
+
+echo "== Kubernetes manifests: render, schemas, references, nats-server -t (tests/packaging/k8s_test.sh)"
+tests/packaging/k8s_test.sh
 
 echo "== ASan+UBSan: the parsers' unit tests (scripts/sanitize.sh asan, build-asan/)"
 scripts/sanitize.sh asan
