@@ -631,7 +631,7 @@ void V1ControlServer::scale_task(const V1ScaleComponent& req) {
       announce_scale(*key, true);
       break;
     case ScalePlan::Kind::kStop:
-      deps_.actors->stop(*key, req.count == 0 ? 0 : plan.count, {});
+      deps_.actors->stop(*key, plan.count, {});  // count > 0: one actors_stopped
       break;
     case ScalePlan::Kind::kError:
       scale_failed(key.value_or(""), req.component_id, req.component_ref, req.annotations,
@@ -798,7 +798,10 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
   if (!data.is_object()) return;
   const std::string_view name = ev::short_name(type);
   const std::string key = str_of(data, "public_key");
-  if (type == ev::kActorStarted || type == ev::kActorsStarted) {
+  // actor_started (one per instance) is always followed by actors_started: only the latter
+  // counts, so a start of n instances costs one snapshot, not n.
+  if (type == ev::kActorStarted) return;
+  if (type == ev::kActorsStarted) {
     const std::string ref = str_of(data, "image_ref");
     std::string alias;
     {
@@ -820,7 +823,27 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
         spdlog::warn("Failed to record v1 id {}: {}", alias, st.error().message);
     return announce_scale(key, false);
   }
-  if (type == ev::kActorStopped || type == ev::kActorsStopped) return announce_scale(key, false);
+  if (type == ev::kActorsStopped) return announce_scale(key, false);
+  if (type == ev::kActorStopped) {
+    // A stop of all instances (`sa` with count 0, host stop) sends only these, one per instance,
+    // after the registry already holds the outcome: one coalesced announcement per key.
+    {
+      MutexLock lock(mu_);
+      if (!stop_announce_.insert(key).second) return;
+    }
+    auto task = [this, key] {
+      {
+        MutexLock lock(mu_);
+        stop_announce_.erase(key);
+      }
+      announce_scale(key, false);
+    };
+    if (!deps_.post_control(task)) {
+      MutexLock lock(mu_);
+      stop_announce_.erase(key);
+    }
+    return;
+  }
   if (type == ev::kActorsStartFailed) {
     if (key != lattice::event_data::kUnknownActorKey) {
       MutexLock lock(mu_);

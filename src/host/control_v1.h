@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -143,7 +144,7 @@ struct V1ControlServerDeps {
   ActorSupervisor* actors = nullptr;
   MetadataCache* metadata = nullptr;
   oci::CredentialStore* creds = nullptr;
-  Poster post_control;    ///< the control pool (handlers)
+  Poster post_control;    ///< the control pool (handlers, coalesced stop announcements)
   Poster post_lifecycle;  ///< the lifecycle thread (scale, update, provider start/stop)
   /// Host facts with the current labels (inventory, ping, auctions).
   std::function<HostFacts()> facts;
@@ -239,6 +240,8 @@ class V1ControlServer {
   std::map<std::string, std::int64_t> announced_ GUARDED_BY(mu_);
   /// image_ref, 1.x claims and annotations of actors seen starting (for the events of a stop).
   std::map<std::string, nlohmann::json> component_meta_ GUARDED_BY(mu_);
+  /// Keys with a component_scaled announcement queued after actor_stopped events.
+  std::set<std::string> stop_announce_ GUARDED_BY(mu_);
   /// public key of an actors_start_failed, by reference (joined with actor_start_failed).
   std::map<std::string, std::string> failed_keys_ GUARDED_BY(mu_);
 };

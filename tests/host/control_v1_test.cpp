@@ -489,6 +489,21 @@ TEST(V1Control, ScaleDownKeepsTheRestAndOtpScaleIsAnnouncedToo) {
   EXPECT_EQ(scaled[2]["max_instances"], 0);
 }
 
+TEST(V1Control, StoppingAllInstancesIsOneAnnouncement) {
+  Fixture f;
+  f.actors->scale(ScaleActorRequest{kEchoKey, kEchoRef, 3});
+  ASSERT_EQ(f.events.of(ev::kActorStarted).size(), 3u);
+  ASSERT_EQ(f.v1(ev::v1::kComponentScaled).size(), 1u);
+  f.actors->stop(kEchoKey, 0, {});  // OTP `sa` with count 0: actor_stopped x3, no actors_stopped
+  ASSERT_EQ(f.events.of(ev::kActorStopped).size(), 3u);
+  ASSERT_TRUE(f.events.of(ev::kActorsStopped).empty());
+  auto scaled = f.v1(ev::v1::kComponentScaled);
+  ASSERT_EQ(scaled.size(), 2u);
+  EXPECT_EQ(scaled[1]["max_instances"], 0);
+  EXPECT_EQ(scaled[1]["image_ref"], kEchoRef);
+  EXPECT_EQ(scaled[1]["public_key"], kEchoKey);
+}
+
 TEST(V1Control, ScaleFailuresAreRefusedOrReportedAsEvents) {
   Fixture f;
   const std::string H = kHost;
