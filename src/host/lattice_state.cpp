@@ -1,6 +1,8 @@
 // LatticeStateWriter: this host's part of the wadm_state bucket (see lattice_state.h).
 #include "host/lattice_state.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -245,6 +247,7 @@ Status LatticeStateWriter::write(const HostStateView* view) {
 }
 
 void LatticeStateWriter::run() {
+  (void)pthread_setname_np(pthread_self(), "wc-latstate");
   for (;;) {
     bool remove = false;
     {
