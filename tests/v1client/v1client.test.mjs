@@ -44,8 +44,6 @@ const sc = StringCodec();
 // WC_V1_RUN_ALL=1 runs everything regardless (to try a part before it is committed).
 const NOT_LANDED = new Map([
   ['otp_links_in_v1', 'v1 link.get listing the link definitions put through OTP (linkdefs.put)'],
-  ['wadm_state_ids', 'KV wadm_state naming components and providers by the ids host.get reports ' +
-    '(the host passes no v1 id functions to make_host_state_view, so it writes public keys)'],
 ]);
 /** True when every part in `keys` has landed; otherwise prints the skip line for `what`. */
 function landed(what, ...keys) {
