@@ -658,6 +658,34 @@ TEST(V1Control, ProviderStopAndDuplicateStart) {
   EXPECT_TRUE(f.running_providers.empty());
 }
 
+TEST(V1Control, ProviderAuctionBidsOnlyWhenLabelsMatchAndNotRunning) {
+  Fixture f;
+  const std::string key = wascap::KeyPair::generate(wascap::KeyType::kService).public_key();
+  const std::string body =
+      json{{"provider_ref", "r/kv:1"}, {"provider_id", key}, {"constraints", {{"zone", "a"}}}}
+          .dump();
+  auto bid = one(f.send("provider.auction", body));
+  EXPECT_EQ(bid["success"], true);
+  EXPECT_EQ(bid["response"], (json{{"provider_ref", "r/kv:1"},
+                                   {"provider_id", key},
+                                   {"host_id", kHost},
+                                   {"constraints", {{"zone", "a"}}}}));
+  EXPECT_TRUE(f.send("provider.auction", json{{"provider_ref", "r/kv:1"},
+                                              {"provider_id", key},
+                                              {"constraints", {{"zone", "z"}}}}
+                                             .dump())
+                  .empty());
+  // file:// references need file loading, which this host does not allow.
+  EXPECT_TRUE(f.send("provider.auction",
+                     json{{"provider_ref", "file:///tmp/kv.par.gz"}, {"provider_id", "kv"}}.dump())
+                  .empty());
+  f.running_providers.push_back(
+      ProviderInfo{key, "default", "wasmcloud:keyvalue", "r/kv:1", "KV", "iid", {}, 1});
+  EXPECT_TRUE(f.send("provider.auction", body).empty());
+  expect_refused(one(f.send("provider.auction", R"({"provider_ref":"r/kv:1"})")),
+                 errors::v1_field_missing("provider_id"));
+}
+
 TEST(V1Control, ProviderEventsFromOtpEvents) {
   Fixture f;
   const std::string H = kHost;
