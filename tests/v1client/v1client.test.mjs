@@ -532,3 +532,16 @@ test('a link definition put through OTP is listed through v1', async () => {
   }
   assert.ok(!otpLinks().some((x) => x.link_name === 'otp'));
 });
+
+// Last: it stops the host.
+test('hosts.stop stops the host: host_stopped, and it leaves wadm_state and the OTP ping', async () => {
+  const mark = events.length;
+  const ack = await client.hosts.stop(HOST);
+  assert.equal(ack.success, true, ack.message);
+  await waitEvent('host_stopped', () => true, mark);
+  await eventually('the host gone from hosts.list', async () => {
+    const r = await client.hosts.list();
+    return seen(r.success && !r.response.some((h) => h.id === HOST), r.response.map((h) => h.id));
+  });
+  await eventually('no host answering the OTP ping', () => ctl('get', 'hosts').hosts.length === 0);
+});
