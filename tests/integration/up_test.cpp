@@ -261,6 +261,7 @@ TEST(WasmcloudUp, PortFlagsOutOfRangeAreRefused) {
       {"--rpc-port 65536", "--rpc-port 65536 is not a valid port (1-65535)"},
       {"--registry-port 0", "--registry-port"},
       {"--dashboard-port 65536", "--dashboard-port"},
+      {"--websocket-port 70000", "--websocket-port"},
   };
   for (const auto& c : cases) {
     auto [out, rc] = run_up(home, c.args);
@@ -273,6 +274,12 @@ TEST(WasmcloudUp, PortFlagsOutOfRangeAreRefused) {
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("--dashboard-port 99999 is not a valid port (1-65535)"), std::string::npos)
       << out;
+  auto [ws_out, ws_rc] = run("env WASMCLOUD_WEBSOCKET_PORT=abc HOME=" + home +
+                             " XDG_DATA_HOME=" + home + "/data timeout 60 " + kBinary + " up 2>&1");
+  EXPECT_EQ(ws_rc, 1);
+  EXPECT_NE(ws_out.find("WASMCLOUD_WEBSOCKET_PORT='abc' is not a valid port (1-65535)"),
+            std::string::npos)
+      << ws_out;
 }
 
 // A port held by another program: the message names the service and the port, and nothing that
