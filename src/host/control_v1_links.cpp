@@ -319,19 +319,9 @@ json V1LinkService::link_put(std::string_view body) {
   auto link = parse_v1_link_put(body);
   if (!link) return reply_error(link.error());
 
-  // Named config -> link values: merged in order, source_config first (a later key wins).
-  StringMap values;
-  for (const auto* names : {&link->source_config, &link->target_config}) {
-    for (const auto& n : *names) {
-      auto v = configs_->get(n);
-      if (!v)
-        return v1_reply(false, errors::v1_store_unavailable(configs_->bucket(), v.error().message));
-      if (!v->has_value()) return v1_reply(false, errors::v1_link_config_missing(n));
-      auto parsed = parse_v1_config((*v)->value);
-      if (!parsed) return v1_reply(false, errors::v1_link_config_missing(n));
-      for (auto& [k, val] : *parsed) values[k] = val;
-    }
-  }
+  auto merged = merged_values(*link, false);
+  if (!merged) return reply_error(merged.error());
+  const StringMap& values = *merged;
 
   // The equivalent OTP link definition, when a wasmbus contract corresponds.
   std::optional<LinkDefinition> ld;
@@ -392,6 +382,54 @@ json V1LinkService::link_put(std::string_view body) {
   return v1_reply(true, note);
 }
 
+Result<StringMap> V1LinkService::merged_values(const V1Link& link, bool skip_missing) {
+  StringMap values;
+  for (const auto* names : {&link.source_config, &link.target_config}) {
+    for (const auto& n : *names) {
+      auto v = configs_->get(n);
+      if (!v)
+        return fail(Code::kUnavailable,
+                    errors::v1_store_unavailable(configs_->bucket(), v.error().message));
+      auto parsed = v->has_value() ? parse_v1_config((*v)->value) : Result<StringMap>(StringMap{});
+      if (!v->has_value() || !parsed) {
+        if (skip_missing) continue;
+        return fail(Code::kNotFound, errors::v1_link_config_missing(n));
+      }
+      for (auto& [k, val] : *parsed) values[k] = val;
+    }
+  }
+  return values;
+}
+
+void V1LinkService::refresh_links_using(const std::string& name) {
+  auto keys = links_->keys();
+  if (!keys) {
+    spdlog::warn("v1 config {} changed; links not refreshed: {}", name, keys.error().message);
+    return;
+  }
+  for (const auto& k : *keys) {
+    auto v = links_->get(k);
+    if (!v || !v->has_value()) continue;
+    json rec = json::parse((*v)->value, nullptr, false);
+    if (!rec.is_object() || !rec.contains("link")) continue;
+    const std::string id = rec.value("linkdef_id", std::string());
+    if (id.empty()) continue;
+    auto link = parse_v1_link_put(rec["link"].dump());
+    if (!link) continue;
+    const auto& sc = link->source_config;
+    const auto& tc = link->target_config;
+    if (std::find(sc.begin(), sc.end(), name) == sc.end() &&
+        std::find(tc.begin(), tc.end(), name) == tc.end())
+      continue;
+    auto current = deps_.metadata->link(id);
+    auto values = merged_values(*link, true);
+    if (!current || !values || current->values == *values) continue;
+    LinkDefinition ld = *current;
+    ld.values = *values;
+    deps_.metadata->put_link(ld);
+  }
+}
+
 json V1LinkService::link_del(std::string_view body) {
   auto ref = parse_v1_link_del(body);
   if (!ref) return reply_error(ref.error());
@@ -441,12 +479,14 @@ json V1LinkService::handle_config(std::string_view op, std::string_view name,
     if (!put)
       return v1_reply(false, errors::v1_store_unavailable(configs_->bucket(), put.error().message));
     publish_v1(ev::kConfigSet, json{{"config_name", n}});
+    refresh_links_using(n);
     return v1_reply(true, "");
   }
   auto st = configs_->remove(n);
   if (!st)
     return v1_reply(false, errors::v1_store_unavailable(configs_->bucket(), st.error().message));
   publish_v1(ev::kConfigDeleted, json{{"config_name", n}});
+  refresh_links_using(n);
   return v1_reply(true, "");
 }
 

@@ -19,7 +19,8 @@
 // MetadataCache::put_link, with the merged named config as its values, so providers and
 // actors see it like any `linkdefs.put`; deleting the v1 link deletes it. Events: v1 CloudEvents
 // `linkdef_set`, `linkdef_deleted`, `config_set`, `config_deleted` on `wasmbus.evt.{lattice}.
-// {name}`. Every refusal is `{success:false, message}` with nothing written.
+// {name}`. Every refusal is `{success:false, message}` with nothing written. A config put or
+// deleted later re-puts the link definitions of the links naming it with the new values.
 //
 // Owned by Host::Impl. Threads: the libnats delivery thread only copies the request and posts
 // it to the control pool, where the handler runs (KV round trips block there). No lock of its
@@ -133,6 +134,14 @@ class V1LinkService {
   nlohmann::json link_del(std::string_view body);
   nlohmann::json link_get();
   void publish_v1(std::string_view type, const nlohmann::json& data);
+  /// The link's named configs merged in order (source_config, then target_config; a later key
+  /// wins). A missing or unreadable config: kNotFound (v1_link_config_missing), or skipped with
+  /// `skip_missing`. kUnavailable when the bucket cannot be read.
+  Result<StringMap> merged_values(const V1Link& link, bool skip_missing);
+  /// After config `name` was put or deleted: every stored v1 link with an OTP link definition
+  /// that names it gets its values recomputed (a deleted config contributes nothing) and, when
+  /// they differ, its link definition put again (providers see `linkdefs.put`).
+  void refresh_links_using(const std::string& name);
 
   V1LinkServiceDeps deps_;
   std::unique_ptr<lattice::KvStore> configs_, links_;

@@ -333,6 +333,21 @@ TEST_F(V1State, WasiHttpLinkServesEchoOverRealHttp) {
   EXPECT_EQ(body["query_string"], "x=1");
 }
 
+TEST_F(V1State, ConfigChangeReachesTheLinkDefinition) {
+  const std::string address = "127.0.0.1:" + std::to_string(http_port);
+  auto mark = otp_events->mark();
+  json r = config("put", "echo-http", json{{"address", address}, {"timeout_ms", "4000"}}.dump());
+  ASSERT_EQ(r["success"], true) << r.dump();
+  // The OTP link definition is put again with the new values (OTP linkdef_set, get.links).
+  ASSERT_TRUE(otp_events->wait(
+      mark, "linkdef_set", [](const json& d) { return d["values"].contains("timeout_ms"); }, 10s));
+  auto otp = otp_link_of(echo_key, "wasmcloud:httpserver");
+  ASSERT_TRUE(otp);
+  EXPECT_EQ((*otp)["values"], (json{{"address", address}, {"timeout_ms", "4000"}}));
+  // The v1 link itself is unchanged.
+  EXPECT_EQ(link("get", "")["response"], json::array({http_link_body()}));
+}
+
 TEST_F(V1State, BadLinkInputIsRefusedAndNothingIsStored) {
   expect_refused(link("put", R"({"source_id":)"), "malformed JSON", "not valid JSON");
   json j = http_link_body();
