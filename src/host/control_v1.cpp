@@ -769,9 +769,12 @@ void V1ControlServer::announce_scale(const std::string& key, bool force) {
   std::string id;
   {
     MutexLock lock(mu_);
+    // What was last announced: the count and, while it runs, the reference (a live update
+    // changes it).
     auto& last = announced_[key];
-    if (last == count && !force) return;
-    last = count;
+    const std::string ref = count > 0 ? meta["image_ref"].get<std::string>() : std::string();
+    if (last.first == count && (count == 0 || last.second == ref) && !force) return;
+    last = {count, ref};
     auto& known = component_meta_[key];
     if (meta.contains("image_ref")) known["image_ref"] = meta["image_ref"];
     if (meta.contains("annotations")) known["annotations"] = meta["annotations"];
@@ -824,23 +827,25 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
     return announce_scale(key, false);
   }
   if (type == ev::kActorsStopped) return announce_scale(key, false);
-  if (type == ev::kActorStopped) {
-    // A stop of all instances (`sa` with count 0, host stop) sends only these, one per instance,
-    // after the registry already holds the outcome: one coalesced announcement per key.
+  // A stop of all instances (`sa` with count 0, host stop) sends only actor_stopped, one per
+  // instance, and a live update one actor_updated per instance, each after the registry already
+  // holds the outcome: one coalesced announcement per key (1.x announces an update's new
+  // reference too; announce_scale tells a new reference from the last announced one).
+  if (type == ev::kActorStopped || type == ev::kActorUpdated) {
     {
       MutexLock lock(mu_);
-      if (!stop_announce_.insert(key).second) return;
+      if (!queued_announce_.insert(key).second) return;
     }
     auto task = [this, key] {
       {
         MutexLock lock(mu_);
-        stop_announce_.erase(key);
+        queued_announce_.erase(key);
       }
       announce_scale(key, false);
     };
     if (!deps_.post_control(task)) {
       MutexLock lock(mu_);
-      stop_announce_.erase(key);
+      queued_announce_.erase(key);
     }
     return;
   }

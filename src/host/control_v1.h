@@ -13,7 +13,8 @@
 //
 // The v1 events (events.h `v1`) are derived from the OTP events the host publishes (on_event,
 // called by Host::Impl::emit after every OTP event), so they appear whichever protocol caused the
-// change: `component_scaled` whenever an actor's instance count on this host changes,
+// change: `component_scaled` whenever an actor's instance count on this host changes (and
+// after a live update, with the new reference),
 // `component_scale_failed`, provider_started / _start_failed / _stopped, health checks,
 // host_started / _stopped / _heartbeat; labels_changed from label.put / label.del.
 //
@@ -31,6 +32,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -236,12 +238,12 @@ class V1ControlServer {
   std::map<std::string, std::string> provider_ids_ GUARDED_BY(mu_);    // key -> v1 id
   std::map<std::string, Pending> pending_components_ GUARDED_BY(mu_);  // ref -> request
   std::map<std::string, Pending> pending_providers_ GUARDED_BY(mu_);   // ref -> request
-  /// Instance count last announced in component_scaled, per actor key.
-  std::map<std::string, std::int64_t> announced_ GUARDED_BY(mu_);
+  /// Instance count and reference last announced in component_scaled, per actor key.
+  std::map<std::string, std::pair<std::int64_t, std::string>> announced_ GUARDED_BY(mu_);
   /// image_ref, 1.x claims and annotations of actors seen starting (for the events of a stop).
   std::map<std::string, nlohmann::json> component_meta_ GUARDED_BY(mu_);
-  /// Keys with a component_scaled announcement queued after actor_stopped events.
-  std::set<std::string> stop_announce_ GUARDED_BY(mu_);
+  /// Keys with a component_scaled announcement queued after actor_stopped / actor_updated.
+  std::set<std::string> queued_announce_ GUARDED_BY(mu_);
   /// public key of an actors_start_failed, by reference (joined with actor_start_failed).
   std::map<std::string, std::string> failed_keys_ GUARDED_BY(mu_);
 };

@@ -11,7 +11,9 @@
 #include "host/errors.h"
 #include "lattice/events.h"
 #include "lattice/topics.h"
+#include "wascap/claims.h"
 #include "wascap/nkeys.h"
+#include "wascap/wasm_sections.h"
 
 namespace wc::host {
 namespace {
@@ -556,6 +558,39 @@ TEST(V1Control, UpdateNeedsTheComponentRunning) {
   EXPECT_EQ(f.lifecycle.size(), 1u);
   expect_refused(one(f.send("component.update." + H, R"({"component_id":"echo"})")),
                  errors::v1_field_missing("new_component_ref"));
+}
+
+TEST(V1Control, AnUpdateIsAnnouncedWithTheNewReference) {
+  Fixture f;
+  const std::string H = kHost;
+  // One module key signed at revisions 1 and 2 (a live update needs a newer revision).
+  auto unsigned_mod = wascap::strip_token_sections(fixture("echo.wasm"));
+  ASSERT_TRUE(unsigned_mod);
+  auto account = wascap::KeyPair::generate(wascap::KeyType::kAccount);
+  auto module = wascap::KeyPair::generate(wascap::KeyType::kModule);
+  for (int rev : {1, 2}) {
+    wascap::SignOptions o;
+    o.name = "updatable";
+    o.rev = rev;
+    auto m = wascap::sign_module(*unsigned_mod, account, module, o);
+    ASSERT_TRUE(m);
+    f.registry["r/upd:" + std::to_string(rev)] = m->module;
+  }
+  one(f.send("component.scale." + H,
+             json{{"component_ref", "r/upd:1"}, {"component_id", "upd"}, {"count", 2}}.dump()));
+  f.run_lifecycle();
+  ASSERT_EQ(f.v1(ev::v1::kComponentScaled).size(), 1u);
+  auto r = one(f.send("component.update." + H,
+                      json{{"component_id", "upd"}, {"new_component_ref", "r/upd:2"}}.dump()));
+  EXPECT_EQ(r["message"], errors::v1_component_updating("upd", "r/upd:1", "r/upd:2"));
+  f.run_lifecycle();
+  ASSERT_EQ(f.events.of(ev::kActorUpdated).size(), 2u);
+  auto scaled = f.v1(ev::v1::kComponentScaled);
+  ASSERT_EQ(scaled.size(), 2u);  // one for both instances
+  EXPECT_EQ(scaled[1]["component_id"], "upd");
+  EXPECT_EQ(scaled[1]["image_ref"], "r/upd:2");
+  EXPECT_EQ(scaled[1]["max_instances"], 2);
+  EXPECT_EQ(one(f.send("host.get." + H))["response"]["components"][0]["image_ref"], "r/upd:2");
 }
 
 TEST(V1Control, ComponentAuctionBidsOnlyWhenLabelsMatchAndNotRunning) {
