@@ -834,6 +834,10 @@ void V1ControlServer::on_event(std::string_view type, const json& data) {
   if (type == ev::kActorStopped || type == ev::kActorUpdated) {
     {
       MutexLock lock(mu_);
+      if (auto it = component_meta_.find(key);
+          type == ev::kActorUpdated && it != component_meta_.end() &&
+          it->second.contains("claims") && it->second["claims"].is_object())
+        it->second["claims"]["revision"] = data.value("revision", json());
       if (!queued_announce_.insert(key).second) return;
     }
     auto task = [this, key] {

@@ -590,6 +590,8 @@ TEST(V1Control, AnUpdateIsAnnouncedWithTheNewReference) {
   EXPECT_EQ(scaled[1]["component_id"], "upd");
   EXPECT_EQ(scaled[1]["image_ref"], "r/upd:2");
   EXPECT_EQ(scaled[1]["max_instances"], 2);
+  EXPECT_EQ(scaled[0]["claims"]["revision"], 1);
+  EXPECT_EQ(scaled[1]["claims"]["revision"], 2);
   EXPECT_EQ(one(f.send("host.get." + H))["response"]["components"][0]["image_ref"], "r/upd:2");
 }
 
