@@ -2,6 +2,7 @@
 #include "host/control_v1_links.h"
 
 #include <algorithm>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -222,6 +223,39 @@ std::optional<ContractMapping> v1_contract_for(std::string_view wit_namespace,
   return std::nullopt;
 }
 
+V1Link v1_link_from_linkdef(
+    const LinkDefinition& ld, const std::function<std::string(const std::string&)>& actor_id,
+    const std::function<std::string(const std::string&, const std::string&)>& provider_id) {
+  const std::string actor = actor_id ? actor_id(ld.actor_id) : ld.actor_id;
+  const std::string provider =
+      provider_id ? provider_id(ld.provider_id, ld.link_name) : ld.provider_id;
+  V1Link l;
+  l.name = ld.link_name;
+  l.source_id = actor;
+  l.target = provider;
+  if (ld.contract_id == "wasmcloud:httpserver") {
+    l.wit_namespace = "wasi";
+    l.wit_package = "http";
+    l.interfaces = {"incoming-handler"};
+    l.source_id = provider;
+    l.target = actor;
+  } else if (ld.contract_id == "wasmcloud:httpclient") {
+    l.wit_namespace = "wasi";
+    l.wit_package = "http";
+    l.interfaces = {"outgoing-handler"};
+  } else if (ld.contract_id == "wasmcloud:keyvalue") {
+    l.wit_namespace = "wasi";
+    l.wit_package = "keyvalue";
+    l.interfaces = {"store"};
+  } else {
+    auto colon = ld.contract_id.find(':');
+    l.wit_namespace = ld.contract_id.substr(0, colon);
+    l.wit_package = colon == std::string::npos ? std::string() : ld.contract_id.substr(colon + 1);
+    std::replace(l.wit_package.begin(), l.wit_package.end(), ':', '-');
+  }
+  return l;
+}
+
 json v1_reply(bool success, std::string_view message, const std::optional<json>& response) {
   json j{{"success", success}, {"message", message}};
   if (response) j["response"] = *response;
@@ -303,6 +337,7 @@ json V1LinkService::link_get() {
   if (!keys)
     return v1_reply(false, errors::v1_store_unavailable(links_->bucket(), keys.error().message));
   json out = json::array();
+  std::set<std::string> made;  // OTP link definitions the stored v1 links made
   for (const auto& k : *keys) {
     auto v = links_->get(k);
     if (!v)
@@ -311,6 +346,14 @@ json V1LinkService::link_get() {
     json rec = json::parse((*v)->value, nullptr, false);
     if (rec.is_discarded() || !rec.is_object() || !rec.contains("link")) continue;
     out.push_back(rec["link"]);
+    made.insert(rec.value("linkdef_id", std::string()));
+  }
+  // Link definitions put through OTP (linkdefs.put), in their v1 form.
+  for (const auto& ld : deps_.metadata->links()) {
+    const std::string id =
+        ld.id.empty() ? topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name) : ld.id;
+    if (made.count(id) != 0) continue;
+    out.push_back(v1_link_from_linkdef(ld, deps_.actor_id, deps_.provider_id).to_json());
   }
   return v1_reply(true, "", out);
 }
@@ -438,7 +481,25 @@ json V1LinkService::link_del(std::string_view body) {
   auto cur = links_->get(key);
   if (!cur)
     return v1_reply(false, errors::v1_store_unavailable(links_->bucket(), cur.error().message));
-  if (!cur->has_value()) return v1_reply(true, errors::kV1LinkNotFound);  // idempotent
+  if (!cur->has_value()) {
+    // Not a stored v1 link: maybe a link definition put through OTP, as link.get lists it.
+    auto source_key = deps_.metadata->resolve_v1_id(ref->source_id);
+    for (const auto& ld : deps_.metadata->links()) {
+      V1Link l = v1_link_from_linkdef(ld, deps_.actor_id, deps_.provider_id);
+      V1Link k = v1_link_from_linkdef(ld, {}, {});
+      bool same_source =
+          l.source_id == ref->source_id || (source_key && k.source_id == *source_key);
+      if (!same_source || l.name != ref->name || l.wit_namespace != ref->wit_namespace ||
+          l.wit_package != ref->wit_package)
+        continue;
+      const std::string id =
+          ld.id.empty() ? topics::linkdef_id(ld.actor_id, ld.contract_id, ld.link_name) : ld.id;
+      (void)deps_.metadata->delete_link(id);
+      publish_v1(ev::kLinkdefDeleted, l.to_json());
+      return v1_reply(true, "");
+    }
+    return v1_reply(true, errors::kV1LinkNotFound);  // idempotent
+  }
   auto st = links_->remove(key);
   if (!st)
     return v1_reply(false, errors::v1_store_unavailable(links_->bucket(), st.error().message));

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@
 
 #include "common/error.h"
 #include "host/bus.h"
+#include "host/control.h"
 #include "host/inventory.h"
 #include "host/metadata_cache.h"
 #include "lattice/kv.h"
@@ -95,6 +97,18 @@ std::optional<ContractMapping> v1_contract_for(std::string_view wit_namespace,
                                                std::string_view wit_package,
                                                const std::vector<std::string>& interfaces);
 
+/// The v1 form of an OTP link definition that no v1 link.put made (so `link.get` lists what
+/// `linkdefs.put` put; the table read backwards): `wasmcloud:httpserver` -> `wasi:http`
+/// [`incoming-handler`] with source = the provider, target = the actor; `wasmcloud:httpclient`
+/// -> `wasi:http` [`outgoing-handler`], `wasmcloud:keyvalue` -> `wasi:keyvalue` [`store`], both
+/// source = the actor; any other contract `ns:rest` -> namespace `ns`, package `rest` with ':'
+/// turned into '-', no interfaces, source = the actor. `name` = link_name; no named config (the
+/// values stay in the link definition). `actor_id` / `provider_id` give the ids to show (the v1
+/// id a host recorded, else the key).
+V1Link v1_link_from_linkdef(
+    const LinkDefinition& ld, const std::function<std::string(const std::string&)>& actor_id,
+    const std::function<std::string(const std::string&, const std::string&)>& provider_id);
+
 /// `{success, message}` plus `response` when given (v1-and-wadm.md 3).
 nlohmann::json v1_reply(bool success, std::string_view message,
                         const std::optional<nlohmann::json>& response = std::nullopt);
@@ -109,6 +123,10 @@ struct V1LinkServiceDeps {
   std::string lattice;
   std::string host_id;  ///< CloudEvent source
   std::string js_domain;
+  /// v1 ids of an actor key / a provider (key, link name) for listing link definitions put
+  /// through OTP (V1ControlServer::component_id_of / provider_id_of); empty: the keys.
+  std::function<std::string(const std::string& key)> actor_id;
+  std::function<std::string(const std::string& key, const std::string& link)> provider_id;
 };
 
 class V1LinkService {

@@ -483,6 +483,10 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.lattice = cfg.lattice_prefix;
     d.host_id = impl->host_id;
     d.js_domain = impl->js_domain();
+    d.actor_id = [raw](const std::string& key) { return raw->v1_control->component_id_of(key); };
+    d.provider_id = [raw](const std::string& key, const std::string& link) {
+      return raw->v1_control->provider_id_of(key, link);
+    };
     impl->v1_links = std::make_unique<V1LinkService>(std::move(d));
     if (auto st = impl->v1_links->open(); !st)
       spdlog::warn("v1 links and named config unavailable: {}", st.error().message);

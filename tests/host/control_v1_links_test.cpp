@@ -225,6 +225,47 @@ TEST(V1ContractTable, MapsTheDocumentedInterfaces) {
   EXPECT_FALSE(v1_contract_for("wasmcloud", "postgres", {"query"}));
 }
 
+TEST(V1ContractTable, OtpLinkDefinitionsReadBackwards) {
+  LinkDefinition ld;
+  ld.actor_id = "MACTOR";
+  ld.provider_id = "VPROV";
+  ld.link_name = "web";
+  ld.contract_id = "wasmcloud:httpserver";
+  ld.values = {{"port", "1"}};
+  auto ids = [](const std::string& k) { return k == "MACTOR" ? std::string("echo") : k; };
+  auto pids = [](const std::string& k, const std::string& l) { return k + "-" + l; };
+  V1Link l = v1_link_from_linkdef(ld, ids, pids);
+  EXPECT_EQ(l.to_json(), (json{{"source_id", "VPROV-web"},
+                               {"target", "echo"},
+                               {"name", "web"},
+                               {"wit_namespace", "wasi"},
+                               {"wit_package", "http"},
+                               {"interfaces", {"incoming-handler"}},
+                               {"source_config", json::array()},
+                               {"target_config", json::array()}}));
+  // What link.put maps back to the same contract.
+  auto m = v1_contract_for(l.wit_namespace, l.wit_package, l.interfaces);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->contract_id, ld.contract_id);
+  ld.contract_id = "wasmcloud:keyvalue";
+  l = v1_link_from_linkdef(ld, {}, {});
+  EXPECT_EQ(l.source_id, "MACTOR");
+  EXPECT_EQ(l.target, "VPROV");
+  EXPECT_EQ(l.wit_package, "keyvalue");
+  EXPECT_EQ(l.interfaces, std::vector<std::string>{"store"});
+  EXPECT_EQ(v1_contract_for(l.wit_namespace, l.wit_package, l.interfaces)->contract_id,
+            "wasmcloud:keyvalue");
+  ld.contract_id = "wasmcloud:httpclient";
+  l = v1_link_from_linkdef(ld, {}, {});
+  EXPECT_EQ(l.interfaces, std::vector<std::string>{"outgoing-handler"});
+  EXPECT_EQ(l.source_id, "MACTOR");
+  ld.contract_id = "wasmcloud:builtin:numbergen";
+  l = v1_link_from_linkdef(ld, {}, {});
+  EXPECT_EQ(l.wit_namespace, "wasmcloud");
+  EXPECT_EQ(l.wit_package, "builtin-numbergen");
+  EXPECT_TRUE(l.interfaces.empty());
+}
+
 TEST(V1Reply, Shape) {
   EXPECT_EQ(v1_reply(false, "no"), (json{{"success", false}, {"message", "no"}}));
   EXPECT_EQ(v1_reply(true, "", json::array()),

@@ -436,6 +436,43 @@ TEST_F(V1State, LinkDelRemovesTheOtpLinkDefinition) {
   EXPECT_EQ(r["success"], true) << r.dump();
 }
 
+TEST_F(V1State, OtpLinkDefinitionIsListedAndDeletedThroughV1) {
+  json ack = testing::ctl_request(*nc, "wasmbus.ctl.default.linkdefs.put",
+                                  json{{"actor_id", echo_key},
+                                       {"provider_id", http_key},
+                                       {"contract_id", "wasmcloud:keyvalue"},
+                                       {"link_name", "kv"},
+                                       {"values", {{"URL", "redis://x"}}}}
+                                      .dump());
+  ASSERT_EQ(ack["accepted"], true) << ack.dump();
+  json want{{"source_id", echo_key},
+            {"target", http_key},
+            {"name", "kv"},
+            {"wit_namespace", "wasi"},
+            {"wit_package", "keyvalue"},
+            {"interfaces", {"store"}},
+            {"source_config", json::array()},
+            {"target_config", json::array()}};
+  json listed;
+  ASSERT_TRUE(eventually([&] {
+    listed = link("get", "")["response"];
+    return listed == json::array({want});
+  })) << listed.dump();
+  auto mark = v1_events->mark();
+  json r = link("del", json{{"source_id", echo_key},
+                            {"link_name", "kv"},
+                            {"wit_namespace", "wasi"},
+                            {"wit_package", "keyvalue"}}
+                           .dump());
+  ASSERT_EQ(r["success"], true) << r.dump();
+  EXPECT_EQ(r["message"], "");
+  ASSERT_TRUE(v1_events->wait(
+      mark, "linkdef_deleted", [](const json& d) { return d["name"] == "kv"; }, 10s));
+  EXPECT_TRUE(eventually([&] { return !otp_link_of(echo_key, "wasmcloud:keyvalue"); }))
+      << otp_links().dump();
+  EXPECT_EQ(link("get", "")["response"], json::array());
+}
+
 TEST_F(V1State, ComponentStartedUnderAV1IdIsListedUnderThatId) {
   const std::string b = key_b->public_key();
   json ack = v1("wasmbus.ctl.v1.default.component.scale." + b, json{{"host_id", b},
