@@ -1,8 +1,8 @@
-// `wasmcloud app put|list|get|versions|status|delete`: a client of the wadm API
+// `wasmcloud app put|deploy|undeploy|list|get|versions|status|delete`: a client of the wadm API
 // (`wadm.api.{lattice}.model.*`, v1-and-wadm.md section 5) served by `wasmcloud wadm` (or by
 // wadm itself). Output per cli/output.h: text tables, or with `-o json` the API's reply under
 // {"success": true, ...}. A reply with result error or notfound ends the command with exit code 1
-// and its message. `deploy` and `undeploy` are not offered: this build has no reconciler.
+// and its message. `deploy` takes a name (and version) or a manifest file, which it puts first.
 //
 // Connection flags as `ctl`'s: --ctl-host/-r, --ctl-port/-p, --lattice-prefix/-x (defaults from
 // WASMCLOUD_CTL_HOST, WASMCLOUD_CTL_PORT, WASMCLOUD_LATTICE_PREFIX), --timeout-ms/-t.
@@ -26,6 +26,8 @@
 #include "common/json.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
+#include "wadm/errors.h"
+#include "wadm/manifest.h"
 
 namespace wc::cli {
 namespace {
@@ -44,6 +46,7 @@ struct AppArgs {
   std::string name;
   std::string version;
   bool delete_all = false;
+  bool non_destructive = false;
 };
 
 std::string env_value(const char* name, std::string fallback) {
@@ -123,20 +126,55 @@ void print(const AppArgs& a, const json& reply, const std::string& text) {
   }
 }
 
-void app_put(const AppArgs& a) {
+std::string read_manifest(const AppArgs& a, const std::string& file) {
   std::string body;
-  if (a.file == "-") {
+  if (file == "-") {
     body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
-    std::ifstream in(a.file, std::ios::binary);
-    if (!in) die("Cannot read manifest file " + a.file, a.output == "json");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) die("Cannot read manifest file " + file, a.output == "json");
     body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  return body;
+}
+
+void app_put(const AppArgs& a) {
+  const std::string body = read_manifest(a, a.file);
   json r = call(a, "put", "", body);
   require_result(a, r, {"created", "newversion"});
   print(a, r,
         json_string(r, "message") + " (" + std::to_string(json_int(r, "total_versions", 0)) +
             " version(s) stored)\n");
+}
+
+/// `deploy NAME [VERSION]`, or `deploy FILE`: the manifest is put first (a version already
+/// stored is fine) and that version deployed.
+void app_deploy(const AppArgs& a) {
+  std::string name = a.name;
+  std::string version = a.version;
+  if (name == "-" || name.find('/') != std::string::npos || name.find('.') != std::string::npos) {
+    const std::string body = read_manifest(a, name);
+    auto m = wadm::parse_manifest(body);
+    if (!m) die(m.error().message, a.output == "json");
+    json put = call(a, "put", "", body);
+    const std::string exists = std::string(wadm::errors::kVersionExistsPrefix) + m->version +
+                               std::string(wadm::errors::kVersionExistsSuffix);
+    if (json_string(put, "message") != exists) require_result(a, put, {"created", "newversion"});
+    name = m->name;
+    version = m->version;
+  }
+  json body = json::object();
+  if (!version.empty()) body["version"] = version;
+  json r = call(a, "deploy", name, body.dump());
+  require_result(a, r, {"acknowledged"});
+  print(a, r,
+        json_string(r, "message") + " (`wasmcloud app status " + name + "` shows progress)\n");
+}
+
+void app_undeploy(const AppArgs& a) {
+  json r = call(a, "undeploy", a.name, json{{"non_destructive", a.non_destructive}}.dump());
+  require_result(a, r, {"acknowledged"});
+  print(a, r, json_string(r, "message") + "\n");
 }
 
 void app_list(const AppArgs& a) {
@@ -247,6 +285,19 @@ void register_app(CLI::App& app) {
                                 "existing application)");
   put->add_option("file", a->file, "Manifest file, or - for stdin")->required();
   put->callback([a] { app_put(*a); });
+
+  auto* deploy = g->add_subcommand(
+      "deploy", "Deploy an application: NAME [VERSION], or a manifest FILE (put first)");
+  deploy->add_option("name", a->name, "Application name, or a manifest file (path or -)")
+      ->required();
+  deploy->add_option("version", a->version, "Version (default: the latest put)");
+  deploy->callback([a] { app_deploy(*a); });
+
+  auto* undeploy = g->add_subcommand("undeploy", "Undeploy an application (removes what it runs)");
+  undeploy->add_option("name", a->name, "Application name")->required();
+  undeploy->add_flag("--non-destructive", a->non_destructive,
+                     "Leave what it runs in place (no longer reconciled)");
+  undeploy->callback([a] { app_undeploy(*a); });
 
   auto* list = g->add_subcommand("list", "List the stored applications");
   list->callback([a] { app_list(*a); });

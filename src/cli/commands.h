@@ -23,6 +23,6 @@ void register_down(CLI::App& app);       // down.cpp: down (stop the `up` of a d
 void register_dashboard(CLI::App& app);  // dashboard.cpp: dashboard (web UI of a lattice)
 void register_drain(CLI::App& app);      // drain.cpp: drain native|oci|all (cache directories)
 void register_wadm(CLI::App& app);       // wadm.cpp: wadm (the declarative-application service)
-void register_app(CLI::App& app);        // app.cpp: app put|list|get|versions|status|delete
+void register_app(CLI::App& app);        // app.cpp: app put|deploy|undeploy|list|get|...
 
 }  // namespace wc::cli

@@ -2,8 +2,9 @@
 // SIGINT/SIGTERM. Answers wadm's API on `wadm.api.{lattice}.model.*` (queue group wadm_server:
 // several replicas on one lattice share the requests and the model store) and keeps manifests in
 // the JetStream KV bucket wc_wadm_models (src/wadm/api_server.h, model_store.h). NATS needs
-// JetStream (`wasmcloud up` starts it so). This build has no reconciler: `model.deploy` is
-// refused with a message saying so.
+// JetStream (`wasmcloud up` starts it so). Each replica runs a reconciler (src/wadm/reconciler.h);
+// the one holding the lattice's lease in the bucket acts. `--no-reconcile`: API and store only,
+// `model.deploy` is refused with a message saying so.
 //
 // Flags: --ctl-host/-r, --ctl-port/-p, --lattice-prefix/-x (defaults WASMCLOUD_CTL_HOST,
 // WASMCLOUD_CTL_PORT, WASMCLOUD_LATTICE_PREFIX, else 127.0.0.1:4222 and "default"),
@@ -34,6 +35,9 @@ struct WadmArgs {
   std::string log_level = "info";
   std::string output = "text";
   std::string env_error;
+  bool no_reconcile = false;
+  int first_backoff_ms = 3000;
+  int max_rounds = 6;
 };
 
 std::string env_value(const char* name, std::string fallback) {
@@ -55,12 +59,15 @@ void run(const WadmArgs& a) {
   if (!nc) die("Failed to connect to NATS: " + nc.error().message, json);
   wadm::ApiServerOptions options;
   options.lattice = a.lattice;
+  options.reconcile = !a.no_reconcile;
+  options.reconciler.first_backoff = std::chrono::milliseconds(a.first_backoff_ms);
+  options.reconciler.max_rounds = a.max_rounds;
   auto server = wadm::ApiServer::start(**nc, options);
   if (!server) die("wadm could not start: " + server.error().message, json);
-  spdlog::info(
-      "wadm API on {} (queue group {}), models in KV bucket {}; no reconciler in this "
-      "build: model.deploy is refused",
-      (*server)->subject(), lattice::topics::kWadmQueueGroup, lattice::topics::kWadmModelBucket);
+  spdlog::info("wadm API on {} (queue group {}), models in KV bucket {}, {}", (*server)->subject(),
+               lattice::topics::kWadmQueueGroup, lattice::topics::kWadmModelBucket,
+               a.no_reconcile ? "no reconciler (--no-reconcile): model.deploy is refused"
+                              : "reconciler on (one replica per lattice holds the lease)");
   int sig = host::wait_for_termination([] { return false; });
   spdlog::info("{} received, stopping wadm", signal_text(sig));
   server->reset();
@@ -86,6 +93,15 @@ void register_wadm(CLI::App& app) {
       ->each([a](const std::string&) { a->env_error.clear(); });
   cmd->add_option("--lattice-prefix,-x", a->lattice, "Lattice prefix (WASMCLOUD_LATTICE_PREFIX)");
   cmd->add_option("--log-level", a->log_level, "trace|debug|info|warn|error");
+  cmd->add_flag("--no-reconcile", a->no_reconcile,
+                "Serve the API and the model store only: model.deploy is refused");
+  cmd->add_option("--first-backoff-ms", a->first_backoff_ms,
+                  "Wait after an application's commands before sending more (doubles per round "
+                  "up to 30 s)")
+      ->check(CLI::Range(10, 600000));
+  cmd->add_option("--max-rounds", a->max_rounds,
+                  "Rounds of commands without converging before an application is failed")
+      ->check(CLI::Range(1, 1000));
   add_output_option(cmd, a->output);
   cmd->callback([a] { run(*a); });
 }

@@ -54,6 +54,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(lattice::Connection& nc,
                                 server->options_.kv_timeout);
   if (!store) return fail(store.error());
   server->store_ = std::move(*store);
+  if (server->options_.reconcile) {
+    server->options_.reconciler.lattice = server->options_.lattice;
+    auto r = Reconciler::start(nc, *server->store_, server->options_.reconciler);
+    if (!r) return fail(r.error());
+    server->reconciler_ = std::move(*r);
+  }
   server->subject_ = lattice::topics::wadm_api_subscribe(server->options_.lattice);
   const std::string prefix = lattice::topics::wadm_api(server->options_.lattice, "");
   ApiServer* self = server.get();
@@ -191,13 +197,20 @@ json ApiServer::list() {
   json out = json::array();
   for (const auto& m : *models) {
     const std::string description = description_of(m.current().manifest);
+    json status_type = "undeployed";
+    json status_message = nullptr;
+    if (m.deployed_version) {
+      json st = deployed_status(m);
+      status_type = st["status"]["type"];
+      status_message = json_string(st["status"], "message");
+    }
     out.push_back(
         {{"name", m.name},
          {"version", m.current().version},
          {"description", description.empty() ? json(nullptr) : json(description)},
          {"deployed_version", m.deployed_version ? json(*m.deployed_version) : json(nullptr)},
-         {"status", "undeployed"},
-         {"status_message", nullptr}});
+         {"status", status_type},
+         {"status_message", status_message}});
   }
   return out;
 }
@@ -237,6 +250,7 @@ json ApiServer::del(std::string_view name, std::string_view body) {
     if (delete_all) {
       if (auto st = store_->remove(name); !st)
         return error_reply(std::string(errors::kStorageError));
+      wake();
       return {{"result", "deleted"},
               {"message", "Successfully deleted model " + model_name},
               {"undeploy", model.deployed_version.has_value()}};
@@ -255,6 +269,7 @@ json ApiServer::del(std::string_view name, std::string_view body) {
       if (w.error().code == Code::kAlreadyExists) continue;
       return error_reply(std::string(errors::kStorageError));
     }
+    wake();
     return {{"result", "deleted"},
             {"message", "Successfully deleted version " + version + " of model " + model_name},
             {"undeploy", undeploy}};
@@ -272,18 +287,80 @@ json ApiServer::deploy(std::string_view name, std::string_view body) {
   if (!version.empty() && version != kLatestVersion && (*entry)->model.find(version) == nullptr)
     return error_reply("Model with the name " + std::string(name) +
                        " does not have the specified version to deploy");
-  return error_reply(std::string(errors::kNoReconciler));
+  if (!reconciler_) return error_reply(std::string(errors::kNoReconciler));
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    if (attempt > 0) {
+      entry = store_->get(name);
+      if (!entry) return error_reply(std::string(errors::kStorageError));
+      if (!*entry) return {{"result", "notfound"}, {"message", not_found_text(name)}};
+    }
+    StoredModel model = (*entry)->model;
+    const std::string chosen =
+        version.empty() || version == kLatestVersion ? model.current().version : version;
+    if (model.find(chosen) == nullptr)
+      return error_reply("Model with the name " + std::string(name) +
+                         " does not have the specified version to deploy");
+    model.deployed_version = chosen;
+    model.leave_running = false;
+    auto w = store_->write(model, (*entry)->revision);
+    if (!w) {
+      if (w.error().code == Code::kAlreadyExists) continue;
+      return error_reply(std::string(errors::kStorageError));
+    }
+    // A fresh status until the reconciler writes its own (never a stale one of an earlier
+    // deployment of the same version).
+    (void)store_->put_raw(
+        status_key(options_.lattice, model.name),
+        json{{"version", chosen},
+             {"status", {{"type", "reconciling"}, {"message", "waiting for the reconciler"}}},
+             {"components", json::array()}}
+            .dump(),
+        std::nullopt);
+    wake();
+    return {{"result", "acknowledged"},
+            {"message", "Successfully deployed model " + std::string(name) + " " + chosen}};
+  }
+  return error_reply(std::string(errors::kStorageError));
 }
 
 json ApiServer::undeploy(std::string_view name, std::string_view body) {
   auto req = object_body(body);
   if (!req) return error_reply("Unable to parse undeploy model request: not a JSON object");
-  auto entry = store_->get(name);
-  if (!entry) return error_reply(std::string(errors::kStorageError));
-  if (!*entry) return {{"result", "notfound"}, {"message", not_found_text(name)}};
-  // Nothing is ever deployed in this build (no reconciler), so there is nothing to remove.
-  return {{"result", "acknowledged"},
-          {"message", "Model " + std::string(name) + " was already undeployed"}};
+  const bool non_destructive = json_bool(*req, "non_destructive", false);
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    auto entry = store_->get(name);
+    if (!entry) return error_reply(std::string(errors::kStorageError));
+    if (!*entry) return {{"result", "notfound"}, {"message", not_found_text(name)}};
+    StoredModel model = (*entry)->model;
+    if (!model.deployed_version) {
+      wake();  // a retry of an earlier undeploy: let the reconciler look again
+      return {{"result", "acknowledged"},
+              {"message", "Model " + std::string(name) + " was already undeployed"}};
+    }
+    model.deployed_version.reset();
+    model.leave_running = non_destructive;
+    auto w = store_->write(model, (*entry)->revision);
+    if (!w) {
+      if (w.error().code == Code::kAlreadyExists) continue;
+      return error_reply(std::string(errors::kStorageError));
+    }
+    wake();
+    return {{"result", "acknowledged"},
+            {"message", "Successfully undeployed model " + std::string(name)}};
+  }
+  return error_reply(std::string(errors::kStorageError));
+}
+
+json ApiServer::deployed_status(const StoredModel& model) {
+  const std::string& version = *model.deployed_version;
+  auto rec = store_->get_raw(status_key(options_.lattice, model.name));
+  if (rec && *rec) {
+    json j = json::parse((*rec)->first, nullptr, false);
+    if (json_string(j, "version") == version && json_member(j, "status") != nullptr) return j;
+  }
+  return {{"version", version},
+          {"status", {{"type", "reconciling"}, {"message", "waiting for the reconciler"}}},
+          {"components", json::array()}};
 }
 
 json ApiServer::status(std::string_view name) {
@@ -291,6 +368,10 @@ json ApiServer::status(std::string_view name) {
   if (!entry) return error_reply(std::string(errors::kStorageError));
   if (!*entry) return {{"result", "notfound"}, {"message", not_found_text(name)}};
   const StoredModel& model = (*entry)->model;
+  if (model.deployed_version)
+    return {{"result", "ok"},
+            {"message", "Successfully fetched status for model " + std::string(name)},
+            {"status", deployed_status(model)}};
   const StoredVersion& shown =
       model.deployed_version && model.find(*model.deployed_version) != nullptr
           ? *model.find(*model.deployed_version)

@@ -4,9 +4,10 @@
 // ModelStore. Every replica joins queue group `wadm_server`, so each request is answered once and
 // replicas share the store (compare-and-set writes).
 //
-// This build has no reconciler: `model.deploy` answers `{result: "error"}` with
-// errors::kNoReconciler and stores nothing, `model.undeploy` acknowledges that nothing is deployed,
-// and `model.status` / `model.list` report `undeployed`.
+// With ApiServerOptions::reconcile, `model.deploy` records the deployed version and wakes the
+// Reconciler, `model.undeploy` clears it, and `model.status` / `model.list` report what the
+// reconciler (of whichever replica holds the lease) wrote. Without it, `model.deploy` answers
+// `{result: "error"}` with errors::kNoReconciler and stores nothing, and status is `undeployed`.
 //
 // Owned by the `wasmcloud wadm` process (src/cli/wadm.cpp). Threading: one NATS subscription; its
 // libnats delivery thread handles one request at a time (KV round trips included), so requests to
@@ -27,6 +28,7 @@
 #include "common/error.h"
 #include "lattice/nats.h"
 #include "wadm/model_store.h"
+#include "wadm/reconciler.h"
 
 namespace wc::wadm {
 
@@ -38,6 +40,11 @@ struct ApiServerOptions {
   std::string bucket;
   /// Bound of each JetStream call.
   std::chrono::milliseconds kv_timeout{5000};
+  /// Run a Reconciler (its lattice is `lattice`): `model.deploy` / `undeploy` then record the
+  /// deployment and the reconciler converges the lattice. false: deploy is refused with
+  /// errors::kNoReconciler (an API-only replica).
+  bool reconcile = false;
+  ReconcilerOptions reconciler;
 };
 
 /// The API server of one lattice.
@@ -58,6 +65,8 @@ class ApiServer {
 
   /// The subject subscribed to (`wadm.api.{lattice}.model.>`).
   const std::string& subject() const { return subject_; }
+  /// The reconciler (nullptr without ApiServerOptions::reconcile).
+  Reconciler* reconciler() const { return reconciler_.get(); }
   /// Requests answered so far.
   std::uint64_t requests() const { return requests_.load(); }
 
@@ -71,11 +80,18 @@ class ApiServer {
   nlohmann::json deploy(std::string_view name, std::string_view body);
   nlohmann::json undeploy(std::string_view name, std::string_view body);
   nlohmann::json status(std::string_view name);
+  /// The status object of a deployed model from the reconciler's record (reconciling while
+  /// there is none for its deployed version yet).
+  nlohmann::json deployed_status(const StoredModel& model);
+  void wake() {
+    if (reconciler_) reconciler_->wake();
+  }
 
   lattice::Connection* nc_ = nullptr;
   ApiServerOptions options_;
   std::string subject_;
   std::unique_ptr<ModelStore> store_;
+  std::unique_ptr<Reconciler> reconciler_;  // after store_: destroyed before it
   std::atomic<std::uint64_t> requests_{0};
   // Declared last: destroyed first, so no handler runs while the members above go away.
   lattice::Subscription sub_;

@@ -27,10 +27,11 @@ inline constexpr std::string_view kModelNotFoundPrefix = "Model with the name ";
 inline constexpr std::string_view kModelNotFoundSuffix = " not found";
 /// A storage failure (JetStream unavailable, repeated write conflicts): wadm's text.
 inline constexpr std::string_view kStorageError = "Internal storage error";
-/// The answer of `model.deploy` and `model.undeploy` of a deployed model in a build without the
-/// reconciler (issue #16: said honestly instead of pretending to deploy).
+/// The answer of `model.deploy` from a `wasmcloud wadm --no-reconcile` (issue #16: said honestly
+/// instead of pretending to deploy).
 inline constexpr std::string_view kNoReconciler =
-    "Deploy refused: reconciler not available in this build of wasmcloud wadm (models can be "
-    "stored, read, listed and deleted; nothing is placed on the lattice)";
+    "Deploy refused: reconciler not available in this wasmcloud wadm (started with "
+    "--no-reconcile; models can be stored, read, listed and deleted, nothing is placed on the "
+    "lattice)";
 
 }  // namespace wc::wadm::errors

@@ -39,6 +39,7 @@ json StoredModel::to_json() const {
   for (const auto& v : versions)
     j["versions"].push_back({{"version", v.version}, {"manifest", v.manifest}});
   j["deployed_version"] = deployed_version ? json(*deployed_version) : json(nullptr);
+  if (leave_running) j["leave_running"] = true;
   return j;
 }
 
@@ -58,6 +59,7 @@ Result<StoredModel> StoredModel::from_json(const json& record) {
   }
   if (const json* d = json_member(record, "deployed_version"); d != nullptr && d->is_string())
     m.deployed_version = d->get<std::string>();
+  m.leave_running = json_bool(record, "leave_running", false);
   return m;
 }
 
@@ -166,7 +168,8 @@ Result<std::vector<StoredModel>> ModelStore::list() {
   std::vector<std::string> names;
   for (int i = 0; i < keys.Count; ++i) {
     std::string_view k = keys.Keys[i];
-    if (k.size() > prefix.size() && k.substr(0, prefix.size()) == prefix)
+    if (k.size() > prefix.size() && k.substr(0, prefix.size()) == prefix &&
+        k.find('.', prefix.size()) == std::string_view::npos)
       names.emplace_back(k.substr(prefix.size()));
   }
   kvKeysList_Destroy(&keys);
@@ -183,6 +186,39 @@ Result<std::vector<StoredModel>> ModelStore::list() {
     if (*e) out.push_back(std::move((*e)->model));
   }
   return out;
+}
+
+Result<std::optional<std::pair<std::string, std::uint64_t>>> ModelStore::get_raw(
+    const std::string& key) {
+  kvEntry* e = nullptr;
+  natsStatus s = kvStore_Get(&e, kv_, key.c_str());
+  using Value = std::optional<std::pair<std::string, std::uint64_t>>;
+  if (s == NATS_NOT_FOUND) return Value();
+  if (s != NATS_OK) return fail(lattice::nats_error(s, "model store: reading '" + key + "'"));
+  Value v = std::make_pair(std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                       static_cast<std::size_t>(kvEntry_ValueLen(e))),
+                           kvEntry_Revision(e));
+  kvEntry_Destroy(e);
+  return v;
+}
+
+Result<std::uint64_t> ModelStore::put_raw(const std::string& key, std::string_view value,
+                                          std::optional<std::uint64_t> expected_revision) {
+  std::uint64_t rev = 0;
+  const int len = static_cast<int>(value.size());
+  natsStatus s =
+      !expected_revision ? kvStore_Put(&rev, kv_, key.c_str(), value.data(), len)
+      : *expected_revision == 0
+          ? kvStore_Create(&rev, kv_, key.c_str(), value.data(), len)
+          : kvStore_Update(&rev, kv_, key.c_str(), value.data(), len, *expected_revision);
+  if (s == NATS_OK) return rev;
+  if (expected_revision) {
+    auto now = get_raw(key);
+    if (now &&
+        ((*now && (*now)->second != *expected_revision) || (!*now && *expected_revision != 0)))
+      return fail(Code::kAlreadyExists, "'" + key + "' was changed concurrently");
+  }
+  return fail(lattice::nats_error(s, "model store: writing '" + key + "'"));
 }
 
 }  // namespace wc::wadm

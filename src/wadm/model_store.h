@@ -5,7 +5,8 @@
 //
 //   {"name": "echo-simple",
 //    "versions": [{"version": "v0.0.1", "manifest": {...the manifest as JSON...}}, ...],
-//    "deployed_version": null | "v0.0.1"}
+//    "deployed_version": null | "v0.0.1", "leave_running": true (only after a non-destructive
+//    undeploy)}
 //
 // versions are in the order they were put; the last one is the current version.
 //
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +47,8 @@ struct StoredModel {
   std::string name;
   std::vector<StoredVersion> versions;
   std::optional<std::string> deployed_version;
+  /// Undeployed with `non_destructive`: the reconciler leaves what it had started running.
+  bool leave_running = false;
 
   /// The version `v`, nullptr when not stored.
   const StoredVersion* find(std::string_view v) const;
@@ -86,6 +90,16 @@ class ModelStore {
   Status remove(std::string_view name);
   /// Every model of this lattice, by name. A record that cannot be read is skipped and logged.
   Result<std::vector<StoredModel>> list();
+
+  /// A raw value and its revision under `key` of the bucket (the reconciler's lease
+  /// `_lease.{lattice}` and status records `_status.{lattice}.{name}`); nullopt when absent.
+  Result<std::optional<std::pair<std::string, std::uint64_t>>> get_raw(const std::string& key);
+  /// Writes `value` under `key` if it is still at `expected_revision` (0: must not exist);
+  /// errors as write(). `expected_revision` std::nullopt writes unconditionally.
+  Result<std::uint64_t> put_raw(const std::string& key, std::string_view value,
+                                std::optional<std::uint64_t> expected_revision);
+  /// The lattice prefix the store was opened for.
+  const std::string& lattice() const { return lattice_; }
 
  private:
   ModelStore() = default;

@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -20,8 +23,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
 #include "lattice/nats.h"
+#include "oci/client.h"
 #include "support/servers.h"
+#include "wascap/nkeys.h"
 
 namespace wc {
 namespace {
@@ -90,12 +96,9 @@ class WadmService : public ::testing::Test {
   }
 
   /// Starts one more `wasmcloud wadm` replica and waits until the API answers.
-  void start_wadm() {
+  void start_wadm(const std::vector<std::string>& extra = {}) {
     const std::string log = log_dir_ + "/wadm" + std::to_string(replicas_.size()) + ".log";
-    replicas_.push_back(std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{kBinary, "wadm", "--ctl-port", std::to_string(nats_->port()),
-                                 "--lattice-prefix", lattice_},
-        log));
+    replicas_.push_back(std::make_unique<testing::ChildProcess>(args(extra), log));
     const auto deadline = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < deadline) {
       auto r = nc_->request("wadm.api." + lattice_ + ".model.list", "", 500ms);
@@ -103,6 +106,13 @@ class WadmService : public ::testing::Test {
       std::this_thread::sleep_for(50ms);
     }
     FAIL() << "wadm did not answer; log " << log;
+  }
+
+  std::vector<std::string> args(const std::vector<std::string>& extra) {
+    std::vector<std::string> a = {
+        kBinary, "wadm", "--ctl-port", std::to_string(nats_->port()), "--lattice-prefix", lattice_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   }
 
   /// One API request; the reply as JSON (null when there was none).
@@ -256,12 +266,12 @@ TEST_F(WadmService, DeleteVersionsThenAll) {
   EXPECT_EQ(api("put", read_data("simple.yaml"))["result"], "created");
 }
 
-TEST_F(WadmService, DeployIsRefusedHonestlyAndStatusSaysUndeployed) {
-  ASSERT_NO_FATAL_FAILURE(start_wadm());
+TEST_F(WadmService, WithoutReconcilerDeployIsRefusedHonestlyAndStatusSaysUndeployed) {
+  ASSERT_NO_FATAL_FAILURE(start_wadm({"--no-reconcile"}));
   ASSERT_EQ(api("put", read_data("complex.yaml"))["result"], "created");
   json d = api("deploy.complex");
   EXPECT_EQ(d["result"], "error");
-  EXPECT_NE(d["message"].get<std::string>().find("reconciler not available in this build"),
+  EXPECT_NE(d["message"].get<std::string>().find("reconciler not available in this wasmcloud wadm"),
             std::string::npos)
       << d;
   EXPECT_EQ(api("deploy.complex", R"({"version":"v0.0.1"})")["result"], "error");
@@ -403,6 +413,499 @@ TEST_F(WadmService, AppCommandTalksToTheService) {
                                  " -x nobody-here -t 500 list 2>&1");
   EXPECT_EQ(none_rc, 1);
   EXPECT_NE(none_out.find("is `wasmcloud wadm` running"), std::string::npos) << none_out;
+}
+
+// --------------------------------------------------------------------------------------------
+// The reconciler against three real hosts labelled region=east, east, moon (as wadm's end-to-end
+// tests labelled theirs), actors and the httpserver provider pulled from a real registry. The
+// tests share the lattice and run in order; each removes its application at the end.
+
+class WadmReconcile : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = testing::make_temp_dir("wc-wadm-rec");
+    nats_ = std::make_unique<testing::NatsServer>();
+    registry_ = std::make_unique<testing::RegistryServer>();
+    ASSERT_TRUE(testing::wait_port(nats_->port()));
+    ASSERT_TRUE(testing::wait_port(registry_->port()));
+    auto push = [](const std::string& ref, const std::string& path, oci::ArtifactKind kind) {
+      auto bytes = read_file(path);
+      ASSERT_TRUE(bytes.has_value()) << path;
+      oci::PushOptions po;
+      po.kind = kind;
+      po.allowed_insecure = {registry_->host()};
+      auto r = oci::Client().push(ref, *bytes, po);
+      ASSERT_TRUE(r.has_value()) << r.error().message;
+    };
+    const std::string fixtures = std::string(WC_FIXTURES_DIR) + "/";
+    ASSERT_NO_FATAL_FAILURE(
+        push(registry_->host() + "/echo:0.1.0", fixtures + "echo.wasm", oci::ArtifactKind::kActor));
+    ASSERT_NO_FATAL_FAILURE(push(registry_->host() + "/kvcounter:0.1.0",
+                                 fixtures + "kvcounter.wasm", oci::ArtifactKind::kActor));
+    ASSERT_NO_FATAL_FAILURE(push(registry_->host() + "/httpserver:0.1.0",
+                                 std::string(WC_BINARY_DIR) + "/providers/httpserver.par.gz",
+                                 oci::ArtifactKind::kProvider));
+    cluster_ = wascap::KeyPair::generate(wascap::KeyType::kCluster);
+    const std::vector<std::string> regions = {"east", "east", "moon"};
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+      auto key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+      host_ids_.push_back(key.public_key());
+      hosts_.push_back(std::make_unique<testing::ChildProcess>(
+          std::vector<std::string>{kBinary, "host", "--nats-port", std::to_string(nats_->port()),
+                                   "--allowed-insecure", registry_->host(), "--no-native",
+                                   "--oci-cache-dir", dir_ + "/oci" + std::to_string(i), "--label",
+                                   "region=" + regions[i]},
+          dir_ + "/host" + std::to_string(i) + ".log",
+          std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + key.seed(),
+                                   "WASMCLOUD_CLUSTER_SEED=" + cluster_->seed()}));
+    }
+    lattice::ConnectOptions o;
+    o.servers = {nats_->url()};
+    auto nc = lattice::Connection::connect(o);
+    ASSERT_TRUE(nc.has_value());
+    nc_ = std::move(*nc);
+    for (const auto& id : host_ids_) {
+      const auto deadline = std::chrono::steady_clock::now() + 30s;
+      while (std::chrono::steady_clock::now() < deadline &&
+             !nc_->request("wasmbus.ctl.default.get." + id + ".inv", "", 500ms).has_value())
+        std::this_thread::sleep_for(100ms);
+    }
+    wadm_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{kBinary, "wadm", "--ctl-port", std::to_string(nats_->port())},
+        dir_ + "/wadm.log");
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           !nc_->request("wadm.api.default.model.list", "", 500ms).has_value())
+      std::this_thread::sleep_for(50ms);
+  }
+
+  static void TearDownTestSuite() {
+    wadm_.reset();
+    hosts_.clear();
+    nc_.reset();
+    registry_.reset();
+    nats_.reset();
+    if (::testing::UnitTest::GetInstance()->failed_test_count() == 0)
+      testing::remove_temp_dir(dir_);
+    else
+      std::cerr << "wadm reconcile logs kept in " << dir_ << "\n";
+  }
+
+  static json api(const std::string& op, const std::string& body = "") {
+    auto r = nc_->request("wadm.api.default.model." + op, body, 5s);
+    if (!r.has_value()) return json{{"__error", r.error().message}};
+    return json::parse(r->text(), nullptr, false);
+  }
+
+  static json inventory(const std::string& host) {
+    auto r = nc_->request("wasmbus.ctl.default.get." + host + ".inv", "", 3s);
+    if (!r.has_value()) return json::object();
+    return json::parse(r->text(), nullptr, false);
+  }
+
+  /// Instances of actors from `image` managed by `app` on `host` (all when `managed` is false).
+  static int actor_instances(const std::string& host, const std::string& image,
+                             const std::string& app, bool managed = true) {
+    int n = 0;
+    json inv = inventory(host);
+    if (!inv.contains("actors")) return 0;
+    for (const auto& a : inv["actors"]) {
+      if (a.value("image_ref", "") != image) continue;
+      for (const auto& i : a["instances"]) {
+        const json ann = i.value("annotations", json::object());
+        const bool mine = ann.value("wasmcloud.dev/managed-by", "") == "wadm" &&
+                          ann.value("wasmcloud.dev/appspec", "") == app;
+        if (!managed || mine) ++n;
+      }
+    }
+    return n;
+  }
+
+  static int providers_of(const std::string& host, const std::string& app) {
+    int n = 0;
+    json inv = inventory(host);
+    if (!inv.contains("providers")) return 0;
+    for (const auto& p : inv["providers"]) {
+      const json ann = p.value("annotations", json::object());
+      if (ann.value("wasmcloud.dev/appspec", "") == app) ++n;
+    }
+    return n;
+  }
+
+  static json links() {
+    auto r = nc_->request("wasmbus.ctl.default.get.links", "", 3s);
+    if (!r.has_value()) return json::array();
+    return json::parse(r->text(), nullptr, false).value("links", json::array());
+  }
+
+  /// Polls model.status until its type is `type`; returns the last status reply.
+  static json wait_status(const std::string& app, const std::string& type,
+                          std::chrono::seconds timeout = 60s) {
+    json s;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      s = api("status." + app);
+      if (s.contains("status") && s["status"]["status"]["type"] == type) return s;
+      std::this_thread::sleep_for(200ms);
+    }
+    return s;
+  }
+
+  template <class Pred>
+  static bool eventually(Pred pred, std::chrono::seconds timeout = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return pred();
+  }
+
+  static std::string image(const std::string& name) {
+    return registry_->host() + "/" + name + ":0.1.0";
+  }
+
+  /// Undeploys and deletes `app`, then waits until nothing of it runs anywhere.
+  static void remove_app(const std::string& app) {
+    EXPECT_EQ(api("undeploy." + app)["result"], "acknowledged");
+    EXPECT_TRUE(eventually([&] {
+      for (const auto& h : host_ids_)
+        if (actor_instances(h, image("echo"), app) + actor_instances(h, image("kvcounter"), app) +
+                providers_of(h, app) >
+            0)
+          return false;
+      return true;
+    })) << "something of "
+        << app << " still runs";
+    EXPECT_EQ(api("del." + app, R"({"delete_all":true})")["result"], "deleted");
+  }
+
+  static inline std::string dir_;
+  static inline std::unique_ptr<testing::NatsServer> nats_;
+  static inline std::unique_ptr<testing::RegistryServer> registry_;
+  static inline std::optional<wascap::KeyPair> cluster_;
+  static inline std::vector<std::string> host_ids_;
+  static inline std::vector<std::unique_ptr<testing::ChildProcess>> hosts_;
+  static inline std::unique_ptr<testing::ChildProcess> wadm_;
+  static inline std::unique_ptr<lattice::Connection> nc_;
+};
+
+TEST_F(WadmReconcile, SimpleEchoTimesFourWithHttpserverAndLinkIsDeployedAndAnswers) {
+  const int port = testing::free_port();
+  std::string m = read_data("simple.yaml");
+  m = replace_once(m, "127.0.0.1:5000/echo:0.1.0", image("echo"));
+  m = replace_once(m, "127.0.0.1:5000/httpserver:0.1.0", image("httpserver"));
+  m = replace_once(m, "address: 0.0.0.0:8080", "address: 127.0.0.1:" + std::to_string(port));
+  ASSERT_EQ(api("put", m)["result"], "created");
+  // An unmanaged echo instance started by hand: the reconciler must neither count nor stop it.
+  json la = json::parse(
+      nc_->request(
+             "wasmbus.ctl.default.cmd." + host_ids_[0] + ".la",
+             json{{"actor_ref", image("echo")}, {"host_id", host_ids_[0]}, {"count", 1}}.dump(), 5s)
+          ->text());
+  ASSERT_EQ(la["accepted"], true) << la;
+  ASSERT_TRUE(
+      eventually([&] { return actor_instances(host_ids_[0], image("echo"), "", false) == 1; }));
+
+  json d = api("deploy.echo-simple");
+  EXPECT_EQ(d["result"], "acknowledged") << d;
+  json s = wait_status("echo-simple", "deployed");
+  ASSERT_EQ(s["status"]["status"]["type"], "deployed") << s;
+  int echo = 0, prov = 0;
+  for (const auto& h : host_ids_) {
+    echo += actor_instances(h, image("echo"), "echo-simple");
+    prov += providers_of(h, "echo-simple");
+  }
+  EXPECT_EQ(echo, 4);
+  EXPECT_EQ(prov, 1);
+  bool linked = false;
+  for (const auto& l : links())
+    if (l.value("contract_id", "") == "wasmcloud:httpserver") linked = true;
+  EXPECT_TRUE(linked) << links();
+  std::string code;
+  ASSERT_TRUE(eventually([&] {
+    code = run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) +
+               "/hello")
+               .first;
+    return code == "200";
+  })) << code;
+  std::cout << "[ wadm     ] echo-simple deployed in "
+            << s["status"].value("time_to_deployed_ms", -1) << " ms with "
+            << s["status"].value("commands_sent", -1) << " command(s)\n";
+  EXPECT_EQ(s["status"]["components"].size(), 2u);
+
+  remove_app("echo-simple");
+  // The link between the app's actor and provider is gone; the hand-started instance stays.
+  for (const auto& l : links()) EXPECT_NE(l.value("contract_id", ""), "wasmcloud:httpserver");
+  EXPECT_EQ(actor_instances(host_ids_[0], image("echo"), "", false), 1);
+}
+
+TEST_F(WadmReconcile, WeightedSpreadPlacesExactly) {
+  const std::string m = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: weighted
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" + image("echo") +
+                        R"(
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 5
+            spread:
+              - name: east
+                requirements:
+                  region: east
+                weight: 80
+              - name: moon
+                requirements:
+                  region: moon
+                weight: 20
+)";
+  ASSERT_EQ(api("put", m)["result"], "created");
+  ASSERT_EQ(api("deploy.weighted")["result"], "acknowledged");
+  json s = wait_status("weighted", "deployed");
+  ASSERT_EQ(s["status"]["status"]["type"], "deployed") << s;
+  // 5 at 80/20 -> 4 east (2 + 2 over the two east hosts, host-id order) and 1 moon.
+  EXPECT_EQ(actor_instances(host_ids_[0], image("echo"), "weighted") +
+                actor_instances(host_ids_[1], image("echo"), "weighted"),
+            4);
+  EXPECT_EQ(actor_instances(host_ids_[0], image("echo"), "weighted"), 2);
+  EXPECT_EQ(actor_instances(host_ids_[2], image("echo"), "weighted"), 1);
+  remove_app("weighted");
+}
+
+TEST_F(WadmReconcile, UnsatisfiableSpreadFailsNamingTheRequirementWithBoundedCommands) {
+  const std::string m = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: mars
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" + image("echo") +
+                        R"(
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 2
+            spread:
+              - name: red-planet
+                requirements:
+                  region: mars
+)";
+  ASSERT_EQ(api("put", m)["result"], "created");
+  ASSERT_EQ(api("deploy.mars")["result"], "acknowledged");
+  json s = wait_status("mars", "failed", 20s);
+  ASSERT_EQ(s["status"]["status"]["type"], "failed") << s;
+  EXPECT_NE(s["status"]["status"]["message"].get<std::string>().find(
+                "spread 'red-planet' cannot be placed: no host has label region=mars"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(s["status"]["components"][0]["status"]["type"], "failed");
+  // Nothing to send for it, however long it stays deployed.
+  std::this_thread::sleep_for(5s);
+  s = api("status.mars");
+  EXPECT_EQ(s["status"]["commands_sent"], 0) << s;
+  EXPECT_EQ(api("list")[0]["status"], "failed");
+  remove_app("mars");
+}
+
+TEST_F(WadmReconcile, UpgradeConvergesToTheNewVersionAndRemovesWhatItLacks) {
+  const std::string v1 = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: upgrade
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" + image("echo") +
+                         R"(
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 2
+)";
+  std::string v2 = replace_once(v1, "version: v1", "version: v2");
+  v2 = replace_once(v2, "- name: echo", "- name: counter");
+  v2 = replace_once(v2, image("echo"), image("kvcounter"));
+  v2 = replace_once(v2, "replicas: 2", "replicas: 1");
+  ASSERT_EQ(api("put", v1)["result"], "created");
+  ASSERT_EQ(api("deploy.upgrade")["result"], "acknowledged");
+  ASSERT_EQ(wait_status("upgrade", "deployed")["status"]["status"]["type"], "deployed");
+  ASSERT_EQ(api("put", v2)["result"], "newversion");
+  ASSERT_EQ(api("deploy.upgrade", R"({"version":"v2"})")["result"], "acknowledged");
+  json s = wait_status("upgrade", "deployed");
+  ASSERT_EQ(s["status"]["version"], "v2") << s;
+  ASSERT_EQ(s["status"]["status"]["type"], "deployed") << s;
+  int echo = 0, counter = 0;
+  for (const auto& h : host_ids_) {
+    echo += actor_instances(h, image("echo"), "upgrade");
+    counter += actor_instances(h, image("kvcounter"), "upgrade");
+  }
+  EXPECT_EQ(echo, 0);
+  EXPECT_EQ(counter, 1);
+  EXPECT_EQ(api("versions.upgrade")["versions"][1]["deployed"], true);
+  remove_app("upgrade");
+}
+
+TEST_F(WadmReconcile, AnApplicationThatNeverConvergesFailsAfterBoundedCommands) {
+  // A replica with a short backoff and 3 rounds (the defaults, 3 s doubling and 6 rounds, are
+  // too slow for a test); the suite's replica hands its lease over when stopped.
+  wadm_->stop(15);  // SIGTERM: the replica hands its lease over
+  wadm_.reset();
+  wadm_ = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{kBinary, "wadm", "--ctl-port", std::to_string(nats_->port()),
+                               "--first-backoff-ms", "300", "--max-rounds", "3"},
+      dir_ + "/wadm-bounded.log");
+  const std::string m = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: ghost
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: ghost
+      type: actor
+      properties:
+        image: )" + registry_->host() +
+                        R"(/not-pushed:1.0.0
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 1
+)";
+  ASSERT_TRUE(eventually([&] { return api("list").is_array(); }, 15s));
+  ASSERT_EQ(api("put", m)["result"], "created");
+  ASSERT_EQ(api("deploy.ghost")["result"], "acknowledged");
+  json s = wait_status("ghost", "failed", 40s);
+  ASSERT_EQ(s["status"]["status"]["type"], "failed") << s;
+  EXPECT_NE(s["status"]["status"]["message"].get<std::string>().find(
+                "did not converge after 3 rounds of commands (3 sent)"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(s["status"]["commands_sent"], 3);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(api("status.ghost")["status"]["commands_sent"], 3) << "no command after failing";
+  remove_app("ghost");
+  // Back to a replica with the defaults for the tests that follow.
+  wadm_->stop(15);  // SIGTERM: the replica hands its lease over
+  wadm_.reset();
+  wadm_ = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{kBinary, "wadm", "--ctl-port", std::to_string(nats_->port())},
+      dir_ + "/wadm2.log");
+  ASSERT_TRUE(eventually([&] { return api("list").is_array(); }, 15s));
+}
+
+TEST_F(WadmReconcile, TwoReplicasReconcileOnceAndTheSecondTakesOverWhenTheFirstDies) {
+  auto second = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{kBinary, "wadm", "--ctl-port", std::to_string(nats_->port())},
+      dir_ + "/wadm-second.log");
+  auto app_yaml = [&](const std::string& name, int replicas) {
+    return R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: )" +
+           name + R"(
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" +
+           image("echo") + R"(
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: )" +
+           std::to_string(replicas) + "\n";
+  };
+  auto total = [&](const std::string& app) {
+    int n = 0;
+    for (const auto& h : host_ids_) n += actor_instances(h, image("echo"), app);
+    return n;
+  };
+  ASSERT_EQ(api("put", app_yaml("pair", 3))["result"], "created");
+  ASSERT_EQ(api("deploy.pair")["result"], "acknowledged");
+  ASSERT_EQ(wait_status("pair", "deployed")["status"]["status"]["type"], "deployed");
+  // Two replicas, one reconciler at a time: exactly the replicas asked for, and it stays so.
+  EXPECT_EQ(total("pair"), 3);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(total("pair"), 3);
+
+  // The lease holder dies without handing over; the other takes over once the lease runs out.
+  wadm_->stop(9);
+  wadm_ = std::move(second);
+  ASSERT_EQ(api("put", app_yaml("after", 2))["result"], "created");
+  ASSERT_EQ(api("deploy.after")["result"], "acknowledged");
+  json s = wait_status("after", "deployed", 40s);
+  EXPECT_EQ(s["status"]["status"]["type"], "deployed") << s;
+  EXPECT_EQ(total("after"), 2);
+  EXPECT_EQ(total("pair"), 3);
+  remove_app("after");
+  remove_app("pair");
+}
+
+TEST_F(WadmReconcile, ALostHostsShareIsPlacedElsewhere) {
+  const std::string m = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: survivor
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" + image("echo") +
+                        R"(
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 3
+            spread:
+              - name: east
+                requirements:
+                  region: east
+)";
+  ASSERT_EQ(api("put", m)["result"], "created");
+  ASSERT_EQ(api("deploy.survivor")["result"], "acknowledged");
+  ASSERT_EQ(wait_status("survivor", "deployed")["status"]["status"]["type"], "deployed");
+  // 3 over the two east hosts in host-id order: 2 on the first, 1 on the second.
+  const std::size_t first = host_ids_[0] < host_ids_[1] ? 0 : 1;
+  const std::size_t second = 1 - first;
+  EXPECT_EQ(actor_instances(host_ids_[first], image("echo"), "survivor"), 2);
+  EXPECT_EQ(actor_instances(host_ids_[second], image("echo"), "survivor"), 1);
+  // The first east host dies without a word (kill -9): its share moves to the other east host.
+  hosts_[first]->stop(9);
+  const auto lost = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually(
+      [&] { return actor_instances(host_ids_[second], image("echo"), "survivor") == 3; }, 60s));
+  std::cout << "[ wadm     ] lost host's share replaced after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - lost)
+                   .count()
+            << " ms\n";
+  EXPECT_EQ(actor_instances(host_ids_[2], image("echo"), "survivor"), 0);
+  remove_app("survivor");
 }
 
 }  // namespace
