@@ -38,27 +38,6 @@ const HTTP_ID = 'httpserver';  // the v1 provider id this test names
 const HTTP_CONFIG = 'echo-http';  // named config holding the listen address
 const sc = StringCodec();
 
-// Host parts of issue #15 not landed in this tree yet (three people write it at once): the steps
-// and checks that need them are skipped, each with a printed "intentionally skipped: <what>, host
-// side not landed" line. The map shrinks as the parts land and is empty when the issue is done;
-// WC_V1_RUN_ALL=1 runs everything regardless (to try a part before it is committed).
-const NOT_LANDED = new Map([
-]);
-/** True when every part in `keys` has landed; otherwise prints the skip line for `what`. */
-function landed(what, ...keys) {
-  if (process.env.WC_V1_RUN_ALL === '1') return true;
-  const missing = keys.filter((k) => NOT_LANDED.has(k));
-  if (missing.length === 0) return true;
-  console.log(`intentionally skipped: ${what} (needs ${missing.map((k) => NOT_LANDED.get(k)).join('; ')}), host side not landed`);
-  return false;
-}
-/** Skips the whole step `t` unless the parts in `keys` have landed; true when skipped. */
-function pending(t, ...keys) {
-  if (landed(t.name, ...keys)) return false;
-  t.skip('intentionally skipped: host side not landed');
-  return true;
-}
-
 // ---- OTP side: the project's own CLI, on the same NATS server (nats://, not WebSocket) ----------
 function cli(...args) {
   return execFileSync(env('WC_WASMCLOUD'), args, { encoding: 'utf8', timeout: 30_000 });
@@ -172,8 +151,7 @@ test('the client connects over WebSocket', async () => {
   assert.equal(await canConnect(WS_URL), true);
 });
 
-test('hosts.list reads the host from KV wadm_state', async (t) => {
-  if (pending(t, 'wadm_state')) return;
+test('hosts.list reads the host from KV wadm_state', async () => {
   const h = await eventually('the host in wadm_state host_default', listedHost);
   assert.equal(h.friendly_name, 'v1-client-host');
   assert.equal(h.labels.v1test, 'yes');
@@ -184,7 +162,7 @@ test('hosts.list reads the host from KV wadm_state', async (t) => {
   assert.equal(echoCountIn(h.components), 0);
 });
 
-test('hosts.get answers the host detail', async (t) => {
+test('hosts.get answers the host detail', async () => {
   const d = await hostDetail();
   assert.equal(d.host_id, HOST);
   assert.equal(d.friendly_name, 'v1-client-host');
@@ -197,14 +175,12 @@ test('hosts.get answers the host detail', async (t) => {
   assert.equal(inv.host_id, HOST);
   assert.equal(inv.labels.v1test, 'yes');
   // hosts.list({expand}) asks host.get for every host listed in wadm_state.
-  if (landed('hosts.list({expand: true})', 'wadm_state')) {
-    const all = await client.hosts.list({ expand: true });
-    assert.equal(all.success, true, all.message);
-    assert.ok(all.response.some((x) => x.host_id === HOST));
-  }
+  const all = await client.hosts.list({ expand: true });
+  assert.equal(all.success, true, all.message);
+  assert.ok(all.response.some((x) => x.host_id === HOST));
 });
 
-test('components.scale echo to 2, and both protocols see and invoke 2 instances', async (t) => {
+test('components.scale echo to 2, and both protocols see and invoke 2 instances', async () => {
   const mark = events.length;
   const ack = await client.components.scale({
     host_id: HOST, component_ref: ECHO_REF, component_id: ECHO_ID, max_instances: 2,
@@ -224,17 +200,11 @@ test('components.scale echo to 2, and both protocols see and invoke 2 instances'
   // The dashboard shows the actor with its 2 instances on this host.
   await eventually('echo x2 in the dashboard', async () =>
     (await dashboard()).actors.some((a) => a.id === ECHO_KEY && a.host_id === HOST && a.count === 2));
-  // KV wadm_state (hosts.list) follows.
-  if (landed('echo x2 in hosts.list', 'wadm_state'))
-    await eventually('echo count 2 in hosts.list', async () => {
-      const h = await listedHost();
-      return seen(echoCountIn(h.components) === 2, h.components);
-    });
-  // ... under the id host.get gives it (washboard joins the two).
-  if (landed('echo under the same id in hosts.list and host.get', 'wadm_state', 'wadm_state_ids')) {
+  // KV wadm_state (hosts.list) follows, under the id host.get gives it (washboard joins the two).
+  await eventually(`echo x2 as ${d.id} in hosts.list`, async () => {
     const h = await listedHost();
-    assert.equal(h.components[d.id], 2, `host.get id ${d.id}, wadm_state ${JSON.stringify(h.components)}`);
-  }
+    return seen(h.components[d.id] === 2, h.components);
+  });
   // The instances answer (an OTP signed invocation through the lattice).
   const r = callEcho('/v1/scaled');
   assert.equal(r.success, true);
@@ -244,7 +214,7 @@ test('components.scale echo to 2, and both protocols see and invoke 2 instances'
   assert.equal(body.method, 'GET');
 });
 
-test('hosts.putLabel / deleteLabel change the labels both protocols report', async (t) => {
+test('hosts.putLabel / deleteLabel change the labels both protocols report', async () => {
   let mark = events.length;
   const put = await client.hosts.putLabel(HOST, 'zone', 'v1-east');
   assert.equal(put.success, true, put.message);
@@ -253,11 +223,10 @@ test('hosts.putLabel / deleteLabel change the labels both protocols report', asy
   assert.equal(otpInventory().labels.zone, 'v1-east');
   await eventually('the label in the dashboard', async () =>
     (await dashboard()).hosts.find((h) => h.id === HOST)?.labels?.zone === 'v1-east');
-  if (landed('the label in hosts.list', 'wadm_state'))
-    await eventually('the label in wadm_state', async () => {
-      const h = await listedHost();
-      return seen(h.labels.zone === 'v1-east', h.labels);
-    });
+  await eventually('the label in wadm_state', async () => {
+    const h = await listedHost();
+    return seen(h.labels.zone === 'v1-east', h.labels);
+  });
   mark = events.length;
   const del = await client.hosts.deleteLabel(HOST, 'zone');
   assert.equal(del.success, true, del.message);
@@ -267,8 +236,7 @@ test('hosts.putLabel / deleteLabel change the labels both protocols report', asy
   assert.equal((await hostDetail()).labels.v1test, 'yes');  // the others stay
 });
 
-test('configs.put / get / list keep named config in CONFIGDATA_default', async (t) => {
-  if (pending(t, 'config')) return;
+test('configs.put / get / list keep named config in CONFIGDATA_default', async () => {
   const mark = events.length;
   const put = await client.configs.put(HTTP_CONFIG, { address: `127.0.0.1:${HTTP_PORT}` });
   assert.equal(put.success, true, put.message);
@@ -296,7 +264,7 @@ test('configs.put / get / list keep named config in CONFIGDATA_default', async (
   assert.ok(!(await client.configs.list()).response.includes('v1-scratch'));
 });
 
-test('providers.start starts the httpserver provider (subject without a host id)', async (t) => {
+test('providers.start starts the httpserver provider (subject without a host id)', async () => {
   const mark = events.length;
   const ack = await client.providers.start({
     host_id: HOST, provider_ref: HTTP_REF, provider_id: HTTP_ID, annotations: { 'v1client.test': 'start' },
@@ -311,19 +279,13 @@ test('providers.start starts the httpserver provider (subject without a host id)
   assert.match(otp.id, /^V[A-Z2-7]{55}$/);
   await eventually('the provider in the dashboard', async () =>
     (await dashboard()).providers.some((x) => x.id === otp.id && x.host_id === HOST));
-  if (landed('the provider in hosts.list', 'wadm_state'))
-    await eventually('the provider in wadm_state', async () => {
-      const h = await listedHost();
-      return seen(Object.values(h.providers).reduce((a, b) => a + b, 0) === 1, h.providers);
-    });
-  if (landed('the provider under its v1 id in hosts.list', 'wadm_state', 'wadm_state_ids')) {
+  await eventually('the provider under its v1 id in hosts.list', async () => {
     const h = await listedHost();
-    assert.deepEqual(h.providers, { [HTTP_ID]: 1 });
-  }
+    return seen(JSON.stringify(h.providers) === JSON.stringify({ [HTTP_ID]: 1 }), h.providers);
+  });
 });
 
-test('links.put wasi:http from the provider to echo serves echo over real HTTP', async (t) => {
-  if (pending(t, 'link', 'config')) return;
+test('links.put wasi:http from the provider to echo serves echo over real HTTP', async () => {
   const mark = events.length;
   const link = {
     source_id: HTTP_ID, target: ECHO_ID, name: 'default', wit_namespace: 'wasi', wit_package: 'http',
@@ -371,7 +333,7 @@ test('links.put wasi:http from the provider to echo serves echo over real HTTP',
   assert.ok(!(await client.links.list()).response.some((x) => x.wit_package === 'blobstore'));
 });
 
-test('bad input on v1 subjects gets {success:false, message}', async (t) => {
+test('bad input on v1 subjects gets {success:false, message}', async () => {
   const cases = [
     ['component.scale malformed JSON', `${V1}.component.scale.${HOST}`, '{"host_id": '],
     ['component.scale without a reference', `${V1}.component.scale.${HOST}`,
@@ -404,25 +366,19 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
     ['provider.start with a bad provider id', `${V1}.provider.start`,
       JSON.stringify({ host_id: HOST, provider_ref: HTTP_REF, provider_id: 'bad id', annotations: {} })],
     ['host.stop with a mistyped timeout', `${V1}.host.stop.${HOST}`, JSON.stringify({ timeout: 'soon' })],
+    ['link.put malformed JSON', `${V1}.link.put`, '{"source_id":'],
+    ['link.put without a source', `${V1}.link.put`,
+      JSON.stringify({ target: ECHO_ID, wit_namespace: 'wasi', wit_package: 'http', interfaces: ['incoming-handler'] })],
+    ['link.del malformed JSON', `${V1}.link.del`, 'null,'],
+    ['link.put naming a config that does not exist', `${V1}.link.put`,
+      JSON.stringify({ source_id: HTTP_ID, target: ECHO_ID, name: 'cfgless', wit_namespace: 'wasi', wit_package: 'http',
+        interfaces: ['incoming-handler'], source_config: ['no-such-config'], target_config: [] })],
+    ['link.put wasi:http whose source is not a provider', `${V1}.link.put`,
+      JSON.stringify({ source_id: ECHO_ID, target: ECHO_ID, name: 'backwards', wit_namespace: 'wasi', wit_package: 'http',
+        interfaces: ['incoming-handler'], source_config: [], target_config: [] })],
+    ['config.put malformed JSON', `${V1}.config.put.v1-bad`, '{"a":'],
+    ['config.put with a non-string value', `${V1}.config.put.v1-bad`, JSON.stringify({ a: 1 })],
   ];
-  if (landed('bad input on link.put / link.del', 'link'))
-    cases.push(
-      ['link.put malformed JSON', `${V1}.link.put`, '{"source_id":'],
-      ['link.put without a source', `${V1}.link.put`,
-        JSON.stringify({ target: ECHO_ID, wit_namespace: 'wasi', wit_package: 'http', interfaces: ['incoming-handler'] })],
-      ['link.del malformed JSON', `${V1}.link.del`, 'null,'],
-      ['link.put naming a config that does not exist', `${V1}.link.put`,
-        JSON.stringify({ source_id: HTTP_ID, target: ECHO_ID, name: 'cfgless', wit_namespace: 'wasi', wit_package: 'http',
-          interfaces: ['incoming-handler'], source_config: ['no-such-config'], target_config: [] })],
-      ['link.put wasi:http whose source is not a provider', `${V1}.link.put`,
-        JSON.stringify({ source_id: ECHO_ID, target: ECHO_ID, name: 'backwards', wit_namespace: 'wasi', wit_package: 'http',
-          interfaces: ['incoming-handler'], source_config: [], target_config: [] })],
-    );
-  if (landed('bad input on config.put', 'config'))
-    cases.push(
-      ['config.put malformed JSON', `${V1}.config.put.v1-bad`, '{"a":'],
-      ['config.put with a non-string value', `${V1}.config.put.v1-bad`, JSON.stringify({ a: 1 })],
-    );
   const failures = [];
   for (const [what, subject, body] of cases) {
     try {
@@ -437,8 +393,7 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
   // Nothing half-done: no component, provider or config came of it.
   const d = await hostDetail();
   assert.deepEqual(d.components.map((c) => c.id).filter((id) => ![ECHO_ID, ECHO_KEY].includes(id)), []);
-  if (landed('no config made by bad input', 'config'))
-    assert.ok(!(await client.configs.list()).response.includes('v1-bad'));
+  assert.ok(!(await client.configs.list()).response.includes('v1-bad'));
   assert.equal(d.labels['hostcore.os'], 'linux');
   assert.equal(d.host_id, HOST);  // still running after the refused host.stop
   // Through the client: a label without a key, an update or a stop of what does not run, a
@@ -454,25 +409,22 @@ test('bad input on v1 subjects gets {success:false, message}', async (t) => {
 });
 
 test('links.delete and providers.stop undo the HTTP path', async () => {
-  if (landed('links.delete', 'link')) {
-    const mark = events.length;
-    const del = await client.links.delete({ source_id: HTTP_ID, link_name: 'default', wit_namespace: 'wasi', wit_package: 'http' });
-    assert.equal(del.success, true, del.message);
-    await waitEvent('linkdef_deleted', (d) => d.source_id === HTTP_ID, mark);
-    assert.ok(!(await client.links.list()).response.some((x) => x.source_id === HTTP_ID));
-    assert.ok(!otpLinks().some((x) => x.actor_id === ECHO_KEY && x.contract_id === 'wasmcloud:httpserver'));
-  }
-  const mark = events.length;
+  let mark = events.length;
+  const del = await client.links.delete({ source_id: HTTP_ID, link_name: 'default', wit_namespace: 'wasi', wit_package: 'http' });
+  assert.equal(del.success, true, del.message);
+  await waitEvent('linkdef_deleted', (d) => d.source_id === HTTP_ID, mark);
+  assert.ok(!(await client.links.list()).response.some((x) => x.source_id === HTTP_ID));
+  assert.ok(!otpLinks().some((x) => x.actor_id === ECHO_KEY && x.contract_id === 'wasmcloud:httpserver'));
+  mark = events.length;
   const stop = await client.providers.stop({ host_id: HOST, provider_id: HTTP_ID });
   assert.equal(stop.success, true, stop.message);
   await waitEvent('provider_stopped', (d) => d.provider_id === HTTP_ID, mark);
   await eventually('the provider gone from host.get', async () => !httpIn(await hostDetail()));
   assert.ok(!(otpInventory().providers ?? []).some((x) => x.contract_id === 'wasmcloud:httpserver'));
-  if (landed('configs.delete of the listen-address config', 'config'))
-    assert.equal((await client.configs.delete(HTTP_CONFIG)).success, true);
+  assert.equal((await client.configs.delete(HTTP_CONFIG)).success, true);
 });
 
-test('components.scale echo to 0 stops it on both protocols', async (t) => {
+test('components.scale echo to 0 stops it on both protocols', async () => {
   const mark = events.length;
   const ack = await client.components.scale({
     host_id: HOST, component_ref: ECHO_REF, component_id: ECHO_ID, max_instances: 0, annotations: {}, config: [],
@@ -483,11 +435,10 @@ test('components.scale echo to 0 stops it on both protocols', async (t) => {
   assert.equal(otpEchoCount(), 0);
   await eventually('echo gone from the dashboard', async () =>
     !(await dashboard()).actors.some((a) => a.id === ECHO_KEY && a.host_id === HOST));
-  if (landed('echo gone from hosts.list', 'wadm_state'))
-    await eventually('echo gone from wadm_state', async () => {
-      const h = await listedHost();
-      return seen(echoCountIn(h.components) === 0, h.components);
-    });
+  await eventually('echo gone from wadm_state', async () => {
+    const h = await listedHost();
+    return seen(echoCountIn(h.components) === 0, h.components);
+  });
 });
 
 test('an actor started and stopped through OTP is seen through v1', async () => {
@@ -499,11 +450,10 @@ test('an actor started and stopped through OTP is seen through v1', async () => 
   });
   assert.equal(c.image_ref, ECHO_REF);
   await waitEvent('component_scaled', (d) => [ECHO_ID, ECHO_KEY].includes(d.component_id) && d.max_instances === 1, mark);
-  if (landed('the OTP-started actor in hosts.list', 'wadm_state'))
-    await eventually('echo x1 in wadm_state', async () => {
-      const h = await listedHost();
-      return seen(echoCountIn(h.components) === 1, h.components);
-    });
+  await eventually('echo x1 in wadm_state', async () => {
+    const h = await listedHost();
+    return seen(echoCountIn(h.components) === 1, h.components);
+  });
   mark = events.length;
   ctl('stop', 'actor', HOST, ECHO_KEY);  // waits for actor_stopped
   await eventually('echo gone from host.get after the OTP stop', async () => !echoIn(await hostDetail()));
