@@ -8,7 +8,9 @@
 # pushes echo (../shared/fixtures/actors/echo.wasm) and the httpserver provider archive
 # (build/providers/httpserver.par.gz) with `wasmcloud reg push`, and starts `wasmcloud dashboard`
 # (the project's OTP-side UI, which must show what v1 requests started); then runs v1client.test.mjs
-# (node's test runner). Stops everything it started and exits non-zero on failure.
+# (node's test runner). Then it runs `wasmcloud up` (temporary HOME, free ports) and up_ws.test.mjs:
+# the client finds up's host over up's WebSocket listener, and Ctrl-C stops up cleanly.
+# Stops everything it started and exits non-zero on failure.
 # WC_V1_TEST_PATTERN (a regular expression) runs only the steps it matches; WC_V1_KEEP_WORK=1
 # keeps the logs.
 #
@@ -138,3 +140,25 @@ cd "$HERE"
 # would keep node running after the last test.
 node --test --test-force-exit --test-concurrency=1 \
   ${WC_V1_TEST_PATTERN:+--test-name-pattern="$WC_V1_TEST_PATTERN"} v1client.test.mjs
+
+# Then `wasmcloud up` as README tells a user (its own nats-server with the WebSocket listener),
+# and the client against it; Ctrl-C must stop it cleanly.
+UP_HOME=$WORK/up-home
+mkdir -p "$UP_HOME"
+UP_NATS=$(free_port)
+UP_WS=$(free_port)
+env -u WASMCLOUD_CLUSTER_SEED HOME="$UP_HOME" XDG_DATA_HOME="$UP_HOME/data" "$WASMCLOUD" up \
+  --nats-port "$UP_NATS" --websocket-port "$UP_WS" --no-registry --no-dashboard --no-native \
+  >"$WORK/up.log" 2>&1 &
+UP_PID=$!
+PIDS+=($UP_PID)
+export WC_UP_LATTICE_JSON=$UP_HOME/data/wasmcloud-cpp/lattice.json WC_UP_WS_URL="ws://127.0.0.1:$UP_WS"
+for _ in $(seq 150); do [[ -f $WC_UP_LATTICE_JSON ]] && break; sleep 0.1; done
+[[ -f $WC_UP_LATTICE_JSON ]] || { echo "tests/v1client: wasmcloud up wrote no lattice.json" >&2; exit 1; }
+node --test --test-force-exit up_ws.test.mjs
+kill -INT "$UP_PID"
+UP_STATUS=0
+wait "$UP_PID" || UP_STATUS=$?
+[[ $UP_STATUS -eq 0 ]] || { echo "tests/v1client: wasmcloud up exited $UP_STATUS after Ctrl-C" >&2; exit 1; }
+! (exec 3<>"/dev/tcp/127.0.0.1/$UP_WS") 2>/dev/null ||
+  { echo "tests/v1client: up's WebSocket port still open after it stopped" >&2; exit 1; }
