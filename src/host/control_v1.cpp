@@ -332,7 +332,7 @@ void V1ControlServer::reply(const ControlRequest& m, bool success, std::string_v
 
 void V1ControlServer::publish(std::string_view name, const json& data) {
   auto st =
-      deps_.ctl->publish_text(topics::v1_event(deps_.lattice_prefix, name),
+      deps_.ctl->publish_text(topics::v1_event_subject(deps_.lattice_prefix, name),
                               lattice::cloudevent_json(ev::type_of(name), deps_.host_id, data));
   if (!st) spdlog::debug("Failed to publish v1 {}: {}", name, st.error().message);
 }

@@ -56,7 +56,7 @@ inline constexpr std::string_view kProviderStopFailed =
     "com.wasmcloud.lattice.provider_stop_failed";
 
 // v1 (wasmCloud 1.x) events, issue #15: short names; each is published on
-// topics::v1_event(lattice, name) with CloudEvent type type_of(name) (wasmCloud 1.x
+// topics::v1_event_subject(lattice, name) with CloudEvent type type_of(name) (wasmCloud 1.x
 // crates/host/src/event.rs, the client's cloud-events.d.ts). The host publishes them beside the
 // OTP events above, whichever protocol caused the change (host/control_v1.h).
 namespace v1 {

@@ -197,9 +197,6 @@ std::optional<std::string> v1_ctl_operation(std::string_view subject, std::strin
   if (!starts_with(subject, root) || subject.size() == root.size()) return std::nullopt;
   return std::string(subject.substr(root.size()));
 }
-std::string v1_event(std::string_view lattice, std::string_view name) {
-  return join({kEventPrefix, lattice, name});
-}
 
 std::string v1_id_key(std::string_view id) { return std::string(kV1IdKeyPrefix) + std::string(id); }
 bool is_valid_v1_id(std::string_view id) {

@@ -106,9 +106,6 @@ std::string v1_ctl_subject(std::string_view lattice, std::string_view operation,
 /// start with `{ctl}.v1.{lattice}.` or nothing follows it.
 std::optional<std::string> v1_ctl_operation(std::string_view subject, std::string_view lattice,
                                             std::string_view ctl = kDefaultCtlPrefix);
-/// v1 event subject `wasmbus.evt.{lattice}.{name}` (name = the short event name, e.g.
-/// `component_scaled`; wasmCloud 1.x crates/host/src/nats/event.rs).
-std::string v1_event(std::string_view lattice, std::string_view name);
 
 // --- Events (control-interface.md 4.1) --------------------------------------------------------
 

@@ -157,7 +157,7 @@ struct Fixture {
   std::vector<json> v1(std::string_view name) const {
     std::vector<json> out;
     for (const auto& s : ctl.published()) {
-      if (s.subject != topics::v1_event(kLattice, name)) continue;
+      if (s.subject != topics::v1_event_subject(kLattice, name)) continue;
       auto e = json::parse(s.text());
       EXPECT_EQ(e["type"], ev::type_of(name));
       EXPECT_EQ(e["source"], kHost);
@@ -785,7 +785,7 @@ TEST(V1Control, HostEventsHeartbeatClaimsAndRegistries) {
   // linkdef events are the link service's; no v1 event from here.
   f.server->on_event(ev::kLinkdefSet, json{{"actor_id", "M"}});
   for (const auto& s : f.ctl.published())
-    EXPECT_NE(s.subject, topics::v1_event(kLattice, "linkdef_set"));
+    EXPECT_NE(s.subject, topics::v1_event_subject(kLattice, "linkdef_set"));
 
   auto claims = one(f.send("claims.get"));
   EXPECT_EQ(claims["success"], true);
