@@ -16,6 +16,9 @@
 //    cluster seed it uses the local lattice's (<data dir>/cluster.nk, made on first use), which
 //    `wasmcloud call` reads too.
 // 4. Serves the dashboard on 127.0.0.1:4000 (--dashboard-port, --no-dashboard).
+// 5. Runs the declarative-application service in-process (issue #16, src/wadm: wadm's API and
+//    reconciler on the same NATS server, like `wasmcloud wadm`; --no-wadm). Without JetStream on
+//    that server it logs a warning and `up` runs without it.
 // Ctrl-C (SIGINT) or SIGTERM stops the host (actors stopped, host_stopped published), then the
 // children (SIGTERM, SIGKILL after 5 s), and exits 0.
 //
@@ -66,6 +69,7 @@
 #include "host/runner.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
+#include "wadm/api_server.h"
 #include "web/dashboard.h"
 
 namespace wc::cli {
@@ -76,6 +80,7 @@ struct UpArgs {
   bool no_registry = false;
   int dashboard_port = 4000;  ///< WASMCLOUD_DASHBOARD_PORT
   bool no_dashboard = false;
+  bool no_wadm = false;       ///< do not run the declarative-application service (issue #16)
   int websocket_port = 4223;  ///< NATS over WebSocket (WASMCLOUD_WEBSOCKET_PORT; issue #15)
   bool no_websocket = false;
   std::string env_error;        ///< a bad WASMCLOUD_WEBSOCKET_PORT, reported by run_up
@@ -444,6 +449,34 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
     }
   }
 
+  // The declarative-application service: its own NATS connection, wadm's API and reconciler.
+  std::unique_ptr<lattice::Connection> wadm_nc;
+  std::unique_ptr<wadm::ApiServer> wadm_server;
+  if (!args.no_wadm) {
+    lattice::ConnectOptions o;
+    o.servers = {"nats://" + cfg.ctl.host + ":" + std::to_string(cfg.ctl.port)};
+    o.name = "wasmcloud up (wadm)";
+    auto c = lattice::Connection::connect(o);
+    Status started = c ? ok() : Status(fail(c.error()));
+    if (c) {
+      wadm_nc = std::move(*c);
+      wadm::ApiServerOptions w;
+      w.lattice = cfg.lattice_prefix;
+      w.reconcile = true;
+      w.reconciler.ctl_prefix = cfg.ctl_topic_prefix;
+      auto s = wadm::ApiServer::start(*wadm_nc, w);
+      if (s)
+        wadm_server = std::move(*s);
+      else
+        started = fail(s.error());
+    }
+    if (wadm_server)
+      spdlog::info("wadm: application API on {} (`wasmcloud app`)", wadm_server->subject());
+    else
+      spdlog::warn("wadm not started ({}); `wasmcloud app` needs `wasmcloud wadm` on this lattice",
+                   started ? std::string("no server") : started.error().message);
+  }
+
   // Who asks this host to stop: the host acts on `cmd.{host}.stop` itself; this subscription
   // only lets `up` say who asked (issue #17.7).
   auto stop_request = std::make_shared<StopRequest>();
@@ -570,6 +603,8 @@ void run_up(host::HostConfig cfg, const UpArgs& args) {
   remove_lattice_context(data);
   stop_watch.unsubscribe();
   watch.reset();
+  wadm_server.reset();  // its reconciler hands the lease over
+  wadm_nc.reset();
   if (dashboard) dashboard->stop();
   dashboard.reset();
   hostp->stop();
@@ -599,6 +634,8 @@ void register_up(CLI::App& app) {
                   "Port of the dashboard on 127.0.0.1 (default 4000; WASMCLOUD_DASHBOARD_PORT)")
       ->check(CLI::Range(1, 65535));
   cmd->add_flag("--no-dashboard", args->no_dashboard, "Do not serve the dashboard");
+  cmd->add_flag("--no-wadm", args->no_wadm,
+                "Do not run the declarative-application service (wadm's API and reconciler)");
   if (auto p = port_from_env("WASMCLOUD_WEBSOCKET_PORT", args->websocket_port); p)
     args->websocket_port = *p;
   else

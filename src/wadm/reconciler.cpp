@@ -426,7 +426,9 @@ Reconciler::~Reconciler() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  // Hand the lease over at once instead of letting it run out (only if it is still ours).
+  // Hand the lease over at once instead of letting it run out (only if it is still ours; not
+  // while NATS is unreachable, where each KV call would wait for its timeout).
+  if (!nc_->connected()) return;
   const std::string key = "_lease." + options_.lattice;
   auto cur = store_->get_raw(key);
   if (cur && *cur &&
@@ -562,6 +564,7 @@ void Reconciler::write_status(const StoredModel& model, const AppPlan* plan, App
 }
 
 void Reconciler::round() {
+  if (!nc_->connected()) return;  // reconnecting: try again next round
   if (!hold_lease()) return;
   auto models = store_->list();
   if (!models) {

@@ -908,5 +908,65 @@ spec:
   remove_app("survivor");
 }
 
+// `wasmcloud up` runs the service in-process: `wasmcloud app` works against up's lattice at once
+// and a deployment converges on up's host.
+TEST(WadmInUp, UpServesTheApiAndReconcilesOnItsHost) {
+  const std::string home = testing::make_temp_dir("wc-wadm-up");
+  const int nats_port = testing::free_port();
+  const int reg_port = testing::free_port();
+  int ok_exit = -1;
+  {
+    testing::ChildProcess up(
+        {kBinary, "up", "--nats-port", std::to_string(nats_port), "--registry-port",
+         std::to_string(reg_port), "--no-dashboard", "--no-websocket", "--no-native"},
+        home + "/up.log", {"HOME=" + home, "XDG_DATA_HOME=" + home + "/data"});
+    ASSERT_TRUE(testing::wait_port(nats_port, 15s)) << "see " << home << "/up.log";
+    ASSERT_TRUE(testing::wait_port(reg_port, 15s)) << "see " << home << "/up.log";
+    const std::string reg = "127.0.0.1:" + std::to_string(reg_port);
+    auto bytes = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
+    ASSERT_TRUE(bytes.has_value());
+    oci::PushOptions po;
+    po.kind = oci::ArtifactKind::kActor;
+    po.allowed_insecure = {reg};
+    ASSERT_TRUE(oci::Client().push(reg + "/echo:0.1.0", *bytes, po).has_value());
+
+    lattice::ConnectOptions o;
+    o.servers = {"nats://127.0.0.1:" + std::to_string(nats_port)};
+    auto nc = lattice::Connection::connect(o);
+    ASSERT_TRUE(nc.has_value());
+    bool answered = false;
+    for (int i = 0; i < 150 && !answered; ++i) {
+      answered = (*nc)->request("wadm.api.default.model.list", "", 500ms).has_value();
+      if (!answered) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(answered) << "see " << home << "/up.log";
+    const std::string file = home + "/one.yaml";
+    std::ofstream(file) << "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n"
+                           "  name: one\n  annotations:\n    version: v1\nspec:\n  components:\n"
+                           "    - name: echo\n      type: actor\n      properties:\n"
+                           "        image: "
+                        << reg
+                        << "/echo:0.1.0\n      traits:\n        - type: spreadscaler\n"
+                           "          properties:\n            replicas: 2\n";
+    const std::string app = kBinary + " app -p " + std::to_string(nats_port) + " ";
+    auto [dep_out, dep_rc] = run(app + "deploy " + file + " 2>&1");
+    EXPECT_EQ(dep_rc, 0) << dep_out;
+    EXPECT_NE(dep_out.find("Successfully deployed model one v1"), std::string::npos) << dep_out;
+    std::string status;
+    for (int i = 0; i < 300; ++i) {
+      status = run(app + "status one -o json").first;
+      if (json::parse(status, nullptr, false)["status"]["status"]["type"] == "deployed") break;
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(json::parse(status, nullptr, false)["status"]["status"]["type"], "deployed")
+        << status;
+    auto [und_out, und_rc] = run(app + "undeploy one");
+    EXPECT_EQ(und_rc, 0) << und_out;
+    ok_exit = up.interrupt_and_wait(30s);
+  }
+  EXPECT_EQ(ok_exit, 0);
+  testing::remove_temp_dir(home);
+}
+
 }  // namespace
 }  // namespace wc
