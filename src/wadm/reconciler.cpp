@@ -421,7 +421,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::start(lattice::Connection& nc, M
 Reconciler::~Reconciler() {
   events_.unsubscribe();
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -439,7 +439,7 @@ Reconciler::~Reconciler() {
 
 void Reconciler::wake() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     wake_ = true;
   }
   cv_.notify_all();
@@ -449,16 +449,16 @@ void Reconciler::run() {
   pthread_setname_np(pthread_self(), "wc-wadm-reconcile");
   while (true) {
     {
-      std::unique_lock<std::mutex> l(mu_);
+      MutexLock l(mu_);
       const auto until = Clock::now() + options_.round_interval;
       while (!stop_ && !wake_)
-        if (cv_.wait_until(l, until) == std::cv_status::timeout) break;
+        if (l.wait_until(cv_, until) == std::cv_status::timeout) break;
       if (stop_) return;
       if (wake_) {
         // Debounce a burst of events into one round.
         const auto settle = Clock::now() + std::chrono::milliseconds(250);
         while (!stop_)
-          if (cv_.wait_until(l, settle) == std::cv_status::timeout) break;
+          if (l.wait_until(cv_, settle) == std::cv_status::timeout) break;
         if (stop_) return;
       }
       wake_ = false;

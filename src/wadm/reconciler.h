@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/thread_annotations.h"
 #include "lattice/ctl_client.h"
 #include "lattice/nats.h"
 #include "wadm/manifest.h"
@@ -183,7 +183,7 @@ class Reconciler {
   Reconciler& operator=(const Reconciler&) = delete;
 
   /// Asks for a round as soon as possible (the API calls it after deploy / undeploy / delete).
-  void wake();
+  void wake() EXCLUDES(mu_);
   /// Control commands sent so far (all applications).
   std::uint64_t commands_sent() const { return commands_sent_.load(); }
 
@@ -200,7 +200,7 @@ class Reconciler {
     std::string last_status;  ///< the record last written (written again only when it changes)
   };
   Reconciler() = default;
-  void run();
+  void run() EXCLUDES(mu_);
   void round();
   bool hold_lease();
   void write_status(const StoredModel& model, const AppPlan* plan, AppState& st);
@@ -213,10 +213,10 @@ class Reconciler {
   std::map<std::string, AppState> apps_;  // reconcile thread only
   std::set<std::string> last_hosts_;      // reconcile thread only
   std::atomic<std::uint64_t> commands_sent_{0};
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool wake_ = false;  // guarded by mu_
-  bool stop_ = false;  // guarded by mu_
+  bool wake_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
   lattice::Subscription events_;
 };
