@@ -67,6 +67,7 @@ podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
 tar -C "$ROOT" -c . | podman import \
   --change 'USER 10001:10001' \
   --change 'WORKDIR /var/lib/wasmcloud' \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV HOME=/var/lib/wasmcloud' \
   --change 'ENV XDG_CACHE_HOME=/var/cache/wasmcloud' \
   --change 'ENV TMPDIR=/var/cache/wasmcloud' \

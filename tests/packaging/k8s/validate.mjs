@@ -1,5 +1,5 @@
 // Offline check of deploy/kubernetes (issue #18.3), run by tests/packaging/k8s_test.sh.
-//  1. Renders the kustomization: its `resources` files, each a YAML stream, with `namespace` set
+//  1. Renders the kustomization (render.mjs): its `resources` files, each a YAML stream, with `namespace` set
 //     on every namespaced object (the only kustomization fields the manifests use; any other
 //     field fails here rather than being ignored). When `kubectl` is installed, `kubectl
 //     kustomize` renders it too and both renderings must be the same objects.
@@ -18,7 +18,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import YAML from "yaml";
+import { parseStream as parse, render } from "./render.mjs";
 
 const [deployDir, kubectlRendered, outDir] = process.argv.slice(2);
 let passed = 0;
@@ -30,37 +30,21 @@ const fail = (what) => {
   console.error(`k8s_test: FAILED: ${what}`);
   process.exit(1);
 };
-
-/** Parses a YAML stream; fails on any parse error. Returns the non-empty documents. */
+/** parse() that fails the test on a parse error. */
 function parseStream(text, where) {
-  const docs = YAML.parseAllDocuments(text);
-  const out = [];
-  for (const d of docs) {
-    if (d.errors.length) fail(`${where}: ${d.errors[0].message}`);
-    const v = d.toJS();
-    if (v !== null && v !== undefined) out.push(v);
+  try {
+    return parse(text, where);
+  } catch (e) {
+    return fail(e.message);
   }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------- 1. render
-const CLUSTER_SCOPED = new Set(["Namespace", "PersistentVolume", "StorageClass", "ClusterRole",
-  "ClusterRoleBinding", "CustomResourceDefinition"]);
-const kfile = path.join(deployDir, "kustomization.yaml");
-const [kust] = parseStream(fs.readFileSync(kfile, "utf8"), kfile);
-for (const key of Object.keys(kust)) {
-  if (!["apiVersion", "kind", "namespace", "resources"].includes(key))
-    fail(`${kfile}: field '${key}' is not handled by this renderer (validate.mjs)`);
-}
-if (kust.kind !== "Kustomization") fail(`${kfile}: kind is not Kustomization`);
-const objects = [];
-for (const res of kust.resources) {
-  const file = path.join(deployDir, res);
-  for (const doc of parseStream(fs.readFileSync(file, "utf8"), file)) {
-    if (kust.namespace && !CLUSTER_SCOPED.has(doc.kind))
-      doc.metadata = { ...doc.metadata, namespace: kust.namespace };
-    objects.push(doc);
-  }
+let kust, objects;
+try {
+  ({ kustomization: kust, objects } = render(deployDir));
+} catch (e) {
+  fail(e.message);
 }
 const id = (o) => `${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;
 ok(`rendered ${objects.length} objects from ${kust.resources.length} files`);
@@ -203,8 +187,9 @@ const need = (cond, what) => (cond ? undefined : fail(what));
   const host = get("Deployment", "wasmcloud-host");
   need(host, "no Deployment wasmcloud-host");
   const cs = host.spec.template.spec.containers;
+  const runs = (c, what) => [...(c.command ?? []), ...(c.args ?? [])].join(" ").includes(what);
   const h = cs.find((c) => c.command?.includes("host"));
-  const leaf = cs.find((c) => c.command?.includes("nats-server"));
+  const leaf = cs.find((c) => runs(c, "nats-server -c"));
   need(h && leaf, "the host pods do not run both the host and a nats-server sidecar");
   const cmName = h.envFrom.find((e) => e.configMapRef).configMapRef.name;
   const env = get("ConfigMap", cmName).data;
