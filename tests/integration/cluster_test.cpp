@@ -349,14 +349,16 @@ TEST_F(LatticeOnNatsCluster, HostKeepsWorkingWhenItsNatsNodeDies) {
   });
   std::this_thread::sleep_for(300ms);
   const auto before = ok.load();
-  auto mark = rpc_mark();
   auto t0 = std::chrono::steady_clock::now();
   nats->kill9(0);
   // Host 0 reconnects to node 1 (next in its list) and answers its inventory again.
   ASSERT_TRUE(eventually([&] { return static_cast<bool>(ctl->host_inventory(id(0))); }, 20s))
       << "host 0 did not come back; logs in " << nats->dir();
   const double reconnect_ms = ms_since(t0);
-  // ... and takes invocations again.
+  // ... and takes invocations again. The mark is taken after the reconnect: an invocation host 0
+  // ran just before the kill may have its event published late (then this wait ended at once,
+  // before the load thread's request lost with node 0 had timed out).
+  auto mark = rpc_mark();
   ASSERT_TRUE(eventually([&] { return answered_by(mark).count(id(0)) > 0; }, 20s));
   const double serving_ms = ms_since(t0);
   std::this_thread::sleep_for(500ms);
