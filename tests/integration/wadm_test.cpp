@@ -681,6 +681,40 @@ spec:
   remove_app("weighted");
 }
 
+TEST_F(WadmReconcile, DaemonscalerRunsOnEveryMatchingHost) {
+  const std::string m = R"(apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: daemon
+  annotations:
+    version: v1
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: )" + image("echo") +
+                        R"(
+      traits:
+        - type: daemonscaler
+          properties:
+            replicas: 2
+            spread:
+              - name: east
+                requirements:
+                  region: east
+)";
+  ASSERT_EQ(api("put", m)["result"], "created");
+  ASSERT_EQ(api("deploy.daemon")["result"], "acknowledged");
+  json s = wait_status("daemon", "deployed");
+  ASSERT_EQ(s["status"]["status"]["type"], "deployed") << s;
+  EXPECT_EQ(s["status"]["components"][0]["traits"][0]["type"], "daemonscaler");
+  EXPECT_EQ(actor_instances(host_ids_[0], image("echo"), "daemon"), 2);
+  EXPECT_EQ(actor_instances(host_ids_[1], image("echo"), "daemon"), 2);
+  EXPECT_EQ(actor_instances(host_ids_[2], image("echo"), "daemon"), 0);
+  remove_app("daemon");
+}
+
 TEST_F(WadmReconcile, UnsatisfiableSpreadFailsNamingTheRequirementWithBoundedCommands) {
   const std::string m = R"(apiVersion: core.oam.dev/v1beta1
 kind: Application
