@@ -3,6 +3,7 @@
 // the texts in errors.h.
 #include "wadm/manifest.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -242,6 +243,9 @@ Result<json> yaml_to_json(std::string_view text) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion&) {
+    // yaml-cpp's own text for it is "bad file".
+    return fail(Code::kInvalidArgument, "not YAML or JSON: nested too deeply");
   } catch (const YAML::Exception& e) {
     return fail(Code::kInvalidArgument, std::string("not YAML or JSON: ") + e.what());
   } catch (const std::exception& e) {

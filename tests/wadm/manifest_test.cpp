@@ -133,6 +133,10 @@ TEST(ManifestRefused, TooLargeDeepOrExpanding) {
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "[";
   expect_refused("a: " + deep, std::string(errors::kUnableToParse));
+  std::string deeper;
+  for (int i = 0; i < 5000; ++i) deeper += "[";
+  expect_refused("a: " + deeper,
+                 std::string(errors::kUnableToParse) + "not YAML or JSON: nested too deeply");
   // Nine levels of nine aliases: 9^9 nodes once expanded.
   std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; ++i) {
