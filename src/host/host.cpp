@@ -238,6 +238,8 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
   {
     // Created before anything can emit (emit() reads it); its thread starts after host_started.
     LatticeStateDeps d;
+    d.stale_after = std::max(std::chrono::milliseconds(120000),
+                             std::chrono::milliseconds(10LL * cfg.heartbeat_interval_ms));
     d.lattice = cfg.lattice_prefix;
     d.host_id = impl->host_id;
     d.view = [raw] {

@@ -84,8 +84,22 @@ HostStateView make_host_state_view(
 }
 
 std::string merge_hosts(const std::optional<std::string>& current, const std::string& host_id,
-                        const HostStateView* view) {
+                        const HostStateView* view, const std::string& stale_before,
+                        std::set<std::string>* pruned) {
   json m = parse_map(current);
+  if (!stale_before.empty()) {
+    for (auto it = m.begin(); it != m.end();) {
+      const json& e = it.value();
+      const json* seen = e.is_object() && e.contains("last_seen") ? &e["last_seen"] : nullptr;
+      // Only our own timestamp format compares as text (rfc3339_micros: fixed width, UTC).
+      bool stale = it.key() != host_id && seen != nullptr && seen->is_string() &&
+                   seen->get_ref<const std::string&>().size() == stale_before.size() &&
+                   seen->get_ref<const std::string&>() < stale_before;
+      if (stale && pruned != nullptr) pruned->insert(it.key());
+      it = stale ? m.erase(it) : std::next(it);
+    }
+  }
+
   if (view == nullptr) {
     m.erase(host_id);
     return m.dump();
@@ -114,12 +128,14 @@ std::string merge_hosts(const std::optional<std::string>& current, const std::st
 }
 
 std::string merge_components(const std::optional<std::string>& current, const std::string& host_id,
-                             const HostStateView* view) {
+                             const HostStateView* view, const std::set<std::string>& also_remove) {
   json m = parse_map(current);
   for (auto it = m.begin(); it != m.end();) {
     json& c = it.value();
-    if (c.is_object() && c.contains("instances") && c["instances"].is_object())
+    if (c.is_object() && c.contains("instances") && c["instances"].is_object()) {
       c["instances"].erase(host_id);
+      for (const auto& h : also_remove) c["instances"].erase(h);
+    }
     bool empty = !c.is_object() || !c.contains("instances") || !c["instances"].is_object() ||
                  c["instances"].empty();
     bool ours = view != nullptr && std::any_of(view->components.begin(), view->components.end(),
@@ -145,11 +161,14 @@ std::string merge_components(const std::optional<std::string>& current, const st
 }
 
 std::string merge_providers(const std::optional<std::string>& current, const std::string& host_id,
-                            const HostStateView* view) {
+                            const HostStateView* view, const std::set<std::string>& also_remove) {
   json m = parse_map(current);
   for (auto it = m.begin(); it != m.end();) {
     json& p = it.value();
-    if (p.is_object() && p.contains("hosts") && p["hosts"].is_object()) p["hosts"].erase(host_id);
+    if (p.is_object() && p.contains("hosts") && p["hosts"].is_object()) {
+      p["hosts"].erase(host_id);
+      for (const auto& h : also_remove) p["hosts"].erase(h);
+    }
     bool empty =
         !p.is_object() || !p.contains("hosts") || !p["hosts"].is_object() || p["hosts"].empty();
     bool ours = view != nullptr && std::any_of(view->providers.begin(), view->providers.end(),
@@ -230,19 +249,26 @@ void LatticeStateWriter::stop() {
 
 Status LatticeStateWriter::write(const HostStateView* view) {
   const std::string& h = deps_.host_id;
+  std::string stale_before;
+  if (view != nullptr && deps_.stale_after.count() > 0)
+    stale_before = lattice::rfc3339_micros(std::chrono::system_clock::now() - deps_.stale_after);
+  std::set<std::string> pruned;
   auto st = deps_.modify(topics::wadm_state_hosts_key(deps_.lattice),
                          [&](const std::optional<std::string>& cur) -> std::optional<std::string> {
-                           return merge_hosts(cur, h, view);
+                           pruned.clear();  // the loop may run this again
+                           return merge_hosts(cur, h, view, stale_before, &pruned);
                          });
   if (!st) return st;
+  for (const auto& gone : pruned)
+    spdlog::info("wadm_state: removed host {} (not seen since {})", gone, stale_before);
   st = deps_.modify(topics::wadm_state_components_key(deps_.lattice),
                     [&](const std::optional<std::string>& cur) -> std::optional<std::string> {
-                      return merge_components(cur, h, view);
+                      return merge_components(cur, h, view, pruned);
                     });
   if (!st) return st;
   return deps_.modify(topics::wadm_state_providers_key(deps_.lattice),
                       [&](const std::optional<std::string>& cur) -> std::optional<std::string> {
-                        return merge_providers(cur, h, view);
+                        return merge_providers(cur, h, view, pruned);
                       });
 }
 

@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,17 +80,23 @@ HostStateView make_host_state_view(
 // not an object: starts from {}). `view` null removes the host's part. They return the new
 // JSON text; equal input gives byte-equal output (so an unchanged state writes nothing).
 
-/// host_{lattice}: sets or removes map[host_id].
+/// host_{lattice}: sets or removes map[host_id]. With a non-empty `stale_before` (an RFC 3339
+/// time in rfc3339_micros' format), other hosts' entries whose `last_seen` (in that format) is
+/// earlier are removed too and their ids added to `*pruned` (hosts that died without stopping;
+/// wadm expires such hosts the same way).
 std::string merge_hosts(const std::optional<std::string>& current, const std::string& host_id,
-                        const HostStateView* view);
-/// component_{lattice}: removes instances[host_id] everywhere, then adds this host's groups;
-/// a component left with no instances is removed.
+                        const HostStateView* view, const std::string& stale_before = {},
+                        std::set<std::string>* pruned = nullptr);
+/// component_{lattice}: removes instances[host_id] (and those of `also_remove`) everywhere,
+/// then adds this host's groups; a component left with no instances is removed.
 std::string merge_components(const std::optional<std::string>& current, const std::string& host_id,
-                             const HostStateView* view);
-/// provider_{lattice}: removes hosts[host_id] everywhere, then adds "Running" for this host's
-/// providers; a provider left on no host is removed.
+                             const HostStateView* view,
+                             const std::set<std::string>& also_remove = {});
+/// provider_{lattice}: removes hosts[host_id] (and `also_remove`) everywhere, then adds
+/// "Running" for this host's providers; a provider left on no host is removed.
 std::string merge_providers(const std::optional<std::string>& current, const std::string& host_id,
-                            const HostStateView* view);
+                            const HostStateView* view,
+                            const std::set<std::string>& also_remove = {});
 
 /// A read-modify-write of one key (lattice::KvStore::modify over `wadm_state`).
 using StateModify = std::function<Status(
@@ -104,6 +111,9 @@ struct LatticeStateDeps {
   std::string lattice;
   std::string host_id;
   std::chrono::milliseconds retry_delay{1000};
+  /// Other hosts' entries not seen for this long are removed with this host's next write
+  /// (0: never). The host uses max(120 s, 10 heartbeat intervals).
+  std::chrono::milliseconds stale_after{0};
 };
 
 class LatticeStateWriter {

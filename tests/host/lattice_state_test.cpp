@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace wc::host {
@@ -93,6 +94,43 @@ TEST(WadmStateMerge, TwoHostsKeepEachOthersEntriesAndRemovalTakesOnlyOne) {
   HostStateView b0 = view_of("NB", "echo", 0, "");
   c = json::parse(merge_components(c.dump(), "NB", &b0));
   EXPECT_FALSE(c.contains("echo"));
+}
+
+TEST(WadmStateMerge, HostsNotSeenSinceTheThresholdArePrunedWithTheirParts) {
+  HostStateView dead = view_of("NDEAD", "echo", 1, "p");
+  dead.last_seen = "2026-12-07T21:00:00.000000Z";
+  HostStateView alive = view_of("NALIVE", "echo", 2, "");
+  alive.last_seen = "2026-12-07T21:59:00.000000Z";
+  HostStateView wadm = view_of("NWADM", "x", 1, "");
+  std::string hosts = merge_hosts(std::nullopt, "NDEAD", &dead);
+  hosts = merge_hosts(hosts, "NALIVE", &alive);
+  json m = json::parse(hosts);
+  m["NWADM"] = json::parse(merge_hosts(std::nullopt, "NWADM", &wadm))["NWADM"];
+  m["NWADM"]["last_seen"] = "2020-01-01T00:00:00Z";  // another writer's format: never pruned
+  std::string comps =
+      merge_components(merge_components(std::nullopt, "NDEAD", &dead), "NALIVE", &alive);
+  std::string provs = merge_providers(std::nullopt, "NDEAD", &dead);
+
+  HostStateView me = view_of("NME", "echo", 1, "");
+  std::set<std::string> pruned;
+  json after =
+      json::parse(merge_hosts(m.dump(), "NME", &me, "2026-12-07T21:55:00.000000Z", &pruned));
+  EXPECT_EQ(pruned, std::set<std::string>{"NDEAD"});
+  EXPECT_FALSE(after.contains("NDEAD"));
+  EXPECT_TRUE(after.contains("NALIVE"));
+  EXPECT_TRUE(after.contains("NWADM"));
+  EXPECT_TRUE(after.contains("NME"));
+  json c = json::parse(merge_components(comps, "NME", &me, pruned));
+  EXPECT_FALSE(c["echo"]["instances"].contains("NDEAD"));
+  EXPECT_TRUE(c["echo"]["instances"].contains("NALIVE"));
+  EXPECT_TRUE(c["echo"]["instances"].contains("NME"));
+  json p = json::parse(merge_providers(provs, "NME", &me, pruned));
+  EXPECT_FALSE(p.contains("p"));
+  // Without a threshold nothing else is touched.
+  pruned.clear();
+  after = json::parse(merge_hosts(m.dump(), "NME", &me, "", &pruned));
+  EXPECT_TRUE(after.contains("NDEAD"));
+  EXPECT_TRUE(pruned.empty());
 }
 
 TEST(WadmStateMerge, GarbageCurrentValueIsReplaced) {
