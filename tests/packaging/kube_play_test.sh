@@ -13,7 +13,8 @@
 #    by host B alone after pod A is stopped: the metadata lives in the hub's JetStream domain
 #    (WASMCLOUD_JS_DOMAIN=hub), shared by hosts whose leaves have domains of their own;
 #  - stopping pod A publishes host_stopped (seen on the hub).
-# Removes every pod it played (and the image when it built it). Prints "kube_play_test: N passed,
+# Removes every pod it played, podman's pause image when it made it, and the image when it
+# built it. Prints "kube_play_test: N passed,
 # 0 failed". Not part of scripts/test.sh (needs podman, catatonit, runc; minutes with the image).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +58,8 @@ export CONTAINERS_CONF=$T/containers.conf
 VERSION=$(sed -n 's/^project(wasmcloud_cpp VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 IMAGE=localhost/wasmcloud:$VERSION
 BUILT=0
+# podman builds its pod infra image (localhost/podman-pause) at the first kube play.
+PAUSE_BEFORE=$(podman images -q --filter reference=localhost/podman-pause)
 PLAYED=()
 PIDS=()
 cleanup() {
@@ -68,6 +71,11 @@ cleanup() {
   fi
   for f in "${PLAYED[@]}"; do podman kube down "$f" >/dev/null 2>&1 || true; done
   [ "$BUILT" = 0 ] || podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  if [ -z "$PAUSE_BEFORE" ]; then
+    for i in $(podman images -q --filter reference=localhost/podman-pause); do
+      podman rmi -f "$i" >/dev/null 2>&1 || true
+    done
+  fi
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ "$rc" -ne 0 ]; then
