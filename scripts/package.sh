@@ -20,9 +20,13 @@ if [ ! -f build/CMakeCache.txt ]; then
 else
   "${LOCK[@]}" cmake -S . -B build >/dev/null
 fi
-"${LOCK[@]}" ninja -C build -j"${WC_JOBS:-2}" wasmcloud provider_archives >/dev/null
+mkdir -p build/package
+LOG=build/package/package.log
+"${LOCK[@]}" ninja -C build -j"${WC_JOBS:-2}" wasmcloud provider_archives >"$LOG" 2>&1 ||
+  { tail -30 "$LOG" >&2; echo "package: the build failed (log: $LOG)" >&2; exit 1; }
 rm -f build/package/wasmcloud_*.deb
-(cd build && cpack -G DEB >/dev/null)
+(cd build && cpack -G DEB >>"package/package.log" 2>&1) ||
+  { tail -30 "$LOG" >&2; echo "package: cpack failed (log: $LOG)" >&2; exit 1; }
 deb=$(ls build/package/wasmcloud_*.deb)
 echo "package: $(du -h "$deb" | cut -f1) in $((SECONDS - START)) s" >&2
 echo "$PWD/$deb"

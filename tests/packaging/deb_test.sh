@@ -73,7 +73,7 @@ trap cleanup EXIT
 
 # ------------------------------------------------------------------------------- build, install
 say "building the package (scripts/package.sh)"
-DEB=$(scripts/package.sh | tail -1)
+DEB=$(scripts/package.sh 2>"$T/package.log" | tail -1) || die "scripts/package.sh failed"
 [ -f "$DEB" ] || die "no package built"
 say "package: $DEB ($(du -h "$DEB" | cut -f1))"
 INSTALLED=1
@@ -154,6 +154,11 @@ ENV_FILE=${ENV_FILE#-}
 [ -n "$EXEC" ] && [ "$USER_" = wasmcloud ] && [ "$ENV_FILE" = /etc/wasmcloud/host.env ] ||
   die "unexpected unit: ExecStart='$EXEC' User='$USER_' EnvironmentFile='$ENV_FILE'"
 say "ExecStart=$EXEC"
+# systemd's own check of the installed unit (syntax, directives, the executable), offline.
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify "$UNIT" >"$T/verify.log" 2>&1 || die "systemd-analyze verify: $(cat "$T/verify.log")"
+  pass "systemd-analyze verify accepts the installed unit"
+fi
 
 # Settings, as an operator edits them.
 CLUSTER_SEED=$(/usr/bin/wasmcloud keys gen cluster -o json |
