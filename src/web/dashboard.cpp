@@ -22,6 +22,7 @@
 #include "lattice/topics.h"
 #include "wascap/jwt.h"
 #include "web/actions.h"
+#include "web/applications.h"
 #include "web/event_log.h"
 #include "web/forms.h"
 #include "web/guard.h"
@@ -159,6 +160,7 @@ class DashboardImpl {
   std::unique_ptr<HotReloadWatcher> watcher_;
   std::unique_ptr<Actions> actions_;
   std::unique_ptr<Uploads> uploads_;
+  std::unique_ptr<Applications> apps_;
   std::unique_ptr<Router> router_;
   httplib::Server server_;
   std::thread server_thread_, refresher_;
@@ -204,9 +206,16 @@ Status DashboardImpl::start() {
   actions_ =
       std::make_unique<Actions>(*ctl_, state_, *watcher_, cfg_.registry, cfg_.allowed_insecure);
   uploads_ = std::make_unique<Uploads>(*actions_, state_);
+  apps_ = std::make_unique<Applications>(
+      cfg_.lattice,
+      [this](const std::string& subject, const std::string& body) -> Result<std::string> {
+        auto m = nc_->request(subject, body, cfg_.ctl_timeout);
+        if (!m) return fail(m.error());
+        return std::string(m->text());
+      });
   router_ = std::make_unique<Router>(Router::Deps{ui_dir_, cfg_.lattice, cfg_.registry, guard_,
                                                   log_, *slots_, state_, metrics_, *watcher_,
-                                                  *actions_, *uploads_});
+                                                  *actions_, *uploads_, *apps_});
   server_.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
   // dashboard share a port that is already in use. The hook sees each candidate socket before
@@ -321,6 +330,10 @@ void DashboardImpl::refresher_loop() {
   while (!stopping_) {
     lock.unlock();
     refresh();
+    if (!is_stopping() && apps_->refresh()) {
+      state_.mark_changed();
+      log_.notify();
+    }
     lock.lock();
     cv_.wait_for(lock, cfg_.refresh_interval, [this] { return stopping_; });
   }

@@ -35,6 +35,10 @@
 //   POST /api/providers/stop      StopProviderForm → cmd.{host}.sp
 //   POST /api/links/put           LinkForm → linkdefs.put
 //   POST /api/links/delete        {"actor_id","contract_id","link_name"} → linkdefs.del
+//   POST /api/apps/deploy         {"name","version"?} → wadm.api.{lattice}.model.deploy.{name}
+//   POST /api/apps/undeploy       {"name"} → wadm.api.{lattice}.model.undeploy.{name}
+//                                 (web/applications.h; /api/state's "applications" is the
+//                                 Applications view, from model.list + model.status.{name})
 // Every POST reply is {"accepted": bool, "error": string, ...details}; status 200 when the
 // lattice accepted, 400 for validation messages, 403 for refused cross-site requests
 // (RequestGuard), 502 for lattice / registry failures. Refusals and failures are also written
@@ -42,7 +46,8 @@
 //
 // Threads: the HTTP server's pool (32 workers; each SSE stream holds one, at most
 // max_streams of them), one refresher
-// (ping.hosts + get.{host}.inv + get.links + get.claims every refresh_interval), one file
+// (ping.hosts + get.{host}.inv + get.links + get.claims, then the wadm API's model.list and
+// model.status.{name}, every refresh_interval), one file
 // watcher (hot reload), and the NATS delivery threads of the two event subscriptions. All
 // public methods are thread-safe.
 #pragma once

@@ -70,6 +70,17 @@ inline constexpr std::string_view kNotConnected = "The dashboard is not connecte
 inline constexpr std::string_view kTooManyStreams =
     "Too many open event streams; close another dashboard tab or retry later";
 
+// --- Applications (the wadm API, issue #16) ----------------------------------------------------
+/// Shown in the Applications view when no wadm service answers `model.list` on the lattice.
+inline constexpr std::string_view kNoWadm =
+    "No wadm service answers on this lattice (start one with `wasmcloud wadm`, or `wasmcloud up`)";
+/// The Applications view before the dashboard first asked wadm.
+inline constexpr std::string_view kWadmNotAskedYet = "Asking the lattice for wadm…";
+/// A wadm reply that is not the API's shape.
+inline constexpr std::string_view kWadmBadReply = "Unexpected reply from the wadm service";
+inline constexpr std::string_view kBadAppName =
+    "Please name an application (no dots, wildcards or spaces)";
+
 // --- Cross-site protection --------------------------------------------------------------------
 inline constexpr std::string_view kCrossSiteRefused = "Cross-site request refused";
 inline constexpr std::string_view kBadCsrfToken = "Missing or wrong CSRF token";

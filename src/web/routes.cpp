@@ -101,6 +101,7 @@ std::string render_index(std::string page, std::string_view token, std::string_v
 json Router::state_json() const {
   json s = d_.state.snapshot();
   s["watches"] = d_.watcher.to_json();
+  s["applications"] = d_.apps.snapshot();
   return s;
 }
 
@@ -297,6 +298,9 @@ void Router::install(httplib::Server& server) {
     auto f = parse_delete_link(b);
     return f ? a.delete_link(*f) : refused(400, f.error().message);
   });
+  Applications& apps = d_.apps;
+  post(server, "/api/apps/deploy", [&apps](const json& b) { return apps.deploy(b); });
+  post(server, "/api/apps/undeploy", [&apps](const json& b) { return apps.undeploy(b); });
 }
 
 }  // namespace wc::web

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "web/actions.h"
+#include "web/applications.h"
 #include "web/event_log.h"
 #include "web/guard.h"
 #include "web/hot_reload.h"
@@ -55,13 +56,15 @@ class Router {
     const HotReloadWatcher& watcher;
     Actions& actions;
     Uploads& uploads;
+    Applications& apps;
   };
   explicit Router(Deps deps) : d_(std::move(deps)) {}
 
   /// Registers every route and the pre-routing handler on `server`.
   void install(httplib::Server& server);
 
-  /// GET /api/state: LatticeState::snapshot() + `"watches"` (HotReloadWatcher::to_json()).
+  /// GET /api/state: LatticeState::snapshot() + `"watches"` (HotReloadWatcher::to_json()) +
+  /// `"applications"` (Applications::snapshot()).
   nlohmann::json state_json() const;
 
  private:

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "lattice/cloudevent.h"
 #include "lattice/events.h"
+#include "web/applications.h"
 
 namespace wc::web {
 namespace {
@@ -178,6 +179,9 @@ void LatticeState::apply_inventory(const json& raw) {
       if (auto ins = a.find("instances"); ins != a.end() && ins->is_array()) {
         row.count = static_cast<int>(ins->size());
         if (!ins->empty()) row.revision = num(ins->front(), "revision");
+        for (const auto& i : *ins)
+          if (row.app.empty() && i.is_object() && i.contains("annotations"))
+            row.app = wadm_app_of(i["annotations"]);
       }
       if (row.count > 0) actors_[{host, key}] = row;
       if (!row.image_ref.empty()) refmap_[row.image_ref] = key;
@@ -195,6 +199,7 @@ void LatticeState::apply_inventory(const json& raw) {
       row.contract_id = json_string(p, "contract_id");
       row.name = json_string(p, "name");
       row.image_ref = json_string(p, "image_ref");
+      if (p.is_object() && p.contains("annotations")) row.app = wadm_app_of(p["annotations"]);
       kept[k] = row;
     }
   }
@@ -310,6 +315,7 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     touch_host_locked(source, now);
     auto& row = actors_[{source, pk}];
     ++row.count;
+    if (auto app = wadm_app_of(d.value("annotations", json::object())); !app.empty()) row.app = app;
     if (auto ref = json_string(d, "image_ref"); !ref.empty()) {
       if (row.image_ref.empty()) row.image_ref = ref;
       refmap_[ref] = pk;
@@ -334,6 +340,7 @@ std::optional<LogEntry> LatticeState::apply_event(const json& raw, Clock::time_p
     auto& row = providers_[{source, pk, json_string(d, "link_name")}];
     row.contract_id = json_string(d, "contract_id");
     row.image_ref = json_string(d, "image_ref");
+    row.app = wadm_app_of(d.value("annotations", json::object()));
     if (auto c = d.find("claims"); c != d.end() && c->is_object())
       row.name = json_string(*c, "name");
     if (!row.name.empty()) claims_[pk].name = row.name;
@@ -441,7 +448,9 @@ json LatticeState::snapshot(Clock::time_point now) const {
                       {"host_id", k.first},
                       {"count", a.count},
                       {"image_ref", ref},
-                      {"revision", a.revision}});
+                      {"revision", a.revision},
+                      {"managed_by", a.app.empty() ? "" : std::string(kManagedByWadm)},
+                      {"app", a.app}});
   }
   for (const auto& [k, p] : providers_) {
     std::string name = p.name.empty() ? name_of_locked(std::get<1>(k)) : p.name;
@@ -451,7 +460,9 @@ json LatticeState::snapshot(Clock::time_point now) const {
                          {"link_name", std::get<2>(k)},
                          {"contract_id", p.contract_id},
                          {"status", p.status},
-                         {"image_ref", p.image_ref}});
+                         {"image_ref", p.image_ref},
+                         {"managed_by", p.app.empty() ? "" : std::string(kManagedByWadm)},
+                         {"app", p.app}});
   }
   for (const auto& [id, l] : links_)
     links.push_back({{"id", id},
@@ -473,6 +484,11 @@ json LatticeState::snapshot(Clock::time_point now) const {
 std::uint64_t LatticeState::version() const {
   std::lock_guard lock(mu_);
   return version_;
+}
+
+void LatticeState::mark_changed() {
+  std::lock_guard lock(mu_);
+  ++version_;
 }
 
 // ------------------------------------------------------------------ InvocationMetrics

@@ -74,10 +74,16 @@ class LatticeState {
   bool has_host(const std::string& host_id) const;
 
   /// `{"lattice", "hosts": [...], "actors": [...], "providers": [...], "links": [...],
-  /// "claims": [...]}`; shapes in the README of src/web (docs in dashboard.h).
+  /// "claims": [...]}`; shapes in the README of src/web (docs in dashboard.h). Actor and
+  /// provider rows carry `"managed_by"` ("wadm" or "") and `"app"` (the application name), from
+  /// the `wasmcloud.dev/managed-by` / `wasmcloud.dev/appspec` annotations of the inventory
+  /// (an actor: its first instance that has them) and of actor_started / provider_started.
   nlohmann::json snapshot(Clock::time_point now = Clock::now()) const;
   /// Bumped on every change (for the server-sent-events stream).
   std::uint64_t version() const;
+  /// Bumps version() without a change here: something else /api/state shows changed (the
+  /// Applications view), so that the event streams send the state again.
+  void mark_changed();
 
  private:
   struct Host {
@@ -94,12 +100,14 @@ class LatticeState {
     std::string image_ref;
     std::int64_t revision = 0;
     std::string name;
+    std::string app;  ///< wadm_app_of(an instance's annotations): "" when not wadm's
   };
   struct Provider {
     std::string contract_id;
     std::string status = "Awaiting";
     std::string name;
     std::string image_ref;
+    std::string app;  ///< wadm_app_of(the provider's annotations)
   };
   struct Link {
     std::string actor_id, provider_id, link_name, contract_id;

@@ -487,6 +487,53 @@ TEST_F(ServerTest, LinkPutWithoutResponders) {
             0u);
 }
 
+// The Applications view and actions (web/applications.h) over the real NATS connection: with
+// no wadm the state says so; deploy / undeploy are guarded POSTs sent to the wadm API.
+TEST_F(ServerTest, ApplicationsWithoutWadmSaySo) {
+  json apps;
+  for (int i = 0; i < 100; ++i) {
+    auto r = client_->Get("/api/state");
+    ASSERT_TRUE(r);
+    apps = body_of(r)["applications"];
+    if (apps["message"] != messages::kWadmNotAskedYet) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(apps["available"], false);
+  EXPECT_EQ(apps["message"], messages::kNoWadm);
+  EXPECT_TRUE(apps["apps"].empty());
+  auto r = post("/api/apps/undeploy", json{{"name", "shop"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(body_of(r)["error"], messages::kNoWadm);
+}
+
+TEST_F(ServerTest, DeployAndUndeployAreGuardedRequestsToTheWadmApi) {
+  FakeHost deploy(*nc_, "wadm.api.default.model.deploy.shop",
+                  json{{"result", "acknowledged"}, {"message", "ok"}});
+  FakeHost undeploy(*nc_, "wadm.api.default.model.undeploy.shop",
+                    json{{"result", "acknowledged"}, {"message", "ok"}});
+  auto refused = post("/api/apps/deploy", json{{"name", "shop"}}, {{"X-CSRF-Token", "wrong"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  auto bad = post("/api/apps/deploy", json{{"name", "a.b"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(body_of(bad)["error"], messages::kBadAppName);
+  EXPECT_EQ(deploy.count(), 0u);
+
+  auto r = post("/api/apps/deploy", json{{"name", "shop"}, {"version", "v2"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(body_of(r)["accepted"], true);
+  EXPECT_EQ(deploy.first(), (json{{"version", "v2"}}));
+  EXPECT_EQ(deploy.count(), 1u);
+
+  r = post("/api/apps/undeploy", json{{"name", "shop"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(undeploy.first(), (json{{"non_destructive", false}}));
+}
+
 TEST_F(ServerTest, EventsUpdateTheStateAndReachTheStream) {
   std::string stream;
   std::atomic<bool> saw{false};
