@@ -5,7 +5,7 @@
 // table change seen here arrived over server-sent events.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -686,4 +686,102 @@ test('a 500 KB unbroken string from the lattice neither widens the page nor reac
   await second.screenshot({ path: path.join(ARTIFACTS, '25-long-string.png') });
   await second.close();
   await expectCommands([]);
+});
+
+// ------------------------------------------------------------------ applications (issue #16)
+// run.sh runs `wasmcloud wadm` on this lattice. A manifest of echo (from the run's registry) is
+// put and deployed with the CLI; the Applications view shows it as wadm reports it, the actors
+// table marks what wadm started, and stopping it by hand asks first.
+
+const APP = 'ui-app';
+
+test('applications: a deployed manifest is listed with its version, status and components', async () => {
+  const file = path.join(WORK, 'ui-app.yaml');
+  fs.writeFileSync(file, `apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: ${APP}
+  annotations:
+    version: v1
+    description: dashboard test
+spec:
+  components:
+    - name: echo
+      type: actor
+      properties:
+        image: ${REGISTRY}/echo:0.3.4
+      traits:
+        - type: spreadscaler
+          properties:
+            replicas: 1
+`);
+  cli('app', '--ctl-port', env('WC_NATS_PORT'), 'deploy', file);
+  const row = page.locator(`#apps-table tr[data-app="${APP}"]`);
+  await row.waitFor({ timeout: T });
+  await page.waitForFunction((app) => document.querySelector(`#apps-table tr[data-app="${app}"] .app-status .status`)?.textContent === 'deployed',
+    APP, { timeout: 40000 });
+  assert.equal(await row.locator('.deployed-version').textContent(), 'v1');
+  assert.equal(await row.locator('.latest-version').textContent(), 'v1');
+  assert.match(await row.locator('li[data-component="echo"]').textContent(), /echo \(actor\) deployed/);
+  assert.equal(await page.locator('#apps-message').textContent(), '');
+  await shot('26-applications');
+});
+
+test('applications: echo carries the "managed by wadm" badge, and stopping it by hand asks first', async () => {
+  const badge = page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"] .managed[data-app="${APP}"]`).first();
+  await badge.waitFor({ timeout: T });
+  assert.equal(await badge.textContent(), `managed by wadm: ${APP}`);
+  const row = page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"]`, { has: page.locator('.managed') }).first();
+  const host = await row.getAttribute('data-host');
+  const countBefore = await row.locator('.count').textContent();
+  const mark = ctlSeen.length;
+  const asked = new Promise((resolve) => page.once('dialog', async (d) => { const m = d.message(); await d.dismiss(); resolve(m); }));
+  await row.locator('button.stop').click();
+  const message = await asked;
+  assert.match(message, new RegExp(`managed by application "${APP}": wadm will put it back`));
+  await new Promise((r) => setTimeout(r, 1000));
+  // Dismissed: nothing was sent and echo still runs there.
+  const stops = ctlSeen.slice(mark).filter((m) => m.subject === `${CTL}cmd.${host}.scale` && JSON.parse(m.body).count === 0);
+  assert.deepEqual(stops, []);
+  assert.equal(await page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"][data-host="${host}"] .count`).textContent(), countBefore);
+  await shot('27-managed-badge');
+  ctlMark = ctlSeen.length;  // wadm's own commands are not the dashboard's
+});
+
+test('applications: Undeploy in the view (CSRF-guarded POST) removes what wadm started', async () => {
+  const row = page.locator(`#apps-table tr[data-app="${APP}"]`);
+  await row.locator('button.undeploy').click();
+  await page.waitForFunction((app) => document.querySelector(`#apps-table tr[data-app="${app}"] .app-status .status`)?.textContent === 'undeployed',
+    APP, { timeout: T });
+  assert.equal(await row.locator('.deployed-version').textContent(), '—');
+  await page.locator(`#actors-table .managed[data-app="${APP}"]`).first().waitFor({ state: 'detached', timeout: T });
+  // Without the token the same POST is refused.
+  const r = await fetch(`${URL_BASE}/api/apps/deploy`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: APP }) });
+  assert.equal(r.status, 403);
+  await shot('28-undeployed');
+  ctlMark = ctlSeen.length;
+});
+
+test('applications: with no wadm on the lattice the view says so plainly', async () => {
+  const port = await freePort();
+  const child = spawn(WASMCLOUD, ['dashboard', '--port', String(port), '--nats-port', env('WC_NATS_PORT'),
+    '--lattice-prefix', 'nowadm', '--refresh-ms', '2000'], { stdio: 'ignore' });
+  const p = await context.newPage();
+  try {
+    const until = Date.now() + T;
+    for (;;) {
+      try { await p.goto(`http://127.0.0.1:${port}/`); break; } catch (e) {
+        if (Date.now() > until) throw e;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+    await p.waitForFunction(() => document.getElementById('apps-message')?.textContent.startsWith('No wadm service answers'), null, { timeout: T });
+    assert.equal(await p.locator('#apps-message').getAttribute('data-available'), 'false');
+    assert.equal(await p.locator('#apps-table tbody tr.empty').textContent(), 'Applications unavailable');
+    assert.deepEqual(await noticeTexts(p), []);  // not an error storm
+    await p.screenshot({ path: path.join(ARTIFACTS, '29-no-wadm.png'), fullPage: true });
+  } finally {
+    await p.close();
+    child.kill('SIGTERM');
+  }
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web dashboard against a REAL lattice: starts nats-server, docker-registry,
-# two `wasmcloud host` processes and `wasmcloud dashboard` on free loopback ports, pushes echo
-# and the httpserver provider archive to the registry, runs dashboard.test.mjs (node's test
+# two `wasmcloud host` processes, `wasmcloud wadm` and `wasmcloud dashboard` on free loopback
+# ports, pushes echo and the httpserver provider archive to the registry, runs dashboard.test.mjs (node's test
 # runner driving the system Chromium through playwright-core), then sends SIGTERM to the
 # dashboard with a server-sent-events client still connected and fails unless it exits 0 by
 # itself within 5 s. Stops everything it started and exits non-zero on failure. Screenshots:
@@ -100,6 +100,9 @@ for name in a b; do
   PIDS+=($!)
 done
 wait_port "$DASH_PORT" 15
+# The declarative-application service (issue #16) for the Applications steps.
+"$WASMCLOUD" wadm --ctl-host 127.0.0.1 --ctl-port "$NATS_PORT" >"$WORK/wadm.log" 2>&1 &
+PIDS+=($!)
 
 "$WASMCLOUD" reg push --insecure "$REGISTRY/echo:0.3.4" "$FIXTURES/echo.wasm" >"$WORK/push.log" 2>&1
 "$WASMCLOUD" reg push --insecure "$REGISTRY/httpserver:0.1.0" "$HTTPSERVER_PAR" >>"$WORK/push.log" 2>&1

@@ -11,7 +11,7 @@ const MAX_NOTICES = 3;
 /** Longest text (characters) a notice or a chooser option shows; the rest is cut with "…". */
 const MAX_SHORT_TEXT = 300;
 
-let state = { hosts: [], actors: [], providers: [], links: [], claims: [], watches: [] };
+let state = { hosts: [], actors: [], providers: [], links: [], claims: [], watches: [], applications: { available: false, message: '', apps: [] } };
 let metrics = { actors: [] };
 const charts = {};
 
@@ -125,17 +125,57 @@ function shown(rows) {
   return h ? rows.filter((r) => r.host_id === h) : rows;
 }
 
+/** The "managed by wadm" badge of an actor or provider row (nothing when wadm does not manage it). */
+function managedBadge(row) {
+  if (row.managed_by !== 'wadm') return '';
+  return el('span', { class: 'managed', title: `Started by wadm for application "${row.app}"`, dataset: { app: row.app } }, `managed by wadm: ${clip(row.app, 60)}`);
+}
+
+/**
+ * Asks before a person stops or scales by hand what wadm manages (it would put it back).
+ * Resolves true when the action may go ahead (not managed, or the person confirmed).
+ */
+function confirmManaged(row, what, verb) {
+  if (row?.managed_by !== 'wadm') return true;
+  return window.confirm(`${what} is managed by application "${row.app}": wadm will put it back. ${verb} it anyway?`);
+}
+
+function renderApps() {
+  const view = state.applications || { available: false, message: '', apps: [] };
+  const msg = document.getElementById('apps-message');
+  msg.textContent = view.message || '';
+  msg.dataset.available = String(Boolean(view.available));
+  fillBody('apps-table', (view.apps || []).map((a) => {
+    const actions = el('td', {});
+    const deployed = Boolean(a.deployed_version);
+    const btn = el('button', { type: 'button', class: deployed ? 'undeploy danger' : 'deploy' }, deployed ? 'Undeploy' : 'Deploy');
+    btn.addEventListener('click', async () => {
+      const r = await api(deployed ? '/api/apps/undeploy' : '/api/apps/deploy', { name: a.name });
+      if (!r.ok) notice(`${deployed ? 'Undeploy' : 'Deploy'} ${a.name}: ${r.body.error}`);
+    });
+    actions.append(btn);
+    const comps = el('ul', { class: 'components' }, ...(a.components || []).map((c) => el('li', { dataset: { component: c.name } },
+      `${c.name} (${c.type}) `, el('span', { class: `status ${String(c.status).toLowerCase()}`, title: c.status_message || '' }, c.status || 'unknown'))));
+    const status = el('td', { class: 'app-status' }, el('span', { class: `status ${String(a.status).toLowerCase()}` }, a.status),
+      a.status_message ? el('div', { class: 'hint status-message' }, a.status_message) : '');
+    return el('tr', { dataset: { app: a.name } }, el('td', { class: 'name' }, a.name),
+      el('td', { class: 'deployed-version' }, a.deployed_version || '—'), el('td', { class: 'latest-version' }, a.latest_version),
+      status, el('td', {}, comps), actions);
+  }), view.available ? 'No applications' : 'Applications unavailable', 6);
+}
+
 function renderActors() {
   fillBody('actors-table', shown(state.actors).map((a) => {
     const scaleBtn = el('button', { type: 'button', class: 'scale' }, 'Scale');
     scaleBtn.addEventListener('click', () => openScale(a));
     const stopBtn = el('button', { type: 'button', class: 'stop danger' }, 'Stop');
     stopBtn.addEventListener('click', async () => {
+      if (!confirmManaged(a, `Actor "${a.name}"`, 'Stop')) return;
       const r = await api('/api/actors/scale', { host_id: a.host_id, actor_id: a.id, actor_ref: a.image_ref, count: 0 });
       if (!r.ok) notice(`Stop actor: ${r.body.error}`);
     });
     return el('tr', { dataset: { actor: a.id, host: a.host_id } },
-      el('td', { class: 'name' }, a.name), el('td', {}, shortId(a.id)), el('td', {}, shortId(a.host_id)),
+      el('td', { class: 'name' }, a.name, managedBadge(a)), el('td', {}, shortId(a.id)), el('td', {}, shortId(a.host_id)),
       el('td', { class: 'count' }, a.count), el('td', { class: 'ref' }, a.image_ref),
       el('td', { class: 'revision' }, a.revision), el('td', {}, scaleBtn, ' ', stopBtn));
   }), 'No actors running', 7);
@@ -154,11 +194,12 @@ function renderProviders() {
   fillBody('providers-table', shown(state.providers).map((p) => {
     const stop = el('button', { type: 'button', class: 'stop danger' }, 'Stop');
     stop.addEventListener('click', async () => {
+      if (!confirmManaged(p, `Provider "${p.name}" (${p.link_name})`, 'Stop')) return;
       const r = await api('/api/providers/stop', { host_id: p.host_id, provider_id: p.id, link_name: p.link_name, contract_id: p.contract_id });
       if (!r.ok) notice(`Stop provider: ${r.body.error}`);
     });
     return el('tr', { dataset: { provider: p.id, host: p.host_id, link: p.link_name } },
-      el('td', { class: 'name' }, p.name), el('td', { class: 'key' }, shortId(p.id)),
+      el('td', { class: 'name' }, p.name, managedBadge(p)), el('td', { class: 'key' }, shortId(p.id)),
       el('td', { class: 'link-name' }, p.link_name), el('td', { class: 'contract' }, p.contract_id),
       el('td', { class: 'host', title: p.host_id }, hostName(p.host_id)),
       el('td', {}, el('span', { class: `status ${p.status.toLowerCase()}` }, p.status)), el('td', {}, stop));
@@ -208,6 +249,7 @@ function renderHostSelects() {
 function render() {
   renderHostSelects();
   renderHosts();
+  renderApps();
   renderActors();
   renderProviders();
   renderLinks();
@@ -343,7 +385,12 @@ function setupForms() {
     done: (b) => `${startedText(b)} from ${b.actor_ref}`,
   });
   wire('form-hotreload', '/api/actors/hotreload', { done: (b) => `${startedText(b)}; watching ${b.watching}` });
-  wire('form-scale', '/api/actors/scale', { done: (b) => `Accepted: scaling to ${b.count} instance(s) on host ${hostName(b.host_id)}` });
+  wire('form-scale', '/api/actors/scale', {
+    prepare: (body) => {
+      const a = state.actors.find((x) => x.id === body.actor_id && x.host_id === body.host_id);
+      return confirmManaged(a, `Actor "${a?.name}"`, 'Scale') ? null : 'Not scaled: wadm manages this actor';
+    },
+    done: (b) => `Accepted: scaling to ${b.count} instance(s) on host ${hostName(b.host_id)}` });
   wire('form-start-provider', '/api/providers/start', { done: (b) => `Accepted: starting ${b.provider_ref} on host ${hostName(b.host_id)}` });
   wire('form-upload-provider', '/api/providers/upload', {
     multipart: true,
