@@ -695,6 +695,15 @@ test('a 500 KB unbroken string from the lattice neither widens the page nor reac
 
 const APP = 'ui-app';
 
+/** The text of the next browser dialog (confirm) on `page`, which is dismissed; rejects after T. */
+function nextDialog() {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { page.off('dialog', on); reject(new Error('no confirmation was asked')); }, T);
+    function on(d) { clearTimeout(timer); page.off('dialog', on); resolve(d.message()); d.dismiss().catch(() => {}); }
+    page.on('dialog', on);
+  });
+}
+
 test('applications: a deployed manifest is listed with its version, status and components', async () => {
   const file = path.join(WORK, 'ui-app.yaml');
   fs.writeFileSync(file, `apiVersion: core.oam.dev/v1beta1
@@ -727,7 +736,7 @@ spec:
   await shot('26-applications');
 });
 
-test('applications: echo carries the "managed by wadm" badge, and stopping it by hand asks first', async () => {
+test('applications: echo carries the "managed by wadm" badge, and stopping or scaling it by hand asks first', async () => {
   const badge = page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"] .managed[data-app="${APP}"]`).first();
   await badge.waitFor({ timeout: T });
   assert.equal(await badge.textContent(), `managed by wadm: ${APP}`);
@@ -735,7 +744,7 @@ test('applications: echo carries the "managed by wadm" badge, and stopping it by
   const host = await row.getAttribute('data-host');
   const countBefore = await row.locator('.count').textContent();
   const mark = ctlSeen.length;
-  const asked = new Promise((resolve) => page.once('dialog', async (d) => { const m = d.message(); await d.dismiss(); resolve(m); }));
+  const asked = nextDialog();
   await row.locator('button.stop').click();
   const message = await asked;
   assert.match(message, new RegExp(`managed by application "${APP}": wadm will put it back`));
@@ -745,6 +754,18 @@ test('applications: echo carries the "managed by wadm" badge, and stopping it by
   assert.deepEqual(stops, []);
   assert.equal(await page.locator(`#actors-table tr[data-actor="${ECHO_KEY}"][data-host="${host}"] .count`).textContent(), countBefore);
   await shot('27-managed-badge');
+  // Scaling it by hand asks too; dismissed, the form says so and nothing is sent.
+  await row.locator('button.scale').click();
+  await page.locator('#dialog-scale').waitFor({ state: 'visible' });
+  await page.fill('#form-scale input[name=count]', '3');
+  const askedScale = nextDialog();
+  const msg = await submit('form-scale');
+  assert.match(await askedScale, new RegExp(`managed by application "${APP}": wadm will put it back. Scale it anyway`));
+  assert.equal(await msg.textContent(), 'Not scaled: wadm manages this actor');
+  await closeDialog('dialog-scale');
+  await new Promise((r) => setTimeout(r, 500));
+  const scales = ctlSeen.slice(mark).filter((m) => m.subject === `${CTL}cmd.${host}.scale` && JSON.parse(m.body).count === 3);
+  assert.deepEqual(scales, []);
   ctlMark = ctlSeen.length;  // wadm's own commands are not the dashboard's
 });
 
