@@ -46,7 +46,7 @@ JOBS="${WC_JOBS:-2}"
 # Unit tests: no `wasmcloud` process, seconds each.
 UNIT_TESTS=(
   common_test wascap_test rpc_test oci_test par_test lattice_test host_test host_components_test
-  web_test provider_sdk_test httpd_test wadm_test
+  web_test provider_sdk_test httpd_test wadm_test host_v1_state_test
   wasm_load_test wasm_engine_test wasm_abi_test wasm_traps_test wasm_wasi_test wasm_fixtures_test
 )
 # Real-server tests of the host (tests/integration): minutes each.
@@ -62,8 +62,8 @@ case "$KIND" in
   tsan)
     SANITIZE=thread
     # The unit tests that run threads of their own (NATS callbacks, servers, executors).
-    TESTS=(lattice_test web_test provider_sdk_test host_components_test provider_supervisor_test
-      httpd_test "${HOST_INTEGRATION_TESTS[@]}")
+    TESTS=(lattice_test web_test provider_sdk_test host_components_test host_v1_state_test
+      provider_supervisor_test httpd_test "${HOST_INTEGRATION_TESTS[@]}")
     ;;
 esac
 
