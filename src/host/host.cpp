@@ -411,14 +411,10 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.facts = [raw] { return raw->facts(); };
     d.providers = [raw] { return raw->provider_snapshot(); };
     d.provider_supervised = [raw](const std::string& key, const std::string& link) {
-      return raw->builtin_http->supervised(key, link) || raw->providers->supervised(key, link);
+      return raw->provider_supervised(key, link);
     };
     d.stop_provider = [raw](const std::string& key, const std::string& link) {
-      if (key == builtin_http_server_key()) {
-        (void)raw->builtin_http->stop(link);
-      } else {
-        raw->providers->stop(key, link);
-      }
+      raw->stop_provider(key, link);
     };
     d.launch_provider = [raw](const StartProviderRequest& req) { raw->launch_provider(req); };
     d.resolve_provider_key = [raw](const std::string& ref) {
@@ -451,14 +447,10 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.facts = [raw] { return raw->facts(); };
     d.providers = [raw] { return raw->provider_snapshot(); };
     d.provider_supervised = [raw](const std::string& key, const std::string& link) {
-      return raw->builtin_http->supervised(key, link) || raw->providers->supervised(key, link);
+      return raw->provider_supervised(key, link);
     };
     d.stop_provider = [raw](const std::string& key, const std::string& link) {
-      if (key == builtin_http_server_key()) {
-        (void)raw->builtin_http->stop(link);
-      } else {
-        raw->providers->stop(key, link);
-      }
+      raw->stop_provider(key, link);
     };
     d.launch_provider = [raw](const StartProviderRequest& req) { raw->launch_provider(req); };
     d.resolve_provider_key = [raw](const std::string& ref) {

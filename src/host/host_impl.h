@@ -175,6 +175,12 @@ struct Host::Impl {
   void launch_builtin_provider(const StartProviderRequest& req);
   /// Start of 3.6.1; failures publish provider_start_failed (inspected error).
   void launch_provider(const StartProviderRequest& req);
+  /// True when (provider key, link name) runs here, as a child process or the builtin HTTP
+  /// server (both control interfaces ask this).
+  bool provider_supervised(const std::string& key, const std::string& link) const;
+  /// Stops (provider key, link name) here: the builtin HTTP server's link or the child process
+  /// (3.6.3); blocks up to the provider shutdown timeout.
+  void stop_provider(const std::string& key, const std::string& link);
 
   // ---------------------------------------------------------------- host.cpp (RPC glue)
   /// Publishes an invocation rpc event (control-interface 4.6) on the control connection.

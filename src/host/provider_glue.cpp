@@ -33,6 +33,18 @@ Result<Bytes> Host::Impl::fetch_provider(const std::string& ref) {
   return fetch_artifact(ref, true);  // same dispatch as actors (claims-oci-par 4.1)
 }
 
+bool Host::Impl::provider_supervised(const std::string& key, const std::string& link) const {
+  return builtin_http->supervised(key, link) || providers->supervised(key, link);
+}
+
+void Host::Impl::stop_provider(const std::string& key, const std::string& link) {
+  if (key == builtin_http_server_key()) {
+    (void)builtin_http->stop(link);
+  } else {
+    providers->stop(key, link);
+  }
+}
+
 /// Start of 3.6.1; failures publish provider_start_failed (inspected error).
 void Host::Impl::launch_provider(const StartProviderRequest& req) {
   auto failed = [&](const std::string& msg) {
