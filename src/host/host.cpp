@@ -254,6 +254,11 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
           [raw](const std::string& key) { return raw->metadata->claims(key); });
     };
     d.modify = [raw](const std::string& key, const auto& change) -> Status {
+      // Disconnected (the server gone, or reconnecting): fail now rather than wait out a KV
+      // round trip's timeout, so a stopping host whose NATS server is gone stops promptly; the
+      // writer retries after a reconnect.
+      if (!raw->ctl->connected())
+        return fail(Code::kUnavailable, "wadm_state: not connected to NATS");
       if (!raw->state_kv) {  // writer thread only
         auto kv = lattice::KvStore::open(*raw->ctl, std::string(topics::kWadmStateBucket), true, {},
                                          raw->js_domain());

@@ -507,5 +507,42 @@ TEST_F(V1State, StoppedHostLeavesWadmState) {
   EXPECT_FALSE(kv_json("wadm_state", "provider_default").contains(http_key));
 }
 
+// A host whose NATS server is gone stops promptly: removing its wadm_state entry must not wait
+// for a KV round trip that cannot succeed (it took a 5 s timeout, on top of the 3 s of final
+// flushes, before the writer checked the connection first).
+TEST(V1StateStop, AHostWhoseNatsServerIsGoneStopsWithoutWaitingForWadmState) {
+  const std::string d = testing::make_temp_dir("wc-v1state-stop");
+  auto server = std::make_unique<testing::NatsServer>();
+  auto key = wascap::KeyPair::generate(wascap::KeyType::kServer);
+  testing::ChildProcess host(
+      {std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host", "--nats-port",
+       std::to_string(server->port()), "--no-native", "--heartbeat-interval-ms", "1000"},
+      d + "/host.log", {"WASMCLOUD_HOST_SEED=" + key.seed(), "TMPDIR=" + d});
+  lattice::ConnectOptions o;
+  o.servers = {server->url()};
+  auto c = lattice::Connection::connect(o);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(testing::wait_host_answers(**c, key.public_key())) << "log in " << d;
+  // The host's first wadm_state write has landed (so the writer has its bucket open).
+  auto kv = lattice::KvStore::open(**c, std::string(topics::kWadmStateBucket), false);
+  ASSERT_TRUE(kv) << kv.error().message;
+  bool listed = false;
+  for (int i = 0; i < 100 && !listed; ++i) {
+    auto v = kv->get(topics::wadm_state_hosts_key("default"));
+    listed = v && *v && (*v)->value.find(key.public_key()) != std::string::npos;
+    if (!listed) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(listed) << "log in " << d;
+  c->reset();
+  server->kill9();
+  const auto t0 = std::chrono::steady_clock::now();
+  const int status = host.interrupt_and_wait(30s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(status, 0) << "log in " << d;
+  // The final flushes wait up to 3 s for a server that is gone; anything past 6 s waited on KV.
+  EXPECT_LT(took, 6s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms; log in " << d;
+}
+
 }  // namespace
 }  // namespace wc
