@@ -104,6 +104,16 @@ std::string ack_json(bool accepted, std::string_view error) {
       -1, ' ', false, json::error_handler_t::replace);
 }
 
+json v1_reply(bool success, std::string_view message, const std::optional<json>& response) {
+  json j{{"success", success}, {"message", std::string(message)}};
+  if (response) j["response"] = *response;
+  return j;
+}
+
+std::string v1_reply_text(const json& reply) {
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 Result<LaunchActorRequest> parse_launch_actor(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return invalid(errors::kInvalidLaunchActor);

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,14 @@ using StringMap = std::map<std::string, std::string>;
 /// `{"accepted": <accepted>, "error": "<error>"}` (spec 2.2). Never throws: bytes of `error`
 /// that are not valid UTF-8 are written as U+FFFD.
 std::string ack_json(bool accepted, std::string_view error = {});
+/// A v1 control reply (v1-and-wadm.md 3; 1.x CtlResponse): `{"success", "message"}` plus
+/// `"response"` when given, as a JSON object.
+nlohmann::json v1_reply(bool success, std::string_view message,
+                        const std::optional<nlohmann::json>& response = std::nullopt);
+/// The text sent for a v1 reply. Messages may echo peer bytes (an id or config name from the
+/// subject): invalid UTF-8 becomes U+FFFD instead of a type_error that would leave the request
+/// unanswered, as in ack_json.
+std::string v1_reply_text(const nlohmann::json& reply);
 
 /// Largest instance count one `la` or `scale` request may ask for. Beyond the original, which had
 /// no limit (a huge count exhausted the host's memory): a larger count is refused with

@@ -133,13 +133,6 @@ std::string str_of(const json& o, std::string_view field) {
 
 // ------------------------------------------------------------------ parsing
 
-std::string v1_reply(bool success, std::string_view message, const json* response) {
-  json r{{"success", success},
-         {"message", json(std::string(message))}};  // invalid UTF-8 is replaced on dump
-  if (response) r["response"] = *response;
-  return r.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 Result<V1Subject> parse_v1_subject(std::string_view subject, std::string_view lattice,
                                    std::string_view ctl_prefix) {
   auto op = topics::v1_ctl_operation(subject, lattice, ctl_prefix);
@@ -326,7 +319,9 @@ Status V1ControlServer::subscribe() {
 void V1ControlServer::reply(const ControlRequest& m, bool success, std::string_view message,
                             const json* response) {
   if (m.reply.empty()) return;
-  auto st = deps_.ctl->publish_text(m.reply, v1_reply(success, message, response));
+  auto st = deps_.ctl->publish_text(
+      m.reply,
+      v1_reply_text(response ? v1_reply(success, message, *response) : v1_reply(success, message)));
   if (!st) spdlog::warn("Failed to reply on {}: {}", m.subject, st.error().message);
 }
 
@@ -742,11 +737,12 @@ void V1ControlServer::stop_provider(const ControlRequest& m, const std::string& 
   auto to = std::make_shared<std::string>(m.reply);
   // Synchronous as in 1.x: the answer follows the stop.
   deps_.post_lifecycle([this, k = *key, link, to] {
-    std::string text = v1_reply(true, errors::kV1StopProvider);
+    std::string text = v1_reply_text(v1_reply(true, errors::kV1StopProvider));
     try {
       deps_.stop_provider(k, link);
     } catch (const std::exception& e) {
-      text = v1_reply(false, std::string(errors::kUnexpectedFailurePrefix) + e.what());
+      text =
+          v1_reply_text(v1_reply(false, std::string(errors::kUnexpectedFailurePrefix) + e.what()));
     }
     if (!to->empty()) (void)deps_.ctl->publish_text(*to, text);
   });

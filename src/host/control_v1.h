@@ -52,10 +52,6 @@ namespace wc::host {
 
 // ------------------------------------------------------------------ parsing (pure)
 
-/// `{"success": s, "message": m}` plus `"response"` when given (1.x CtlResponse).
-std::string v1_reply(bool success, std::string_view message,
-                     const nlohmann::json* response = nullptr);
-
 /// A v1 subject after `{ctl}.v1.{lattice}.`: `resource.op[.arg]` (arg: a host id or "").
 struct V1Subject {
   std::string resource;

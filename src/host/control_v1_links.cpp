@@ -256,12 +256,6 @@ V1Link v1_link_from_linkdef(
   return l;
 }
 
-json v1_reply(bool success, std::string_view message, const std::optional<json>& response) {
-  json j{{"success", success}, {"message", message}};
-  if (response) j["response"] = *response;
-  return j;
-}
-
 // ------------------------------------------------------------------ V1LinkService
 
 V1LinkService::V1LinkService(V1LinkServiceDeps deps) : deps_(std::move(deps)) {}
@@ -298,7 +292,7 @@ Status V1LinkService::open() {
                     ? v1_reply(false, errors::kInvalidTopic)
                     : handle_config(rest.substr(0, dot), rest.substr(dot + 1), body);
       }
-      if (!msg->reply().empty()) (void)deps_.ctl->respond(*msg, reply.dump());
+      if (!msg->reply().empty()) (void)deps_.ctl->respond(*msg, v1_reply_text(reply));
     });
     if (!posted) spdlog::debug("v1 link/config request dropped: host stopping");
   };

@@ -109,10 +109,6 @@ V1Link v1_link_from_linkdef(
     const LinkDefinition& ld, const std::function<std::string(const std::string&)>& actor_id,
     const std::function<std::string(const std::string&, const std::string&)>& provider_id);
 
-/// `{success, message}` plus `response` when given (v1-and-wadm.md 3).
-nlohmann::json v1_reply(bool success, std::string_view message,
-                        const std::optional<nlohmann::json>& response = std::nullopt);
-
 struct V1LinkServiceDeps {
   /// Control connection: subscriptions, replies, events, the two KV buckets. Not owned.
   lattice::Connection* ctl = nullptr;

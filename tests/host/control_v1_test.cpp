@@ -662,7 +662,7 @@ TEST(V1Control, HostlessProviderStartForAnotherHostIsRelayed) {
   // The named host answers: its answer is passed on, nothing runs here.
   f.ctl.respond_with([](const Sent& s) -> Result<Bytes> {
     EXPECT_EQ(s.subject, kRoot + "provider.start.NOTHERHOST");
-    return bytes_of(v1_reply(true, "relayed"));
+    return bytes_of(v1_reply_text(v1_reply(true, "relayed")));
   });
   auto r = one(f.send("provider.start", body));
   EXPECT_EQ(r["success"], true);
