@@ -1,29 +1,46 @@
-// HTTP benchmark of the httpserver capability provider and of the host's builtin HTTP server
-// (second table: wrk -> builtin server -> echo in-process, against the same httpd::Server
-// answering directly). First table: wrk -> httpserver provider (its own
-// process, started from build/providers/httpserver.par.gz by the host) -> NATS -> in-process
-// wc::host::Host -> echo actor, against a BASELINE measured in the same run: the provider's own
-// HTTP server code (wc::httpserver::LinkServer, same thread pool and socket options) answering a
-// fixed HttpResponse of the same body size directly, without NATS and host.
+// HTTP benchmark of the httpserver capability provider and of the host's builtin HTTP server.
 //
-// For each connection count (default 1, 16, 64) both are loaded with
-// `wrk -t<min(2,c)> -c<c> -d<N>s --latency` and the table shows req/s, p50 and p99 of each and
-// the ratio provider / baseline, the load average before the run, and (provider rows) the CPU
-// time per request of each process: wrk, nats-server, the provider, and this process (the host).
+// First table: wrk -> httpserver provider (its own process, started from
+// build/providers/httpserver.par.gz by the host) -> NATS -> in-process wc::host::Host -> echo
+// actor, against a BASELINE measured in the same run: the provider's own HTTP server code
+// (wc::httpserver::LinkServer, same thread pool and socket options) answering a fixed
+// HttpResponse of the same body size directly, without NATS and host.
+//
+// Second table (issue #14.7): wrk -> a real `wasmcloud host` PROCESS (the built CLI, its own
+// lattice prefix "httpbench" on the same nats-server) -> its builtin HTTP server
+// (`builtin://httpserver`, started with `lp`, opened by an ordinary wasmcloud:httpserver link
+// with an `address` value) -> echo in that process, pulled from a real local docker-registry and
+// scaled to the same instance count; against a BASELINE: the same httpd::Server code in this
+// process answering the same bytes directly. The host process is on its native tier before
+// anything is measured: echo's native code is compiled into build/native-bench-cache first, the
+// host gets that directory (--native-cache-dir) and the bench waits until its Prometheus
+// endpoint (--metrics-port) counts a successful native compile or cache load
+// (wasmcloud_native_compile_seconds_count{outcome="ok"}), then warms up with wrk.
+//
+// For each connection count (default 1, 16, 64) every path is loaded with
+// `wrk -t<min(2,c)> -c<c> -d<N>s --latency`; the tables show req/s, p50 and p99 of each, the
+// ratio to its baseline, the load average before the run, and the CPU time per request of each
+// process (utime + stime deltas over the run: /proc/<pid>/stat for children, getrusage for this
+// process and the reaped wrk): wrk, nats-server, the provider and this process (the in-process
+// host) in the first table; the host process, nats-server and wrk (the baseline rows: this
+// process as the server) in the second.
 // Issue #5 goal: >= 5,000 req/s and p99 <= 20 ms at 64 connections, everything on one machine.
+// Issue #14.4 goal (builtin): >= 20,000 req/s, p99 <= 5 ms and >= 0.5x baseline at 64.
 //
-// Everything is local: nats-server and the HTTP listeners on free 127.0.0.1 ports.
+// Everything is local: nats-server, docker-registry and the HTTP listeners on free 127.0.0.1
+// ports; the host process's log, OCI cache and TMPDIR in a temporary directory removed at the
+// end (kept with WC_KEEP_TEST_DIRS=1; its last lines are printed when a builtin phase fails).
 // Environment:
 //   WC_HTTP_BENCH_SECONDS  wrk duration per run (integer seconds; default 10, smoke 1)
 //   WC_HTTP_BENCH_CONNS    comma list of connection counts (default "1,16,64")
-//   WC_HTTP_BENCH_ECHO     echo instances (concurrency in the host; default 4)
-//   WC_HTTP_BENCH_POOL     HTTP worker threads of the link (`threads` link config; default: the
-//                          provider's default) - the baseline uses the same number
+//   WC_HTTP_BENCH_ECHO     echo instances (concurrency in each host; default 4)
+//   WC_HTTP_BENCH_POOL     HTTP worker threads of the provider link (`threads` link config;
+//                          default: the provider's default) - its baseline uses the same number
 //   WC_BENCH_SMOKE=1       CI smoke run (1 s per run, short warm-up)
-//   WC_BENCH_NO_NATIVE=1   run echo on the interpreter (default: native tier, compiled into
-//                          build/native-bench-cache before the host starts)
+//   WC_BENCH_NO_NATIVE=1   run echo on the interpreter in both hosts (default: native tier)
 // Google Benchmark flags are accepted and ignored. Exit code 1 when a phase fails or a run
-// answered with errors.
+// answered with errors. To profile the host process, `perf record -p <pid>` with the pid the
+// bench prints while it runs.
 //
 // Measured 2026-11-30 (RelWithDebInfo, 2 cores shared with other builds: load average 14-23),
 // echo x4, 64 HTTP threads:
@@ -41,6 +58,7 @@
 
 #include <dirent.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -63,11 +81,16 @@
 #include "httpd/server.h"
 #include "httpserver/server.h"
 #include "lattice/nats.h"
+#include "oci/client.h"
 #include "par/par.h"
 #include "support/servers.h"
 #include "wascap/claims.h"
 #include "wascap/nkeys.h"
 #include "wasm/engine.h"
+
+#ifndef WC_CLI_PATH  // set by bench/CMakeLists.txt from the wasmcloud target
+#define WC_CLI_PATH WC_BINARY_DIR "/src/cli/wasmcloud"
+#endif
 
 namespace {
 
@@ -209,17 +232,20 @@ std::map<int, std::string> children() {
 
 /// CPU seconds consumed so far, per component.
 struct CpuSample {
-  double self = 0;      ///< this process: the host (and the idle baseline server)
-  double nats = 0;      ///< nats-server
-  double provider = 0;  ///< other direct children (the provider process)
-  double waited = 0;    ///< reaped descendants (wrk)
+  double self = 0;       ///< this process: the in-process host and the baseline servers
+  double nats = 0;       ///< nats-server
+  double provider = 0;   ///< other direct children (the provider process)
+  double host_proc = 0;  ///< the `wasmcloud host` process of the builtin part
+  double waited = 0;     ///< reaped descendants (wrk)
 };
 
 double tv_s(const timeval& t) {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
 }
 
-CpuSample cpu_sample() {
+/// Samples every component; `host_pid` is the `wasmcloud host` process (-1: none). The
+/// docker-registry (idle while measuring) is left out.
+CpuSample cpu_sample(int host_pid) {
   CpuSample c;
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
@@ -227,7 +253,13 @@ CpuSample cpu_sample() {
   ::getrusage(RUSAGE_CHILDREN, &ru);
   c.waited = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
   for (const auto& [pid, comm] : children()) {
-    (comm == "nats-server" ? c.nats : c.provider) += proc_cpu_s(pid);
+    if (pid == host_pid) {
+      c.host_proc += proc_cpu_s(pid);
+    } else if (comm == "nats-server") {
+      c.nats += proc_cpu_s(pid);
+    } else if (comm != "docker-registry") {
+      c.provider += proc_cpu_s(pid);
+    }
   }
   return c;
 }
@@ -249,11 +281,13 @@ class Bench {
     auto claims = wc::wascap::extract_claims(*echo_bytes, wc::wascap::now_seconds());
     if (!claims) return err("echo claims: " + claims.error().message);
     echo_key_ = claims->claims.sub;
+    echo_bytes_ = *echo_bytes;
     const std::string par = std::string(WC_BINARY_DIR) + "/providers/httpserver.par.gz";
     auto archive = wc::par::load_archive_file(par);
     if (!archive) return err(par + ": " + archive.error().message);
     provider_key_ = archive->claims.sub;
     const std::string cache = std::string(WC_BINARY_DIR) + "/native-bench-cache";
+    native_cache_ = cache;
     if (p_.native && !prewarm_native(*echo_bytes, cache)) return false;
 
     nats_ = std::make_unique<wc::testing::NatsServer>();
@@ -309,41 +343,13 @@ class Bench {
     if (!base) return err("baseline server: " + base.error().message);
     baseline_ = std::move(*base);
 
-    // The host's builtin HTTP server (issue #14.4), linked to the same echo under link name
-    // "builtin" (one link per actor, contract and link name), and its baseline: the same
-    // httpd::Server answering the same bytes directly.
-    ack = ctl("lp", json{{"provider_ref", "builtin://httpserver"}, {"link_name", "builtin"}});
-    if (!ack.value("accepted", false)) return err("lp builtin refused: " + ack.dump());
-    builtin_port_ = wc::testing::free_port();
-    for (int i = 0; i < 100; ++i) {  // provider_started is published before the ack's work ends
-      ack = ctl("linkdefs.put",
-                json{{"actor_id", echo_key_},
-                     {"provider_id", wc::host::builtin_http_server_key()},
-                     {"contract_id", "wasmcloud:httpserver"},
-                     {"link_name", "builtin"},
-                     {"values", {{"address", "127.0.0.1:" + std::to_string(builtin_port_)}}}});
-      if (wc::testing::wait_port(builtin_port_, 200ms)) break;
-    }
-    if (!wc::testing::wait_port(builtin_port_, 5s)) return err("builtin server never listened");
-    auto rb = httplib::Client("127.0.0.1", builtin_port_).Get(kPath);
-    if (!rb || rb->status != 200 || rb->body != echo_reply_)
-      return err("GET through the builtin server failed");
-    wc::httpd::Response direct;
-    direct.headers.emplace_back("content-type", r->get_header_value("Content-Type"));
-    direct.body.assign(echo_reply_.begin(), echo_reply_.end());
-    auto hb = wc::httpd::Server::start(
-        wc::httpd::Options{},
-        [direct](wc::httpd::Request, wc::httpd::Respond respond) { respond(direct); });
-    if (!hb) return err("builtin baseline server: " + hb.error().message);
-    builtin_baseline_ = std::move(*hb);
-    return true;
+    return setup_builtin(r->get_header_value("Content-Type"));
   }
 
   void teardown() {
+    teardown_builtin();
     if (baseline_) baseline_->stop();
     baseline_.reset();
-    if (builtin_baseline_) builtin_baseline_->stop();
-    builtin_baseline_.reset();
     if (nc_ && host_) {
       // Ask the provider to stop before the host (which also stops it) goes away.
       (void)ctl("sp", json{{"provider_ref", provider_key_}, {"link_name", "default"}});
@@ -360,8 +366,28 @@ class Bench {
   std::string builtin_baseline_url() const { return url(builtin_baseline_->port()); }
   std::size_t reply_size() const { return echo_reply_.size(); }
   const Params& params() const { return p_; }
+  /// The `wasmcloud host` process of the builtin part (-1 before setup_builtin()).
+  int host_pid() const { return host_proc_ ? host_proc_->pid() : -1; }
+  /// True while that process has not exited (checked without reaping it: ChildProcess does).
+  bool host_alive() const {
+    if (!host_proc_ || !host_proc_->running()) return false;
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(host_proc_->pid()), &info,
+                    WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == 0;
+  }
+  /// Prints the last lines of the host process's log to stderr (on a failed builtin phase).
+  void print_host_log() const {
+    if (host_dir_.empty()) return;
+    std::ifstream in(host_dir_ + "/host.log");
+    std::string all((std::istreambuf_iterator<char>(in)), {});
+    if (all.size() > 4000) all = "..." + all.substr(all.size() - 4000);
+    std::fprintf(stderr, "--- %s/host.log (end) ---\n%s\n---\n", host_dir_.c_str(), all.c_str());
+  }
 
   static constexpr const char* kPath = "/bench/echo?x=1";
+  /// Lattice prefix of the host process (its own lattice on the shared nats-server).
+  static constexpr const char* kBuiltinLattice = "httpbench";
 
  private:
   static bool err(const std::string& what) {
@@ -423,24 +449,218 @@ class Bench {
     return err("provider did not start");
   }
 
+  /// A control request on `subject`, its JSON reply ({"error": ...} when none came).
+  json request(const std::string& subject, const json& body) {
+    auto r = nc_->request(subject, body.dump(), 10s);
+    if (!r) return json{{"error", r.error().message}};
+    auto j = json::parse(r->text(), nullptr, false);
+    return j.is_discarded() ? json{{"error", "bad reply"}} : j;
+  }
+
+  /// `wasmbus.ctl.httpbench.cmd.{host}.{op}` to the host process.
+  json host_cmd(const std::string& op, const json& body) {
+    return request(
+        std::string("wasmbus.ctl.") + kBuiltinLattice + ".cmd." + proc_host_id_ + "." + op, body);
+  }
+
+  /// The host process's inventory (control-interface.md 2.2.3); {"error": ...} when no answer.
+  json host_inventory() {
+    auto r = nc_->request(
+        std::string("wasmbus.ctl.") + kBuiltinLattice + ".get." + proc_host_id_ + ".inv", "", 2s);
+    if (!r) return json{{"error", r.error().message}};
+    auto j = json::parse(r->text(), nullptr, false);
+    return j.is_discarded() ? json{{"error", "bad reply"}} : j;
+  }
+
+  /// Polls the inventory every 50 ms until `ok(inventory)`; false after `timeout` or when the
+  /// host process has exited.
+  template <typename Pred>
+  bool wait_inventory(Pred ok, std::chrono::milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until && host_alive()) {
+      if (const json inv = host_inventory(); !inv.contains("error") && ok(inv)) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  /// `wasmcloud_native_compile_seconds_count{outcome="..."}` from the host process's metrics
+  /// endpoint: {ok, error}; {-1, -1} when the endpoint did not answer.
+  std::pair<double, double> native_compiles() const {
+    httplib::Client cli("127.0.0.1", metrics_port_);
+    cli.set_connection_timeout(1);
+    cli.set_read_timeout(2);
+    auto r = cli.Get("/metrics");
+    if (!r || r->status != 200) return {-1, -1};
+    double ok = 0, error = 0;
+    std::stringstream ss(r->body);
+    for (std::string line; std::getline(ss, line);) {
+      static const std::string kOk = R"(wasmcloud_native_compile_seconds_count{outcome="ok"} )";
+      static const std::string kErr = R"(wasmcloud_native_compile_seconds_count{outcome="error"} )";
+      if (line.starts_with(kOk)) ok = std::atof(line.c_str() + kOk.size());
+      if (line.starts_with(kErr)) error = std::atof(line.c_str() + kErr.size());
+    }
+    return {ok, error};
+  }
+
+  /// The builtin part: docker-registry holding echo, the `wasmcloud host` process on the
+  /// shared nats-server, echo scaled there and on native code, `builtin://httpserver` started
+  /// and linked, one checked request through it, and the direct httpd::Server baseline.
+  bool setup_builtin(const std::string& content_type) {
+    bool ok = false;
+    try {
+      ok = start_host_process();
+    } catch (const std::exception& e) {  // the test-support launchers throw when a server fails
+      ok = err(std::string("builtin part: ") + e.what());
+    }
+    if (!ok) {
+      print_host_log();
+      return false;
+    }
+    wc::httpd::Response direct;
+    direct.headers.emplace_back("content-type", content_type);
+    direct.body.assign(echo_reply_.begin(), echo_reply_.end());
+    auto hb = wc::httpd::Server::start(
+        wc::httpd::Options{},
+        [direct](wc::httpd::Request, wc::httpd::Respond respond) { respond(direct); });
+    if (!hb) return err("builtin baseline server: " + hb.error().message);
+    builtin_baseline_ = std::move(*hb);
+    return true;
+  }
+
+  bool start_host_process() {
+    registry_ = std::make_unique<wc::testing::RegistryServer>();
+    const std::string echo_ref = registry_->host() + "/echo:0.3.4";
+    wc::oci::PushOptions po;
+    po.kind = wc::oci::ArtifactKind::kActor;
+    po.allowed_insecure = {registry_->host()};
+    if (auto pushed = wc::oci::Client().push(echo_ref, echo_bytes_, po); !pushed)
+      return err("push of echo to the registry failed: " + pushed.error().message);
+
+    host_dir_ = wc::testing::make_temp_dir("wc-http-bench-host");
+    const auto host_key = wc::wascap::KeyPair::generate(wc::wascap::KeyType::kServer);
+    const auto cluster = wc::wascap::KeyPair::generate(wc::wascap::KeyType::kCluster);
+    proc_host_id_ = host_key.public_key();
+    metrics_port_ = wc::testing::free_port();
+    std::vector<std::string> argv = {WC_CLI_PATH,          "host",
+                                     "--nats-port",        std::to_string(nats_->port()),
+                                     "--lattice-prefix",   kBuiltinLattice,
+                                     "--allowed-insecure", registry_->host(),
+                                     "--oci-cache-dir",    host_dir_ + "/oci",
+                                     "--native-cache-dir", native_cache_,
+                                     "--metrics-port",     std::to_string(metrics_port_),
+                                     "--rpc-timeout-ms",   "5000",
+                                     "--log-level",        "warn"};
+    if (!p_.native) argv.emplace_back("--no-native");
+    host_proc_ = std::make_unique<wc::testing::ChildProcess>(
+        argv, host_dir_ + "/host.log",
+        std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + host_key.seed(),
+                                 "WASMCLOUD_CLUSTER_SEED=" + cluster.seed(),
+                                 "TMPDIR=" + host_dir_});
+    if (!wait_inventory([](const json& inv) { return inv.contains("host_id"); }, 30s))
+      return err(std::string("the wasmcloud host process (") + WC_CLI_PATH + ") did not answer");
+
+    // echo from the registry, scaled to the instance count.
+    auto ack = host_cmd(
+        "scale", json{{"actor_id", echo_key_}, {"actor_ref", echo_ref}, {"count", p_.echo_count}});
+    if (!ack.value("accepted", false))
+      return err("scale in the host process refused: " + ack.dump());
+    const auto echo_instances = [this](const json& inv) {
+      for (const auto& a : inv.value("actors", json::array()))
+        if (a.value("id", "") == echo_key_ &&
+            a.value("instances", json::array()).size() == static_cast<std::size_t>(p_.echo_count))
+          return true;
+      return false;
+    };
+    if (!wait_inventory(echo_instances, 60s)) return err("echo did not start in the host process");
+
+    // Native tier: a successful compile or cache load counted by the host's metrics.
+    if (p_.native) {
+      const auto until = Clock::now() + 180s;
+      for (;;) {
+        const auto [ok, failed] = native_compiles();
+        if (ok >= 1) break;
+        if (failed >= 1) return err("echo stays on the interpreter in the host process");
+        if (Clock::now() > until || !host_alive())
+          return err("the host process never reported echo's native code");
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+
+    // builtin://httpserver like any provider, then an ordinary link to echo.
+    ack = host_cmd("lp", json{{"provider_ref", "builtin://httpserver"}, {"link_name", "default"}});
+    if (!ack.value("accepted", false)) return err("lp builtin refused: " + ack.dump());
+    const std::string& key = wc::host::builtin_http_server_key();
+    const auto provider_up = [&key](const json& inv) {
+      for (const auto& p : inv.value("providers", json::array()))
+        if (p.value("id", "") == key) return true;
+      return false;
+    };
+    if (!wait_inventory(provider_up, 10s))
+      return err("builtin://httpserver did not start in the host process");
+    builtin_port_ = wc::testing::free_port();
+    ack = request(std::string("wasmbus.ctl.") + kBuiltinLattice + ".linkdefs.put",
+                  json{{"actor_id", echo_key_},
+                       {"provider_id", key},
+                       {"contract_id", "wasmcloud:httpserver"},
+                       {"link_name", "default"},
+                       {"values", {{"address", "127.0.0.1:" + std::to_string(builtin_port_)}}}});
+    if (!ack.value("accepted", false)) return err("builtin link put refused: " + ack.dump());
+    if (!wc::testing::wait_port(builtin_port_, 10s)) return err("builtin server never listened");
+    httplib::Client cli("127.0.0.1", builtin_port_);
+    cli.set_read_timeout(10);
+    auto rb = cli.Get(kPath);
+    if (!rb || rb->status != 200 || rb->body != echo_reply_)
+      return err("GET through the builtin server of the host process failed (status " +
+                 std::to_string(rb ? rb->status : -1) + ")");
+    return true;
+  }
+
+  /// Stops what setup_builtin() started: the baseline, the host process (SIGTERM, SIGKILL after
+  /// 5 s), the registry, and the host's directory.
+  void teardown_builtin() {
+    if (builtin_baseline_) builtin_baseline_->stop();
+    builtin_baseline_.reset();
+    if (host_proc_) host_proc_->stop(15);
+    host_proc_.reset();
+    registry_.reset();
+    if (!host_dir_.empty()) wc::testing::remove_temp_dir(host_dir_);
+    host_dir_.clear();
+  }
+
   Params p_;
   std::unique_ptr<wc::testing::NatsServer> nats_;
   std::unique_ptr<wc::host::Host> host_;
   std::unique_ptr<wc::lattice::Connection> nc_;
   std::unique_ptr<wc::httpserver::LinkServer> baseline_;
   std::unique_ptr<wc::httpd::Server> builtin_baseline_;
+  std::unique_ptr<wc::testing::RegistryServer> registry_;  ///< holds echo for the host process
+  std::unique_ptr<wc::testing::ChildProcess> host_proc_;   ///< `wasmcloud host`
   std::string echo_key_, provider_key_, echo_reply_;
-  int port_ = 0, builtin_port_ = 0;
+  wc::Bytes echo_bytes_;
+  std::string native_cache_, host_dir_, proc_host_id_;
+  int port_ = 0, builtin_port_ = 0, metrics_port_ = 0;
 };
 
 /// One connection count: provider run, baseline run, CPU per request of the provider run.
+/// CPU microseconds per request of one run, per component: `after - before` over `requests`.
+CpuSample per_request(const CpuSample& before, const CpuSample& after, long requests) {
+  if (requests <= 0) return {};
+  const double per = 1e6 / static_cast<double>(requests);
+  return {(after.self - before.self) * per, (after.nats - before.nats) * per,
+          (after.provider - before.provider) * per, (after.host_proc - before.host_proc) * per,
+          (after.waited - before.waited) * per};
+}
+
+/// One connection count: each path's run, load average before it, CPU per request.
 struct Row {
   int conns = 0;
-  double load_provider = 0, load_baseline = 0;
+  double load_provider = 0, load_baseline = 0, load_builtin = 0, load_builtin_baseline = 0;
   WrkResult provider, baseline;
-  WrkResult builtin, builtin_baseline;  ///< the host's builtin server and its direct baseline
+  WrkResult builtin, builtin_baseline;  ///< the host process's builtin server and its baseline
   CpuSample cpu_us;                     ///< CPU microseconds per provider request, per component
-  double builtin_cpu_us = 0;            ///< CPU microseconds per builtin request: host + wrk
+  CpuSample builtin_cpu_us;             ///< the same per builtin request (host_proc = the host)
+  CpuSample builtin_baseline_cpu_us;    ///< per baseline request (self = the direct server)
 };
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
@@ -470,24 +690,25 @@ int main() {
     Row row;
     row.conns = c;
     row.load_provider = load1();
-    const CpuSample before = cpu_sample();
+    const int hp = b.host_pid();
+    const CpuSample before = cpu_sample(hp);
     row.provider = run_wrk(b.provider_url(), c, p.seconds);
-    const CpuSample after = cpu_sample();
-    if (row.provider.requests > 0) {
-      const double per = 1e6 / static_cast<double>(row.provider.requests);
-      row.cpu_us = {(after.self - before.self) * per, (after.nats - before.nats) * per,
-                    (after.provider - before.provider) * per, (after.waited - before.waited) * per};
-    }
+    row.cpu_us = per_request(before, cpu_sample(hp), row.provider.requests);
     row.load_baseline = load1();
     row.baseline = run_wrk(b.baseline_url(), c, p.seconds);
-    const CpuSample b0 = cpu_sample();
+    row.load_builtin = load1();
+    const CpuSample b0 = cpu_sample(hp);
     row.builtin = run_wrk(b.builtin_url(), c, p.seconds);
-    const CpuSample b1 = cpu_sample();
-    if (row.builtin.requests > 0) {
-      row.builtin_cpu_us = ((b1.self - b0.self) + (b1.waited - b0.waited)) * 1e6 /
-                           static_cast<double>(row.builtin.requests);
-    }
+    const CpuSample b1 = cpu_sample(hp);
+    row.builtin_cpu_us = per_request(b0, b1, row.builtin.requests);
+    row.load_builtin_baseline = load1();
     row.builtin_baseline = run_wrk(b.builtin_baseline_url(), c, p.seconds);
+    row.builtin_baseline_cpu_us = per_request(b1, cpu_sample(hp), row.builtin_baseline.requests);
+    if (!b.host_alive()) {
+      std::fprintf(stderr, "the wasmcloud host process exited during the run\n");
+      b.print_host_log();
+      rc = 1;
+    }
     for (const WrkResult* r : {&row.provider, &row.baseline, &row.builtin, &row.builtin_baseline}) {
       if (!clean(*r)) {
         std::fprintf(stderr, "wrk run at %d connections failed or had errors:\n%s\n", c,
@@ -527,21 +748,30 @@ int main() {
                 r.cpu_us.waited + r.cpu_us.nats + r.cpu_us.provider + r.cpu_us.self);
   }
   std::printf(
-      "\nbuiltin: wrk -> the host's builtin HTTP server -> echo in-process (no NATS, no token)\n"
-      "BASELINE: the same server (httpd::Server) answering the same bytes directly\n\n");
-  std::printf("%5s %-9s %10s %9s %9s %7s %10s\n", "conns", "path", "req/s", "p50 ms", "p99 ms",
-              "errors", "CPU us/req");
+      "\nbuiltin: wrk -> a `wasmcloud host` process (pid %d, %s) -> its builtin HTTP server -> "
+      "echo in that process (%d instance(s) pulled from docker-registry)\n"
+      "BASELINE: the same server code (httpd::Server) in this process answering the same bytes "
+      "directly\n"
+      "CPU us/req: server = the host process (BASELINE: this process), nats = nats-server, "
+      "wrk\n\n",
+      b.host_pid(), p.native ? "native tier" : "interpreter", p.echo_count);
+  std::printf("%5s %-9s %10s %9s %9s %7s %6s | %8s %6s %6s %7s\n", "conns", "path", "req/s",
+              "p50 ms", "p99 ms", "errors", "load1", "server", "nats", "wrk", "total");
   for (const Row& r : rows) {
-    std::printf("%5d %-9s %10.0f %9.2f %9.2f %7ld %10.1f\n", r.conns, "builtin", r.builtin.rps,
-                r.builtin.p50_ms, r.builtin.p99_ms, r.builtin.non2xx + r.builtin.sock_errors,
-                r.builtin_cpu_us);
-    std::printf("%5d %-9s %10.0f %9.2f %9.2f %7ld\n", r.conns, "BASELINE", r.builtin_baseline.rps,
-                r.builtin_baseline.p50_ms, r.builtin_baseline.p99_ms,
-                r.builtin_baseline.non2xx + r.builtin_baseline.sock_errors);
-    std::printf("%5d %-9s %9.2fx %8.2fx %8.2fx\n", r.conns, "ratio",
+    for (auto [name, w, load, server, cpu] :
+         {std::tuple{"builtin", &r.builtin, r.load_builtin, r.builtin_cpu_us.host_proc,
+                     &r.builtin_cpu_us},
+          std::tuple{"BASELINE", &r.builtin_baseline, r.load_builtin_baseline,
+                     r.builtin_baseline_cpu_us.self, &r.builtin_baseline_cpu_us}}) {
+      std::printf("%5d %-9s %10.0f %9.2f %9.2f %7ld %6.2f | %8.1f %6.1f %6.1f %7.1f\n", r.conns,
+                  name, w->rps, w->p50_ms, w->p99_ms, w->non2xx + w->sock_errors, load, server,
+                  cpu->nats, cpu->waited, server + cpu->nats + cpu->waited);
+    }
+    std::printf("%5d %-9s %9.2fx %8.2fx %8.2fx %7s %6s | %7.2fx\n", r.conns, "ratio",
                 ratio(r.builtin.rps, r.builtin_baseline.rps),
                 ratio(r.builtin.p50_ms, r.builtin_baseline.p50_ms),
-                ratio(r.builtin.p99_ms, r.builtin_baseline.p99_ms));
+                ratio(r.builtin.p99_ms, r.builtin_baseline.p99_ms), "", "",
+                ratio(r.builtin_cpu_us.host_proc, r.builtin_baseline_cpu_us.self));
   }
   for (const Row& r : rows) {
     if (r.conns == 64) {
