@@ -68,6 +68,34 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+/// Appends `text` to a text-format line: CR and LF become the two characters `\r` and `\n`, so a
+/// record never spans lines (a reader, the host parsing its providers' output included, takes one
+/// line for one record); line breaks at the end are dropped. Everything else passes unchanged.
+void append_one_line(std::string_view text, spdlog::memory_buf_t& dest) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') continue;
+    dest.append(text.data() + start, text.data() + i);
+    const char* escaped = text[i] == '\n' ? "\\n" : "\\r";
+    dest.append(escaped, escaped + 2);
+    start = i + 1;
+  }
+  dest.append(text.data() + start, text.data() + text.size());
+}
+
+/// Pattern flag `%~`: the message on one line (append_one_line).
+class MessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    append_one_line(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<MessageFlag>();
+  }
+};
+
 /// Pattern flag `%*`: " key=value" per LogFields field, then " trace_id=<32 hex> span_id=<16 hex>"
 /// while the logging thread works for a trace (common/trace.h); nothing otherwise.
 class TraceFlag final : public spdlog::custom_flag_formatter {
@@ -79,7 +107,7 @@ class TraceFlag final : public spdlog::custom_flag_formatter {
         dest.push_back(' ');
         dest.append(key.data(), key.data() + key.size());
         dest.push_back('=');
-        dest.append(value.data(), value.data() + value.size());
+        append_one_line(value, dest);
       }
     }
     const trace::Context* t = trace::current();
@@ -188,7 +216,8 @@ void init_logging(bool structured, std::string_view level, spdlog::sink_ptr sink
     logger->set_formatter(make_json_formatter());
   } else {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<TraceFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v%*");
+    formatter->add_flag<TraceFlag>('*');
+    formatter->add_flag<MessageFlag>('~').set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %~%*");
     logger->set_formatter(std::move(formatter));
   }
   logger->set_level(spdlog::level::from_str(std::string(level)));

@@ -20,10 +20,12 @@ namespace wc {
 /// per line (WASMCLOUD_STRUCTURED_LOGGING_ENABLED, see make_json_formatter); otherwise
 /// `<UTC timestamp> <level> <message>[ <key>=<value>...][ trace_id=<32 hex> span_id=<16 hex>]`
 /// (the fields of a LogFields scope alive on the logging thread, then the trace suffix while the
-/// thread works for a trace, common/trace.h). The provider SDK uses the same two formats, so a
-/// host and its providers write one format per stream (issue #17.6). `level` is
-/// trace|debug|info|warn|error|critical|off (unknown values mean info). May be called again; the
-/// last call wins.
+/// thread works for a trace, common/trace.h). One record is one line: in the text format a CR or
+/// LF inside the message or a field value is written as `\r` / `\n` and line breaks ending the
+/// message are dropped (so a compiler's diagnostics cannot start lines of their own). The provider
+/// SDK uses the same two formats, so a host and its providers write one format per stream (issue
+/// #17.6). `level` is trace|debug|info|warn|error|critical|off (unknown values mean info). May be
+/// called again; the last call wins.
 void init_logging(bool structured, std::string_view level);
 
 /// As above, but the default logger writes to `sink` instead of stderr (tests pass an

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -115,6 +116,33 @@ TEST(Logging, TextModeIsNotJson) {
   EXPECT_EQ(out.str().find('{'), std::string::npos) << out.str();
   EXPECT_TRUE(out.str().ends_with("Z info plain\n")) << out.str();
   wc::init_logging(false, "info");
+}
+
+// Issue #17.6: one record is one line in the text format too. A message carrying line breaks
+// (a compiler's diagnostics, "cc cancelled (...)\n") once wrote its tail as a line of its own,
+// which is no log line at all (HostLogging.LongStepsAreLoggedAndOutputHasOneFormat/Plain failed
+// on a lone ")" line whenever the host stopped during a native compile).
+TEST(Logging, TextModeKeepsOneRecordOnOneLine) {
+  std::ostringstream out;
+  wc::init_logging(false, "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  {
+    wc::LogFields fields(wc::LogFields::Fields{{"link_name", "two\nlines"}});
+    spdlog::info("staying on the interpreter (cc failed: a.c:1: error\r\na.c:2: error\n)\n\n");
+  }
+  spdlog::default_logger()->flush();
+  wc::init_logging(false, "info");
+  const std::string text = out.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_TRUE(text.ends_with(
+      "Z info staying on the interpreter (cc failed: a.c:1: error\\r\\na.c:2: error\\n) "
+      "link_name=two\\nlines\n"))
+      << text;
+  auto parsed = wc::parse_log_line(text);
+  ASSERT_TRUE(parsed) << text;
+  EXPECT_EQ(parsed->message,
+            "staying on the interpreter (cc failed: a.c:1: error\\r\\na.c:2: error\\n) "
+            "link_name=two\\nlines");
 }
 
 // Issue #17.6: a provider's lines (written by the SDK in the host's format) are parsed by the

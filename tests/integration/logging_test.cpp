@@ -222,16 +222,24 @@ TEST_P(HostLogging, LongStepsAreLoggedAndOutputHasOneFormat) {
   bool provider_stopped = false;
   const std::regex text_line(
       R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (trace|debug|info|warning|error|critical) .*$)");
-  for (const auto& l : all) {
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Line& l = all[i];
+    // Where a stray line sits: its number and the line before it (a record split over two lines
+    // shows its first half there).
+    const std::string where = "host.log line " + std::to_string(i + 1) +
+                              (i > 0 ? ", after: " + all[i - 1].raw : std::string()) + "\nlog in " +
+                              dir_;
     if (structured) {
-      ASSERT_TRUE(l.parsed.is_object()) << "not a JSON object: " << l.raw;
+      ASSERT_TRUE(l.parsed.is_object()) << "not a JSON object: " << l.raw << "\n" << where;
       EXPECT_TRUE(l.parsed["timestamp"].is_string()) << l.raw;
       EXPECT_TRUE(l.parsed["level"].is_string()) << l.raw;
       EXPECT_TRUE(l.parsed["message"].is_string()) << l.raw;
       // A provider line is never wrapped twice (its own JSON inside the host's message).
       EXPECT_FALSE(message_of(l).starts_with("{\"timestamp\"")) << l.raw;
     } else {
-      EXPECT_TRUE(std::regex_match(l.raw, text_line)) << "not the host's text format: " << l.raw;
+      EXPECT_TRUE(std::regex_match(l.raw, text_line))
+          << "not the host's text format: " << l.raw << "\n"
+          << where;
     }
     provider_stopped =
         provider_stopped || message_of(l).find("provider stopped") != std::string::npos;
