@@ -4,7 +4,8 @@
 // creates an Exchange and makes it the request's `con_cls`; the access handler's first call
 // (headers parsed) collects the header map and refuses an announced Content-Length above the
 // limit with 413 (MHD then discards the body and closes the connection); the body calls append
-// to Exchange::body (bounded by max_content_len); the final call hands the Request to the
+// to Exchange::body (bounded by max_content_len; a chunked body that passes it is answered 413
+// at once by answer_too_large_mid_body(), see there); the final call hands the Request to the
 // Handler. An answer given inside the handler is queued at once; otherwise the connection is
 // suspended (MHD_suspend_connection) and the Respond resumes it from any thread; the resumed
 // access-handler call queues the stored answer. The completion callback marks the Exchange done,
@@ -48,11 +49,12 @@ constexpr std::size_t kConnectionMemory = std::size_t{32} * 1024;
 /// Up to this much of an announced body is reserved up front (the rest grows on demand), so a
 /// client announcing a large body and sending nothing does not cost the whole limit.
 constexpr std::size_t kMaxReserve = std::size_t{64} * 1024;
-/// After a chunked body passed max_content_len, up to max(max_content_len, this) bytes of it
-/// are read and dropped so that the client, which usually sends its whole body before reading,
-/// gets its 413 (MHD cannot queue an answer in the middle of a body); past that the connection
-/// is closed without an answer.
-constexpr std::size_t kMinDiscard = 1u << 20;
+/// After the 413 of a chunked body that passed max_content_len, up to this much more of the
+/// body is read and dropped (a lingering close: a client that sends its whole body before
+/// reading its answer keeps sending while the 413 travels; closing with its data unread would
+/// reset the connection, and some TCP stacks then drop the answer the client has not read
+/// yet); past it, or when the body ends, the connection is closed.
+constexpr std::size_t kDrainAfter413 = 1u << 20;
 /// Body of the 413 answer.
 constexpr const char* kTooLargeBody = "Payload Too Large";
 
@@ -99,11 +101,12 @@ struct Exchange {
   std::string target;  // raw request target
   HeaderMap header;
   Bytes body;
+  /// A chunked body passed the limit: its 413 is sent, the rest of the body is drained.
   bool too_large = false;
   /// In Impl::suspended (event-loop thread only: inserted and erased on the connection's loop),
   /// so that only exchanges that were suspended take the server's lock at their completion.
   bool listed = false;
-  std::size_t discarded = 0;
+  std::size_t drained = 0;  // body bytes dropped since the 413
 
   std::mutex mu;
   Phase phase = Phase::kInHandler;
@@ -163,6 +166,38 @@ MHD_Result queue_too_large(MHD_Connection* connection) {
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
   return queue(connection, MHD_HTTP_CONTENT_TOO_LARGE, response);
+}
+
+/// The 413 of a chunked body that passed the limit, written by us: MHD 0.9.75 queues an answer
+/// only once the headers or the whole request are in (MHD_queue_response refuses one in the
+/// middle of a body), and waiting for the end of a body of unbounded length cannot be bounded.
+/// The event-loop thread that runs this access-handler call owns the connection, and MHD
+/// writes nothing while it reads a body (the answer to the previous request and any
+/// "100 Continue" are fully sent before the first body call), so the 413 goes straight to the
+/// socket, followed by our FIN (shutdown(SHUT_WR), which also flushes a corked socket). MHD
+/// keeps the connection in its body state afterwards: the caller drains the rest (bounded by
+/// kDrainAfter413) and then has MHD close it. Returns false when the socket did not take the
+/// whole answer at once (a full send buffer, a closed peer): the caller closes without one.
+bool answer_too_large_mid_body(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) return false;
+  const int fd = info->connect_fd;
+  const char* reason = MHD_get_reason_phrase_for(MHD_HTTP_CONTENT_TOO_LARGE);
+  std::string answer = "HTTP/1.1 413 ";
+  answer += reason != nullptr && *reason != '\0' ? reason : "Content Too Large";
+  answer += "\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ";
+  answer += std::to_string(std::strlen(kTooLargeBody));
+  answer += "\r\n\r\n";
+  answer += kTooLargeBody;
+  const ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n != static_cast<ssize_t>(answer.size())) {
+    spdlog::debug("httpd: the 413 of an oversized chunked body was not sent ({})",
+                  n < 0 ? std::strerror(errno) : "partial write");
+    return false;
+  }
+  ::shutdown(fd, SHUT_WR);
+  return true;
 }
 
 MHD_Result queue_bad_framing(MHD_Connection* connection) {
@@ -316,15 +351,21 @@ MHD_Result Server::Impl::first_call(Exchange& ex, MHD_Connection* connection) {
 MHD_Result Server::Impl::body_call(Exchange& ex, const char* data, std::size_t* size) {
   std::size_t n = *size;
   *size = 0;
-  if (ex.too_large) {
-    ex.discarded += n;
-    return ex.discarded > std::max(options.max_content_len, kMinDiscard) ? MHD_NO : MHD_YES;
+  if (ex.too_large) {  // answered: drain (MHD_NO = MHD closes the connection)
+    ex.drained += n;
+    return ex.drained > kDrainAfter413 ? MHD_NO : MHD_YES;
   }
   if (n > options.max_content_len - ex.body.size()) {
+    // Only a chunked body gets here: an announced length above the limit was refused by
+    // first_call(), and MHD passes no more than the announced length.
+    rejected_too_large.fetch_add(1, std::memory_order_relaxed);
     ex.too_large = true;
-    ex.discarded = ex.body.size() + n;
     Bytes().swap(ex.body);
-    return MHD_YES;
+    {
+      std::lock_guard lock(ex.mu);
+      ex.phase = Exchange::Phase::kDone;
+    }
+    return answer_too_large_mid_body(ex.connection) ? MHD_YES : MHD_NO;
   }
   ex.body.insert(ex.body.end(), reinterpret_cast<const std::uint8_t*>(data),
                  reinterpret_cast<const std::uint8_t*>(data) + n);
@@ -333,14 +374,7 @@ MHD_Result Server::Impl::body_call(Exchange& ex, const char* data, std::size_t* 
 
 MHD_Result Server::Impl::final_call(Exchange& ex, const char* method) {
   ex.stage = Exchange::Stage::kHandled;
-  if (ex.too_large) {
-    rejected_too_large.fetch_add(1, std::memory_order_relaxed);
-    {
-      std::lock_guard lock(ex.mu);
-      ex.phase = Exchange::Phase::kDone;
-    }
-    return queue_too_large(ex.connection);
-  }
+  if (ex.too_large) return MHD_NO;  // the body ended while drained after its 413: close
   requests.fetch_add(1, std::memory_order_relaxed);
 
   Request request;

@@ -64,8 +64,10 @@ using Handler = std::function<void(Request request, Respond respond)>;
 struct Options {
   std::string host = "127.0.0.1";  ///< IPv4 or IPv6 literal to bind
   int port = 0;                    ///< 0 = any free port (port() tells which)
-  /// Largest request body in bytes; a larger announced Content-Length or a chunked body that
-  /// grows past it is answered 413 without calling the handler.
+  /// Largest request body in bytes; a larger announced Content-Length, or a chunked body as
+  /// soon as it grows past it, is answered 413 without calling the handler, and the connection
+  /// closes after the 413 (the rest of the body is not read; up to 1 MiB more of a chunked one
+  /// is drained first, so that a client still sending does not lose the answer to a reset).
   std::size_t max_content_len = 10u << 20;
   /// Event-loop threads (0 = one per CPU).
   unsigned threads = 0;

@@ -472,13 +472,96 @@ TEST(HttpdServer, ChunkedBodyGrowingPastTheLimitIs413) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, std::string(1024, 'y'));
 
-  // An endless chunked body is cut off (connection closed) instead of read forever.
+  // An endless chunked body gets its 413 too, and is cut off (connection closed) instead of
+  // read forever: 64 MiB offered, the server stops reading long before.
   Client endless(server->port());
   ASSERT_TRUE(endless.send("POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
   std::string big = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";
   bool cut = false;
-  for (int i = 0; i < 64 && !cut; ++i) cut = !endless.send(big);
-  EXPECT_TRUE(cut || endless.closed_within(milliseconds(2000)));
+  for (int i = 0; i < 1024 && !cut; ++i) cut = !endless.send(big);
+  EXPECT_TRUE(cut) << "the server read 64 MiB of a body it had refused";
+  r = endless.read();
+  ASSERT_TRUE(r) << "cut off without its 413";
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(endless.closed_within(milliseconds(2000)));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(server->stats().rejected_too_large, 2u);
+
+  // With "Expect: 100-continue": the 100 first, then the 413 once the body passes the limit.
+  Client expect(server->port());
+  r = expect.request(
+      "POST /e HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 100);
+  r = expect.request(chunk + chunk + chunk + "0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(expect.closed_within(milliseconds(2000)));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(server->stats().rejected_too_large, 3u);
+}
+
+/// Sends `total` bytes of chunked body (64 KiB chunks, then the last chunk) on `c` from another
+/// thread, stopping at the first failed send (the server closed) or a send stuck for 5 s;
+/// counts the body bytes sent in `sent`. Joined when the returned thread is destroyed.
+std::jthread send_chunked_body(Client& c, std::size_t total, std::atomic<std::size_t>& sent) {
+  timeval tv{5, 0};
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return std::jthread([&c, total, &sent] {
+    const std::string chunk = "10000\r\n" + std::string(0x10000, 'c') + "\r\n";
+    for (std::size_t n = 0; n < total; n += 0x10000) {
+      if (!c.send(chunk)) return;
+      sent += 0x10000;
+    }
+    c.send("0\r\n\r\n");
+  });
+}
+
+TEST(HttpdServer, ChunkedBodyPastALargeLimitIs413AtOnceThenTheConnectionCloses) {
+  // A limit above 1 MiB, like the default 10 MiB: the 413 comes as soon as the body passes it,
+  // while the client is still sending; the connection closes after it (the rest of the body
+  // is never read) and the handler is not called.
+  std::atomic<int> calls{0};
+  Options o;
+  o.threads = 1;
+  o.max_content_len = 2u << 20;
+  auto server = start_or_die(o, [&](Request req, const Respond& respond) {
+    ++calls;
+    echo(std::move(req), respond);
+  });
+  ASSERT_TRUE(server);
+  for (std::size_t total : {std::size_t{3} << 20, std::size_t{64} << 20}) {
+    Client c(server->port());
+    ASSERT_TRUE(c.send("POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    std::atomic<std::size_t> sent{0};
+    std::jthread sender = send_chunked_body(c, total, sent);
+    auto r = c.read();
+    ASSERT_TRUE(r) << total << ": no answer (reset) after " << sent.load() << " bytes";
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_EQ(r->body, "Payload Too Large");
+    EXPECT_TRUE(c.closed_within(milliseconds(3000)));
+    sender.join();
+    if (total > (std::size_t{8} << 20)) {
+      EXPECT_LT(sent.load(), total) << "the server read all of a 64 MiB body it had refused";
+    }
+  }
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(server->stats().rejected_too_large, 2u);
+  // Another client is served, and a body at the limit still fits.
+  Client other(server->port());
+  auto r = other.request(get("/other"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->headers["x-path"], "/other");
+  std::atomic<std::size_t> sent{0};
+  ASSERT_TRUE(other.send("POST /fits HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  send_chunked_body(other, o.max_content_len, sent).join();
+  r = other.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), o.max_content_len);
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_TRUE(wait_until([&] { return server->stats().open_connections == 1; }));
 }
 
 TEST(HttpdServer, SlowClientDoesNotDelayOthersAndIsClosedAfterIdleTimeoutWhenItStalls) {
