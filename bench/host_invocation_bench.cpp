@@ -3,8 +3,10 @@
 // on a control `scale` request, measured against floors taken in the same run.
 //
 //   (a) round trip p50/p99 of a signed HttpServer.HandleRequest (actor-rpc-providers.md 10.2
-//       vector A.1) vs. FLOOR = raw NATS request/reply of the same size against a trivial
-//       responder + one Ed25519 sign + one verify (libsodium); ratio goal <= 1.3x.
+//       vector A.1) vs. FLOOR = raw NATS request/reply of the same sizes (the request's bytes,
+//       a reply as long as the host's) against a trivial responder replying from its delivery
+//       thread + one Ed25519 sign + one verify (libsodium); ratio goal <= 1.3x. Host and floor
+//       calls alternate in 10 blocks so that other load on the machine falls on both alike.
 //   (b) invocations/s at actor count 1, 2, 4 (closed loop, K client threads = count).
 //   (c) cold start: scale 0 -> 1 request -> first successful reply, each time in a new host, in
 //       two cases (issue #14.3):
@@ -22,9 +24,14 @@
 //       BASELINE = the same ponger call through wasm::Module::invoke in this process (a fresh
 //       instance on native code, no host). Skipped with a note when the examples are not built.
 //
-// WC_BENCH_SMOKE=1 makes every phase tiny (CI). The host uses its native tier; the warm case and
-// (a)/(b) use the default native cache directory, filled first by an Engine in this process
-// (the first run ever compiles echo once, ~10 s). WC_BENCH_NO_NATIVE=1 pins the interpreter.
+// WC_BENCH_SMOKE=1 makes every phase tiny (CI). WC_BENCH_ONLY=roundtrip runs (a) alone and
+// prints its lines, with a diagnostic series: the floor with one thread hand-off (its responder
+// posts each request to a worker thread that replies, as the host's RPC pool does);
+// WC_BENCH_CALLS=N sets its number of calls and WC_BENCH_SERIES=h|f|o which series run (host,
+// floor, floor with a hand-off; for profiling one path). The host uses its native tier; the warm
+// case and (a)/(b) use the default native cache directory, filled first by an Engine in this
+// process (the first run ever compiles echo once, ~10 s). WC_BENCH_NO_NATIVE=1 pins the
+// interpreter.
 // Google Benchmark flags are accepted and ignored.
 #include <sodium.h>
 
@@ -45,6 +52,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
+#include "host/executor.h"
 #include "host/host.h"
 #include "lattice/nats.h"
 #include "oci/client.h"
@@ -344,6 +352,14 @@ int main() {
     sz.window_s = 0.3;
     sz.cold_starts = 1;
   }
+  if (const char* s = std::getenv("WC_BENCH_CALLS"); s && std::atoi(s) > 0) sz.calls = std::atoi(s);
+  // WC_BENCH_ONLY=roundtrip: only (a), one summary line (profiling, before/after runs).
+  const char* only = std::getenv("WC_BENCH_ONLY");
+  const bool round_trip_only = only && std::string(only) == "roundtrip";
+  // WC_BENCH_SERIES (round-trip-only runs, for profiling one path): which series run, any of
+  // h (host), f (floor), o (floor with one hand-off); default all.
+  const char* series_env = std::getenv("WC_BENCH_SERIES");
+  const std::string series = round_trip_only && series_env ? series_env : "hfo";
   spdlog::set_level(spdlog::level::warn);  // the in-process hosts' info lines stay out
   Bench b;
   if (!b.setup()) {
@@ -361,9 +377,10 @@ int main() {
   // (c) cold starts, empty caches, then warm ones (OCI cache filled by one pull first).
   const std::string warm_oci = wc::testing::make_temp_dir("wc-bench-oci");
   std::vector<double> pulls_empty, pulls_warm;
-  auto cold_empty = cold_starts(b, true, warm_oci, sz.cold_starts, pulls_empty);
+  std::vector<ColdStart> cold_empty, cold_warm;
+  if (!round_trip_only) cold_empty = cold_starts(b, true, warm_oci, sz.cold_starts, pulls_empty);
   if (b.pull_ms(warm_oci) < 0) rc = 1;
-  auto cold_warm = cold_starts(b, false, warm_oci, sz.cold_starts, pulls_warm);
+  if (!round_trip_only) cold_warm = cold_starts(b, false, warm_oci, sz.cold_starts, pulls_warm);
   auto reply_ms = [](const std::vector<ColdStart>& v, std::vector<double>* ack = nullptr) {
     std::vector<double> r;
     for (const auto& c : v) {
@@ -374,11 +391,13 @@ int main() {
   };
   std::vector<double> acks;
   const auto empty_ms = reply_ms(cold_empty, &acks), warm_ms = reply_ms(cold_warm, &acks);
-  if (empty_ms.empty() || warm_ms.empty() ||
-      *std::min_element(empty_ms.begin(), empty_ms.end()) < 0 ||
-      *std::min_element(warm_ms.begin(), warm_ms.end()) < 0 ||
-      *std::min_element(pulls_empty.begin(), pulls_empty.end()) < 0 ||
-      *std::min_element(pulls_warm.begin(), pulls_warm.end()) < 0) {
+  if (round_trip_only) {
+    // (c) skipped
+  } else if (empty_ms.empty() || warm_ms.empty() ||
+             *std::min_element(empty_ms.begin(), empty_ms.end()) < 0 ||
+             *std::min_element(warm_ms.begin(), warm_ms.end()) < 0 ||
+             *std::min_element(pulls_empty.begin(), pulls_empty.end()) < 0 ||
+             *std::min_element(pulls_warm.begin(), pulls_warm.end()) < 0) {
     std::fprintf(stderr, "cold start failed\n");
     wc::testing::remove_temp_dir(warm_oci);
     b.teardown();
@@ -394,16 +413,17 @@ int main() {
   }
   const wc::Bytes body = b.invocation_body();
 
-  // (a) floor: trivial responder of the same reply size + sign + verify per call.
+  // (a) floor: trivial responder of the same reply size + sign + verify per call. The host's
+  // calls and the floor's alternate in blocks, so load from other work on the machine falls on
+  // both alike.
   auto warm = std::max(10, sz.calls / 10);
   std::vector<double> inv_lat, floor_lat;
   for (int i = 0; i < warm; ++i) b.invoke(nc);
-  for (int i = 0; i < sz.calls; ++i) {
-    auto s = Clock::now();
-    if (!b.invoke(nc)) rc = 1;
-    inv_lat.push_back(us_since(s));
-  }
-  std::string payload(body.size(), 'x');
+  // The floor replies with as many bytes as the host's reply to the same request.
+  std::size_t reply_size = body.size();
+  if (auto r = nc.request("wasmbus.rpc.default." + std::string(kEcho), b.invocation_body(), 5s))
+    reply_size = r->data().size();
+  std::string payload(reply_size, 'x');
   auto sub = nc.subscribe(
       "bench.floor", [&nc, &payload](wc::lattice::Message m) { (void)nc.respond(m, payload); });
   if (!sub) {
@@ -424,12 +444,62 @@ int main() {
     return ok;
   };
   for (int i = 0; i < warm; ++i) floor_call();
-  for (int i = 0; i < sz.calls; ++i) {
-    auto s = Clock::now();
-    if (!floor_call()) rc = 1;
-    floor_lat.push_back(us_since(s));
+  // Diagnostic of the round-trip-only run: the floor with one thread hand-off (the delivery
+  // thread posts to a worker that replies), what an RPC pool adds to a call.
+  wc::host::Executor worker(1, "bench");
+  std::optional<wc::lattice::Subscription> hsub;
+  std::vector<double> hand_lat;
+  auto hand_call = [&]() {
+    crypto_sign_detached(sig, nullptr, body.data(), body.size(), sk);
+    auto r = floor_conn->request("bench.floor.handoff", body, 5s);
+    return r && crypto_sign_verify_detached(sig, body.data(), body.size(), pk) == 0;
+  };
+  if (round_trip_only) {
+    auto hs = nc.subscribe("bench.floor.handoff", [&](wc::lattice::Message m) {
+      auto msg = std::make_shared<wc::lattice::Message>(std::move(m));
+      worker.post([&nc, &payload, msg] { (void)nc.respond(*msg, payload); });
+    });
+    if (hs) hsub = std::move(*hs);
+    (void)nc.flush();
+    for (int i = 0; i < warm; ++i) hand_call();
+  }
+  const int blocks = std::min(10, sz.calls);
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int n = sz.calls / blocks + (blk < sz.calls % blocks ? 1 : 0);
+    for (int i = 0; series.find('h') != std::string::npos && i < n; ++i) {
+      auto s = Clock::now();
+      if (!b.invoke(nc)) rc = 1;
+      inv_lat.push_back(us_since(s));
+    }
+    for (int i = 0; series.find('f') != std::string::npos && i < n; ++i) {
+      auto s = Clock::now();
+      if (!floor_call()) rc = 1;
+      floor_lat.push_back(us_since(s));
+    }
+    for (int i = 0; hsub && series.find('o') != std::string::npos && i < n; ++i) {
+      auto s = Clock::now();
+      if (!hand_call()) rc = 1;
+      hand_lat.push_back(us_since(s));
+    }
   }
   sub->unsubscribe();
+  if (hsub) hsub->unsubscribe();
+  worker.shutdown();
+  if (round_trip_only) {
+    const double ip50 = percentile(inv_lat, 0.5), fp50 = percentile(floor_lat, 0.5);
+    std::printf(
+        "round trip p50 host %.1f us, floor %.1f us, ratio %.2fx; p99 host %.1f, floor "
+        "%.1f us (request %zu B, reply %zu B, %d calls each)\n",
+        ip50, fp50, fp50 > 0 ? ip50 / fp50 : 0, percentile(inv_lat, 0.99),
+        percentile(floor_lat, 0.99), body.size(), reply_size, sz.calls);
+    std::printf("diagnostic: the floor with one thread hand-off p50 %.1f us (%.2fx the floor)\n",
+                percentile(hand_lat, 0.5), fp50 > 0 ? percentile(hand_lat, 0.5) / fp50 : 0);
+    std::fflush(stdout);
+    b.teardown();
+    wc::testing::remove_temp_dir(warm_oci);
+    nats_CloseAndWait(2000);
+    return rc;
+  }
 
   // (b) throughput at count 1, 2, 4.
   std::vector<std::pair<int, double>> tput;
