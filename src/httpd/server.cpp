@@ -594,6 +594,8 @@ Result<std::unique_ptr<Server>> Server::start(const Options& options, Handler ha
   add(MHD_OPTION_LISTEN_SOCKET, *fd);  // bound and listening with options.backlog (listen_on)
   if (threads > 1) add(MHD_OPTION_THREAD_POOL_SIZE, threads);
   add(MHD_OPTION_CONNECTION_LIMIT, options.max_connections);
+  // Counted by the master daemon for the whole pool (0 = none).
+  add(MHD_OPTION_PER_IP_CONNECTION_LIMIT, options.max_connections_per_ip);
   add(MHD_OPTION_CONNECTION_TIMEOUT, timeout);
   add(MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory));
   add(MHD_OPTION_UNESCAPE_CALLBACK, reinterpret_cast<intptr_t>(&unescape_none), nullptr);

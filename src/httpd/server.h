@@ -76,6 +76,13 @@ struct Options {
   /// drops them) and are served when a connection closes. With several threads the limit is
   /// split evenly between the event loops (libmicrohttpd), so one loop may refuse a little early.
   unsigned max_connections = 16384;
+  /// Connections open at once from one client address (IPv4 address, or whole IPv6 address);
+  /// one more is accepted and closed at once, unanswered. Counted across all event loops.
+  /// 0 (the default) = no per-address limit: one address often carries many legitimate
+  /// clients (a reverse proxy or load balancer in front, a NAT, a benchmark from loopback),
+  /// and max_connections with idle_timeout already bound what idle clients cost. Set it when
+  /// the server faces its clients directly, above the connections one client may need.
+  unsigned max_connections_per_ip = 0;
   /// A connection that sends or receives nothing for this long is closed (idle keep-alive
   /// connections, and slow clients that stall mid-request); whole seconds, 0 = never. A
   /// connection waiting for its answer (suspended) is not timed out.

@@ -72,12 +72,23 @@ struct ClientResponse {
   std::string body;
 };
 
-/// A blocking HTTP/1.1 client on one connection (receive timeout 5 s).
+/// A blocking HTTP/1.1 client on one connection (receive timeout 5 s), from the IPv4 address
+/// `source` when given (any 127.x.y.z is this machine's loopback on Linux).
 class Client {
  public:
-  explicit Client(int port, const char* host = "127.0.0.1") {
+  explicit Client(int port, const char* host = "127.0.0.1", const char* source = nullptr) {
     bool v6 = std::strchr(host, ':') != nullptr;
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (source != nullptr && !v6) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (v6) {
@@ -822,6 +833,64 @@ TEST(HttpdServer, MaxConnectionsIsEnforced) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->headers["x-path"], "/extra");
   EXPECT_EQ(server->stats().open_connections, 3u);
+}
+
+TEST(HttpdServer, PerAddressLimitClosesTheConnectionBeyondItAndServesTheOthers) {
+  Options o;
+  o.threads = 2;  // the count is the server's, not split between event loops
+  o.max_connections_per_ip = 3;
+  auto server = start_or_die(o, echo);
+  ASSERT_TRUE(server);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(server->port()));
+    auto r = held.back()->request(get("/held" + std::to_string(i)));
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->headers["x-path"], "/held" + std::to_string(i));
+  }
+  // The fourth from 127.0.0.1 is accepted and closed at once, unanswered.
+  Client extra(server->port());
+  ASSERT_TRUE(extra.connected());
+  extra.send(get("/extra"));
+  EXPECT_TRUE(extra.closed_within(milliseconds(2000)));
+  EXPECT_FALSE(extra.read());
+  EXPECT_EQ(server->stats().open_connections, 3u);
+  // The three are still served, on keep-alive.
+  for (auto& c : held) {
+    auto r = c->request(get("/again"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->headers["x-path"], "/again");
+  }
+  // Another address (from 127.0.0.2, also loopback) has its own count.
+  {
+    Client other(server->port(), "127.0.0.1", "127.0.0.2");
+    ASSERT_TRUE(other.connected());
+    auto r = other.request(get("/other-address"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->headers["x-path"], "/other-address");
+  }
+  // A closed connection gives its place back (MHD frees it just after the close notification
+  // that open_connections counts: a new client may still be turned away for a moment).
+  held.pop_back();
+  ASSERT_TRUE(wait_until([&] { return server->stats().open_connections == 2; }));
+  std::optional<ClientResponse> r;
+  auto until = Clock::now() + milliseconds(2000);
+  while (!r && Clock::now() < until) {
+    Client next(server->port());
+    r = next.request(get("/next"));
+  }
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->headers["x-path"], "/next");
+
+  // 0 (the default) = no per-address limit: ten from one address are all served.
+  auto unlimited = start_or_die(Options{}, echo);
+  ASSERT_TRUE(unlimited);
+  std::vector<std::unique_ptr<Client>> many;
+  for (int i = 0; i < 10; ++i) {
+    many.push_back(std::make_unique<Client>(unlimited->port()));
+    ASSERT_TRUE(many.back()->request(get("/many"))) << i;
+  }
+  EXPECT_EQ(unlimited->stats().open_connections, 10u);
 }
 
 TEST(HttpdServer, BindsExclusivelyAndParsesIpv4AndIpv6Literals) {
