@@ -16,65 +16,32 @@
 #
 # Needs: the C++ build in build/ (or $WC_BUILD_DIR), node (20+) + npm, nats-server,
 # docker-registry. The npm packages are installed with `npm ci` from the committed lockfile when
-# missing (scripts/setup.sh test installs them too).
+# missing (scripts/setup.sh test installs them too). The launchers (ports, servers, host, cleanup)
+# are tests/support/launch.sh, shared with tests/ui/run.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=${WC_BUILD_DIR:-$ROOT/build}
-WASMCLOUD=$BUILD/src/cli/wasmcloud
-FIXTURES=${WC_FIXTURES_DIR:-$ROOT/../shared/fixtures/actors}
-HTTPSERVER_PAR=$BUILD/providers/httpserver.par.gz
+# shellcheck disable=SC2034  # read by launch.sh
+LAUNCH_NAME=tests/v1client LAUNCH_KEEP_VAR=WC_V1_KEEP_WORK LAUNCH_LOG_TAIL=40
+# shellcheck source=SCRIPTDIR/../support/launch.sh
+source "$HERE/../support/launch.sh"
 T_START=$(date +%s)
+launch_on_exit() { echo "tests/v1client: $(( $(date +%s) - T_START )) s, exit status $1"; }
 
-for need in "$WASMCLOUD" "$FIXTURES/echo.wasm" "$HTTPSERVER_PAR"; do
-  [[ -e $need ]] || { echo "tests/v1client: missing $need" >&2; exit 1; }
-done
-for prog in node npm nats-server docker-registry; do
-  command -v "$prog" >/dev/null || { echo "tests/v1client: $prog not installed" >&2; exit 1; }
-done
+launch_require_files "$WASMCLOUD" "$FIXTURES/echo.wasm" "$HTTPSERVER_PAR"
+launch_require_programs node npm nats-server docker-registry
 if [[ ! -f $HERE/node_modules/@wasmcloud/lattice-client-core/package.json ||
       ! -d $HERE/node_modules/ws ]]; then
   (cd "$HERE" && npm ci --no-audit --no-fund)
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wc-v1client.XXXXXX")
-PIDS=()
-cleanup() {
-  local status=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [[ $status -ne 0 ]]; then
-    echo "--- logs (failure) ---" >&2
-    for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 40 "$f" >&2; done
-  fi
-  [[ -n ${WC_V1_KEEP_WORK:-} ]] && echo "tests/v1client: kept $WORK" >&2 || rm -rf "$WORK"
-  echo "tests/v1client: $(( $(date +%s) - T_START )) s, exit status $status"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
+launch_workdir wc-v1client
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_port() {  # port, seconds
-  for _ in $(seq $(($2 * 10))); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "tests/v1client: nothing listens on port $1" >&2
-  return 1
-}
-
-NATS_PORT=$(free_port)
-WS_PORT=$(free_port)
-REG_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-DASH_PORT=$(free_port)
-REGISTRY=127.0.0.1:$REG_PORT
+NATS_PORT=$(launch_free_port)
+WS_PORT=$(launch_free_port)
+REG_PORT=$(launch_free_port)
+HTTP_PORT=$(launch_free_port)
+DASH_PORT=$(launch_free_port)
 
 # The same WebSocket block as `wasmcloud up` writes (plain ws:// on loopback).
 cat >"$WORK/nats.conf" <<CONF
@@ -83,42 +50,21 @@ websocket {
   no_tls: true
 }
 CONF
-nats-server -c "$WORK/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$WORK/nats" \
-  >"$WORK/nats.log" 2>&1 &
-PIDS+=($!)
-cat >"$WORK/registry.yml" <<YAML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-  delete:
-    enabled: true
-http:
-  addr: $REGISTRY
-YAML
-docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-PIDS+=($!)
-wait_port "$NATS_PORT" 10
-wait_port "$WS_PORT" 10
-wait_port "$REG_PORT" 10
+launch_nats "$NATS_PORT" -c "$WORK/nats.conf"
+launch_registry "$REG_PORT"
+launch_wait_port "$NATS_PORT" 10
+launch_wait_port "$WS_PORT" 10
+launch_wait_port "$REG_PORT" 10
 
-"$WASMCLOUD" reg push --insecure "$REGISTRY/echo:0.3.4" "$FIXTURES/echo.wasm" >"$WORK/push.log" 2>&1
-"$WASMCLOUD" reg push --insecure "$REGISTRY/httpserver:0.1.0" "$HTTPSERVER_PAR" >>"$WORK/push.log" 2>&1
+launch_push_fixtures
 
-CLUSTER_SEED=$("$WASMCLOUD" keys gen cluster -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).seed))')
+CLUSTER_SEED=$(launch_cluster_seed)
 
-"$WASMCLOUD" host --nats-host 127.0.0.1 --nats-port "$NATS_PORT" --no-native \
-  --allowed-insecure "$REGISTRY" --cluster-seed "$CLUSTER_SEED" \
-  --friendly-name v1-client-host --label v1test=yes --heartbeat-interval-ms 2000 \
-  --oci-cache-dir "$WORK/oci" >"$WORK/host.log" 2>&1 &
-PIDS+=($!)
+launch_host host --friendly-name v1-client-host --label v1test=yes --heartbeat-interval-ms 2000 \
+  --oci-cache-dir "$WORK/oci"
 
-"$WASMCLOUD" dashboard --port "$DASH_PORT" --nats-port "$NATS_PORT" --registry "$REGISTRY" \
-  --refresh-ms 1000 >"$WORK/dashboard.log" 2>&1 &
-PIDS+=($!)
-wait_port "$DASH_PORT" 15
+launch_dashboard "$DASH_PORT" 1000
+launch_wait_port "$DASH_PORT" 15
 
 # The host is up once it answers the OTP ping (wasmcloud ctl get hosts).
 HOST_ID=
@@ -145,13 +91,12 @@ node --test --test-force-exit --test-concurrency=1 \
 # and the client against it; Ctrl-C must stop it cleanly.
 UP_HOME=$WORK/up-home
 mkdir -p "$UP_HOME"
-UP_NATS=$(free_port)
-UP_WS=$(free_port)
-env -u WASMCLOUD_CLUSTER_SEED HOME="$UP_HOME" XDG_DATA_HOME="$UP_HOME/data" "$WASMCLOUD" up \
-  --nats-port "$UP_NATS" --websocket-port "$UP_WS" --no-registry --no-dashboard --no-native \
-  >"$WORK/up.log" 2>&1 &
-UP_PID=$!
-PIDS+=($UP_PID)
+UP_NATS=$(launch_free_port)
+UP_WS=$(launch_free_port)
+launch_bg up env -u WASMCLOUD_CLUSTER_SEED HOME="$UP_HOME" XDG_DATA_HOME="$UP_HOME/data" \
+  "$WASMCLOUD" up --nats-port "$UP_NATS" --websocket-port "$UP_WS" --no-registry --no-dashboard \
+  --no-native
+UP_PID=$LAUNCH_PID
 export WC_UP_LATTICE_JSON=$UP_HOME/data/wasmcloud-cpp/lattice.json WC_UP_WS_URL="ws://127.0.0.1:$UP_WS"
 for _ in $(seq 150); do [[ -f $WC_UP_LATTICE_JSON ]] && break; sleep 0.1; done
 [[ -f $WC_UP_LATTICE_JSON ]] || { echo "tests/v1client: wasmcloud up wrote no lattice.json" >&2; exit 1; }
