@@ -20,6 +20,7 @@
 #include "lattice/nats.h"
 #include "oci/client.h"
 #include "support/servers.h"
+#include "two_host_lattice.h"
 #include "wascap/nkeys.h"
 
 namespace wc {
@@ -31,79 +32,28 @@ using namespace std::chrono_literals;
 constexpr const char* kEcho = "MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5";
 const std::string kV1 = "wasmbus.ctl.v1.default.";
 
-class V1Control : public ::testing::Test {
+class V1Control : public testing::TwoHostLatticeTest {
  protected:
-  static inline std::unique_ptr<testing::NatsServer> nats;
-  static inline std::unique_ptr<testing::RegistryServer> registry;
-  static inline std::unique_ptr<testing::ChildProcess> host_a, host_b;
-  static inline std::unique_ptr<lattice::Connection> nc;
-  static inline std::unique_ptr<testing::EventLog> otp, v1;
-  static inline lattice::Subscription otp_sub, v1_sub;
-  static inline std::string a, b, dir, echo_ref;
-
-  static std::unique_ptr<testing::ChildProcess> start_host(const std::string& name,
-                                                           const wascap::KeyPair& key,
-                                                           const std::string& zone) {
-    return std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host",
-                                 "--nats-port", std::to_string(nats->port()), "--allowed-insecure",
-                                 registry->host(), "--no-native", "--log-level", "debug",
-                                 "--oci-cache-dir", dir + "/oci-" + name, "--label",
-                                 "zone=" + zone},
-        dir + "/" + name + ".log", std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + key.seed()});
-  }
+  static inline std::string a, b, echo_ref;
 
   static void SetUpTestSuite() {
-    dir = testing::make_temp_dir("wc-v1-it");
-    nats = std::make_unique<testing::NatsServer>();
-    registry = std::make_unique<testing::RegistryServer>();
+    ASSERT_NO_FATAL_FAILURE(start_lattice("wc-v1-it"));
     auto bytes = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
     ASSERT_TRUE(bytes);
     echo_ref = registry->host() + "/echo:0.3.4";
-    oci::PushOptions po;
-    po.allowed_insecure = {registry->host()};
-    auto pushed = oci::Client().push(echo_ref, *bytes, po);
-    ASSERT_TRUE(pushed) << pushed.error().message;
-
-    lattice::ConnectOptions o;
-    o.servers = {nats->url()};
-    auto c = lattice::Connection::connect(o);
-    ASSERT_TRUE(c) << c.error().message;
-    nc = std::move(*c);
-    otp = std::make_unique<testing::EventLog>();
-    v1 = std::make_unique<testing::EventLog>();
-    auto s1 = testing::record_events(*nc, *otp);
-    ASSERT_TRUE(s1);
-    otp_sub = std::move(*s1);
-    auto s2 = nc->subscribe("wasmbus.evt.default.>", [](lattice::Message m) {
-      auto j = json::parse(m.text(), nullptr, false);
-      if (!j.is_discarded()) v1->add(std::move(j));
-    });
-    ASSERT_TRUE(s2);
-    v1_sub = std::move(*s2);
+    ASSERT_NO_FATAL_FAILURE(push(echo_ref, *bytes));
 
     auto ka = wascap::KeyPair::generate(wascap::KeyType::kServer);
     auto kb = wascap::KeyPair::generate(wascap::KeyType::kServer);
     a = ka.public_key();
     b = kb.public_key();
-    host_a = start_host("a", ka, "a");
-    host_b = start_host("b", kb, "b");
+    host_a = start_host("a", ka, {"--label", "zone=a"});
+    host_b = start_host("b", kb, {"--label", "zone=b"});
     ASSERT_TRUE(testing::wait_host_answers(*nc, a)) << "host a did not answer; log in " << dir;
     ASSERT_TRUE(testing::wait_host_answers(*nc, b)) << "host b did not answer; log in " << dir;
   }
 
-  static void TearDownTestSuite() {
-    otp_sub.unsubscribe();
-    v1_sub.unsubscribe();
-    if (host_a) host_a->stop(15);
-    if (host_b) host_b->stop(15);
-    host_a.reset();
-    host_b.reset();
-    nc.reset();
-    registry.reset();
-    nats.reset();
-    if (::testing::UnitTest::GetInstance()->failed_test_count() == 0) testing::remove_temp_dir(dir);
-  }
+  static void TearDownTestSuite() { stop_lattice(); }
 
   /// A v1 request; `{"__error"}` when nobody answered.
   static json req(const std::string& op, const std::string& body = "",
@@ -204,11 +154,11 @@ TEST_F(V1Control, BadInputIsRefusedWithAClearMessage) {
 }
 
 TEST_F(V1Control, V1ScaleIsTheOtpStateAndOtpScaleIsTheV1State) {
-  const auto from = v1->mark();
-  const auto otp_from = otp->mark();
+  const auto from = v1_events->mark();
+  const auto otp_from = otp_events->mark();
   auto ack = req("component.scale." + a, scale_body(a, "echo", 2).dump());
   ASSERT_EQ(ack.value("success", false), true) << ack.dump();
-  auto scaled = v1->wait(
+  auto scaled = v1_events->wait(
       from, "component_scaled", [](const json& d) { return d.value("max_instances", -1) == 2; },
       30s);
   ASSERT_TRUE(scaled) << "no component_scaled; logs in " << dir;
@@ -221,8 +171,8 @@ TEST_F(V1Control, V1ScaleIsTheOtpStateAndOtpScaleIsTheV1State) {
   EXPECT_EQ(d["claims"]["name"], "Echo");
   EXPECT_EQ((*scaled)["source"], a);
   // The OTP side saw the same start.
-  EXPECT_TRUE(otp->wait(otp_from, "actors_started",
-                        [](const json& x) { return x.value("public_key", "") == kEcho; }));
+  EXPECT_TRUE(otp_events->wait(otp_from, "actors_started",
+                               [](const json& x) { return x.value("public_key", "") == kEcho; }));
   EXPECT_EQ(otp_instances(a, kEcho), 2u);
   EXPECT_EQ(otp_instances(b, kEcho), 0u);
   auto g = req("host.get." + a)["response"];
@@ -237,11 +187,11 @@ TEST_F(V1Control, V1ScaleIsTheOtpStateAndOtpScaleIsTheV1State) {
   EXPECT_EQ(json::parse(kv->text(), nullptr, false), (json{{"id", "echo"}, {"public_key", kEcho}}));
 
   // OTP scale of the same actor: v1 sees it under its v1 id.
-  const auto from2 = v1->mark();
+  const auto from2 = v1_events->mark();
   auto otp_ack = testing::host_cmd(
       *nc, a, "scale", json{{"actor_id", kEcho}, {"actor_ref", echo_ref}, {"count", 3}}.dump());
   ASSERT_EQ(otp_ack.value("accepted", false), true) << otp_ack.dump();
-  auto scaled3 = v1->wait(
+  auto scaled3 = v1_events->wait(
       from2, "component_scaled", [](const json& x) { return x.value("max_instances", -1) == 3; },
       30s);
   ASSERT_TRUE(scaled3);
@@ -263,20 +213,20 @@ TEST_F(V1Control, V1ScaleIsTheOtpStateAndOtpScaleIsTheV1State) {
   EXPECT_EQ(bid["response"]["host_id"], b);
 
   // `count` (1.x hosts' field) works as well: down to 1.
-  const auto from3 = v1->mark();
+  const auto from3 = v1_events->mark();
   ASSERT_EQ(
       req("component.scale." + a, scale_body(a, "echo", 1, "count").dump()).value("success", false),
       true);
-  ASSERT_TRUE(v1->wait(from3, "component_scaled",
-                       [](const json& x) { return x.value("max_instances", -1) == 1; }));
+  ASSERT_TRUE(v1_events->wait(from3, "component_scaled",
+                              [](const json& x) { return x.value("max_instances", -1) == 1; }));
   EXPECT_EQ(otp_instances(a, kEcho), 1u);
 
   // Scale to 0 stops it everywhere the OTP interface looks.
-  const auto from4 = v1->mark();
+  const auto from4 = v1_events->mark();
   ASSERT_EQ(req("component.scale." + a, scale_body(a, "echo", 0).dump()).value("success", false),
             true);
-  auto zero = v1->wait(from4, "component_scaled",
-                       [](const json& x) { return x.value("max_instances", -1) == 0; });
+  auto zero = v1_events->wait(from4, "component_scaled",
+                              [](const json& x) { return x.value("max_instances", -1) == 0; });
   ASSERT_TRUE(zero);
   EXPECT_EQ((*zero)["data"]["component_id"], "echo");
   EXPECT_EQ(otp_instances(a, kEcho), 0u);
@@ -284,24 +234,24 @@ TEST_F(V1Control, V1ScaleIsTheOtpStateAndOtpScaleIsTheV1State) {
 }
 
 TEST_F(V1Control, AFailedScaleIsReportedAsAnEvent) {
-  const auto from = v1->mark();
+  const auto from = v1_events->mark();
   auto body = scale_body(a, "nope", 1);
   body["component_ref"] = registry->host() + "/nope:1";
   ASSERT_EQ(req("component.scale." + a, body.dump()).value("success", false), true);
-  auto failed = v1->wait(from, "component_scale_failed", {}, 30s);
+  auto failed = v1_events->wait(from, "component_scale_failed", {}, 30s);
   ASSERT_TRUE(failed);
   EXPECT_EQ((*failed)["data"]["component_id"], "nope");
   EXPECT_EQ((*failed)["data"]["host_id"], a);
   EXPECT_FALSE((*failed)["data"].value("error", "").empty());
-  EXPECT_EQ(v1->count(from, "component_scaled"), 0u);
+  EXPECT_EQ(v1_events->count(from, "component_scaled"), 0u);
 }
 
 TEST_F(V1Control, LabelsAreMutableAndTheOtpInventoryShowsThem) {
-  const auto from = v1->mark();
+  const auto from = v1_events->mark();
   auto put = req("label.put." + b, R"({"key":"tier","value":"gold"})");
   EXPECT_EQ(put.value("success", false), true) << put.dump();
   EXPECT_EQ(put["message"], host::errors::kV1LabelPut);
-  auto ev = v1->wait(from, "labels_changed");
+  auto ev = v1_events->wait(from, "labels_changed");
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"]["host_id"], b);
   EXPECT_EQ((*ev)["data"]["labels"]["tier"], "gold");
@@ -321,7 +271,7 @@ TEST_F(V1Control, LabelsAreMutableAndTheOtpInventoryShowsThem) {
 }
 
 TEST_F(V1Control, HostlessProviderStartReachesTheNamedHostOnly) {
-  const auto from = v1->mark();
+  const auto from = v1_events->mark();
   // Client 0.2.3: `provider.start` with the host only in the body; one answer comes back.
   auto r = req("provider.start", json{{"host_id", b},
                                       {"provider_ref", "builtin://httpserver"},
@@ -330,7 +280,7 @@ TEST_F(V1Control, HostlessProviderStartReachesTheNamedHostOnly) {
                                      .dump());
   ASSERT_EQ(r.value("success", false), true) << r.dump();
   EXPECT_EQ(r["message"], host::errors::kV1StartProvider);
-  auto started = v1->wait(from, "provider_started");
+  auto started = v1_events->wait(from, "provider_started");
   ASSERT_TRUE(started) << "logs in " << dir;
   EXPECT_EQ((*started)["data"]["host_id"], b);
   EXPECT_EQ((*started)["data"]["provider_id"], "http-server");
@@ -350,22 +300,22 @@ TEST_F(V1Control, HostlessProviderStartReachesTheNamedHostOnly) {
                                                 .dump()),
                  std::string(host::errors::kV1ProviderRunning));
   // Stop by v1 id.
-  const auto from2 = v1->mark();
+  const auto from2 = v1_events->mark();
   auto stop =
       req("provider.stop." + b, json{{"host_id", b}, {"provider_id", "http-server"}}.dump(), 15s);
   EXPECT_EQ(stop.value("success", false), true) << stop.dump();
-  auto stopped = v1->wait(from2, "provider_stopped");
+  auto stopped = v1_events->wait(from2, "provider_stopped");
   ASSERT_TRUE(stopped);
   EXPECT_EQ((*stopped)["data"]["provider_id"], "http-server");
   EXPECT_TRUE(testing::host_inventory(*nc, b)["providers"].empty());
 }
 
 TEST_F(V1Control, HeartbeatsCarryThe1xInventory) {
-  const auto from = v1->mark();
+  const auto from = v1_events->mark();
   // An OTP ping makes every host send a heartbeat now.
   (void)testing::ctl_request(*nc, "wasmbus.ctl.default.ping.hosts", "", 1s);
-  auto hb =
-      v1->wait(from, "host_heartbeat", [](const json& d) { return d.value("host_id", "") == a; });
+  auto hb = v1_events->wait(from, "host_heartbeat",
+                            [](const json& d) { return d.value("host_id", "") == a; });
   ASSERT_TRUE(hb);
   EXPECT_TRUE((*hb)["data"]["components"].is_array());
   EXPECT_TRUE((*hb)["data"]["providers"].is_array());
@@ -373,11 +323,11 @@ TEST_F(V1Control, HeartbeatsCarryThe1xInventory) {
 }
 
 TEST_F(V1Control, HostStopAnswersThenStopsWithEvents) {
-  const auto from = v1->mark();
+  const auto from = v1_events->mark();
   auto r = req("host.stop." + b, "{}");
   EXPECT_EQ(r.value("success", false), true) << r.dump();
   EXPECT_EQ(r["message"], host::errors::kV1StopHost);
-  auto stopped = v1->wait(from, "host_stopped");
+  auto stopped = v1_events->wait(from, "host_stopped");
   ASSERT_TRUE(stopped);
   EXPECT_EQ((*stopped)["source"], b);
   EXPECT_EQ((*stopped)["data"]["host_id"], b);

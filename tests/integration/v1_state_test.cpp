@@ -26,6 +26,7 @@
 #include "oci/client.h"
 #include "par/par.h"
 #include "support/servers.h"
+#include "two_host_lattice.h"
 #include "wascap/claims.h"
 #include "wascap/nkeys.h"
 
@@ -36,47 +37,18 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace topics = lattice::topics;
 
-class V1State : public ::testing::Test {
+class V1State : public testing::TwoHostLatticeTest {
  protected:
-  static inline std::unique_ptr<testing::NatsServer> nats;
-  static inline std::unique_ptr<testing::RegistryServer> registry;
-  static inline std::unique_ptr<testing::ChildProcess> host_a, host_b;
-  static inline std::unique_ptr<lattice::Connection> nc;
-  static inline std::unique_ptr<testing::EventLog> otp_events, v1_events;
-  static inline lattice::Subscription otp_sub, v1_sub;
   static inline std::optional<wascap::KeyPair> cluster, key_a, key_b;
-  static inline std::string dir, echo_key, echo_ref, http_key, http_ref;
+  static inline std::string echo_key, echo_ref, http_key, http_ref;
   static inline int http_port = 0;
 
-  static void push(const std::string& ref, const Bytes& bytes, oci::ArtifactKind kind) {
-    oci::PushOptions po;
-    po.kind = kind;
-    po.allowed_insecure = {registry->host()};
-    auto r = oci::Client().push(ref, bytes, po);
-    ASSERT_TRUE(r) << r.error().message;
-  }
-
-  static std::unique_ptr<testing::ChildProcess> start_host(const wascap::KeyPair& key,
-                                                           const std::string& name) {
-    return std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{std::string(WC_BINARY_DIR) + "/src/cli/wasmcloud", "host",
-                                 "--nats-port", std::to_string(nats->port()), "--allowed-insecure",
-                                 registry->host(), "--no-native", "--log-level", "debug",
-                                 "--oci-cache-dir", dir + "/oci-" + name, "--heartbeat-interval-ms",
-                                 "1000"},
-        dir + "/" + name + ".log",
-        std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + key.seed(),
-                                 "WASMCLOUD_CLUSTER_SEED=" + cluster->seed(), "TMPDIR=" + dir});
-  }
-
   static void SetUpTestSuite() {
-    dir = testing::make_temp_dir("wc-v1state-it");
-    nats = std::make_unique<testing::NatsServer>();
-    registry = std::make_unique<testing::RegistryServer>();
+    ASSERT_NO_FATAL_FAILURE(start_lattice("wc-v1state-it"));
     auto echo = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
     ASSERT_TRUE(echo);
     echo_ref = registry->host() + "/echo:1";
-    push(echo_ref, *echo, oci::ArtifactKind::kActor);
+    ASSERT_NO_FATAL_FAILURE(push(echo_ref, *echo, oci::ArtifactKind::kActor));
     auto claims = wascap::extract_claims(*echo, wascap::now_seconds());
     ASSERT_TRUE(claims);
     echo_key = claims->claims.sub;
@@ -85,42 +57,22 @@ class V1State : public ::testing::Test {
     ASSERT_TRUE(archive);
     http_key = archive->claims.sub;
     http_ref = registry->host() + "/httpserver:0.1.0";
-    push(http_ref, *read_file(par), oci::ArtifactKind::kProvider);
+    ASSERT_NO_FATAL_FAILURE(push(http_ref, *read_file(par), oci::ArtifactKind::kProvider));
 
     cluster = wascap::KeyPair::generate(wascap::KeyType::kCluster);
     key_a = wascap::KeyPair::generate(wascap::KeyType::kServer);
     key_b = wascap::KeyPair::generate(wascap::KeyType::kServer);
-    lattice::ConnectOptions o;
-    o.servers = {nats->url()};
-    auto c = lattice::Connection::connect(o);
-    ASSERT_TRUE(c) << c.error().message;
-    nc = std::move(*c);
-    otp_events = std::make_unique<testing::EventLog>();
-    v1_events = std::make_unique<testing::EventLog>();
-    auto s1 = testing::record_events(*nc, *otp_events);
-    ASSERT_TRUE(s1);
-    otp_sub = std::move(*s1);
-    auto s2 = testing::record_events(*nc, *v1_events, "default.>");  // v1 event subjects
-    ASSERT_TRUE(s2);
-    v1_sub = std::move(*s2);
-    host_a = start_host(*key_a, "a");
-    host_b = start_host(*key_b, "b");
+    const std::vector<std::string> flags = {"--heartbeat-interval-ms", "1000"};
+    const std::vector<std::string> env = {"WASMCLOUD_CLUSTER_SEED=" + cluster->seed(),
+                                          "TMPDIR=" + dir};
+    host_a = start_host("a", *key_a, flags, env);
+    host_b = start_host("b", *key_b, flags, env);
     ASSERT_TRUE(testing::wait_host_answers(*nc, key_a->public_key())) << "log in " << dir;
     ASSERT_TRUE(testing::wait_host_answers(*nc, key_b->public_key())) << "log in " << dir;
     http_port = testing::free_port();
   }
 
-  static void TearDownTestSuite() {
-    otp_sub.unsubscribe();
-    v1_sub.unsubscribe();
-    if (host_a) host_a->stop(15);
-    if (host_b) host_b->stop(15);
-    host_a.reset();
-    host_b.reset();
-    nc.reset();
-    registry.reset();
-    nats.reset();
-  }
+  static void TearDownTestSuite() { stop_lattice(); }
 
   /// A v1 request; the parsed reply (or {"__error"}).
   static json v1(const std::string& subject, const std::string& body) {
