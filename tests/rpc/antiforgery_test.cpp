@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <set>
+#include <vector>
 
 #include "rpc/errors.h"
 #include "vectors.h"
@@ -168,6 +170,36 @@ TEST(AntiForgery, FreshIdsAndRoundTrip) {
                                payload, kp.public_key());
   EXPECT_NE(other->id, inv->id);
   EXPECT_NE(other->encoded_claims, inv->encoded_claims);
+}
+
+TEST(AntiForgery, FreshTokenIdsAre22Base62CharactersAndDiffer) {
+  // make_invocation draws the invocation id and the token id from one random buffer (#14.2):
+  // the jti keeps wascap's form, 22 characters of [0-9A-Za-z], and is fresh per call.
+  auto kp = cluster_key();
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::set<std::string> jtis, ids;
+  std::set<char> used;
+  for (int i = 0; i < 200; ++i) {
+    auto inv = make_invocation(kp, actor_entity(kKvCounter), actor_entity(kEcho), "Actor.Call",
+                               Bytes{1, 2, 3}, kp.public_key());
+    ASSERT_TRUE(inv.has_value());
+    TokenFacts facts;
+    ASSERT_TRUE(validate_invocation(*inv, std::vector<std::string>{kp.public_key()},
+                                    wascap::now_seconds(), &facts));
+    ASSERT_EQ(facts.jti.size(), 22u);
+    EXPECT_EQ(facts.jti.find_first_not_of(alphabet), std::string::npos) << facts.jti;
+    EXPECT_EQ(facts.sub, inv->id);
+    EXPECT_EQ(inv->id.size(), 36u);
+    EXPECT_EQ(inv->id[14], '4');
+    EXPECT_NE(std::string("89ab").find(inv->id[19]), std::string::npos) << inv->id;
+    jtis.insert(facts.jti);
+    ids.insert(inv->id);
+    used.insert(facts.jti.begin(), facts.jti.end());
+  }
+  EXPECT_EQ(jtis.size(), 200u);
+  EXPECT_EQ(ids.size(), 200u);
+  // 4,400 characters: every one of the 62 appears (each misses with probability ~1e-31).
+  EXPECT_EQ(used.size(), 62u);
 }
 
 TEST(AntiForgery, PayloadAboveChunkThresholdIsNotSupportedYet) {
