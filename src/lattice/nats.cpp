@@ -168,10 +168,23 @@ struct SubState {
 
 using SubHolder = std::shared_ptr<SubState>;
 
-void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
+/// The subscription whose handler runs on this thread (delivery_backlog()); null elsewhere.
+thread_local natsSubscription* t_delivering = nullptr;
+
+/// Sets t_delivering for the duration of one handler call (nested handlers cannot happen: a
+/// delivery thread calls one handler at a time).
+struct DeliveringScope {
+  explicit DeliveringScope(natsSubscription* sub) { t_delivering = sub; }
+  ~DeliveringScope() { t_delivering = nullptr; }
+  DeliveringScope(const DeliveringScope&) = delete;
+  DeliveringScope& operator=(const DeliveringScope&) = delete;
+};
+
+void on_message(natsConnection*, natsSubscription* sub, natsMsg* raw, void* closure) {
   Message msg = MessageAccess::wrap(raw);  // owns the message from here on
   auto& state = *static_cast<SubHolder*>(closure);
   if (state->stopping.load(std::memory_order_acquire)) return;
+  const DeliveringScope scope(sub);
   state->delivering.store(std::this_thread::get_id(), std::memory_order_release);
   try {
     state->handler(std::move(msg));
@@ -194,6 +207,15 @@ void on_complete(void* closure) {
 }
 
 }  // namespace detail
+
+std::int64_t delivery_backlog() {
+  if (detail::t_delivering == nullptr) return -1;
+  int msgs = 0, bytes = 0;
+  // libnats takes the message being delivered off its list before calling the handler, so
+  // this counts only the ones behind it.
+  if (natsSubscription_GetPending(detail::t_delivering, &msgs, &bytes) != NATS_OK) return -1;
+  return msgs;
+}
 
 Subscription::Subscription(Subscription&& other) noexcept
     : sub_(std::exchange(other.sub_, nullptr)),

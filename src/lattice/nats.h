@@ -90,6 +90,12 @@ class Message {
   std::unique_ptr<natsMsg, Deleter> msg_;
 };
 
+/// Inside a subscription's handler (on its libnats delivery thread): how many messages of that
+/// subscription wait in the client behind the one being handled (libnats' pending count), so a
+/// handler can tell whether running work right here would delay others. -1 when called outside
+/// a handler or when libnats cannot tell (the subscription is closing).
+std::int64_t delivery_backlog();
+
 /// Callback for subscriptions; receives ownership of each message. Runs on the subscription's
 /// libnats delivery thread (see the threading notes above). Exceptions escaping it are caught
 /// and logged.

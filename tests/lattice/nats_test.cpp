@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "collector.h"
@@ -305,6 +306,44 @@ TEST_F(NatsTest, MessagesMayOutliveTheHandler) {
   EXPECT_EQ(moved.text(), "kept");
   EXPECT_FALSE(msgs[0].valid());
   EXPECT_EQ(msgs[0].text(), "");
+}
+
+TEST_F(NatsTest, DeliveryBacklogCountsTheMessagesWaitingBehindTheHandledOne) {
+  EXPECT_EQ(delivery_backlog(), -1);  // not inside a handler
+  auto nc = connect_to(*server_);
+  std::atomic<bool> release{false};
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::int64_t>> seen;  // (payload, backlog at its delivery)
+  auto sub = nc->subscribe("t.backlog", [&](Message m) {
+    if (m.text() == "0") {
+      // Hold the first message until the other four wait in the client behind it.
+      auto until = std::chrono::steady_clock::now() + 5s;
+      while (!release.load() ||
+             (delivery_backlog() < 4 && std::chrono::steady_clock::now() < until))
+        std::this_thread::sleep_for(1ms);
+    }
+    std::lock_guard lock(mu);
+    seen.emplace_back(std::string(m.text()), delivery_backlog());
+  });
+  ASSERT_TRUE(sub.has_value());
+  ASSERT_TRUE(nc->flush());
+  for (const char* p : {"0", "1", "2", "3", "4"})
+    ASSERT_TRUE(nc->publish("t.backlog", std::string_view(p)));
+  ASSERT_TRUE(nc->flush());
+  release = true;
+  auto until = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (seen.size() == 5 || std::chrono::steady_clock::now() > until) break;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 5u);
+  const std::vector<std::pair<std::string, std::int64_t>> want = {
+      {"0", 4}, {"1", 3}, {"2", 2}, {"3", 1}, {"4", 0}};
+  EXPECT_EQ(seen, want);
 }
 
 TEST_F(NatsTest, NewInboxesAreUnique) {
