@@ -2,6 +2,9 @@
 // live update, RPC slots (control-interface 3.1-3.5, actor-rpc-providers 4.3, 9).
 #include "host/actor_supervisor.h"
 
+#include <sys/resource.h>
+#include <sys/time.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -33,15 +36,52 @@ struct ActorSupervisor::Entry {
   // Dispatch: at most instances.size() invocations run at once; the rest wait in `pending`.
   std::size_t in_flight = 0;
   std::deque<ActorSupervisor::Admitted> pending;
-  std::size_t pending_local = 0;             // in-process invocations among `pending`
-  std::size_t pending_local_bytes = 0;       // and their payload bytes
-  std::uint64_t rr = 0;                      // round-robin instance cursor (actor-rpc-providers 9)
+  std::size_t pending_local = 0;        // in-process invocations among `pending`
+  std::size_t pending_local_bytes = 0;  // and their payload bytes
+  std::uint64_t rr = 0;                 // round-robin instance cursor (actor-rpc-providers 9)
+  // try_run_here's rule (actor_supervisor.h): consecutive fast observations, the start times of
+  // the inline runs in progress (at most one per calling thread), and counters.
+  std::uint32_t fast_streak = 0;
+  std::vector<std::chrono::steady_clock::time_point> inline_started;
+  std::uint64_t inline_runs = 0;
+  std::uint64_t pooled_runs = 0;
   metrics::ActorMetrics* metrics = nullptr;  // this actor's series, set at creation (may be null)
 };
 
 namespace {
 
 using json = nlohmann::json;
+
+/// Measures one in-process run on the calling thread for try_run_here's rule: wall time, and
+/// from getrusage(RUSAGE_THREAD) the thread's CPU time and context switches. A run counts as
+/// slow when it took kInlineThreshold of wall time or more, except when the thread was only
+/// preempted (involuntary switches, no voluntary one): then the wall time is the scheduler's,
+/// not the guest's, and its CPU time decides. A run that blocked (a voluntary switch: a host
+/// call waiting for NATS, a same-host call waiting for a slot) is judged by its wall time.
+class RunClock {
+ public:
+  RunClock() : start_(std::chrono::steady_clock::now()) { ::getrusage(RUSAGE_THREAD, &usage_); }
+  std::chrono::steady_clock::time_point start() const { return start_; }
+  /// The observation: the run's duration as try_run_here counts it.
+  std::chrono::nanoseconds observe() const {
+    const auto wall = std::chrono::steady_clock::now() - start_;
+    if (wall < ActorSupervisor::kInlineThreshold) return wall;
+    rusage end{};
+    if (::getrusage(RUSAGE_THREAD, &end) != 0) return wall;
+    const bool blocked = end.ru_nvcsw != usage_.ru_nvcsw;
+    const bool preempted = end.ru_nivcsw != usage_.ru_nivcsw;
+    if (blocked || !preempted) return wall;
+    auto micros = [](const timeval& t) {
+      return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+    };
+    return (micros(end.ru_utime) - micros(usage_.ru_utime)) +
+           (micros(end.ru_stime) - micros(usage_.ru_stime));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  rusage usage_{};
+};
 namespace topics = lattice::topics;
 namespace ev = lattice::events;
 namespace ed = lattice::event_data;
@@ -562,7 +602,7 @@ std::optional<Result<Bytes>> ActorSupervisor::call_local(const std::string& key,
 void ActorSupervisor::refuse_not_running(const std::string& key, const Admitted& a) const {
   if (a.message) {
     if (deps_.reply_not_running) deps_.reply_not_running(key, *a.message);
-  } else if (a.local && a.local->done) {
+  } else if (a.local && a.local->done && !(a.local->claim && a.local->claim->exchange(true))) {
     a.local->done(fail(Code::kUnavailable, std::string(rpc::errors::kNotRunningPrefix) + key +
                                                std::string(rpc::errors::kNotRunningSuffix)));
   }
@@ -624,12 +664,16 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
     }
     if (admitted.message) {
       deps_.run(target, *admitted.message);
+    } else if (admitted.local->claim && admitted.local->claim->exchange(true)) {
+      // Its caller answered it already (the builtin HTTP server's deadline timer): not run.
     } else if (std::chrono::steady_clock::now() > admitted.local->deadline) {
       // Waited past its caller's timeout (the HTTP client has its 503 by now): not run.
       admitted.local->done(
           fail(Code::kDeadlineExceeded, std::string(rpc::errors::kRequestTimeout)));
     } else if (deps_.run_local) {
+      const RunClock clock;
       deps_.run_local(target, *admitted.local);
+      return finish_observed(entry, clock.observe(), nullptr);
     } else {
       admitted.local->done(fail(Code::kUnsupported, "in-process invocations are not wired"));
     }
@@ -666,10 +710,67 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
   }
 }
 
+bool ActorSupervisor::try_run_here(const std::string& key, LocalInvocation& invocation) {
+  const RunClock clock;
+  const auto start = clock.start();
+  std::shared_ptr<Entry> entry;
+  InvocationTarget target;
+  {
+    MutexLock lock(mu_);
+    auto it = actors_.find(key);
+    if (it == actors_.end()) return false;
+    Entry& e = *it->second;
+    if (e.instances.empty() || !e.pending.empty() || e.in_flight >= e.instances.size() ||
+        e.fast_streak < kInlineStreak)
+      return false;
+    for (const auto& t : e.inline_started) {
+      if (start - t >= kInlineThreshold) return false;  // one is being slow right now
+    }
+    ++e.in_flight;
+    ++e.inline_runs;
+    e.inline_started.push_back(start);
+    target = target_locked(e, e.instances[e.rr++ % e.instances.size()].instance_id);
+    entry = it->second;
+  }
+  if (deps_.run_local) {
+    deps_.run_local(target, invocation);
+  } else {
+    invocation.done(fail(Code::kUnsupported, "in-process invocations are not wired"));
+  }
+  finish_observed(entry, clock.observe(), &start);
+  return true;
+}
+
+InlineStats ActorSupervisor::inline_stats(const std::string& key) const {
+  MutexLock lock(mu_);
+  auto it = actors_.find(key);
+  if (it == actors_.end()) return {};
+  return {it->second->inline_runs, it->second->pooled_runs, it->second->fast_streak};
+}
+
 void ActorSupervisor::finish(const std::shared_ptr<Entry>& entry) {
+  finish_observed(entry, std::nullopt, nullptr);
+}
+
+void ActorSupervisor::finish_observed(const std::shared_ptr<Entry>& entry,
+                                      std::optional<std::chrono::nanoseconds> took,
+                                      const std::chrono::steady_clock::time_point* inline_start) {
   std::deque<Admitted> orphans;
   {
     MutexLock lock(mu_);
+    Entry& e = *entry;
+    if (inline_start) {
+      auto it = std::find(e.inline_started.begin(), e.inline_started.end(), *inline_start);
+      if (it != e.inline_started.end()) e.inline_started.erase(it);
+    }
+    if (took) {
+      if (!inline_start) ++e.pooled_runs;
+      if (*took < kInlineThreshold) {
+        if (e.fast_streak < kInlineStreak) ++e.fast_streak;
+      } else {
+        e.fast_streak = 0;
+      }
+    }
     if (entry->in_flight > 0) --entry->in_flight;
     if (entry->instances.empty()) {
       orphans = std::move(entry->pending);

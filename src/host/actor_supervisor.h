@@ -21,6 +21,7 @@
 // too, which the analysis cannot express for a nested struct (see Entry in the .cpp).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -59,8 +60,22 @@ struct LocalInvocation {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   /// Called exactly once: with the guest's reply bytes or the Error (on an RPC pool thread; on
   /// the stopping thread with kUnavailable and the "not running" text of rpc/errors.h when the
-  /// actor stops before it ran).
+  /// actor stops before it ran; on the caller's thread for try_run_here). Not called at all when
+  /// the caller took the invocation back through `claim`.
   std::function<void(Result<Bytes>)> done;
+  /// Optional: lets the caller answer a queued invocation itself (the builtin HTTP server's
+  /// deadline timer). Whoever
+  /// exchanges it to true first owns the answer: the supervisor does so right before the
+  /// invocation runs or is refused; when it finds it true already, the invocation neither runs
+  /// nor calls `done` (its slot turn passes to the next one).
+  std::shared_ptr<std::atomic<bool>> claim;
+};
+
+/// The in-process invocations of one actor as try_run_here sees them (tests, diagnostics).
+struct InlineStats {
+  std::uint64_t inline_runs = 0;  ///< ran on the caller's thread (try_run_here)
+  std::uint64_t pooled_runs = 0;  ///< admit_local invocations that ran on the RPC pool
+  std::uint32_t fast_streak = 0;  ///< consecutive observed runs under kInlineThreshold
 };
 
 /// What the supervisor needs from its host.
@@ -179,6 +194,32 @@ class ActorSupervisor {
   std::optional<Result<Bytes>> call_local(const std::string& key, LocalInvocation invocation,
                                           std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
+  /// Inline runs (issue #14.4, the builtin HTTP server's event loops): an in-process invocation
+  /// runs on the calling thread, with no hand-off, only when every one of these holds:
+  ///   * `key` has an instance here with a free slot and nothing queued (FIFO stays intact:
+  ///     a queued invocation is never overtaken);
+  ///   * the actor is known fast: each of its last kInlineStreak observed in-process
+  ///     invocations (inline or on the RPC pool, admit_local / try_run_here) took less than
+  ///     kInlineThreshold of wall time, measured around the whole run (authorization, guest,
+  ///     host calls, metrics, rpc event). A new actor (or a live-updated one: the streak is per
+  ///     actor key and survives it) therefore starts on the pool; one slow observation sends
+  ///     the next kInlineStreak invocations to the pool, where they are observed again;
+  ///   * no inline run of the actor started more than kInlineThreshold ago is still running
+  ///     (a guest turning slow right now is not entered by a second thread).
+  /// So a guest that turns slow stalls a calling thread at most once per kInlineStreak
+  /// observations (the run that reveals it), and for at most its execution budget.
+  /// Returns true when it ran: `invocation.done` was called on this thread (same authorization,
+  /// deadline, metrics and rpc event as on the pool: deps.run_local). Returns false, having
+  /// done nothing, otherwise (the caller then uses admit_local). `claim` is not consulted: the
+  /// invocation starts at once.
+  bool try_run_here(const std::string& key, LocalInvocation& invocation) EXCLUDES(mu_);
+  /// The wall time under which an observed run counts as fast.
+  static constexpr std::chrono::microseconds kInlineThreshold{200};
+  /// Consecutive fast observations before an actor runs inline.
+  static constexpr std::uint32_t kInlineStreak = 16;
+  /// try_run_here's view of actor `key` (zeros when unknown).
+  InlineStats inline_stats(const std::string& key) const EXCLUDES(mu_);
+
   // ------------------------------------------------------------ views
 
   /// Running actors with their instances (registry order); actors without instances omitted.
@@ -206,7 +247,14 @@ class ActorSupervisor {
   void post_invocation(const std::shared_ptr<Entry>& entry, Admitted admitted,
                        std::string instance_id) EXCLUDES(mu_);
   void drain_pending_locked(const std::shared_ptr<Entry>& entry) REQUIRES(mu_);
+  /// Frees the slot of a finished invocation and starts the next queued one.
   void finish(const std::shared_ptr<Entry>& entry) EXCLUDES(mu_);
+  /// finish() that also records an in-process run which took `took` (an observation for
+  /// try_run_here; nullopt = none); `inline_start` is the start of an inline run (dropped from
+  /// the running ones), nullptr for a run on the pool.
+  void finish_observed(const std::shared_ptr<Entry>& entry,
+                       std::optional<std::chrono::nanoseconds> took,
+                       const std::chrono::steady_clock::time_point* inline_start) EXCLUDES(mu_);
   std::int64_t instances_locked() const REQUIRES(mu_);
   void emit(std::string_view type, const nlohmann::json& data) const;
 

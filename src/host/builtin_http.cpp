@@ -3,9 +3,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "common/encoding.h"
@@ -13,6 +19,7 @@
 #include "lattice/cloudevent.h"
 #include "lattice/event_data.h"
 #include "lattice/events.h"
+#include "rpc/errors.h"
 #include "rpc/http.h"
 #include "wascap/nkeys.h"
 
@@ -58,7 +65,84 @@ struct BuiltinHttpServer::Listener {
   std::atomic<std::int64_t> last_warn{0};
 };
 
-BuiltinHttpServer::BuiltinHttpServer(BuiltinHttpDeps deps) : deps_(std::move(deps)) {}
+/// The deadline timer of requests sent to the RPC pool: one thread that, at a request's
+/// deadline, takes it back from the supervisor (a queued one then never runs) and answers it
+/// kDeadlineExceeded (503) unless it was answered already (a running one's result is then
+/// dropped when it ends). An answered request cancels its entry. Entries hold the invocation
+/// weakly.
+class BuiltinHttpServer::Deadlines {
+ public:
+  using Key = std::pair<std::chrono::steady_clock::time_point, std::uint64_t>;
+
+  Deadlines() : thread_([this] { run(); }) {}
+  ~Deadlines() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    // The last owner may be a request's answer running on this very thread (host shutdown).
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+  Deadlines(const Deadlines&) = delete;
+  Deadlines& operator=(const Deadlines&) = delete;
+
+  Key arm(std::chrono::steady_clock::time_point at, std::weak_ptr<LocalInvocation> inv) {
+    bool earliest = false;
+    Key key;
+    {
+      std::lock_guard lock(mu_);
+      key = {at, next_++};
+      earliest = queue_.empty() || key < queue_.begin()->first;
+      queue_.emplace(key, std::move(inv));
+    }
+    if (earliest) cv_.notify_one();
+    return key;
+  }
+  void cancel(const Key& key) {
+    std::lock_guard lock(mu_);
+    queue_.erase(key);
+  }
+
+ private:
+  void run() {
+    pthread_setname_np(pthread_self(), "wc-http-dl");
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (queue_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto at = queue_.begin()->first.first;
+      if (std::chrono::steady_clock::now() < at) {
+        cv_.wait_until(lock, at);
+        continue;
+      }
+      auto weak = std::move(queue_.begin()->second);
+      queue_.erase(queue_.begin());
+      lock.unlock();
+      if (auto inv = weak.lock()) {
+        inv->claim->exchange(true);  // still queued: it never runs
+        inv->done(fail(Code::kDeadlineExceeded, std::string(rpc::errors::kRequestTimeout)));
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<Key, std::weak_ptr<LocalInvocation>> queue_;
+  std::uint64_t next_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+BuiltinHttpServer::BuiltinHttpServer(BuiltinHttpDeps deps)
+    : deps_(std::move(deps)), deadlines_(std::make_shared<Deadlines>()) {}
 
 BuiltinHttpServer::~BuiltinHttpServer() {
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Listener>> listeners;
@@ -224,6 +308,7 @@ void BuiltinHttpServer::open(const rpc::LinkDefinition& link) {
   opts.host = cfg->host;
   opts.port = cfg->port;
   opts.max_content_len = cfg->max_content_len;
+  opts.threads = deps_.loop_threads;
   std::weak_ptr<Listener> weak = listener;
   auto server = httpd::Server::start(opts, [this, weak](httpd::Request req, httpd::Respond res) {
     auto l = weak.lock();
@@ -311,7 +396,23 @@ void BuiltinHttpServer::handle(const std::shared_ptr<Listener>& l, httpd::Reques
   inv->done = finish;
   inv->deadline = std::chrono::steady_clock::now() + l->cfg.timeout.value_or(deps_.default_timeout);
   const std::string& actor = l->link.actor_id;
+  // A known-fast actor with a free slot runs right here on the event loop and the answer is
+  // written without suspending the connection (ActorSupervisor::try_run_here has the rule).
+  if (deps_.try_run_here && deps_.try_run_here(actor, *inv)) return;
+  // Otherwise the RPC pool, bounded by the deadline timer: at the deadline a request still
+  // queued is answered 503 and never runs; one running is answered 503 and its result dropped.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto key = std::make_shared<Deadlines::Key>();
+  std::weak_ptr<Deadlines> timer = deadlines_;
+  inv->claim = std::make_shared<std::atomic<bool>>(false);
+  inv->done = [finish, answered, key, timer](Result<Bytes> out) {
+    if (answered->exchange(true)) return;  // answered at the deadline already
+    if (auto t = timer.lock()) t->cancel(*key);
+    finish(std::move(out));
+  };
+  *key = deadlines_->arm(inv->deadline, inv);
   if (deps_.invoke_local && deps_.invoke_local(actor, inv)) return;
+  deadlines_->cancel(*key);
   // No local instance: a signed invocation through the lattice, off the event loop.
   auto remote = [this, l, inv, finish] {
     finish(deps_.invoke_remote ? deps_.invoke_remote(l->origin, l->link.actor_id, inv->operation,

@@ -7,19 +7,33 @@
 // it. Each request becomes an `HttpServer.HandleRequest` invocation with the provider's
 // HttpRequest / HttpResponse msgpack (rpc/http.h):
 //   * when the linked actor has an instance on this host, it runs there in-process
-//     (ActorSupervisor::admit_local -> RpcDispatcher::invoke_local): no NATS hop and no token,
-//     the same slots, authorization, deadline, metrics and rpc events as a lattice invocation;
+//     (RpcDispatcher::invoke_local): no NATS hop and no token, the same slots, authorization,
+//     guest deadline, metrics and rpc events as a lattice invocation. Who runs the guest:
+//       - the event-loop thread that parsed the request, when the actor is known fast, one of
+//         its slots is free and nothing of it is queued (ActorSupervisor::try_run_here: each of
+//         its last 16 observed in-process runs took < 200 µs of wall time, and no inline run of
+//         it has been running for 200 µs or more); the answer is written at once, no hand-off;
+//       - otherwise an RPC pool worker (ActorSupervisor::admit_local), as before: a new actor,
+//         one observed slow in its last 16 runs, a busy one. A guest that turns slow thus
+//         stalls its event loop (every connection of that loop) at most once per observation
+//         window of 16 runs, for at most the guest's execution budget; the runs after it go to
+//         the pool until 16 in a row were fast again;
 //   * otherwise it goes to the lattice as a signed invocation from this provider
 //     (RpcDispatcher::call_actor) on an RPC pool thread.
-// A request waits for its actor at most the link's `timeout_ms` (else the host's RPC timeout):
-// one still queued then is answered 503 without running; a full queue answers 503 at once.
+// A request sent to the RPC pool is answered at the latest at the link's `timeout_ms` (else the
+// host's RPC timeout) after it arrived, as the httpserver provider's RPC timeout bounds it: a
+// timer thread (`wc-http-dl`) answers 503 then; a request still queued never runs (the
+// supervisor skips it when it reaches a slot), a running one runs to its end (its execution
+// budget) and its result is dropped. A full queue answers 503 at once. An inline run is bounded
+// by the guest's execution budget only (its event loop is the thread running it).
 // The HTTP side is httpd::Server (event loops, keep-alive, body limit, idle timeout, bounded
 // connections). Failed calls answer 503 (deadline, unavailable, not running) or 500.
 //
 // Owned by Host::Impl. Thread-safety: every public method is thread-safe; one mutex (`mu_`)
 // guards the started link names and listeners and is never held while a listener starts or
 // stops, an event is published or an actor is called (lock order: taken after nothing, before
-// nothing of the other components).
+// nothing of the other components). The deadline timer's own mutex guards its queue only and is
+// a leaf (never held while a request is answered).
 #pragma once
 
 #include <chrono>
@@ -58,6 +72,9 @@ struct BuiltinHttpDeps {
   /// In-process invocation of a local instance (ActorSupervisor::admit_local): false when the
   /// actor has no instance here.
   std::function<bool(const std::string& actor_key, std::shared_ptr<LocalInvocation>)> invoke_local;
+  /// Runs it on the calling event-loop thread when the actor is known fast and a slot is free
+  /// (ActorSupervisor::try_run_here): true = ran, `done` called. Empty = always invoke_local.
+  std::function<bool(const std::string& actor_key, LocalInvocation& invocation)> try_run_here;
   /// Signed invocation through the lattice (RpcDispatcher::call_actor); blocks.
   std::function<Result<Bytes>(const rpc::WasmCloudEntity& origin, const std::string& actor_key,
                               std::string_view operation, Bytes payload)>
@@ -71,6 +88,8 @@ struct BuiltinHttpDeps {
   /// How long a request may wait for its actor when its link sets no `timeout_ms` (the host's
   /// RPC timeout, as providers get it in their host data).
   std::chrono::milliseconds default_timeout{2000};
+  /// Event-loop threads per listener (httpd::Options::threads; 0 = one per CPU).
+  unsigned loop_threads = 0;
 };
 
 class BuiltinHttpServer {
@@ -106,6 +125,7 @@ class BuiltinHttpServer {
 
  private:
   struct Listener;
+  class Deadlines;
   void open(const rpc::LinkDefinition& link) EXCLUDES(mu_);
   /// Closes the listener of (link name, actor), if any.
   void close(const std::pair<std::string, std::string>& id) EXCLUDES(mu_);
@@ -118,6 +138,8 @@ class BuiltinHttpServer {
   /// (link name, actor key) -> its listener.
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Listener>> listeners_
       GUARDED_BY(mu_);
+  /// Answers requests sent to the RPC pool at their deadline (its own thread, `wc-http-dl`).
+  std::shared_ptr<Deadlines> deadlines_;
 };
 
 }  // namespace wc::host
