@@ -519,6 +519,75 @@ TEST_F(BuiltinHttp, AGuestPastTheLinksTimeoutIsAnswered503AtTheTimeout) {
   scale(a_id, "pinger", ping, 0);
 }
 
+TEST_F(BuiltinHttp, AGuestWaitingLongDoesNotDelayOtherRequestsOfItsListener) {
+  // pinger with 4 instances; after 40 quick requests (`?key=not-a-key`, answered 400 by the
+  // guest at once), two requests make it wait 2 s in a host call (`?key=K`, K a key whose RPC
+  // subject this test holds without answering). Meanwhile new connections to the same
+  // listener are answered at their usual pace: a waiting guest holds its slot, never an event
+  // loop of the server.
+  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
+  auto ping_bytes = read_file(ex + "pinger_s.wasm");
+  if (!ping_bytes) GTEST_SKIP() << "intentionally skipped: example actors not built";
+  auto claims = wascap::extract_claims(*ping_bytes, wascap::now_seconds());
+  ASSERT_TRUE(claims);
+  const std::string ping = claims->claims.sub;
+  oci::PushOptions po;
+  po.kind = oci::ArtifactKind::kActor;
+  po.allowed_insecure = {registry->host()};
+  ASSERT_TRUE(oci::Client().push(registry->host() + "/pinger:1", *ping_bytes, po));
+  const std::string silent = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+  std::atomic<int> held{0};
+  auto hold = nc->subscribe("wasmbus.rpc.default." + silent,
+                            [&held](lattice::Message) { ++held; });  // never answers
+  ASSERT_TRUE(hold);
+  ASSERT_TRUE(nc->flush(2s));
+  scale(a_id, "pinger", ping, 4);
+  const int p5 = testing::free_port();
+  ASSERT_EQ(put_link(ping, {{"port", std::to_string(p5)}})["accepted"], true);
+  auto ready = send("GET", "/?key=not-a-key", {}, p5);
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->status, 400);
+  for (int i = 0; i < 40; ++i) {
+    httplib::Client quick("127.0.0.1", p5);
+    auto r = quick.Get("/?key=not-a-key");
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 400);
+  }
+  std::vector<std::thread> waiting;
+  std::atomic<int> waited{0};
+  for (int i = 0; i < 2; ++i) {
+    waiting.emplace_back([&] {
+      httplib::Client slow("127.0.0.1", p5);
+      slow.set_read_timeout(10);
+      if (slow.Get("/?key=" + silent)) ++waited;
+    });
+  }
+  const auto both_held = Clock::now() + 5s;
+  while (held.load() < 2 && Clock::now() < both_held) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(held.load(), 2) << "the two guests did not reach their host calls";
+  double worst = 0;
+  int served = 0;
+  const auto window = Clock::now() + 1500ms;  // inside the guests' 2 s wait
+  while (Clock::now() < window) {
+    httplib::Client quick("127.0.0.1", p5);
+    quick.set_read_timeout(10);
+    const auto t0 = Clock::now();
+    auto r = quick.Get("/?key=not-a-key");
+    worst = std::max(worst, ms_since(t0));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    ++served;
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& t : waiting) t.join();
+  std::printf("%d requests beside two waiting guests: worst %.1f ms\n", served, worst);
+  EXPECT_EQ(waited.load(), 2);
+  EXPECT_GT(served, 10);
+  EXPECT_LT(worst, 500.0) << "a request waited for another request's guest";
+  hold->unsubscribe();
+  scale(a_id, "pinger", ping, 0);
+}
+
 TEST_F(BuiltinHttp, ClientsClosingMidBodyAndSlowlorisDoNotDelayOtherClients) {
   // While 16 slowloris connections dribble their headers (one byte each per 100 ms) and other
   // clients keep sending half a body and closing, a well-behaved client's requests are echoed
