@@ -48,36 +48,34 @@ rpc::InvocationResponse RpcDispatcher::handle(const InvocationTarget& target,
   const auto received = std::chrono::steady_clock::now();
   rpc::InvocationResponse resp;
   resp.instance_id = target.instance_id;
-  json event_data;
-  bool have_event = false;
+  Result<rpc::Invocation> inv = fail(Code::kInvalidArgument, "");  // set right below
   auto respond = [&] {
     if (!reply_subject.empty()) {
       // The invocation arrived on the RPC connection (its subscription lives there, #12.3).
       auto st = deps_.rpc->publish(reply_subject, rpc::encode_response(resp));
       if (!st) spdlog::warn("Failed to reply to invocation: {}", st.error().message);
     }
-    if (target.metrics)
-      target.metrics->invocation(!resp.failed(), std::chrono::steady_clock::now() - received);
-    if (have_event) {
+    const auto took = std::chrono::steady_clock::now() - received;
+    if (target.metrics) target.metrics->invocation(!resp.failed(), took);
+    if (inv) {
+      // The event's data is built after the reply went out (off the caller's round trip).
       // Beyond the original's event data (control-interface 4.4.17): the time from receipt to
       // reply, which the dashboard's latency chart plots.
-      event_data["duration_ms"] =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - received)
-              .count();
+      json event_data =
+          ed::invocation(event_end(inv->origin), event_end(inv->target), inv->operation,
+                         inv->content_length.value_or(inv->msg.size()));
+      event_data["duration_ms"] = std::chrono::duration<double, std::milli>(took).count();
       rpc_event(!resp.failed(), event_data);
     }
     return resp;
   };
-  auto inv = rpc::decode_invocation(data);
+  inv = rpc::decode_invocation(data);
   if (!inv) {
     resp.invocation_id = "";
     resp.error = std::string(rpc::errors::kDeserializeInvocation);
     return respond();
   }
   resp.invocation_id = inv->id;
-  have_event = true;
-  event_data = ed::invocation(event_end(inv->origin), event_end(inv->target), inv->operation,
-                              inv->content_length.value_or(inv->msg.size()));
   const std::int64_t now = deps_.now_seconds();
   rpc::TokenFacts token;
   auto valid = rpc::validate_invocation(*inv, deps_.cluster_issuers, now, &token);
