@@ -12,11 +12,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -115,6 +118,27 @@ class RawConn {
  private:
   int fd_ = -1;
 };
+
+/// Resident memory of process `pid` in KiB (VmRSS), -1 when unreadable.
+long rss_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+/// Open file descriptors of process `pid` (its sockets included).
+std::size_t open_fds(pid_t pid) {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
 
 std::string actor_key(const std::string& file) {
   auto b = read_file(std::string(WC_FIXTURES_DIR) + "/" + file);
@@ -669,6 +693,63 @@ TEST_F(BuiltinHttp, ClientsClosingMidBodyAndSlowlorisDoNotDelayOtherClients) {
   EXPECT_EQ(ran.load(), served);
   EXPECT_EQ(failed.load(), 0);
   counter->unsubscribe();
+}
+
+TEST_F(BuiltinHttp, TenThousandIdleConnectionsNeitherDelayARequestNorGrowTheHostUnbounded) {
+  // 10,000 connections that never send a byte, held open by this process against host A's
+  // listener: a request beside them is echoed promptly, and the host's resident memory grows by
+  // a bounded amount per connection. Needs 10,000 descriptors here and in the host (which has
+  // this process's limit).
+  int wanted = 10000;
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  const rlim_t need = static_cast<rlim_t>(wanted) + 512;
+  if (lim.rlim_cur < need) {
+    GTEST_SKIP() << "intentionally skipped: RLIMIT_NOFILE " << lim.rlim_cur
+                 << " here and in the host allows fewer than 10,000 connections";
+  }
+  scale(a_id, "echo", echo, 1);
+  auto ready = send("GET", "/ready");
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->status, 200);
+  const pid_t host = host_a->pid();
+  const std::size_t fds_before = open_fds(host);
+  const long rss_before = rss_kib(host);
+  ASSERT_GT(rss_before, 0);
+  std::vector<std::unique_ptr<RawConn>> idle;
+  idle.reserve(static_cast<std::size_t>(wanted));
+  for (int i = 0; i < wanted; ++i) {
+    idle.push_back(std::make_unique<RawConn>(port));
+    ASSERT_TRUE(idle.back()->connected()) << "connection " << i;
+  }
+  // The host has accepted them all when it holds as many more descriptors (give or take the
+  // few it opens and closes on its own, such as the connection of the request above).
+  const std::size_t accepted = fds_before + idle.size() - 16;
+  const auto until = Clock::now() + 20s;
+  while (open_fds(host) < accepted && Clock::now() < until) std::this_thread::sleep_for(50ms);
+  EXPECT_GE(open_fds(host), accepted) << "the host did not accept them all";
+  httplib::Client good("127.0.0.1", port);
+  good.set_tcp_nodelay(true);
+  const auto t0 = Clock::now();
+  auto r = good.Get("/beside-idle");
+  const double took = ms_since(t0);
+  const long rss_after = rss_kib(host);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body, nullptr, false)["path"], "/beside-idle");
+  EXPECT_LT(took, 500.0);
+  const double per_connection = static_cast<double>(rss_after - rss_before) * 1024.0 / wanted;
+  std::printf("%d idle connections: host RSS +%ld KiB (%.0f bytes each); a request took %.2f ms\n",
+              wanted, rss_after - rss_before, per_connection, took);
+  EXPECT_LT(per_connection, 64.0 * 1024);
+  // Closed by the clients, they are gone from the host.
+  idle.clear();
+  const auto gone = Clock::now() + 20s;
+  while (open_fds(host) > fds_before + 16 && Clock::now() < gone) std::this_thread::sleep_for(50ms);
+  EXPECT_LE(open_fds(host), fds_before + 16);
+  auto again = send("GET", "/after-idle");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
 }
 
 TEST_F(BuiltinHttp, DeletingTheLinkClosesTheListenerAndStopEndsIt) {
