@@ -534,6 +534,7 @@ std::pair<std::size_t, std::size_t> ActorSupervisor::load_of(const std::string& 
 // ------------------------------------------------------------------ RPC slots
 
 void ActorSupervisor::admit(const std::string& key, std::shared_ptr<lattice::Message> msg) {
+  if (try_run_message_here(key, *msg)) return;
   (void)admit_any(key, Admitted{std::move(msg), nullptr}, true);
 }
 
@@ -663,7 +664,9 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
       target = target_locked(*entry, instance_id);
     }
     if (admitted.message) {
+      const RunClock clock;
       deps_.run(target, *admitted.message);
+      return finish_observed(entry, clock.observe(), nullptr);
     } else if (admitted.local->claim && admitted.local->claim->exchange(true)) {
       // Its caller answered it already (the builtin HTTP server's deadline timer): not run.
     } else if (std::chrono::steady_clock::now() > admitted.local->deadline) {
@@ -711,6 +714,25 @@ void ActorSupervisor::drain_pending_locked(const std::shared_ptr<Entry>& entry) 
 }
 
 bool ActorSupervisor::try_run_here(const std::string& key, LocalInvocation& invocation) {
+  return run_here_if_fast(key, [&](const InvocationTarget& target) {
+    if (deps_.run_local) {
+      deps_.run_local(target, invocation);
+    } else {
+      invocation.done(fail(Code::kUnsupported, "in-process invocations are not wired"));
+    }
+  });
+}
+
+bool ActorSupervisor::try_run_message_here(const std::string& key,
+                                           const lattice::Message& message) {
+  // Only when nothing of the subscription waits behind it: a burst still spreads over the
+  // actor's slots on the pool instead of queueing behind this thread.
+  if (lattice::delivery_backlog() != 0 || !deps_.run) return false;
+  return run_here_if_fast(key, [&](const InvocationTarget& target) { deps_.run(target, message); });
+}
+
+bool ActorSupervisor::run_here_if_fast(const std::string& key,
+                                       const std::function<void(const InvocationTarget&)>& run) {
   const RunClock clock;
   const auto start = clock.start();
   std::shared_ptr<Entry> entry;
@@ -732,11 +754,7 @@ bool ActorSupervisor::try_run_here(const std::string& key, LocalInvocation& invo
     target = target_locked(e, e.instances[e.rr++ % e.instances.size()].instance_id);
     entry = it->second;
   }
-  if (deps_.run_local) {
-    deps_.run_local(target, invocation);
-  } else {
-    invocation.done(fail(Code::kUnsupported, "in-process invocations are not wired"));
-  }
+  run(target);
   finish_observed(entry, clock.observe(), &start);
   return true;
 }

@@ -6,7 +6,9 @@
 //
 // Owned by Host::Impl. It knows nothing of registries, the wasm engine or the control
 // interface: it fetches through `fetch`, loads through `load`, subscribes through the Bus seam,
-// runs an admitted invocation through `run` on `post_rpc`, and writes claims and references to
+// runs an admitted invocation through `run` on `post_rpc` (or, for a known-fast actor with a
+// free slot and nothing waiting, right on the delivering thread: try_run_here,
+// try_run_message_here), and writes claims and references to
 // the MetadataCache. Control requests reach it from the control server (reservations, at ack
 // time) and the lifecycle thread (everything else, in request order).
 //
@@ -73,8 +75,8 @@ struct LocalInvocation {
 
 /// The in-process invocations of one actor as try_run_here sees them (tests, diagnostics).
 struct InlineStats {
-  std::uint64_t inline_runs = 0;  ///< ran on the caller's thread (try_run_here)
-  std::uint64_t pooled_runs = 0;  ///< admit_local invocations that ran on the RPC pool
+  std::uint64_t inline_runs = 0;  ///< ran on the caller's thread (try_run_here, _message_here)
+  std::uint64_t pooled_runs = 0;  ///< admitted invocations (in-process or NATS) run on the pool
   std::uint32_t fast_streak = 0;  ///< consecutive observed runs under kInlineThreshold
 };
 
@@ -173,9 +175,10 @@ class ActorSupervisor {
 
   // ------------------------------------------------------------ RPC slots (4.3, 9)
 
-  /// libnats delivery thread: takes a free slot of actor `key` (round-robin instance) and posts
-  /// the invocation to the RPC pool, or queues it; answers "not running" when the actor has no
-  /// instances. Never blocks on guest code.
+  /// libnats delivery thread: runs the invocation right here when try_run_message_here() allows
+  /// it; else takes a free slot of actor `key` (round-robin instance) and posts the invocation
+  /// to the RPC pool, or queues it; answers "not running" when the actor has no instances.
+  /// Blocks on guest code only for an inline run (a known-fast actor, see try_run_here).
   void admit(const std::string& key, std::shared_ptr<lattice::Message> message) EXCLUDES(mu_);
   /// Any thread: the same for an in-process invocation (LocalInvocation). Returns false, and
   /// leaves `invocation` untouched, when `key` has no instance on this host (the caller then
@@ -213,6 +216,15 @@ class ActorSupervisor {
   /// done nothing, otherwise (the caller then uses admit_local). `claim` is not consulted: the
   /// invocation starts at once.
   bool try_run_here(const std::string& key, LocalInvocation& invocation) EXCLUDES(mu_);
+  /// The same rule for a NATS invocation on the libnats delivery thread of the actor's
+  /// subscription (issue #14.2: no hand-off, the reply sent from this thread), with one more
+  /// condition: no other message of the subscription waits behind this one
+  /// (lattice::delivery_backlog() == 0), so a burst still spreads over the actor's slots on the
+  /// pool; a message arriving during an inline run waits for it (at most the fast run). Runs
+  /// deps.run (the dispatcher: token, replay refusal, authorization, guest, reply, metrics,
+  /// rpc event) and returns true; false, having done nothing, otherwise (outside a delivery
+  /// thread too). NATS invocations on the pool are observed for the streak like in-process ones.
+  bool try_run_message_here(const std::string& key, const lattice::Message& message) EXCLUDES(mu_);
   /// The wall time under which an observed run counts as fast.
   static constexpr std::chrono::microseconds kInlineThreshold{200};
   /// Consecutive fast observations before an actor runs inline.
@@ -247,9 +259,13 @@ class ActorSupervisor {
   void post_invocation(const std::shared_ptr<Entry>& entry, Admitted admitted,
                        std::string instance_id) EXCLUDES(mu_);
   void drain_pending_locked(const std::shared_ptr<Entry>& entry) REQUIRES(mu_);
+  /// try_run_here's rule and bookkeeping around `run` (called on this thread with the target
+  /// when the rule allows); true when it ran.
+  bool run_here_if_fast(const std::string& key,
+                        const std::function<void(const InvocationTarget&)>& run) EXCLUDES(mu_);
   /// Frees the slot of a finished invocation and starts the next queued one.
   void finish(const std::shared_ptr<Entry>& entry) EXCLUDES(mu_);
-  /// finish() that also records an in-process run which took `took` (an observation for
+  /// finish() that also records a run (in-process or NATS) which took `took` (an observation for
   /// try_run_here; nullopt = none); `inline_start` is the start of an inline run (dropped from
   /// the running ones), nullptr for a run on the pool.
   void finish_observed(const std::shared_ptr<Entry>& entry,

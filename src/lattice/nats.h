@@ -12,7 +12,9 @@
 //    parallel. A handler that blocks stalls only its own subscription, but pending messages then
 //    pile up and, beyond the pending limits (65 536 messages / 64 MiB), are dropped as a slow
 //    consumer. Handlers MUST NOT run guest code or wait for actors: move the Message (it is
-//    movable and self-contained) to a worker and return.
+//    movable and self-contained) to a worker and return. The one exception is the host's
+//    actor subscription running a known-fast actor's invocation when nothing waits behind it
+//    (delivery_backlog(), ActorSupervisor::try_run_message_here).
 //  * Handlers may call publish/request/respond on any Connection (requests use their own inbox
 //    subscription, so no deadlock), and may destroy their own Subscription.
 //  * Connection status callbacks (ConnectOptions::on_event) run on libnats' internal callback

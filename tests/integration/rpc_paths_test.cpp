@@ -6,13 +6,20 @@
 //         guest time; a spinning guest is still stopped at a configured budget;
 //   #11.5 an unusable native-code cache directory: the host starts, warns naming the directory,
 //         serves on the interpreter and counts a failed native compile in /metrics.
+//   #14.2 a known-fast actor's NATS invocation runs on the libnats delivery thread (no hand-off
+//         to the RPC pool) once observed fast, a slow run sends the next ones back to the pool,
+//         and messages arriving during an inline run wait for it (ActorSupervisor with a real
+//         nats-server and RPC pool, the dispatcher replaced by a recording responder).
 // The tests of one suite share its host and run in declaration order.
 #include <gtest/gtest.h>
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -25,7 +32,11 @@
 
 #include "ctl_requests.h"
 #include "event_log.h"
+#include "host/actor_supervisor.h"
+#include "host/bus.h"
 #include "host/config.h"
+#include "host/executor.h"
+#include "host/fakes.h"
 #include "host/host.h"
 #include "lattice/nats.h"
 #include "lattice/topics.h"
@@ -422,6 +433,190 @@ TEST(NativeCacheDir, UnusableDirectoryWarnsAndServesOnTheInterpreter) {
   sub.unsubscribe();
   h->reset();
   std::filesystem::remove_all(dir);
+}
+
+// ------------------------------------------------------------------ inline NATS runs (#14.2)
+
+/// An ActorSupervisor whose RPC subscription lives on a real nats-server, with a real RPC pool
+/// ("wc-inlinepool" threads). The invocation runner records the thread's name and answers with
+/// the request's payload; a payload "slow" sleeps 5 ms first, "hold" waits for release().
+struct InlineRig {
+  testing::NatsServer server;
+  std::unique_ptr<lattice::Connection> host_nc, client;
+  std::unique_ptr<host::ConnectionBus> bus;
+  host::testing::FakeBus md_bus;
+  host::testing::EventLog events;
+  std::unique_ptr<host::MetadataCache> metadata;
+  std::unique_ptr<host::PolicyManager> policy;
+  host::Executor pool{2, "inlinepool"};
+  std::unique_ptr<host::ActorSupervisor> sup;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, std::string>> ran;  // (payload, thread name)
+  bool released = false;
+
+  InlineRig() {
+    host_nc = connect(server.url());
+    client = connect(server.url());
+    bus = std::make_unique<host::ConnectionBus>(*host_nc);
+    host::MetadataCacheDeps md;
+    md.ctl = &md_bus;
+    md.rpc = &md_bus;
+    md.post = [](std::function<void()>) { return true; };
+    md.lattice_prefix = kLattice;
+    metadata = std::make_unique<host::MetadataCache>(std::move(md));
+    policy =
+        std::make_unique<host::PolicyManager>("", std::chrono::milliseconds(100), json::object(),
+                                              [](const std::string&, const std::string&,
+                                                 std::chrono::milliseconds) -> Result<std::string> {
+                                                return fail(Code::kUnavailable, "no policy");
+                                              });
+    host::ActorSupervisorDeps d;
+    d.rpc = bus.get();
+    d.metadata = metadata.get();
+    d.policy = policy.get();
+    d.emit = events.emitter();
+    d.load = [](const Bytes&, const std::string&) -> Result<std::shared_ptr<wasm::Module>> {
+      return std::shared_ptr<wasm::Module>(std::make_shared<host::testing::FakeModule>());
+    };
+    d.post_rpc = [this](std::function<void()> task) { return pool.post(std::move(task)); };
+    d.run = [this](const host::InvocationTarget&, const lattice::Message& m) {
+      const std::string payload(m.text());
+      if (payload == "slow") std::this_thread::sleep_for(5ms);
+      if (payload == "hold") {
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, 10s, [&] { return released; });
+      }
+      char name[16] = {0};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      {
+        std::lock_guard lock(mu);
+        ran.emplace_back(payload, name);
+      }
+      cv.notify_all();
+      (void)host_nc->publish(m.reply(), payload);
+    };
+    d.reply_not_running = [](const std::string&, const lattice::Message&) {};
+    d.host_id = "NHOST";
+    d.lattice_prefix = kLattice;
+    sup = std::make_unique<host::ActorSupervisor>(std::move(d));
+  }
+  ~InlineRig() {
+    release();
+    sup->stop_all();
+    pool.shutdown();
+  }
+
+  void release() {
+    {
+      std::lock_guard lock(mu);
+      released = true;
+    }
+    cv.notify_all();
+  }
+  /// Sends `payload` to echo and returns the reply text ("" on error).
+  std::string call(const std::string& payload) {
+    auto r = client->request(topics::rpc_actor(kLattice, kEcho), payload, 5s);
+    return r ? std::string(r->text()) : "";
+  }
+  /// The name of the thread that ran the `i`-th invocation.
+  std::string thread_of(std::size_t i) {
+    std::lock_guard lock(mu);
+    return i < ran.size() ? ran[i].second : "";
+  }
+  std::size_t runs() {
+    std::lock_guard lock(mu);
+    return ran.size();
+  }
+  /// Waits until no invocation of echo runs (the reply goes out before the run's slot and
+  /// observation are recorded), so inline_stats() includes every answered call.
+  void settle() {
+    for (int i = 0; i < 5000 && sup->load_of(kEcho).first != 0; ++i)
+      std::this_thread::sleep_for(1ms);
+  }
+};
+
+bool on_pool(const std::string& thread_name) { return thread_name == "wc-inlinepool"; }
+
+TEST(NatsInlineRuns, AKnownFastActorRunsOnTheDeliveryThreadAndAnswersFromThere) {
+  InlineRig rig;
+  auto echo = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
+  ASSERT_TRUE(echo);
+  ASSERT_TRUE(rig.sup->start(*echo, "registry.test/echo:0.3.4", 1, {}));
+  // Not yet observed: the first kInlineStreak invocations run on the pool.
+  const auto streak = host::ActorSupervisor::kInlineStreak;
+  for (std::uint32_t i = 0; i < streak; ++i) {
+    ASSERT_EQ(rig.call("p" + std::to_string(i)), "p" + std::to_string(i));
+    EXPECT_TRUE(on_pool(rig.thread_of(i))) << i << ": " << rig.thread_of(i);
+  }
+  // Then the delivery thread runs them (a run slower than kInlineThreshold on this shared
+  // machine resets the streak, so allow a few rounds).
+  std::size_t inline_at = 0;
+  for (int i = 0; i < 10 * static_cast<int>(streak) && inline_at == 0; ++i) {
+    const std::string p = "q" + std::to_string(i);
+    ASSERT_EQ(rig.call(p), p);  // answered correctly wherever it ran
+    if (!on_pool(rig.thread_of(rig.runs() - 1))) inline_at = rig.runs() - 1;
+  }
+  ASSERT_NE(inline_at, 0u) << "never ran on the delivery thread";
+  rig.settle();
+  EXPECT_GE(rig.sup->inline_stats(kEcho).inline_runs, 1u);
+  EXPECT_GE(rig.sup->inline_stats(kEcho).pooled_runs, streak);
+}
+
+TEST(NatsInlineRuns, ASlowRunSendsTheNextOnesToThePoolAndLaterMessagesWaitForAnInlineRun) {
+  InlineRig rig;
+  auto echo = read_file(std::string(WC_FIXTURES_DIR) + "/echo.wasm");
+  ASSERT_TRUE(echo);
+  ASSERT_TRUE(rig.sup->start(*echo, "registry.test/echo:0.3.4", 2, {}));
+  const auto streak = host::ActorSupervisor::kInlineStreak;
+  auto until_inline = [&] {
+    for (int i = 0; i < 20 * static_cast<int>(streak); ++i) {
+      (void)rig.call("w");
+      rig.settle();
+      // The last one ran inline and was fast itself: the next one runs inline too.
+      if (!on_pool(rig.thread_of(rig.runs() - 1)) &&
+          rig.sup->inline_stats(kEcho).fast_streak >= streak)
+        return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(until_inline());
+  // A slow run on the delivery thread is the last one there: the next kInlineStreak run on the
+  // pool.
+  ASSERT_EQ(rig.call("slow"), "slow");
+  rig.settle();
+  EXPECT_EQ(rig.sup->inline_stats(kEcho).fast_streak, 0u);
+  for (std::uint32_t i = 0; i < streak; ++i) {
+    ASSERT_EQ(rig.call("a"), "a");
+    EXPECT_TRUE(on_pool(rig.thread_of(rig.runs() - 1))) << i;
+  }
+  // Known fast again: "hold" runs on the delivery thread; messages sent meanwhile wait behind
+  // it (they are not run) and are answered once it returns.
+  ASSERT_TRUE(until_inline());
+  const std::size_t before = rig.runs();
+  std::string held;
+  std::thread holder([&] { held = rig.call("hold"); });
+  auto wait_runs = [&](std::size_t n) {
+    std::unique_lock lock(rig.mu);
+    return rig.cv.wait_for(lock, 5s, [&] { return rig.ran.size() >= n; });
+  };
+  std::vector<std::string> later(3);
+  std::vector<std::thread> senders;
+  // "hold" is running (not recorded until released); give it time to be picked up.
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 3; ++i)
+    senders.emplace_back([&, i] { later[i] = rig.call("later" + std::to_string(i)); });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(rig.runs(), before) << "a message overtook the inline run";
+  rig.release();
+  holder.join();
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(held, "hold");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(later[i], "later" + std::to_string(i));
+  ASSERT_TRUE(wait_runs(before + 4));
+  EXPECT_FALSE(on_pool(rig.thread_of(before))) << "hold ran on " << rig.thread_of(before);
+  for (std::size_t i = before + 1; i < before + 4; ++i)
+    EXPECT_TRUE(on_pool(rig.thread_of(i))) << i << " ran on " << rig.thread_of(i);
 }
 
 }  // namespace
