@@ -92,15 +92,18 @@ class BuiltinHttpServer::Deadlines {
   Deadlines& operator=(const Deadlines&) = delete;
 
   Key arm(std::chrono::steady_clock::time_point at, std::weak_ptr<LocalInvocation> inv) {
-    bool earliest = false;
+    bool wake = false;
     Key key;
     {
       std::lock_guard lock(mu_);
       key = {at, next_++};
-      earliest = queue_.empty() || key < queue_.begin()->first;
       queue_.emplace(key, std::move(inv));
+      // The thread wakes by itself at wake_at_ (an entry cancelled since costs one spurious
+      // wake-up): with one timeout for every request, about one wake-up per timeout period
+      // rather than one per request.
+      wake = at < wake_at_;
     }
-    if (earliest) cv_.notify_one();
+    if (wake) cv_.notify_one();
     return key;
   }
   void cancel(const Key& key) {
@@ -114,14 +117,17 @@ class BuiltinHttpServer::Deadlines {
     std::unique_lock lock(mu_);
     while (!stop_) {
       if (queue_.empty()) {
+        wake_at_ = std::chrono::steady_clock::time_point::max();
         cv_.wait(lock);
         continue;
       }
       const auto at = queue_.begin()->first.first;
       if (std::chrono::steady_clock::now() < at) {
+        wake_at_ = at;
         cv_.wait_until(lock, at);
         continue;
       }
+      wake_at_ = std::chrono::steady_clock::time_point::min();  // busy: no notification needed
       auto weak = std::move(queue_.begin()->second);
       queue_.erase(queue_.begin());
       lock.unlock();
@@ -137,6 +143,8 @@ class BuiltinHttpServer::Deadlines {
   std::condition_variable cv_;
   std::map<Key, std::weak_ptr<LocalInvocation>> queue_;
   std::uint64_t next_ = 0;
+  /// When the thread wakes by itself next (max: only when notified; min: it is not waiting).
+  std::chrono::steady_clock::time_point wake_at_ = std::chrono::steady_clock::time_point::min();
   bool stop_ = false;
   std::thread thread_;  // last: starts after the members above exist
 };
