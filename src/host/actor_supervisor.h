@@ -210,7 +210,8 @@ class ActorSupervisor {
   ///   * no inline run of the actor started more than kInlineThreshold ago is still running
   ///     (a guest turning slow right now is not entered by a second thread).
   /// So a guest that turns slow stalls a calling thread at most once per kInlineStreak
-  /// observations (the run that reveals it), and for at most its execution budget.
+  /// observations (the run that reveals it), for up to its execution budget plus the time it
+  /// waits in host calls (not counted in the budget; each bounded by its own timeout).
   /// Returns true when it ran: `invocation.done` was called on this thread (same authorization,
   /// deadline, metrics and rpc event as on the pool: deps.run_local). Returns false, having
   /// done nothing, otherwise (the caller then uses admit_local). `claim` is not consulted: the

@@ -16,8 +16,9 @@
 //       - otherwise an RPC pool worker (ActorSupervisor::admit_local), as before: a new actor,
 //         one observed slow in its last 16 runs, a busy one. A guest that turns slow thus
 //         stalls its event loop (every connection of that loop) at most once per observation
-//         window of 16 runs, for at most the guest's execution budget; the runs after it go to
-//         the pool until 16 in a row were fast again;
+//         window of 16 runs, for up to the guest's execution budget plus its host-call waits
+//         (each bounded by its own timeout: 2 s for a lattice call by default); the runs after
+//         it go to the pool until 16 in a row were fast again;
 //   * otherwise it goes to the lattice as a signed invocation from this provider
 //     (RpcDispatcher::call_actor) on an RPC pool thread.
 // A request sent to the RPC pool is answered at the latest at the link's `timeout_ms` (else the
@@ -25,7 +26,8 @@
 // timer thread (`wc-http-dl`) answers 503 then; a request still queued never runs (the
 // supervisor skips it when it reaches a slot), a running one runs to its end (its execution
 // budget) and its result is dropped. A full queue answers 503 at once. An inline run is bounded
-// by the guest's execution budget only (its event loop is the thread running it).
+// by the guest's execution budget and its host calls' timeouts only (its event loop is the
+// thread running it).
 // The HTTP side is httpd::Server (event loops, keep-alive, body limit, idle timeout, bounded
 // connections). Failed calls answer 503 (deadline, unavailable, not running) or 500.
 //
