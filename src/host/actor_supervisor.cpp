@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/errors.h"
+#include "host/host_call_waits.h"
 #include "host/util.h"
 #include "lattice/cloudevent.h"
 #include "lattice/event_data.h"
@@ -60,10 +61,15 @@ using json = nlohmann::json;
 /// call waiting for NATS, a same-host call waiting for a slot) is judged by its wall time.
 class RunClock {
  public:
-  RunClock() : start_(std::chrono::steady_clock::now()) { ::getrusage(RUSAGE_THREAD, &usage_); }
+  RunClock() : start_(std::chrono::steady_clock::now()), waits_(host_call_waits()) {
+    ::getrusage(RUSAGE_THREAD, &usage_);
+  }
   std::chrono::steady_clock::time_point start() const { return start_; }
   /// The observation: the run's duration as try_run_here counts it.
   std::chrono::nanoseconds observe() const {
+    // A run whose host call waited outside it (a lattice request, a busy same-host callee) is
+    // slow whatever it took: the next such wait may last the call's whole timeout.
+    if (host_call_waits() != waits_) return ActorSupervisor::kInlineThreshold;
     const auto wall = std::chrono::steady_clock::now() - start_;
     if (wall < ActorSupervisor::kInlineThreshold) return wall;
     rusage end{};
@@ -80,6 +86,7 @@ class RunClock {
 
  private:
   std::chrono::steady_clock::time_point start_;
+  std::uint64_t waits_;
   rusage usage_{};
 };
 namespace topics = lattice::topics;
@@ -581,6 +588,7 @@ std::optional<Result<Bytes>> ActorSupervisor::call_local(const std::string& key,
     return out;
   }
   // Every slot busy: wait in the actor's queue like any invocation.
+  note_host_call_wait();
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;

@@ -204,9 +204,11 @@ class ActorSupervisor {
   ///   * the actor is known fast: each of its last kInlineStreak observed in-process
   ///     invocations (inline or on the RPC pool, admit_local / try_run_here) took less than
   ///     kInlineThreshold of wall time, measured around the whole run (authorization, guest,
-  ///     host calls, metrics, rpc event). A new actor (or a live-updated one: the streak is per
-  ///     actor key and survives it) therefore starts on the pool; one slow observation sends
-  ///     the next kInlineStreak invocations to the pool, where they are observed again;
+  ///     host calls, metrics, rpc event), and none of them waited in a host call outside the
+  ///     run (a lattice request, a policy request, a busy same-host callee: host_call_waits.h). A
+  ///     new actor (or a live-updated one: the streak is per actor key and survives it) therefore
+  ///     starts on the pool; one slow observation sends the next kInlineStreak invocations to the
+  ///     pool, where they are observed again;
   ///   * no inline run of the actor started more than kInlineThreshold ago is still running
   ///     (a guest turning slow right now is not entered by a second thread).
   /// So a guest that turns slow stalls a calling thread at most once per kInlineStreak

@@ -6,6 +6,7 @@
 
 #include "host/builtins.h"
 #include "host/errors.h"
+#include "host/host_call_waits.h"
 #include "lattice/event_data.h"
 #include "lattice/topics.h"
 #include "lattice/tracing.h"
@@ -242,6 +243,7 @@ Result<Bytes> RpcDispatcher::request(const rpc::WasmCloudEntity& origin,
   };
   const json event = ed::invocation(end(origin), end(target), operation, payload.size());
   // The guest runs on the invocation's thread: the call continues its trace (traceparent).
+  note_host_call_wait();
   auto reply = deps_.rpc->request(subject, rpc::encode_invocation(*inv),
                                   rpc::rpc_timeout_for(payload.size(), deps_.rpc_timeout),
                                   lattice::current_trace_headers());

@@ -23,6 +23,7 @@
 #include "fakes.h"
 #include "host/actor_supervisor.h"
 #include "host/builtin_http.h"
+#include "host/host_call_waits.h"
 #include "rpc/http.h"
 
 namespace wc::host {
@@ -113,7 +114,8 @@ struct Rig {
     };
     d.post_rpc = post;
     // The guest: "/slow?ms=N" sleeps N ms (a guest blocked in a host call), "/fail" fails like
-    // a trap, anything else answers 200 at once.
+    // a trap, "/wait" makes a host call that waits outside the run for no measurable time (as
+    // RpcDispatcher::request records a lattice request), anything else answers 200 at once.
     d.run_local = [this](const InvocationTarget&, LocalInvocation& inv) {
       auto req = rpc::decode_http_request(inv.payload);
       const std::string path = req ? req->path : std::string(inv.operation);
@@ -121,6 +123,7 @@ struct Rig {
       if (path == "/slow")
         std::this_thread::sleep_for(
             std::chrono::milliseconds(std::stoi(query.substr(query.find('=') + 1))));
+      if (path == "/wait") note_host_call_wait();
       {
         std::lock_guard lock(mu);
         ran.push_back({path, std::this_thread::get_id()});
@@ -312,6 +315,30 @@ TEST(InlineRule, ASlowRunSendsTheNextOnesToThePoolUntilTheyAreFastAgain) {
   warm_on_pool(rig, 1);
   EXPECT_TRUE(rig.sup->try_run_here(kEchoKey, *next.inv));
   EXPECT_TRUE(next.answered_within(0ms));
+}
+
+TEST(InlineRule, ARunThatWaitedInAHostCallIsNeverFastHoweverShort) {
+  // An actor whose host call waits outside the run (a lattice request) may wait the call's
+  // whole timeout next time: its runs never count as fast, on the pool or inline.
+  Rig rig;
+  ASSERT_TRUE(rig.start(2));
+  for (std::uint32_t i = 0; i < kStreak; ++i) {
+    Call c("/wait");
+    ASSERT_TRUE(rig.sup->admit_local(kEchoKey, c.inv));
+    ASSERT_TRUE(c.answered_within(5s));
+    wait_idle(rig);
+  }
+  EXPECT_EQ(rig.sup->inline_stats(kEchoKey).fast_streak, 0u);
+  Call next("/x");
+  EXPECT_FALSE(rig.sup->try_run_here(kEchoKey, *next.inv));
+  // Known fast, then a run that waits (inline: the run that reveals it) resets the streak.
+  warm_on_pool(rig, kStreak);
+  Call waits("/wait");
+  ASSERT_TRUE(rig.sup->try_run_here(kEchoKey, *waits.inv));
+  EXPECT_TRUE(waits.answered_within(0ms));
+  EXPECT_EQ(rig.sup->inline_stats(kEchoKey).fast_streak, 0u);
+  Call after("/x");
+  EXPECT_FALSE(rig.sup->try_run_here(kEchoKey, *after.inv));
 }
 
 TEST(InlineRule, NotWhenEverySlotIsBusyOrAnInvocationIsQueued) {
