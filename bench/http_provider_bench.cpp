@@ -43,6 +43,8 @@
 //                          default: the provider's default) - its baseline uses the same number
 //   WC_BENCH_SMOKE=1       CI smoke run (1 s per run, short warm-up)
 //   WC_BENCH_NO_NATIVE=1   run echo on the interpreter in both hosts (default: native tier)
+//   WC_BENCH_BUILTIN_INLINE=1  start the builtin's host with --builtin-http-inline (known-fast
+//                          actors run on its event loops; off by default in the product)
 // Google Benchmark flags are accepted and ignored. Exit code 1 when a phase fails or a run
 // answered with errors.
 //
@@ -115,6 +117,7 @@ struct Params {
   std::size_t pool = 0;  ///< 0 = provider default
   bool smoke = false;
   bool native = true;
+  bool builtin_inline = false;  ///< the builtin's host with --builtin-http-inline
 };
 
 Params read_params() {
@@ -139,6 +142,7 @@ Params read_params() {
   if (auto s = env("WC_HTTP_BENCH_ECHO")) p.echo_count = std::max(1, std::atoi(s->c_str()));
   if (auto s = env("WC_HTTP_BENCH_POOL")) p.pool = static_cast<std::size_t>(std::atoi(s->c_str()));
   p.native = !env("WC_BENCH_NO_NATIVE");
+  p.builtin_inline = env("WC_BENCH_BUILTIN_INLINE").has_value();
   return p;
 }
 
@@ -299,6 +303,7 @@ class HostProcess {
     std::string registry;      ///< "127.0.0.1:PORT" of the docker-registry (allowed insecure)
     std::string native_cache;  ///< --native-cache-dir (prewarmed with echo's native code)
     bool native = true;        ///< false: --no-native
+    bool http_inline = false;  ///< --builtin-http-inline
     std::string echo_ref;      ///< echo in the registry
     std::string echo_key;      ///< echo's module key
     int echo_count = 1;        ///< instances to scale to
@@ -382,6 +387,7 @@ class HostProcess {
                                      "--rpc-timeout-ms",   "5000",
                                      "--log-level",        "warn"};
     if (!spec_.native) argv.emplace_back("--no-native");
+    if (spec_.http_inline) argv.emplace_back("--builtin-http-inline");
     proc_ = std::make_unique<wc::testing::ChildProcess>(
         argv, dir_ + "/host.log",
         std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + host_key.seed(),
@@ -649,6 +655,7 @@ class Bench {
     HostProcess::Spec bs = spec;
     bs.lattice = "httpbench";
     bs.provider_ref = "builtin://httpserver";
+    bs.http_inline = p_.builtin_inline;
     bs.provider_key = wc::host::builtin_http_server_key();
     bs.http_port = wc::testing::free_port();
     bs.link_values = {{"address", "127.0.0.1:" + std::to_string(bs.http_port)}};

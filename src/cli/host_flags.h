@@ -108,6 +108,10 @@ inline void add_host_flags(CLI::App& app, host::HostConfig& cfg) {
   app.add_flag("!--no-native", cfg.native_tier,
                "Run actors on the interpreter only (no background native compilation)");
   app.add_option("--native-cache-dir", cfg.native_cache_dir, "Native-code cache directory");
+  app.add_flag("--builtin-http-inline", cfg.builtin_http_inline,
+               "Run known-fast actors' builtin HTTP requests on its event loops "
+               "(WASMCLOUD_BUILTIN_HTTP_INLINE; off: a request whose host call then waits holds "
+               "its loop)");
   app.add_option("--metrics-port", cfg.metrics_port,
                  "Serve Prometheus metrics on this port at /metrics; 0 = off "
                  "(WASMCLOUD_METRICS_PORT)");

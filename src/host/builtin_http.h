@@ -9,16 +9,18 @@
 //   * when the linked actor has an instance on this host, it runs there in-process
 //     (RpcDispatcher::invoke_local): no NATS hop and no token, the same slots, authorization,
 //     guest deadline, metrics and rpc events as a lattice invocation. Who runs the guest:
-//       - the event-loop thread that parsed the request, when the actor is known fast, one of
-//         its slots is free and nothing of it is queued (ActorSupervisor::try_run_here: each of
-//         its last 16 observed in-process runs took < 200 µs of wall time, and no inline run of
-//         it has been running for 200 µs or more); the answer is written at once, no hand-off;
-//       - otherwise an RPC pool worker (ActorSupervisor::admit_local), as before: a new actor,
-//         one observed slow in its last 16 runs, a busy one. A guest that turns slow thus
-//         stalls its event loop (every connection of that loop) at most once per observation
-//         window of 16 runs, for up to the guest's execution budget plus its host-call waits
-//         (each bounded by its own timeout: 2 s for a lattice call by default); the runs after
-//         it go to the pool until 16 in a row were fast again;
+//       - by default an RPC pool worker (ActorSupervisor::admit_local): a slow guest, or one
+//         waiting in a host call, holds its slot and never an event loop;
+//       - only when the host runs with `builtin_http_inline` (--builtin-http-inline, off by
+//         default; deps.try_run_here set): the event-loop thread that parsed the request, when
+//         the actor is known fast, one of its slots is free and nothing of it is queued
+//         (ActorSupervisor::try_run_here: each of its last 16 observed in-process runs took
+//         < 200 µs of wall time and waited in no host call, and no inline run of it has been
+//         running for 200 µs or more); the answer is written at once, no hand-off. A guest
+//         that turns slow then stalls its event loop (every connection of that loop) at most
+//         once per observation window of 16 runs, for up to the guest's execution budget plus
+//         its host-call waits (each bounded by its own timeout: 2 s for a lattice call by
+//         default); the runs after it go to the pool until 16 in a row were fast again;
 //   * otherwise it goes to the lattice as a signed invocation from this provider
 //     (RpcDispatcher::call_actor) on an RPC pool thread.
 // A request sent to the RPC pool is answered at the latest at the link's `timeout_ms` (else the

@@ -255,6 +255,7 @@ HostConfig load_config(const std::map<std::string, std::string>& env,
     }
   }
   set_bool(cfg.enable_ipv6, "WASMCLOUD_ENABLE_IPV6", "enable_ipv6");
+  set_bool(cfg.builtin_http_inline, "WASMCLOUD_BUILTIN_HTTP_INLINE", "builtin_http_inline");
   set_bool(cfg.allow_file_load, "WASMCLOUD_ALLOW_FILE_LOAD", "enable_start_from_fs");
   set_int(cfg.provider_shutdown_delay_ms, "WASMCLOUD_PROV_SHUTDOWN_DELAY_MS", "provider_delay");
   set_str(cfg.policy_topic, "WASMCLOUD_POLICY_TOPIC", "policy_topic");

@@ -105,7 +105,14 @@ struct HostConfig {
   /// actor_start_failed, errors::host_instance_limit). 0 = no limit. Ours: the reference host
   /// has no such limit.
   int max_instances = 1000;
-  bool native_tier = true;       ///< compile actors to native code in the background
+  bool native_tier = true;  ///< compile actors to native code in the background
+  /// Lets the builtin HTTP server run a known-fast actor's request on its event loop instead
+  /// of the RPC pool (WASMCLOUD_BUILTIN_HTTP_INLINE, `builtin_http_inline`,
+  /// `--builtin-http-inline`; ActorSupervisor::try_run_here has the rule). Off by default: an
+  /// actor known fast whose next request waits in a host call (a lattice request, a policy
+  /// request, a busy same-host callee) holds that loop, and every connection on it, for up to
+  /// that call's timeout once. Ours (issue #14.4); docs/PERFORMANCE.md has what it gains.
+  bool builtin_http_inline = false;
   std::string native_cache_dir;  ///< empty = the engine's default cache directory
   /// Prometheus endpoint (src/metrics): `GET http://{metrics_host}:{metrics_port}/metrics`.
   /// 0 (default) = not served (WASMCLOUD_METRICS_PORT, `metrics_port`, `--metrics-port`); the

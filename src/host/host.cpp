@@ -381,9 +381,11 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.invoke_local = [raw](const std::string& key, std::shared_ptr<LocalInvocation> inv) {
       return raw->actors->admit_local(key, std::move(inv));
     };
-    d.try_run_here = [raw](const std::string& key, LocalInvocation& inv) {
-      return raw->actors->try_run_here(key, inv);
-    };
+    if (cfg.builtin_http_inline) {
+      d.try_run_here = [raw](const std::string& key, LocalInvocation& inv) {
+        return raw->actors->try_run_here(key, inv);
+      };
+    }
     d.invoke_remote = [raw](const rpc::WasmCloudEntity& origin, const std::string& key,
                             std::string_view operation, Bytes payload) {
       return raw->dispatcher->call_actor(origin, key, operation, std::move(payload));

@@ -121,7 +121,8 @@ class BuiltinHttpInline : public ::testing::Test {
                                  "--nats-port", std::to_string(nats->port()), "--allow-file-load",
                                  "--native-cache-dir", dir + "/native", "--metrics-port",
                                  std::to_string(metrics_port), "--max-execution-time-ms", "500",
-                                 "--log-level", "debug", "--oci-cache-dir", dir + "/oci"},
+                                 "--log-level", "debug", "--oci-cache-dir", dir + "/oci",
+                                 "--builtin-http-inline"},
         dir + "/host.log",
         std::vector<std::string>{"WASMCLOUD_HOST_SEED=" + key.seed(), "TMPDIR=" + dir});
     lattice::ConnectOptions o;
