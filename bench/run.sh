@@ -7,8 +7,9 @@
 #                          in-process host, throughput, cold and warm start from a real registry,
 #                          against raw NATS request/reply + one Ed25519 sign and verify
 #   http_provider_bench    wrk -> httpserver provider -> NATS -> host -> echo, and wrk -> the
-#                          builtin HTTP server of a real `wasmcloud host` process -> echo, each
-#                          against its server answering directly
+#                          builtin HTTP server -> echo, each in a real `wasmcloud host` process
+#                          pulling echo (and the provider) from a real registry, each against
+#                          its server answering directly
 # Usage: bench/run.sh [build dir]     (default: build; needs wrk, nats-server, docker-registry)
 # WC_BENCH_SMOKE=1 runs each with tiny sizes (what CI does through bench/run_smoke.sh); the
 # figures of a smoke run mean nothing.
