@@ -55,10 +55,10 @@ using json = nlohmann::json;
 
 /// Measures one in-process run on the calling thread for try_run_here's rule: wall time, and
 /// from getrusage(RUSAGE_THREAD) the thread's CPU time and context switches. A run counts as
-/// slow when it took kInlineThreshold of wall time or more, except when the thread was only
-/// preempted (involuntary switches, no voluntary one): then the wall time is the scheduler's,
-/// not the guest's, and its CPU time decides. A run that blocked (a voluntary switch: a host
-/// call waiting for NATS, a same-host call waiting for a slot) is judged by its wall time.
+/// slow when it took the threshold (deps.inline_threshold) of wall time or more, except when the
+/// thread was only preempted (involuntary switches, no voluntary one): then the wall time is the
+/// scheduler's, not the guest's, and its CPU time decides. A run that blocked (a voluntary switch:
+/// a host call waiting for NATS, a same-host call waiting for a slot) is judged by its wall time.
 class RunClock {
  public:
   RunClock() : start_(std::chrono::steady_clock::now()), waits_(host_call_waits()) {
@@ -66,12 +66,12 @@ class RunClock {
   }
   std::chrono::steady_clock::time_point start() const { return start_; }
   /// The observation: the run's duration as try_run_here counts it.
-  std::chrono::nanoseconds observe() const {
+  std::chrono::nanoseconds observe(std::chrono::nanoseconds threshold) const {
     // A run whose host call waited outside it (a lattice request, a busy same-host callee) is
     // slow whatever it took: the next such wait may last the call's whole timeout.
-    if (host_call_waits() != waits_) return ActorSupervisor::kInlineThreshold;
+    if (host_call_waits() != waits_) return threshold;
     const auto wall = std::chrono::steady_clock::now() - start_;
-    if (wall < ActorSupervisor::kInlineThreshold) return wall;
+    if (wall < threshold) return wall;
     rusage end{};
     if (::getrusage(RUSAGE_THREAD, &end) != 0) return wall;
     const bool blocked = end.ru_nvcsw != usage_.ru_nvcsw;
@@ -674,7 +674,7 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
     if (admitted.message) {
       const RunClock clock;
       deps_.run(target, *admitted.message);
-      return finish_observed(entry, clock.observe(), nullptr);
+      return finish_observed(entry, clock.observe(deps_.inline_threshold), nullptr);
     } else if (admitted.local->claim && admitted.local->claim->exchange(true)) {
       // Its caller answered it already (the builtin HTTP server's deadline timer): not run.
     } else if (std::chrono::steady_clock::now() > admitted.local->deadline) {
@@ -684,7 +684,7 @@ std::function<void()> ActorSupervisor::invocation_task(const std::shared_ptr<Ent
     } else if (deps_.run_local) {
       const RunClock clock;
       deps_.run_local(target, *admitted.local);
-      return finish_observed(entry, clock.observe(), nullptr);
+      return finish_observed(entry, clock.observe(deps_.inline_threshold), nullptr);
     } else {
       admitted.local->done(fail(Code::kUnsupported, "in-process invocations are not wired"));
     }
@@ -754,7 +754,7 @@ bool ActorSupervisor::run_here_if_fast(const std::string& key,
         e.fast_streak < kInlineStreak)
       return false;
     for (const auto& t : e.inline_started) {
-      if (start - t >= kInlineThreshold) return false;  // one is being slow right now
+      if (start - t >= deps_.inline_threshold) return false;  // one is being slow right now
     }
     ++e.in_flight;
     ++e.inline_runs;
@@ -763,7 +763,7 @@ bool ActorSupervisor::run_here_if_fast(const std::string& key,
     entry = it->second;
   }
   run(target);
-  finish_observed(entry, clock.observe(), &start);
+  finish_observed(entry, clock.observe(deps_.inline_threshold), &start);
   return true;
 }
 
@@ -791,7 +791,7 @@ void ActorSupervisor::finish_observed(const std::shared_ptr<Entry>& entry,
     }
     if (took) {
       if (!inline_start) ++e.pooled_runs;
-      if (*took < kInlineThreshold) {
+      if (*took < deps_.inline_threshold) {
         if (e.fast_streak < kInlineStreak) ++e.fast_streak;
       } else {
         e.fast_streak = 0;

@@ -81,6 +81,9 @@ struct InlineStats {
 };
 
 /// What the supervisor needs from its host.
+/// The wall time under which an observed run counts as fast, by default (try_run_here).
+inline constexpr std::chrono::microseconds kDefaultInlineThreshold{200};
+
 struct ActorSupervisorDeps {
   /// RPC connection: one queue subscription per running actor. Not owned.
   Bus* rpc = nullptr;
@@ -98,6 +101,10 @@ struct ActorSupervisorDeps {
       load;
   /// Hands work to the RPC pool; false when it is shut down.
   Poster post_rpc;
+  /// try_run_here's threshold: a run that took this long or more is slow. The host keeps the
+  /// default; unit tests whose fake guests must count as fast on a slow (sanitized, loaded)
+  /// machine raise it.
+  std::chrono::microseconds inline_threshold = kDefaultInlineThreshold;
   /// Runs one admitted invocation on the calling (RPC pool) thread: trace, dispatcher.
   std::function<void(const InvocationTarget& target, const lattice::Message& message)> run;
   /// Runs one admitted LocalInvocation on the calling (RPC pool) thread and calls its `done`.
@@ -228,8 +235,8 @@ class ActorSupervisor {
   /// rpc event) and returns true; false, having done nothing, otherwise (outside a delivery
   /// thread too). NATS invocations on the pool are observed for the streak like in-process ones.
   bool try_run_message_here(const std::string& key, const lattice::Message& message) EXCLUDES(mu_);
-  /// The wall time under which an observed run counts as fast.
-  static constexpr std::chrono::microseconds kInlineThreshold{200};
+  /// The wall time under which an observed run counts as fast (deps.inline_threshold's default).
+  static constexpr std::chrono::microseconds kInlineThreshold = kDefaultInlineThreshold;
   /// Consecutive fast observations before an actor runs inline.
   static constexpr std::uint32_t kInlineStreak = 16;
   /// try_run_here's view of actor `key` (zeros when unknown).
