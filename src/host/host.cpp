@@ -71,7 +71,7 @@ void Host::Impl::emit(std::string_view type, const json& data, bool linkdef_sour
                                    linkdef_source ? ev::kSourceNotApplicable : host_id, data);
   if (!st) spdlog::debug("Failed to publish {}: {}", type, st.error().message);
   // The v1 counterparts (control_v1.h), whichever protocol caused the change.
-  if (v1_control) v1_control->on_event(type, data);
+  if (auto* v1 = v1_events.load(std::memory_order_acquire)) v1->on_event(type, data);
   // Every change the host reports (and each heartbeat) refreshes its wadm_state entries.
   if (lattice_state) lattice_state->changed();
 }
@@ -477,6 +477,7 @@ Result<std::unique_ptr<Host>> Host::start(HostConfig config) {
     d.version = kHostVersion;
     d.allow_file_load = cfg.allow_file_load;
     impl->v1_control = std::make_unique<V1ControlServer>(std::move(d));
+    impl->v1_events.store(impl->v1_control.get(), std::memory_order_release);
   }
   if (auto st = impl->v1_control->subscribe(); !st) return fail(st.error());
   {

@@ -116,6 +116,10 @@ struct Host::Impl {
   std::unique_ptr<ControlServer> control;
   /// v1 control interface: host-scoped requests and the v1 events (control_v1.h; #15).
   std::unique_ptr<V1ControlServer> v1_control;
+  /// v1_control once it exists, for emit(): events flow from other threads (the metadata
+  /// watch's link announcements on the control pool) before start() has made v1_control, so
+  /// emit() reads this atomic, never the unique_ptr being assigned (a data race TSan found).
+  std::atomic<V1ControlServer*> v1_events{nullptr};
   /// v1 link.* / config.* requests (control_v1_links.h; issue #15).
   std::unique_ptr<V1LinkService> v1_links;
   /// This host's part of KV wadm_state (lattice_state.h): its own writer thread.

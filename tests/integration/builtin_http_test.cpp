@@ -836,7 +836,13 @@ TEST_F(BuiltinHttp, TenThousandIdleConnectionsNeitherDelayARequestNorGrowTheHost
   const double per_connection = static_cast<double>(rss_after - rss_before) * 1024.0 / wanted;
   std::printf("%d idle connections: host RSS +%ld KiB (%.0f bytes each); a request took %.2f ms\n",
               wanted, rss_after - rss_before, per_connection, took);
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  // A sanitized host keeps shadow memory for every allocation (138 KB per connection measured
+  // under TSan): the bound is the product's, checked in the plain build.
+  (void)per_connection;
+#else
   EXPECT_LT(per_connection, 64.0 * 1024);
+#endif
   // Closed by the clients, they are gone from the host: at once as a rule, and at the latest
   // when the idle timeout (30 s) closes a connection whose end the server missed. (Twice in
   // about 36 runs of this suite, about 110 and 1,040 of them stayed in CLOSE_WAIT for more
