@@ -91,24 +91,25 @@ class BuiltinHttpServer::Deadlines {
   Deadlines(const Deadlines&) = delete;
   Deadlines& operator=(const Deadlines&) = delete;
 
-  Key arm(std::chrono::steady_clock::time_point at, std::weak_ptr<LocalInvocation> inv) {
+  /// Queues `inv` for `at`; its entry's key is written to `*key` under the timer's lock, where
+  /// cancel() reads it (the timer may answer the request, whose answer cancels, before arm()
+  /// returns).
+  void arm(std::chrono::steady_clock::time_point at, std::weak_ptr<LocalInvocation> inv, Key* key) {
     bool wake = false;
-    Key key;
     {
       std::lock_guard lock(mu_);
-      key = {at, next_++};
-      queue_.emplace(key, std::move(inv));
+      *key = {at, next_++};
+      queue_.emplace(*key, std::move(inv));
       // The thread wakes by itself at wake_at_ (an entry cancelled since costs one spurious
       // wake-up): with one timeout for every request, about one wake-up per timeout period
       // rather than one per request.
       wake = at < wake_at_;
     }
     if (wake) cv_.notify_one();
-    return key;
   }
-  void cancel(const Key& key) {
+  void cancel(const Key* key) {
     std::lock_guard lock(mu_);
-    queue_.erase(key);
+    queue_.erase(*key);
   }
 
  private:
@@ -415,12 +416,12 @@ void BuiltinHttpServer::handle(const std::shared_ptr<Listener>& l, httpd::Reques
   inv->claim = std::make_shared<std::atomic<bool>>(false);
   inv->done = [finish, answered, key, timer](Result<Bytes> out) {
     if (answered->exchange(true)) return;  // answered at the deadline already
-    if (auto t = timer.lock()) t->cancel(*key);
+    if (auto t = timer.lock()) t->cancel(key.get());
     finish(std::move(out));
   };
-  *key = deadlines_->arm(inv->deadline, inv);
+  deadlines_->arm(inv->deadline, inv, key.get());
   if (deps_.invoke_local && deps_.invoke_local(actor, inv)) return;
-  deadlines_->cancel(*key);
+  deadlines_->cancel(key.get());
   // No local instance: a signed invocation through the lattice, off the event loop.
   auto remote = [this, l, inv, finish] {
     finish(deps_.invoke_remote ? deps_.invoke_remote(l->origin, l->link.actor_id, inv->operation,
