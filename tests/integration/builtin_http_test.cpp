@@ -271,6 +271,31 @@ class BuiltinHttp : public ::testing::Test {
   static json cmd(const std::string& host, const std::string& op, const json& body) {
     return testing::host_cmd(*nc, host, op, body.dump());
   }
+  /// pinger (an example actor) pushed to the registry as pinger:1, and a fresh actor key
+  /// (`silent`) whose RPC subject this test holds without ever answering: pinger asked for
+  /// `?key={silent}` calls it through the lattice and waits in its host call for the host's RPC
+  /// timeout. `held` counts the calls that reached the subject.
+  struct SilentCallee {
+    std::string ping, silent;
+    std::shared_ptr<std::atomic<int>> held = std::make_shared<std::atomic<int>>(0);
+    lattice::Subscription hold;
+  };
+  static void push_pinger_and_hold_a_callee(const Bytes& ping_bytes, SilentCallee& out) {
+    auto claims = wascap::extract_claims(ping_bytes, wascap::now_seconds());
+    ASSERT_TRUE(claims);
+    out.ping = claims->claims.sub;
+    oci::PushOptions po;
+    po.kind = oci::ArtifactKind::kActor;
+    po.allowed_insecure = {registry->host()};
+    ASSERT_TRUE(oci::Client().push(registry->host() + "/pinger:1", ping_bytes, po));
+    out.silent = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
+    auto hold = nc->subscribe("wasmbus.rpc.default." + out.silent,
+                              [held = out.held](lattice::Message) { ++*held; });  // never answers
+    ASSERT_TRUE(hold);
+    out.hold = std::move(*hold);
+    ASSERT_TRUE(nc->flush(2s));
+  }
+
   static json put_link(const std::string& actor, const json& values) {
     return testing::ctl_request(*nc, "wasmbus.ctl.default.linkdefs.put",
                                 json{{"actor_id", actor},
@@ -564,22 +589,13 @@ TEST_F(BuiltinHttp, AGuestPastTheLinksTimeoutIsAnswered503AtTheTimeout) {
   // whose RPC subject this test holds without ever answering, so the guest waits in its host
   // call for the host's RPC timeout (2 s). The link's timeout_ms (500) bounds the HTTP answer
   // in-process as the httpserver provider's RPC timeout bounds it over NATS: 503 at ~500 ms.
-  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
-  auto ping_bytes = read_file(ex + "pinger_s.wasm");
+  auto ping_bytes = read_file(std::string(WC_BINARY_DIR) + "/examples/pinger_s.wasm");
   if (!ping_bytes) GTEST_SKIP() << "intentionally skipped: example actors not built";
-  auto claims = wascap::extract_claims(*ping_bytes, wascap::now_seconds());
-  ASSERT_TRUE(claims);
-  const std::string ping = claims->claims.sub;
-  oci::PushOptions po;
-  po.kind = oci::ArtifactKind::kActor;
-  po.allowed_insecure = {registry->host()};
-  ASSERT_TRUE(oci::Client().push(registry->host() + "/pinger:1", *ping_bytes, po));
-  const std::string silent = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
-  std::atomic<int> held{0};
-  auto hold = nc->subscribe("wasmbus.rpc.default." + silent,
-                            [&held](lattice::Message) { ++held; });  // never answers
-  ASSERT_TRUE(hold);
-  ASSERT_TRUE(nc->flush(2s));
+  SilentCallee callee;
+  ASSERT_NO_FATAL_FAILURE(push_pinger_and_hold_a_callee(*ping_bytes, callee));
+  const std::string& ping = callee.ping;
+  const std::string& silent = callee.silent;
+  std::atomic<int>& held = *callee.held;
   scale(a_id, "pinger", ping, 1);
   const int p4 = testing::free_port();
   ASSERT_EQ(put_link(ping, {{"config_json", json{{"address", "127.0.0.1:" + std::to_string(p4)},
@@ -607,7 +623,7 @@ TEST_F(BuiltinHttp, AGuestPastTheLinksTimeoutIsAnswered503AtTheTimeout) {
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 400);
   EXPECT_TRUE(testing::wait_host_answers(*nc, a_id, 5s));
-  hold->unsubscribe();
+  callee.hold.unsubscribe();
   scale(a_id, "pinger", ping, 0);
 }
 
@@ -618,22 +634,13 @@ TEST_F(BuiltinHttp, AGuestWaitingLongDoesNotDelayOtherRequestsOfItsListener) {
   // listener are answered at their usual pace: a waiting guest holds its slot, never an event
   // loop of the server. (With --builtin-http-inline a known-fast pinger would run on the loop
   // and its wait would hold it: that mode is opt-in for this reason, see src/host/config.h.)
-  const std::string ex = std::string(WC_BINARY_DIR) + "/examples/";
-  auto ping_bytes = read_file(ex + "pinger_s.wasm");
+  auto ping_bytes = read_file(std::string(WC_BINARY_DIR) + "/examples/pinger_s.wasm");
   if (!ping_bytes) GTEST_SKIP() << "intentionally skipped: example actors not built";
-  auto claims = wascap::extract_claims(*ping_bytes, wascap::now_seconds());
-  ASSERT_TRUE(claims);
-  const std::string ping = claims->claims.sub;
-  oci::PushOptions po;
-  po.kind = oci::ArtifactKind::kActor;
-  po.allowed_insecure = {registry->host()};
-  ASSERT_TRUE(oci::Client().push(registry->host() + "/pinger:1", *ping_bytes, po));
-  const std::string silent = wascap::KeyPair::generate(wascap::KeyType::kModule).public_key();
-  std::atomic<int> held{0};
-  auto hold = nc->subscribe("wasmbus.rpc.default." + silent,
-                            [&held](lattice::Message) { ++held; });  // never answers
-  ASSERT_TRUE(hold);
-  ASSERT_TRUE(nc->flush(2s));
+  SilentCallee callee;
+  ASSERT_NO_FATAL_FAILURE(push_pinger_and_hold_a_callee(*ping_bytes, callee));
+  const std::string& ping = callee.ping;
+  const std::string& silent = callee.silent;
+  std::atomic<int>& held = *callee.held;
   scale(a_id, "pinger", ping, 4);
   const int p5 = testing::free_port();
   ASSERT_EQ(put_link(ping, {{"port", std::to_string(p5)}})["accepted"], true);
@@ -677,7 +684,7 @@ TEST_F(BuiltinHttp, AGuestWaitingLongDoesNotDelayOtherRequestsOfItsListener) {
   EXPECT_EQ(waited.load(), 2);
   EXPECT_GT(served, 10);
   EXPECT_LT(worst, 500.0) << "a request waited for another request's guest";
-  hold->unsubscribe();
+  callee.hold.unsubscribe();
   scale(a_id, "pinger", ping, 0);
 }
 
