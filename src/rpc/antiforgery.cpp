@@ -7,52 +7,22 @@
 #include <sodium.h>
 
 #include <array>
-#include <utility>
-
 #include "rpc/errors.h"
 #include "wascap/jwt.h"
 
 namespace wc::rpc {
 namespace {
 
-/// UUID v4, lower-case hyphenated, from 16 random bytes: the host's invocation id form (3.2).
-std::string invocation_id_from(std::array<std::uint8_t, 16> b) {
+/// UUID v4, lower-case hyphenated: the host's invocation id form (3.2).
+std::string new_invocation_id() {
+  wascap::ensure_sodium();
+  std::array<std::uint8_t, 16> b{};
+  randombytes_buf(b.data(), b.size());
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
   std::string hex = hex_lower(b);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20);
-}
-
-/// Length of a token id: 22 base62 characters, as wascap::new_jti() makes them.
-constexpr std::size_t kJtiLength = 22;
-
-/// A fresh invocation id and token id from one randombytes_buf() call. wascap::new_jti() asks
-/// randombytes_uniform() once per character: 22 getrandom() system calls per signed invocation,
-/// a fifth of make_invocation()'s time (perf, #14.2). The jti here has the same form and
-/// distribution: each character is a random byte below 248 (4 x 62) taken modulo 62, bytes of
-/// 248 and above are skipped (no bias), and more bytes are drawn in the rare case a buffer runs
-/// short.
-std::pair<std::string, std::string> new_ids() {
-  wascap::ensure_sodium();
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::array<std::uint8_t, 16 + 32> buf{};
-  randombytes_buf(buf.data(), buf.size());
-  std::array<std::uint8_t, 16> id{};
-  std::copy_n(buf.begin(), id.size(), id.begin());
-  std::string jti;
-  jti.reserve(kJtiLength);
-  std::size_t next = id.size();
-  while (jti.size() < kJtiLength) {
-    if (next == buf.size()) {
-      randombytes_buf(buf.data(), buf.size());
-      next = 0;
-    }
-    const std::uint8_t b = buf[next++];
-    if (b < 248) jti.push_back(kAlphabet[b % 62]);
-  }
-  return {invocation_id_from(id), std::move(jti)};
 }
 
 }  // namespace
@@ -82,13 +52,11 @@ Result<Invocation> make_invocation(const wascap::KeyPair& cluster_key, WasmCloud
     return fail(Code::kUnsupported, std::string(errors::kChunkingUnsupported));
   }
   Invocation inv;
-  std::pair<std::string, std::string> fresh;
-  if (options.id.empty() || options.jti.empty()) fresh = new_ids();
-  inv.id = options.id.empty() ? std::move(fresh.first) : options.id;
+  inv.id = options.id.empty() ? new_invocation_id() : options.id;
   const std::string origin_url = origin.url();
   const std::string target_text = target_url(target, operation);
   const std::string hash = invocation_hash(origin_url, target_text, operation, msg);
-  const std::string jti = options.jti.empty() ? std::move(fresh.second) : options.jti;
+  const std::string jti = options.jti.empty() ? wascap::new_jti() : options.jti;
   const std::int64_t iat = options.iat ? *options.iat : wascap::now_seconds();
   inv.encoded_claims =
       wascap::encode_jwt(invocation_claims_json(jti, iat, cluster_key.public_key(), inv.id,

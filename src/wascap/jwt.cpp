@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <vector>
@@ -193,9 +194,26 @@ std::string sign_claims_json(const nlohmann::ordered_json& claims, const KeyPair
 std::string new_jti() {
   static constexpr char kAlphabet[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  constexpr std::size_t kLength = 22;
   ensure_sodium();
-  std::string out(22, '0');
-  for (char& c : out) c = kAlphabet[randombytes_uniform(62)];
+  // One randombytes_buf() for the whole id (randombytes_uniform() per character cost one
+  // getrandom() system call each: 22 per signed invocation, a fifth of make_invocation()'s time
+  // in perf, #14.2). Each character is a random byte below 248 (4 x 62) taken modulo 62; bytes
+  // of 248 and above are skipped (no bias), and more are drawn in the rare case the buffer runs
+  // short.
+  std::array<std::uint8_t, 32> buf{};
+  randombytes_buf(buf.data(), buf.size());
+  std::string out;
+  out.reserve(kLength);
+  std::size_t next = 0;
+  while (out.size() < kLength) {
+    if (next == buf.size()) {
+      randombytes_buf(buf.data(), buf.size());
+      next = 0;
+    }
+    const std::uint8_t b = buf[next++];
+    if (b < 248) out.push_back(kAlphabet[b % 62]);
+  }
   return out;
 }
 
